@@ -1,0 +1,4 @@
+import { CreateTicketRegistry1764000000000 } from './1764000000000-CreateTicketRegistry';
+
+/** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
+export const migrations = [CreateTicketRegistry1764000000000];

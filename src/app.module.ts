@@ -1,0 +1,55 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AdminModule } from './admin/admin.module';
+import { AuthModule } from './auth/auth.module';
+import { Clock, SystemClock } from './common/clock';
+import { CAS_CONFIG, CasConfig } from './config/cas-config';
+import { attachPoolErrorHandler, dataSourceOptions, runMigrations } from './database/data-source';
+import { ServicesModule } from './services/services.module';
+import { TicketsModule } from './tickets/tickets.module';
+import { DataSource } from 'typeorm';
+
+/** Configuration and the clock, visible to every module. */
+@Global()
+@Module({})
+class CoreModule {
+  static register(config: CasConfig, clock: Clock): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [
+        { provide: CAS_CONFIG, useValue: config },
+        { provide: Clock, useValue: clock },
+      ],
+      exports: [CAS_CONFIG, Clock],
+    };
+  }
+}
+
+@Module({})
+export class AppModule {
+  /** The application for a validated configuration whose databaseUrl is set. Tests pass a clock they can move. */
+  static register(config: CasConfig, clock: Clock = new SystemClock()): DynamicModule {
+    if (!config.databaseUrl) throw new Error('AppModule needs a database URL');
+    const url = config.databaseUrl;
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.register(config, clock),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions(url),
+          // The schema is brought up to date, under an advisory lock, before any module uses it.
+          dataSourceFactory: async (options) => {
+            const ds = await new DataSource(options!).initialize();
+            attachPoolErrorHandler(ds);
+            await runMigrations(ds);
+            return ds;
+          },
+        }),
+        ServicesModule,
+        TicketsModule,
+        AuthModule,
+        AdminModule,
+      ],
+    };
+  }
+}

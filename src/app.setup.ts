@@ -1,0 +1,62 @@
+import fastifyCookie from '@fastify/cookie';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module';
+import { Clock } from './common/clock';
+import { CasConfig } from './config/cas-config';
+import { UnexpectedErrorFilter } from './common/unexpected-error.filter';
+
+const MAX_URL_LENGTH = 8192;
+
+export interface AppOverrides {
+  clock?: Clock;
+}
+
+/**
+ * Builds the application exactly as production runs it; main.ts and the tests both use this.
+ * Limits (T3): 64 KB bodies, 8 KB URLs (414), header and request timeouts against slow clients.
+ */
+export async function createApp(config: CasConfig, overrides: AppOverrides = {}): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: 64 * 1024,
+    routerOptions: { maxParamLength: 512 },
+    requestTimeout: 30_000,
+    connectionTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    // Absolute URLs come from CAS_SERVER_PREFIX; the Host header is never trusted for them.
+    trustProxy: false,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, overrides.clock), adapter, {
+    logger: loggerLevels(config),
+    abortOnError: false,
+  });
+  await configureApp(app, config);
+  return app;
+}
+
+export async function configureApp(app: NestFastifyApplication, config: CasConfig): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  await fastify.register(fastifyCookie);
+  fastify.addHook('onRequest', async (req, reply) => {
+    if (req.url.length > MAX_URL_LENGTH) {
+      await reply.code(414).header('content-type', 'text/plain; charset=utf-8').send('URI too long\n');
+    }
+  });
+  fastify.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+    return payload;
+  });
+  app.setGlobalPrefix(config.server.contextPath.replace(/^\//, ''));
+  app.useGlobalFilters(new UnexpectedErrorFilter());
+  app.enableShutdownHooks();
+  await app.init();
+  await fastify.ready();
+}
+
+function loggerLevels(config: CasConfig): ('error' | 'warn' | 'log' | 'debug' | 'verbose')[] {
+  const order = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+  return order.slice(0, order.indexOf(config.logLevel) + 1);
+}

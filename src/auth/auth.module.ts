@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { ServicesModule } from '../services/services.module';
+import { TicketsModule } from '../tickets/tickets.module';
+import { Authenticator } from './authenticator';
+import { LoginFlows } from './login-flows';
+import { LoginController } from './login.controller';
+import { LoginService } from './login.service';
+import { TgcCodec } from './tgc-codec';
+
+/** Login form, credentials, logout and the TGC cookie. */
+@Module({
+  imports: [ServicesModule, TicketsModule],
+  controllers: [LoginController],
+  providers: [Authenticator, LoginFlows, LoginService, TgcCodec],
+})
+export class AuthModule {}

@@ -1,0 +1,144 @@
+import { Body, Controller, Get, Inject, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { CasError } from '../common/cas-error';
+import { flag, param, RawParams } from '../common/params';
+import { CAS_CONFIG, CasConfig } from '../config/cas-config';
+import { LoginFlows } from './login-flows';
+import { LoginResult, LoginService } from './login.service';
+import { TgcCodec } from './tgc-codec';
+import { loggedInPage, loggedOutPage, loginPage, notAuthorizedPage, postRedirectPage } from './views';
+
+const BROWSER_COOKIE = 'CASLOGIN';
+const HTML = 'text/html; charset=utf-8';
+
+/** HTTP edge of `/login` and `/logout`: cookies, status codes, pages. Rules live in LoginService. */
+@Controller()
+export class LoginController {
+  constructor(
+    @Inject(CAS_CONFIG) private readonly config: CasConfig,
+    private readonly login: LoginService,
+    private readonly flows: LoginFlows,
+    private readonly tgc: TgcCodec,
+  ) {}
+
+  @Get('login')
+  async showLogin(@Query() q: RawParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    let service: string | undefined, renew: boolean, gateway: boolean, method: string | undefined;
+    try {
+      service = param(q, 'service');
+      renew = flag(q, 'renew');
+      gateway = flag(q, 'gateway');
+      method = param(q, 'method');
+    } catch (e) {
+      if (e instanceof CasError) return this.html(reply, 400, notAuthorizedPage());
+      throw e;
+    }
+    const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name]);
+    const result = await this.login.requestCredentials({ service, renew, gateway, method, tgtId });
+    return this.finish(req, reply, result);
+  }
+
+  @Post('login')
+  async submitLogin(@Body() body: RawParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const text = (name: string) => {
+      const v = body?.[name];
+      return typeof v === 'string' ? v : '';
+    };
+    const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name]);
+    const result = await this.login.acceptCredentials({
+      execution: text('execution'),
+      browserKey: req.cookies[BROWSER_COOKIE],
+      username: text('username').slice(0, 256),
+      password: text('password').slice(0, 4096),
+      method: text('method') || undefined,
+      tgtId,
+    });
+    return this.finish(req, reply, result);
+  }
+
+  @Get('logout')
+  async logout(@Query() q: RawParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name]);
+    await this.login.logout(tgtId);
+    this.clearTgc(reply);
+    // The CAS 2.0 `url` parameter is ignored (spec 2.3); `service` only when configured and registered.
+    let service: string | undefined;
+    try {
+      service = param(q, 'service');
+    } catch {
+      service = undefined;
+    }
+    if (service && this.config.logout.followServiceRedirects && this.login.authorizedService(service)) {
+      return this.redirect(reply, service);
+    }
+    return this.html(reply, 200, loggedOutPage());
+  }
+
+  private async finish(req: FastifyRequest, reply: FastifyReply, r: LoginResult): Promise<void> {
+    if (r.newSession) this.setTgc(reply, await this.tgc.encode(r.newSession));
+    else if (r.staleCookie) this.clearTgc(reply);
+    const o = r.outcome;
+    switch (o.kind) {
+      case 'redirect':
+        return this.redirect(reply, o.location);
+      case 'post': {
+        const nonce = randomBytes(16).toString('base64');
+        reply.header('content-security-policy', csp(`script-src 'nonce-${nonce}'; form-action ${new URL(o.service).origin}`, nonce));
+        return this.html(reply, 200, postRedirectPage(o.service, o.ticket, nonce));
+      }
+      case 'loggedIn':
+        return this.html(reply, 200, loggedInPage(o.principal));
+      case 'notAuthorized':
+        return this.html(reply, 403, notAuthorizedPage());
+      case 'form': {
+        let browserKey = req.cookies[BROWSER_COOKIE];
+        if (!browserKey || !/^[A-Za-z0-9]{32}$/.test(browserKey)) {
+          browserKey = this.flows.newBrowserKey();
+          reply.setCookie(BROWSER_COOKIE, browserKey, this.cookieOptions());
+        }
+        const execution = await this.flows.start(browserKey, o.service ?? null);
+        return this.html(
+          reply,
+          o.status,
+          loginPage({ action: 'login', execution, service: o.service, method: o.method, username: o.username, error: o.error }),
+        );
+      }
+    }
+  }
+
+  private setTgc(reply: FastifyReply, value: string): void {
+    reply.setCookie(this.config.tgc.name, value, this.cookieOptions());
+  }
+
+  private clearTgc(reply: FastifyReply): void {
+    reply.setCookie(this.config.tgc.name, '', { ...this.cookieOptions(), maxAge: 0, expires: new Date(0) });
+  }
+
+  /** Browser-session cookies on the context path: HttpOnly, SameSite=Lax, Secure under https. */
+  private cookieOptions() {
+    return {
+      path: this.config.server.contextPath || '/',
+      httpOnly: true,
+      sameSite: 'lax' as const,
+      secure: this.config.server.secure,
+    };
+  }
+
+  private redirect(reply: FastifyReply, location: string): void {
+    // Appendix B: redirects back to applications must not be cached.
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache').header('expires', '0');
+    reply.redirect(location, 302);
+  }
+
+  private html(reply: FastifyReply, status: number, body: string): void {
+    if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', csp(''));
+    reply.status(status).header('content-type', HTML).header('cache-control', 'no-store').send(body);
+  }
+}
+
+function csp(extra: string, styleNonce?: string): string {
+  const style = styleNonce ? `style-src 'nonce-${styleNonce}'` : `style-src 'unsafe-inline'`;
+  const base = `default-src 'none'; ${style}; frame-ancestors 'none'; base-uri 'none'`;
+  return extra.includes('form-action') ? `${base}; ${extra}` : `${base}; form-action 'self'${extra ? `; ${extra}` : ''}`;
+}

@@ -1,0 +1,32 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/**
+ * Last line: HTTP exceptions keep their status with a short JSON message; anything else is logged
+ * once (without request data) and answered 500 without stack, SQL or paths. CAS validation
+ * endpoints never get here for protocol failures: those are answered in protocol form.
+ */
+@Catch()
+export class UnexpectedErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const req = host.switchToHttp().getRequest<FastifyRequest>();
+    if (error instanceof HttpException) {
+      const status = error.getStatus();
+      const body = error.getResponse();
+      const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
+      void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ status, message });
+      return;
+    }
+    const e = error as { code?: string; statusCode?: number; message?: string };
+    // Fastify's own client errors (body too large, bad content type, malformed body).
+    if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+      void reply.status(e.statusCode).header('content-type', 'application/json; charset=utf-8').send({ status: e.statusCode, message: e.message });
+      return;
+    }
+    this.logger.error(`${req.method} ${req.routeOptions?.url ?? 'unknown route'} failed: ${e.code ?? ''} ${e.message ?? String(error)}`);
+    void reply.status(500).header('content-type', 'application/json; charset=utf-8').send({ status: 500, message: 'Internal error' });
+  }
+}

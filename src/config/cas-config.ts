@@ -1,0 +1,108 @@
+import { resolve } from 'node:path';
+import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './env.validation';
+
+export type Attributes = Record<string, string[]>;
+
+export interface StaticUser {
+  username: string;
+  password: string;
+  attributes: Attributes;
+}
+
+/** Typed configuration, built once at boot; domain code never reads process.env. */
+export interface CasConfig {
+  port: number;
+  /** Unset: an embedded Postgres is started under dataDir and its URL filled in by main.ts. */
+  databaseUrl?: string;
+  dataDir: string;
+  server: {
+    /** Public base URL; every absolute URL comes from here, never from the Host header. */
+    prefix: string;
+    /** Path part of the prefix (e.g. `/cas`): routes and the TGC path. */
+    contextPath: string;
+    secure: boolean;
+  };
+  serviceRegistryLocation: string;
+  users: StaticUser[];
+  /** True when CAS_AUTHN_ACCEPT_USERS was not set and the demo user is in use. */
+  usingDefaultUsers: boolean;
+  tgt: { maxTimeToLiveSeconds: number; timeToKillSeconds: number };
+  st: { timeToKillSeconds: number };
+  tgc: { name: string; encryptionKey?: string; signingKey?: string };
+  logout: { followServiceRedirects: boolean };
+  view: { cas2V3ForwardCompatible: boolean };
+  logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+}
+
+export const CAS_CONFIG = Symbol('CAS_CONFIG');
+
+const DEFAULT_USERS = 'casuser::Mellon';
+const DEFAULT_ATTRIBUTES: Record<string, Attributes> = {
+  casuser: {
+    mail: ['casuser@example.org'],
+    displayName: ['CAS Demo User'],
+    memberOf: ['staff', 'faculty'],
+  },
+};
+
+export function loadCasConfig(env: Record<string, string | undefined> = process.env): CasConfig {
+  const v: EnvironmentVariables = validateEnvironment(env);
+  const prefix = v.CAS_SERVER_PREFIX.replace(/\/+$/, '');
+  const url = new URL(prefix);
+  const attributes = parseAttributes(v.CAS_AUTHN_ACCEPT_ATTRIBUTES);
+  return {
+    port: v.PORT,
+    databaseUrl: v.DATABASE_URL,
+    dataDir: resolve(v.CAS_DATA_DIR),
+    server: { prefix, contextPath: url.pathname === '/' ? '' : url.pathname, secure: url.protocol === 'https:' },
+    serviceRegistryLocation: resolve(v.CAS_SERVICE_REGISTRY_JSON_LOCATION),
+    users: parseUsers(v.CAS_AUTHN_ACCEPT_USERS ?? DEFAULT_USERS, attributes ?? DEFAULT_ATTRIBUTES),
+    usingDefaultUsers: v.CAS_AUTHN_ACCEPT_USERS === undefined,
+    tgt: {
+      maxTimeToLiveSeconds: v.CAS_TICKET_TGT_PRIMARY_MAX_TIME_TO_LIVE_IN_SECONDS,
+      timeToKillSeconds: v.CAS_TICKET_TGT_PRIMARY_TIME_TO_KILL_IN_SECONDS,
+    },
+    st: { timeToKillSeconds: v.CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS },
+    tgc: { name: 'TGC', encryptionKey: v.CAS_TGC_CRYPTO_ENCRYPTION_KEY, signingKey: v.CAS_TGC_CRYPTO_SIGNING_KEY },
+    logout: { followServiceRedirects: v.CAS_LOGOUT_FOLLOW_SERVICE_REDIRECTS },
+    view: { cas2V3ForwardCompatible: v.CAS_VIEW_CAS2_V3_FORWARD_COMPATIBLE },
+    logLevel: v.LOG_LEVEL as CasConfig['logLevel'],
+  };
+}
+
+/** CAS's `cas.authn.accept.users` format: `user::password,user2::password2`. */
+function parseUsers(spec: string, attributes: Record<string, Attributes>): StaticUser[] {
+  return spec.split(',').map((pair) => {
+    const i = pair.indexOf('::');
+    const username = pair.slice(0, i).trim();
+    return { username, password: pair.slice(i + 2), attributes: attributes[username] ?? {} };
+  });
+}
+
+/** `{"user": {"attr": ["v1", "v2"] | "v"}}`; single values become one-element lists. */
+function parseAttributes(json: string | undefined): Record<string, Attributes> | undefined {
+  if (json === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new ConfigurationError('Invalid configuration:\n  CAS_AUTHN_ACCEPT_ATTRIBUTES: must be valid JSON');
+  }
+  if (!isPlainObject(parsed)) {
+    throw new ConfigurationError('Invalid configuration:\n  CAS_AUTHN_ACCEPT_ATTRIBUTES: must be a JSON object keyed by username');
+  }
+  const out: Record<string, Attributes> = {};
+  for (const [user, attrs] of Object.entries(parsed)) {
+    if (!isPlainObject(attrs)) {
+      throw new ConfigurationError(`Invalid configuration:\n  CAS_AUTHN_ACCEPT_ATTRIBUTES: attributes of '${user}' must be an object`);
+    }
+    out[user] = Object.fromEntries(
+      Object.entries(attrs).map(([name, val]) => [name, (Array.isArray(val) ? val : [val]).map(String)]),
+    );
+  }
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,80 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+
+// The only place that reads process.env. A setting Apereo CAS also has is named after CAS's
+// property (relaxed binding: upper case, dots and dashes as underscores) so CAS admins find it.
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  return v === 'true' ? true : v === 'false' ? false : value;
+};
+
+export class EnvironmentVariables {
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 8080;
+
+  @IsOptional() @IsString() @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL?: string;
+
+  @IsOptional() @IsString()
+  CAS_DATA_DIR = './.data';
+
+  @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  CAS_SERVER_PREFIX = 'http://localhost:8080/cas';
+
+  @IsOptional() @IsString()
+  CAS_SERVICE_REGISTRY_JSON_LOCATION = './services';
+
+  @IsOptional() @IsString() @Matches(/^[^:,]+::[^,]*(,[^:,]+::[^,]*)*$/, {
+    message: 'CAS_AUTHN_ACCEPT_USERS must look like user::password,user2::password2',
+  })
+  CAS_AUTHN_ACCEPT_USERS?: string;
+
+  @IsOptional() @IsString()
+  CAS_AUTHN_ACCEPT_ATTRIBUTES?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  CAS_TICKET_TGT_PRIMARY_MAX_TIME_TO_LIVE_IN_SECONDS = 28800;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  CAS_TICKET_TGT_PRIMARY_TIME_TO_KILL_IN_SECONDS = 7200;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(300)
+  CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS = 10;
+
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{43,}$/, {
+    message: 'CAS_TGC_CRYPTO_ENCRYPTION_KEY must be a base64url key of at least 256 bits',
+  })
+  CAS_TGC_CRYPTO_ENCRYPTION_KEY?: string;
+
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{86,}$/, {
+    message: 'CAS_TGC_CRYPTO_SIGNING_KEY must be a base64url key of at least 512 bits',
+  })
+  CAS_TGC_CRYPTO_SIGNING_KEY?: string;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  CAS_LOGOUT_FOLLOW_SERVICE_REDIRECTS = false;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  CAS_VIEW_CAS2_V3_FORWARD_COMPATIBLE = true;
+
+  @IsOptional() @IsString() @Matches(/^(error|warn|log|debug|verbose)$/)
+  LOG_LEVEL = 'log';
+}
+
+export class ConfigurationError extends Error {}
+
+/** Validates the environment once; throws one error that names every bad variable. */
+export function validateEnvironment(env: Record<string, string | undefined>): EnvironmentVariables {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const vars = plainToInstance(EnvironmentVariables, present);
+  const errors = validateSync(vars, { skipMissingProperties: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new ConfigurationError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return vars;
+}

@@ -1,0 +1,112 @@
+/**
+ * A registered service in Apereo CAS's JSON format (`@class`, `serviceId`, `name`, `id`, …).
+ * The whole definition is kept; the fields this server acts on are lifted into typed properties.
+ */
+export interface RegisteredService {
+  id: number;
+  name: string;
+  serviceId: string;
+  evaluationOrder: number;
+  enabled: boolean;
+  ssoEnabled: boolean;
+  logoutType: 'BACK_CHANNEL' | 'FRONT_CHANNEL' | 'NONE';
+  logoutUrl?: string;
+  attributeRelease: AttributeReleasePolicy;
+  definition: Record<string, unknown>;
+}
+
+export type AttributeReleasePolicy =
+  | { kind: 'all' }
+  | { kind: 'none' }
+  | { kind: 'allowed'; names: string[] };
+
+export class InvalidServiceDefinition extends Error {}
+
+const SERVICE_CLASSES = new Set([
+  'org.apereo.cas.services.CasRegisteredService',
+  'org.apereo.cas.services.RegexRegisteredService',
+]);
+
+/** Fields this server understands today; others are kept in `definition` and reported once at import. */
+export const SUPPORTED_FIELDS = new Set([
+  '@class', 'id', 'name', 'serviceId', 'description', 'evaluationOrder', 'logoutType', 'logoutUrl',
+  'accessStrategy', 'attributeReleasePolicy',
+]);
+
+/** Validates one CAS JSON service definition; throws InvalidServiceDefinition naming the field at fault. */
+export function parseServiceDefinition(json: unknown): RegisteredService {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidServiceDefinition('not a JSON object');
+  const d = json as Record<string, unknown>;
+  const cls = d['@class'];
+  if (typeof cls !== 'string' || !SERVICE_CLASSES.has(cls)) {
+    throw new InvalidServiceDefinition(`@class: expected one of ${[...SERVICE_CLASSES].join(', ')}`);
+  }
+  if (typeof d.id !== 'number' || !Number.isSafeInteger(d.id) || d.id < 0) throw new InvalidServiceDefinition('id: must be a non-negative integer');
+  if (typeof d.name !== 'string' || !d.name.trim() || d.name.length > 255) throw new InvalidServiceDefinition('name: required, at most 255 characters');
+  if (typeof d.serviceId !== 'string' || !d.serviceId) throw new InvalidServiceDefinition('serviceId: required regular expression');
+  compileServicePattern(d.serviceId);
+  const evaluationOrder = d.evaluationOrder ?? 0;
+  if (typeof evaluationOrder !== 'number' || !Number.isInteger(evaluationOrder)) throw new InvalidServiceDefinition('evaluationOrder: must be an integer');
+  const logoutType = d.logoutType ?? 'BACK_CHANNEL';
+  if (logoutType !== 'BACK_CHANNEL' && logoutType !== 'FRONT_CHANNEL' && logoutType !== 'NONE') {
+    throw new InvalidServiceDefinition('logoutType: BACK_CHANNEL, FRONT_CHANNEL or NONE');
+  }
+  if (d.logoutUrl !== undefined && typeof d.logoutUrl !== 'string') throw new InvalidServiceDefinition('logoutUrl: must be a string');
+  const access = (d.accessStrategy ?? {}) as Record<string, unknown>;
+  if (typeof access !== 'object') throw new InvalidServiceDefinition('accessStrategy: must be an object');
+  return {
+    id: d.id,
+    name: d.name,
+    serviceId: d.serviceId,
+    evaluationOrder,
+    enabled: access.enabled !== false,
+    ssoEnabled: access.ssoEnabled !== false,
+    logoutType,
+    logoutUrl: d.logoutUrl as string | undefined,
+    attributeRelease: parseReleasePolicy(d.attributeReleasePolicy),
+    definition: d,
+  };
+}
+
+/**
+ * CAS's default release policy (none given) is ReturnAllowedAttributeReleasePolicy with no
+ * attributes: nothing but the protocol attributes is released.
+ */
+function parseReleasePolicy(p: unknown): AttributeReleasePolicy {
+  if (p === undefined || p === null) return { kind: 'allowed', names: [] };
+  if (typeof p !== 'object' || Array.isArray(p)) throw new InvalidServiceDefinition('attributeReleasePolicy: must be an object');
+  const policy = p as Record<string, unknown>;
+  const cls = String(policy['@class'] ?? '');
+  if (cls.endsWith('.ReturnAllAttributeReleasePolicy')) return { kind: 'all' };
+  if (cls.endsWith('.DenyAllAttributeReleasePolicy')) return { kind: 'none' };
+  if (cls.endsWith('.ReturnAllowedAttributeReleasePolicy')) return { kind: 'allowed', names: javaCollection(policy.allowedAttributes) };
+  throw new InvalidServiceDefinition(`attributeReleasePolicy.@class: unsupported '${cls}'`);
+}
+
+/** Jackson writes collections either as a plain array or as `["java.util.ArrayList", [ … ]]`. */
+function javaCollection(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && v[0].startsWith('java.util.') && Array.isArray(v[1])) {
+    return v[1].map(String);
+  }
+  if (Array.isArray(v)) return v.map(String);
+  throw new InvalidServiceDefinition('attributeReleasePolicy.allowedAttributes: must be a list');
+}
+
+/**
+ * `serviceId` is a Java regex that must match the whole URL (CAS 7 full-match strategy). A
+ * leading `(?i)` — common in CAS definitions — becomes JavaScript's `i` flag.
+ */
+export function compileServicePattern(serviceId: string): RegExp {
+  let source = serviceId;
+  let flags = '';
+  if (source.startsWith('(?i)')) {
+    source = source.slice(4);
+    flags = 'i';
+  }
+  try {
+    return new RegExp(`^(?:${source})$`, flags);
+  } catch (e) {
+    throw new InvalidServiceDefinition(`serviceId: invalid regular expression (${(e as Error).message})`);
+  }
+}

@@ -1,0 +1,186 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
+import type { Attributes } from '../config/cas-config';
+import { newTicketId, TicketType } from './ticket-ids';
+
+export interface NewSession {
+  principal: string;
+  attributes: Attributes;
+  rememberMe: boolean;
+  /** Absolute end of the session (max time to live). */
+  maxTimeToLiveSeconds: number;
+  /** Idle timeout (time to kill); each use slides the expiry up to the hard limit. */
+  timeToKillSeconds: number;
+}
+
+export interface Session {
+  id: string;
+  principal: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  useCount: number;
+}
+
+export interface GrantServiceTicket {
+  service: string;
+  registeredServiceId: number | null;
+  /** Credentials were checked in this very request (CAS isFromNewLogin). */
+  credentialsProvided: boolean;
+  timeToLiveSeconds: number;
+}
+
+export interface ConsumedTicket {
+  id: string;
+  type: TicketType;
+  service: string;
+  principal: string;
+  attributes: Attributes;
+  authenticatedAt: Date;
+  fromNewLogin: boolean;
+  rememberMe: boolean;
+  /** False when the ticket or its session had expired: the ticket is consumed all the same. */
+  live: boolean;
+}
+
+/**
+ * The one Postgres-backed ticket repository. Every read that decides validity compares with the
+ * injected clock's time; single-use tickets are consumed by one atomic statement.
+ */
+@Injectable()
+export class TicketRegistry {
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Creates a TGT (a new SSO session) and returns it. */
+  async createSession(s: NewSession): Promise<Session> {
+    const now = this.clock.now();
+    const id = newTicketId('TGT');
+    const hard = new Date(now.getTime() + s.maxTimeToLiveSeconds * 1000);
+    const idle = new Date(now.getTime() + s.timeToKillSeconds * 1000);
+    const expires = idle < hard ? idle : hard;
+    await this.db.query(
+      `INSERT INTO tickets (id, type, session_id, principal, created_at, last_used_at, expires_at,
+                            hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes)
+       VALUES ($1, 'TGT', $1, $2, $3, $3, $4, $5, $6, 0, $7, $8)`,
+      [id, s.principal, now, expires, hard, s.timeToKillSeconds, s.rememberMe, JSON.stringify(s.attributes)],
+    );
+    return { id, principal: s.principal, createdAt: now, lastUsedAt: now, expiresAt: expires, useCount: 0 };
+  }
+
+  /** The live session with this TGT id, or null when it is unknown or expired. Does not count as a use. */
+  async findSession(tgtId: string): Promise<Session | null> {
+    const rows: SessionRow[] = await this.db.query(
+      `SELECT id, principal, created_at, last_used_at, expires_at, use_count
+         FROM tickets WHERE id = $1 AND type = 'TGT' AND expires_at > $2`,
+      [tgtId, this.clock.now()],
+    );
+    return rows.length ? toSession(rows[0]) : null;
+  }
+
+  /**
+   * Uses the session to grant an ST, in one statement: the TGT's idle window slides and its use
+   * count grows, the ST row and the session_services record are inserted. Returns the ST id, or
+   * null when the TGT is unknown or expired (nothing is written then).
+   */
+  async grantServiceTicket(tgtId: string, g: GrantServiceTicket): Promise<string | null> {
+    const now = this.clock.now();
+    const stId = newTicketId('ST');
+    const rows: { id: string }[] = await this.db.query(
+      `WITH tgt AS (
+         UPDATE tickets
+            SET last_used_at = $2,
+                use_count = use_count + 1,
+                expires_at = LEAST(hard_expires_at, $2 + make_interval(secs => idle_timeout_seconds))
+          WHERE id = $1 AND type = 'TGT' AND expires_at > $2
+          RETURNING id, principal, use_count
+       ), st AS (
+         INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
+                              created_at, last_used_at, expires_at, from_new_login)
+         SELECT $3, 'ST', tgt.id, tgt.id, tgt.principal, $4, $5, $2, $2, $2 + make_interval(secs => $6),
+                $7 OR tgt.use_count = 1
+           FROM tgt
+         RETURNING id
+       ), tracked AS (
+         INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at)
+         SELECT tgt.id, $3, $4, $5, $2 FROM tgt
+       )
+       SELECT id FROM st`,
+      [tgtId, now, stId, g.service, g.registeredServiceId, g.timeToLiveSeconds, g.credentialsProvided],
+    );
+    return rows.length ? rows[0].id : null;
+  }
+
+  /**
+   * Consumes an ST (or PT) in one DELETE … RETURNING: whatever the outcome of the validation that
+   * follows (wrong service, expired), the ticket can never be used again. Returns null when no
+   * ticket of the given types had that id.
+   */
+  async consumeServiceTicket(id: string, types: TicketType[]): Promise<ConsumedTicket | null> {
+    const rows: ConsumedRow[] = await this.db.query(
+      `WITH st AS (
+         DELETE FROM tickets WHERE id = $1 AND type = ANY($2::varchar[])
+         RETURNING id, type, session_id, service, principal, expires_at, from_new_login
+       )
+       SELECT st.id, st.type, st.service, st.principal, st.from_new_login,
+              tgt.attributes, tgt.created_at AS authenticated_at, tgt.remember_me,
+              (st.expires_at > $3 AND tgt.expires_at > $3) AS live
+         FROM st JOIN tickets tgt ON tgt.id = st.session_id`,
+      [id, types, this.clock.now()],
+    );
+    if (!rows.length) return null;
+    const r = rows[0];
+    return {
+      id: r.id,
+      type: r.type,
+      service: r.service,
+      principal: r.principal,
+      attributes: r.attributes ?? {},
+      authenticatedAt: r.authenticated_at,
+      fromNewLogin: r.from_new_login === true,
+      rememberMe: r.remember_me,
+      live: r.live,
+    };
+  }
+
+  /** Destroys a session and, in the same statement, every ticket and service record of it. Returns rows removed. */
+  async destroySession(tgtId: string): Promise<number> {
+    const [, count] = (await this.db.query(`DELETE FROM tickets WHERE session_id = $1`, [tgtId])) as [unknown, number];
+    return count;
+  }
+}
+
+interface SessionRow {
+  id: string;
+  principal: string;
+  created_at: Date;
+  last_used_at: Date;
+  expires_at: Date;
+  use_count: number;
+}
+
+interface ConsumedRow {
+  id: string;
+  type: TicketType;
+  service: string;
+  principal: string;
+  from_new_login: boolean | null;
+  attributes: Attributes | null;
+  authenticated_at: Date;
+  remember_me: boolean;
+  live: boolean;
+}
+
+function toSession(r: SessionRow): Session {
+  return {
+    id: r.id,
+    principal: r.principal,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    expiresAt: r.expires_at,
+    useCount: r.use_count,
+  };
+}

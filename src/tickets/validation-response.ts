@@ -1,0 +1,91 @@
+import { CasError } from '../common/cas-error';
+import { buildXml, isXmlName, xmlText, XmlNode } from '../common/xml';
+import type { Attributes } from '../config/cas-config';
+
+const CAS_NS = 'http://www.yale.edu/tp/cas';
+
+export type ResponseFormat = 'XML' | 'JSON';
+
+export interface ValidationSuccess {
+  user: string;
+  /** Present when the endpoint releases attributes (CAS 3.0, or 2.0 with v3 forward compatibility). */
+  attributes?: {
+    authenticationDate: Date;
+    longTermAuthenticationRequestTokenUsed: boolean;
+    isFromNewLogin: boolean;
+    released: Attributes;
+  };
+}
+
+export interface Rendered {
+  contentType: string;
+  body: string;
+}
+
+const XML_TYPE = 'application/xml; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export function renderSuccess(s: ValidationSuccess, format: ResponseFormat): Rendered {
+  if (format === 'JSON') {
+    const success: Record<string, unknown> = { user: s.user };
+    if (s.attributes) success.attributes = jsonAttributes(s.attributes);
+    return { contentType: JSON_TYPE, body: JSON.stringify({ serviceResponse: { authenticationSuccess: success } }) };
+  }
+  const success: XmlNode = { 'cas:user': xmlText(s.user) };
+  if (s.attributes) success['cas:attributes'] = xmlAttributes(s.attributes);
+  return {
+    contentType: XML_TYPE,
+    body: buildXml({ 'cas:serviceResponse': { '@_xmlns:cas': CAS_NS, 'cas:authenticationSuccess': success } }),
+  };
+}
+
+export function renderFailure(e: CasError, format: ResponseFormat): Rendered {
+  if (format === 'JSON') {
+    return {
+      contentType: JSON_TYPE,
+      body: JSON.stringify({ serviceResponse: { authenticationFailure: { code: e.code, description: e.message } } }),
+    };
+  }
+  return {
+    contentType: XML_TYPE,
+    body: buildXml({
+      'cas:serviceResponse': {
+        '@_xmlns:cas': CAS_NS,
+        'cas:authenticationFailure': { '@_code': e.code, '#text': xmlText(e.message) },
+      },
+    }),
+  };
+}
+
+/** CAS 1.0 `/validate`: `yes\n<user>\n` or `no\n\n`. */
+export function renderCas1(user: string | null): Rendered {
+  return { contentType: 'text/plain; charset=utf-8', body: user === null ? 'no\n\n' : `yes\n${user.replace(/[\r\n]/g, '')}\n` };
+}
+
+function xmlAttributes(a: NonNullable<ValidationSuccess['attributes']>): XmlNode {
+  const node: XmlNode = {
+    'cas:authenticationDate': a.authenticationDate.toISOString(),
+    'cas:longTermAuthenticationRequestTokenUsed': String(a.longTermAuthenticationRequestTokenUsed),
+    'cas:isFromNewLogin': String(a.isFromNewLogin),
+  };
+  // Names that are not valid XML element names are skipped rather than emitted raw (T4).
+  for (const [name, values] of Object.entries(a.released)) {
+    if (!isXmlName(name) || `cas:${name}` in node) continue;
+    node[`cas:${name}`] = values.map(xmlText);
+  }
+  return node;
+}
+
+/** JSON attribute values are always arrays, as CAS emits them (apereo/cas#2654). */
+function jsonAttributes(a: NonNullable<ValidationSuccess['attributes']>): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {
+    authenticationDate: [a.authenticationDate.toISOString()],
+    longTermAuthenticationRequestTokenUsed: [a.longTermAuthenticationRequestTokenUsed],
+    isFromNewLogin: [a.isFromNewLogin],
+  };
+  for (const [name, values] of Object.entries(a.released)) {
+    if (!isXmlName(name) || name in out) continue;
+    out[name] = values.map(xmlText);
+  }
+  return out;
+}

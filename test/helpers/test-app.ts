@@ -1,0 +1,66 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { createApp } from '../../src/app.setup';
+import { CasConfig, loadCasConfig } from '../../src/config/cas-config';
+import { MutableClock } from './mutable-clock';
+import { createTestDatabase } from './test-database';
+import { TEST_SERVICES } from './test-services';
+
+export interface TestApp {
+  app: NestFastifyApplication;
+  config: CasConfig;
+  clock: MutableClock;
+  /** A plain pg client on the app's database, for asserting on rows. */
+  sql: Client;
+  close(): Promise<void>;
+}
+
+export const TEST_KEYS = {
+  CAS_TGC_CRYPTO_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+  CAS_TGC_CRYPTO_SIGNING_KEY: randomBytes(64).toString('base64url'),
+};
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  services?: Record<string, unknown>[];
+  /** Reuse an existing database (several apps on one database = several nodes). */
+  databaseUrl?: string;
+}
+
+/** The real application (createApp, as main.ts builds it) on its own fresh database. */
+export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const db = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => undefined } : await createTestDatabase();
+  const dir = mkdtempSync(join(tmpdir(), 'cas-test-'));
+  const servicesDir = join(dir, 'services');
+  require('node:fs').mkdirSync(servicesDir);
+  (opts.services ?? TEST_SERVICES).forEach((s, i) => writeFileSync(join(servicesDir, `service-${i}.json`), JSON.stringify(s)));
+  const config = loadCasConfig({
+    DATABASE_URL: db.url,
+    CAS_DATA_DIR: join(dir, 'data'),
+    CAS_SERVICE_REGISTRY_JSON_LOCATION: servicesDir,
+    LOG_LEVEL: 'error',
+    ...TEST_KEYS,
+    ...opts.env,
+  });
+  const clock = new MutableClock();
+  const app = await createApp(config, { clock });
+  const sql = new Client({ connectionString: db.url });
+  sql.on('error', () => undefined);
+  await sql.connect();
+  return {
+    app,
+    config,
+    clock,
+    sql,
+    async close() {
+      await sql.end();
+      await app.close();
+      await db.drop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
