@@ -3,7 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import { Clock, SystemClock } from './common/clock';
-import { CAS_CONFIG, CasConfig } from './config/cas-config';
+import { CAS_CONFIG, type CasConfig } from './config/cas-config';
 import { attachPoolErrorHandler, dataSourceOptions, runMigrations } from './database/data-source';
 import { ServicesModule } from './services/services.module';
 import { TicketsModule } from './tickets/tickets.module';

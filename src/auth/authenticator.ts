@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Attributes, CAS_CONFIG, CasConfig } from '../config/cas-config';
+import { type Attributes, CAS_CONFIG, type CasConfig } from '../config/cas-config';
 
 export interface AuthenticatedPrincipal {
   username: string;

@@ -2,8 +2,8 @@ import { Body, Controller, Get, Inject, Post, Query, Req, Res } from '@nestjs/co
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { CasError } from '../common/cas-error';
-import { flag, param, RawParams } from '../common/params';
-import { CAS_CONFIG, CasConfig } from '../config/cas-config';
+import { flag, param, type RawParams } from '../common/params';
+import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { LoginFlows } from './login-flows';
 import { LoginResult, LoginService } from './login.service';
 import { TgcCodec } from './tgc-codec';

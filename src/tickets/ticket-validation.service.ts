@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CasError, echo } from '../common/cas-error';
-import { CAS_CONFIG, CasConfig } from '../config/cas-config';
+import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { releaseAttributes } from '../services/attribute-release';
 import { ServiceRegistry } from '../services/service-registry';
 import { sameService } from '../services/service-matching';

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { CasError } from '../common/cas-error';
-import { flag, param, RawParams } from '../common/params';
+import { flag, param, type RawParams } from '../common/params';
 import { TicketType } from './ticket-ids';
 import { TicketValidationService } from './ticket-validation.service';
 import { Rendered, renderCas1, renderFailure, renderSuccess, ResponseFormat } from './validation-response';
