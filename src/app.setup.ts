@@ -51,7 +51,6 @@ export async function configureApp(app: NestFastifyApplication, config: CasConfi
   });
   app.setGlobalPrefix(config.server.contextPath.replace(/^\//, ''));
   app.useGlobalFilters(new UnexpectedErrorFilter());
-  app.enableShutdownHooks();
   await app.init();
   await fastify.ready();
 }

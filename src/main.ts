@@ -24,14 +24,21 @@ async function bootstrap(): Promise<void> {
     config = { ...config, databaseUrl: embedded.url };
   }
   const app = await createApp(config);
-  if (embedded) {
-    const db = embedded;
-    // Nest closes the app on SIGINT/SIGTERM (enableShutdownHooks); the cluster goes down after it.
-    app.getHttpAdapter().getInstance().addHook('onClose', async () => {
-      await db.stop();
+  // Stop in order: stop accepting requests and close the pool, then the embedded cluster.
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received, shutting down`);
+    await app.close();
+    if (embedded) {
+      await embedded.stop();
       logger.log('embedded Postgres stopped');
-    });
-  }
+    }
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
   await app.listen({ port: config.port, host: '0.0.0.0' });
   logger.log(`CAS server ready at ${config.server.prefix}/login (port ${config.port}) in ${Date.now() - started} ms`);
 }

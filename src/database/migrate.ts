@@ -1,0 +1,25 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { loadCasConfig } from '../config/cas-config';
+import { ConfigurationError } from '../config/env.validation';
+import { openDatabase } from './data-source';
+import { startEmbeddedPostgres } from './embedded-postgres';
+
+/** `npm run migration:run`: brings the schema up to date (the server also does this at boot). */
+async function main(): Promise<void> {
+  const logger = new Logger('Migrations');
+  const config = loadCasConfig(process.env);
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
+  try {
+    const ds = await openDatabase(config.databaseUrl ?? embedded!.url);
+    await ds.destroy();
+    logger.log('schema is up to date');
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+main().catch((e: Error) => {
+  new Logger('Migrations').error(e instanceof ConfigurationError ? e.message : `migration failed: ${e.message}`);
+  process.exit(1);
+});
