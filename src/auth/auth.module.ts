@@ -5,12 +5,16 @@ import { Authenticator } from './authenticator';
 import { LoginFlows } from './login-flows';
 import { LoginController } from './login.controller';
 import { LoginService } from './login.service';
+import { PasswordHasher } from './password-hasher';
+import { UserStore } from './user-store';
+import { UsersService } from './users.service';
 import { TgcCodec } from './tgc-codec';
 
 /** Login form, credentials, logout and the TGC cookie. */
 @Module({
   imports: [ServicesModule, TicketsModule],
   controllers: [LoginController],
-  providers: [Authenticator, LoginFlows, LoginService, TgcCodec],
+  providers: [Authenticator, LoginFlows, LoginService, PasswordHasher, TgcCodec, UserStore, UsersService],
+  exports: [UsersService],
 })
 export class AuthModule {}

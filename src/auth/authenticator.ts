@@ -1,39 +1,50 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { type Attributes, CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { PasswordHasher } from './password-hasher';
+import { UserStore } from './user-store';
 
 export interface AuthenticatedPrincipal {
   username: string;
   attributes: Attributes;
 }
 
-const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
-// Unknown usernames are compared against this so they cost the same as a wrong password.
-const DUMMY = digest('\u0000no-such-user\u0000');
-
 /**
- * Static users from CAS_AUTHN_ACCEPT_USERS (CAS's AcceptUsersAuthenticationHandler). Passwords
- * are compared as SHA-256 digests with timingSafeEqual: constant time whatever their lengths.
+ * Password authentication: the `users` table first, then the static CAS_AUTHN_ACCEPT_USERS list
+ * (CAS's AcceptUsersAuthenticationHandler). Every attempt costs exactly one argon2id verify —
+ * static passwords are hashed at boot and unknown names are checked against a dummy hash — so
+ * response times do not tell which usernames exist.
  */
 @Injectable()
 export class Authenticator implements OnModuleInit {
   private readonly logger = new Logger('Authentication');
-  private readonly users = new Map<string, { digest: Buffer; attributes: Attributes }>();
+  private readonly staticUsers = new Map<string, { hash: string; attributes: Attributes }>();
+  private dummyHash: string;
 
-  constructor(@Inject(CAS_CONFIG) private readonly config: CasConfig) {
-    for (const u of config.users) this.users.set(u.username, { digest: digest(u.password), attributes: u.attributes });
-  }
+  constructor(
+    @Inject(CAS_CONFIG) private readonly config: CasConfig,
+    private readonly hasher: PasswordHasher,
+    private readonly users: UserStore,
+  ) {}
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    this.dummyHash = await this.hasher.hash('\u0000no-such-user\u0000');
+    for (const u of this.config.users) {
+      this.staticUsers.set(u.username, { hash: await this.hasher.hash(u.password), attributes: u.attributes });
+    }
     if (this.config.usingDefaultUsers) {
       this.logger.warn('CAS_AUTHN_ACCEPT_USERS not set: the demo user casuser is enabled. Set your own users in production.');
     }
   }
 
-  /** The principal for these credentials, or null. One generic outcome for unknown user and wrong password. */
-  authenticate(username: string, password: string): AuthenticatedPrincipal | null {
-    const user = this.users.get(username);
-    const ok = timingSafeEqual(user?.digest ?? DUMMY, digest(password)) && user !== undefined;
-    return ok ? { username, attributes: user.attributes } : null;
+  /** The principal for these credentials, or null: one outcome for unknown user, wrong password and disabled account. */
+  async authenticate(username: string, password: string): Promise<AuthenticatedPrincipal | null> {
+    const stored = await this.users.find(username);
+    if (stored) {
+      const ok = await this.hasher.verify(stored.passwordHash, password);
+      return ok && !stored.disabled ? { username: stored.username, attributes: stored.attributes } : null;
+    }
+    const fixed = this.staticUsers.get(username);
+    const ok = await this.hasher.verify(fixed?.hash ?? this.dummyHash, password);
+    return ok && fixed ? { username, attributes: fixed.attributes } : null;
   }
 }

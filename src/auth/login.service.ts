@@ -90,7 +90,7 @@ export class LoginService {
     const service = flow.service ?? undefined;
     if (service !== undefined && !this.authorizedService(service)) return { outcome: { kind: 'notAuthorized' } };
 
-    const principal = this.authenticator.authenticate(s.username, s.password);
+    const principal = await this.authenticator.authenticate(s.username, s.password);
     if (!principal) {
       return { outcome: { kind: 'form', status: 401, service, method, username: s.username, error: GENERIC_FAILURE } };
     }

@@ -26,6 +26,8 @@ export interface CasConfig {
   users: StaticUser[];
   /** True when CAS_AUTHN_ACCEPT_USERS was not set and the demo user is in use. */
   usingDefaultUsers: boolean;
+  /** argon2id parameters for new password hashes (existing hashes carry their own). */
+  argon2: { memoryKib: number; timeCost: number; parallelism: number };
   tgt: { maxTimeToLiveSeconds: number; timeToKillSeconds: number };
   st: { timeToKillSeconds: number };
   tgc: { name: string; encryptionKey?: string; signingKey?: string };
@@ -58,6 +60,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     serviceRegistryLocation: resolve(v.CAS_SERVICE_REGISTRY_JSON_LOCATION),
     users: parseUsers(v.CAS_AUTHN_ACCEPT_USERS ?? DEFAULT_USERS, attributes ?? DEFAULT_ATTRIBUTES),
     usingDefaultUsers: v.CAS_AUTHN_ACCEPT_USERS === undefined,
+    argon2: { memoryKib: v.ARGON2_MEMORY_KIB, timeCost: v.ARGON2_TIME_COST, parallelism: v.ARGON2_PARALLELISM },
     tgt: {
       maxTimeToLiveSeconds: v.CAS_TICKET_TGT_PRIMARY_MAX_TIME_TO_LIVE_IN_SECONDS,
       timeToKillSeconds: v.CAS_TICKET_TGT_PRIMARY_TIME_TO_KILL_IN_SECONDS,

@@ -36,6 +36,15 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   CAS_AUTHN_ACCEPT_ATTRIBUTES?: string;
 
+  @IsOptional() @Transform(toInt) @IsInt() @Min(8192) @Max(1048576)
+  ARGON2_MEMORY_KIB = 19456;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(20)
+  ARGON2_TIME_COST = 2;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(16)
+  ARGON2_PARALLELISM = 1;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(1)
   CAS_TICKET_TGT_PRIMARY_MAX_TIME_TO_LIVE_IN_SECONDS = 28800;
 

@@ -83,6 +83,25 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedDa
   return { url, stop: cluster.stop };
 }
 
+/**
+ * The URL of the embedded cluster a running server already started on `dataDir`, or null. Lets
+ * commands (users, migrations) work beside `npm start` instead of failing on Postgres's lock file.
+ */
+export function runningEmbeddedPostgres(dataDir: string): string | null {
+  const pidFile = join(dataDir, 'pg', 'postmaster.pid');
+  const secretFile = join(dataDir, 'pg-password');
+  if (!existsSync(pidFile) || !existsSync(secretFile)) return null;
+  // postmaster.pid: line 1 the PID, line 4 the port.
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  try {
+    process.kill(Number(lines[0]), 0);
+  } catch {
+    return null;
+  }
+  const password = encodeURIComponent(readFileSync(secretFile, 'utf8').trim());
+  return `postgres://postgres:${password}@127.0.0.1:${Number(lines[3])}/cas`;
+}
+
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
   const client = new Client({ connectionString: adminUrl });
   client.on('error', (e) => logger.warn(`bootstrap connection lost: ${e.message}`));

@@ -3,15 +3,16 @@ import { Logger } from '@nestjs/common';
 import { loadCasConfig } from '../config/cas-config';
 import { ConfigurationError } from '../config/env.validation';
 import { openDatabase } from './data-source';
-import { startEmbeddedPostgres } from './embedded-postgres';
+import { runningEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 
 /** `npm run migration:run`: brings the schema up to date (the server also does this at boot). */
 async function main(): Promise<void> {
   const logger = new Logger('Migrations');
   const config = loadCasConfig(process.env);
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.dataDir);
+  const running = config.databaseUrl ? null : runningEmbeddedPostgres(config.dataDir);
+  const embedded = config.databaseUrl || running ? undefined : await startEmbeddedPostgres(config.dataDir);
   try {
-    const ds = await openDatabase(config.databaseUrl ?? embedded!.url);
+    const ds = await openDatabase(config.databaseUrl ?? running ?? embedded!.url);
     await ds.destroy();
     logger.log('schema is up to date');
   } finally {

@@ -1,0 +1,52 @@
+import { Injectable } from '@nestjs/common';
+import type { Attributes } from '../config/cas-config';
+import { TicketRegistry } from '../tickets/ticket-registry';
+import { PasswordHasher } from './password-hasher';
+import { UserStore, UserSummary } from './user-store';
+
+export class UserError extends Error {}
+
+const USERNAME = /^[^\s:,]{1,256}$/;
+
+/** Account management (the users command; later the admin API). */
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly store: UserStore,
+    private readonly hasher: PasswordHasher,
+    private readonly tickets: TicketRegistry,
+  ) {}
+
+  async add(username: string, password: string, attributes: Attributes = {}): Promise<void> {
+    if (!USERNAME.test(username)) throw new UserError('username: 1 to 256 characters, no spaces, colons or commas');
+    checkPassword(password);
+    if (!(await this.store.add(username, await this.hasher.hash(password), attributes))) {
+      throw new UserError(`user '${username}' already exists (usernames are case-insensitive)`);
+    }
+  }
+
+  async setPassword(username: string, password: string): Promise<void> {
+    checkPassword(password);
+    if (!(await this.store.setPassword(username, await this.hasher.hash(password)))) throw new UserError(`no user '${username}'`);
+  }
+
+  /** Disables the account and ends all of its SSO sessions (ASVS 7.4.2). Returns the sessions ended. */
+  async disable(username: string): Promise<number> {
+    if (!(await this.store.setDisabled(username, true))) throw new UserError(`no user '${username}'`);
+    return this.tickets.destroySessionsOf(username);
+  }
+
+  async enable(username: string): Promise<void> {
+    if (!(await this.store.setDisabled(username, false))) throw new UserError(`no user '${username}'`);
+  }
+
+  list(): Promise<UserSummary[]> {
+    return this.store.list();
+  }
+}
+
+/** ASVS 2.1: at least 8 characters (12 recommended), at most 4096, no composition rules, no truncation. */
+function checkPassword(password: string): void {
+  if (password.length < 8) throw new UserError('password: at least 8 characters');
+  if (password.length > 4096) throw new UserError('password: at most 4096 characters');
+}

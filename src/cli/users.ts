@@ -1,0 +1,109 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { createInterface } from 'node:readline';
+import { Writable } from 'node:stream';
+import { AppModule } from '../app.module';
+import { UserError, UsersService } from '../auth/users.service';
+import { loadCasConfig } from '../config/cas-config';
+import { ConfigurationError } from '../config/env.validation';
+import { EmbeddedDatabase, runningEmbeddedPostgres, startEmbeddedPostgres } from '../database/embedded-postgres';
+
+const USAGE = `usage: npm run users -- <command>
+  add <username> [--attributes '{"mail":["a@b.org"]}']   create a user (password from stdin or a prompt)
+  passwd <username>                                       set a new password (stdin or prompt)
+  disable <username>                                      disable the account and end its SSO sessions
+  enable <username>                                       enable the account again
+  list                                                    list users`;
+
+/** Reads the password from a prompt that does not echo, or from stdin when it is not a terminal. */
+async function readPassword(prompt: string): Promise<string> {
+  if (!process.stdin.isTTY) {
+    let data = '';
+    for await (const chunk of process.stdin) data += chunk;
+    return data.replace(/\r?\n$/, '');
+  }
+  let muted = false;
+  const output = new Writable({
+    write(chunk, _enc, done) {
+      if (!muted) process.stdout.write(chunk);
+      done();
+    },
+  });
+  const rl = createInterface({ input: process.stdin, output, terminal: true });
+  return new Promise((resolve) => {
+    rl.question(prompt, (answer) => {
+      rl.close();
+      process.stdout.write('\n');
+      resolve(answer);
+    });
+    muted = true;
+  });
+}
+
+function parseAttributes(args: string[]): Record<string, string[]> {
+  const i = args.indexOf('--attributes');
+  if (i < 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(args[i + 1] ?? '');
+  } catch {
+    throw new UserError('--attributes must be a JSON object such as {"mail":["a@b.org"]}');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UserError('--attributes must be a JSON object');
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, (Array.isArray(v) ? v : [v]).map(String)]));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, username, ...rest] = argv;
+  if (!command || !['add', 'passwd', 'disable', 'enable', 'list'].includes(command) || (command !== 'list' && !username)) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  let config = loadCasConfig(process.env);
+  let embedded: EmbeddedDatabase | undefined;
+  if (!config.databaseUrl) {
+    const running = runningEmbeddedPostgres(config.dataDir);
+    if (!running) embedded = await startEmbeddedPostgres(config.dataDir);
+    config = { ...config, databaseUrl: running ?? embedded!.url };
+  }
+  const ctx = await NestFactory.createApplicationContext(AppModule.register({ ...config, logLevel: 'error' }), { logger: ['error'] });
+  try {
+    const users = ctx.get(UsersService);
+    switch (command) {
+      case 'add':
+        await users.add(username, await readPassword('Password: '), parseAttributes(rest));
+        process.stdout.write(`user '${username}' added\n`);
+        break;
+      case 'passwd':
+        await users.setPassword(username, await readPassword('New password: '));
+        process.stdout.write(`password of '${username}' changed\n`);
+        break;
+      case 'disable':
+        process.stdout.write(`user '${username}' disabled, ${await users.disable(username)} SSO session(s) ended\n`);
+        break;
+      case 'enable':
+        await users.enable(username);
+        process.stdout.write(`user '${username}' enabled\n`);
+        break;
+      case 'list':
+        for (const u of await users.list()) {
+          process.stdout.write(`${u.username}\t${u.disabled ? 'disabled' : 'enabled'}\t${JSON.stringify(u.attributes)}\n`);
+        }
+        break;
+    }
+    return 0;
+  } finally {
+    await ctx.close();
+    await embedded?.stop();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    if (e instanceof UserError || e instanceof ConfigurationError) process.stderr.write(`error: ${e.message}\n`);
+    else new Logger('users').error(`failed: ${e.message}`);
+    process.exit(1);
+  },
+);
