@@ -1,5 +1,6 @@
 import { CreateTicketRegistry1764000000000 } from './1764000000000-CreateTicketRegistry';
 import { CreateUsers1764000001000 } from './1764000001000-CreateUsers';
+import { AddTicketMaxUses1764000002000 } from './1764000002000-AddTicketMaxUses';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
-export const migrations = [CreateTicketRegistry1764000000000, CreateUsers1764000001000];
+export const migrations = [CreateTicketRegistry1764000000000, CreateUsers1764000001000, AddTicketMaxUses1764000002000];

@@ -7,7 +7,7 @@ import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { LoginFlows } from './login-flows';
 import { LoginResult, LoginService } from './login.service';
 import { TgcCodec } from './tgc-codec';
-import { loggedInPage, loggedOutPage, loginPage, notAuthorizedPage, postRedirectPage } from './views';
+import { accessDeniedPage, loggedInPage, loggedOutPage, loginPage, notAuthorizedPage, postRedirectPage } from './views';
 
 const BROWSER_COOKIE = 'CASLOGIN';
 const HTML = 'text/html; charset=utf-8';
@@ -52,6 +52,8 @@ export class LoginController {
       username: text('username').slice(0, 256),
       password: text('password').slice(0, 4096),
       method: text('method') || undefined,
+      rememberMe: checked(text('rememberMe')),
+      publicWorkstation: checked(text('publicWorkstation')),
       tgtId,
     });
     return this.finish(req, reply, result);
@@ -76,7 +78,7 @@ export class LoginController {
   }
 
   private async finish(req: FastifyRequest, reply: FastifyReply, r: LoginResult): Promise<void> {
-    if (r.newSession) this.setTgc(reply, await this.tgc.encode(r.newSession));
+    if (r.newSession) this.setTgc(reply, await this.tgc.encode(r.newSession.id), r.newSession.rememberMe);
     else if (r.staleCookie) this.clearTgc(reply);
     const o = r.outcome;
     switch (o.kind) {
@@ -91,6 +93,8 @@ export class LoginController {
         return this.html(reply, 200, loggedInPage(o.principal));
       case 'notAuthorized':
         return this.html(reply, 403, notAuthorizedPage());
+      case 'accessDenied':
+        return this.html(reply, 403, accessDeniedPage());
       case 'form': {
         let browserKey = req.cookies[BROWSER_COOKIE];
         if (!browserKey || !/^[A-Za-z0-9]{32}$/.test(browserKey)) {
@@ -101,14 +105,24 @@ export class LoginController {
         return this.html(
           reply,
           o.status,
-          loginPage({ action: 'login', execution, service: o.service, method: o.method, username: o.username, error: o.error }),
+          loginPage({
+            action: 'login',
+            execution,
+            service: o.service,
+            method: o.method,
+            username: o.username,
+            error: o.error,
+            rememberMe: this.config.rememberMe.enabled,
+          }),
         );
       }
     }
   }
 
-  private setTgc(reply: FastifyReply, value: string): void {
-    reply.setCookie(this.config.tgc.name, value, this.cookieOptions());
+  /** A browser-session cookie, or for remember-me a persistent one (CAS `cas.tgc.remember-me-max-age`). */
+  private setTgc(reply: FastifyReply, value: string, rememberMe: boolean): void {
+    const persistent = rememberMe ? { maxAge: this.config.rememberMe.cookieMaxAgeSeconds } : {};
+    reply.setCookie(this.config.tgc.name, value, { ...this.cookieOptions(), ...persistent });
   }
 
   private clearTgc(reply: FastifyReply): void {
@@ -135,6 +149,10 @@ export class LoginController {
     if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', csp(''));
     reply.status(status).header('content-type', HTML).header('cache-control', 'no-store').send(body);
   }
+}
+
+function checked(value: string): boolean {
+  return value === 'true' || value === 'on';
 }
 
 function csp(extra: string, styleNonce?: string): string {

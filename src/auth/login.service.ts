@@ -1,8 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { attributesAllowed } from '../services/access-strategy';
 import { RegisteredService } from '../services/registered-service';
 import { ServiceRegistry } from '../services/service-registry';
-import { TicketRegistry } from '../tickets/ticket-registry';
+import { PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from '../services/ticket-policy';
+import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
 import { Authenticator } from './authenticator';
 import { LoginFlows } from './login-flows';
 
@@ -11,13 +13,14 @@ export type LoginOutcome =
   | { kind: 'post'; service: string; ticket: string }
   | { kind: 'form'; status: 200 | 401 | 403; service?: string; method?: string; username?: string; error?: string }
   | { kind: 'loggedIn'; principal: string }
-  | { kind: 'notAuthorized' };
+  | { kind: 'notAuthorized' }
+  | { kind: 'accessDenied' };
 
 export interface LoginResult {
   outcome: LoginOutcome;
-  /** A TGT created by this request: the controller writes it into the TGC. */
-  newSession?: string;
-  /** The TGC pointed at a session that no longer exists: the controller clears it. */
+  /** A TGT created by this request: the controller writes it into the TGC (persistent for remember-me). */
+  newSession?: { id: string; rememberMe: boolean };
+  /** The TGC pointed at a session that is not usable: the controller clears it. */
   staleCookie?: boolean;
 }
 
@@ -36,6 +39,8 @@ export interface CredentialSubmission {
   username: string;
   password: string;
   method?: string;
+  rememberMe: boolean;
+  publicWorkstation: boolean;
   tgtId: string | null;
 }
 
@@ -44,10 +49,10 @@ const EXPIRED_FORM = 'Your login form has expired or was already used. Please lo
 // Printable ASCII only: anything else could not be a safe Location header anyway (T2).
 const HEADER_SAFE_URL = /^[\x21-\x7e]{1,4096}$/;
 
-/** `/login` as credential requestor and acceptor (CAS protocol 2.1–2.2), and `/logout`. */
+/** `/login` as credential requestor and acceptor (CAS protocol 2.1–2.2, CAS SSO rules), and `/logout`. */
 @Injectable()
 export class LoginService {
-  private readonly logger = new Logger('Login');
+  private readonly defaults: PolicyDefaults;
 
   constructor(
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
@@ -55,7 +60,9 @@ export class LoginService {
     private readonly services: ServiceRegistry,
     private readonly authenticator: Authenticator,
     private readonly flows: LoginFlows,
-  ) {}
+  ) {
+    this.defaults = { tgt: config.tgt, rememberMe: config.rememberMe, st: config.st };
+  }
 
   /** The registered, enabled service for a URL the browser may be sent to, or null. */
   authorizedService(service: string): RegisteredService | null {
@@ -64,17 +71,26 @@ export class LoginService {
 
   async requestCredentials(r: CredentialRequest): Promise<LoginResult> {
     const method = postMethod(r.method);
-    if (r.service !== undefined && !this.authorizedService(r.service)) return { outcome: { kind: 'notAuthorized' } };
+    const registered = r.service === undefined ? null : this.authorizedService(r.service);
+    if (r.service !== undefined && !registered) return { outcome: this.denied(r.service) };
+    // SSO is honoured unless renew is asked, SSO is off globally, or off for this service (CAS 3.6).
+    const ssoAllowed = !r.renew && this.config.sso.enabled && (registered?.ssoEnabled ?? true);
     let staleCookie = false;
-    if (r.tgtId && !r.renew) {
-      if (r.service !== undefined) {
-        const st = await this.tickets.grantServiceTicket(r.tgtId, this.grant(r.service, false));
+    if (r.tgtId && ssoAllowed) {
+      if (r.service !== undefined && registered) {
+        if (Object.keys(registered.access.requiredAttributes).length > 0) {
+          const session = await this.tickets.findSession(r.tgtId);
+          if (session && !attributesAllowed(registered.access, session.attributes)) return { outcome: this.accessDenied(registered) };
+        }
+        const st = await this.tickets.grantServiceTicket(r.tgtId, this.grant(r.service, registered, false));
         if (st) return { outcome: this.toService(r.service, st, method) };
+        // No ticket: the session is gone, expired, or older than this service's TGT policy allows.
+        staleCookie = (await this.tickets.findSession(r.tgtId)) === null;
       } else {
         const session = await this.tickets.findSession(r.tgtId);
         if (session) return { outcome: { kind: 'loggedIn', principal: session.principal } };
+        staleCookie = true;
       }
-      staleCookie = true;
     }
     // gateway: never prompt; back to the service without a ticket. renew wins over gateway.
     if (r.gateway && !r.renew && r.service !== undefined) {
@@ -88,25 +104,29 @@ export class LoginService {
     const flow = await this.flows.consume(s.execution, s.browserKey);
     if (!flow) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
     const service = flow.service ?? undefined;
-    if (service !== undefined && !this.authorizedService(service)) return { outcome: { kind: 'notAuthorized' } };
+    const registered = service === undefined ? null : this.authorizedService(service);
+    if (service !== undefined && !registered) return { outcome: this.denied(service) };
 
     const principal = await this.authenticator.authenticate(s.username, s.password);
     if (!principal) {
       return { outcome: { kind: 'form', status: 401, service, method, username: s.username, error: GENERIC_FAILURE } };
     }
+    if (registered && !attributesAllowed(registered.access, principal.attributes)) return { outcome: this.accessDenied(registered) };
+    const rememberMe = s.rememberMe && this.config.rememberMe.enabled && !s.publicWorkstation;
     const session = await this.tickets.createSession({
       principal: principal.username,
       attributes: principal.attributes,
-      rememberMe: false,
-      maxTimeToLiveSeconds: this.config.tgt.maxTimeToLiveSeconds,
-      timeToKillSeconds: this.config.tgt.timeToKillSeconds,
+      rememberMe,
+      policy: resolveSessionPolicy(this.defaults, registered, rememberMe),
     });
     // A new authentication replaces the session the browser had (ASVS 3.2.1: new token each time).
     if (s.tgtId && s.tgtId !== session.id) await this.tickets.destroySession(s.tgtId);
-    if (service === undefined) return { outcome: { kind: 'loggedIn', principal: principal.username }, newSession: session.id };
-    const st = await this.tickets.grantServiceTicket(session.id, this.grant(service, true));
+    // publicWorkstation: the session serves this login only; no cookie keeps it in the browser.
+    const newSession = s.publicWorkstation ? undefined : { id: session.id, rememberMe };
+    if (service === undefined || !registered) return { outcome: { kind: 'loggedIn', principal: principal.username }, newSession };
+    const st = await this.tickets.grantServiceTicket(session.id, this.grant(service, registered, true));
     if (!st) throw new Error('session created in this request could not grant a ticket');
-    return { outcome: this.toService(service, st, method), newSession: session.id };
+    return { outcome: this.toService(service, st, method), newSession, staleCookie: s.publicWorkstation && !!s.tgtId };
   }
 
   /** Ends the SSO session: the TGT and, in the same statement, every ticket of it. */
@@ -114,18 +134,31 @@ export class LoginService {
     if (tgtId) await this.tickets.destroySession(tgtId);
   }
 
-  private grant(service: string, credentialsProvided: boolean) {
+  private grant(service: string, registered: RegisteredService, credentialsProvided: boolean): GrantServiceTicket {
     return {
       service,
-      registeredServiceId: this.services.authorized(service)?.id ?? null,
+      registeredServiceId: registered.id,
       credentialsProvided,
-      timeToLiveSeconds: this.config.st.timeToKillSeconds,
+      policy: resolveServiceTicketPolicy(this.defaults, registered),
+      sessionMaxAgeSeconds: registered.tgtMaxTimeToLiveSeconds,
     };
   }
 
   private toService(service: string, ticket: string, method: 'POST' | undefined): LoginOutcome {
     if (method === 'POST') return { kind: 'post', service, ticket };
     return { kind: 'redirect', location: withTicket(service, ticket) };
+  }
+
+  /** A service that is not registered, or registered but disabled. */
+  private denied(service: string): LoginOutcome {
+    const redirect = this.services.match(service)?.access.unauthorizedRedirectUrl;
+    return redirect && HEADER_SAFE_URL.test(service) ? { kind: 'redirect', location: redirect } : { kind: 'notAuthorized' };
+  }
+
+  /** The principal lacks what the service's access strategy requires. */
+  private accessDenied(registered: RegisteredService): LoginOutcome {
+    const redirect = registered.access.unauthorizedRedirectUrl;
+    return redirect ? { kind: 'redirect', location: redirect } : { kind: 'accessDenied' };
   }
 }
 

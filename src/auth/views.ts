@@ -20,6 +20,8 @@ export interface LoginFormModel {
   method?: string;
   username?: string;
   error?: string;
+  /** Offer the remember-me checkbox (unchecked by default, spec 4.1.1). */
+  rememberMe?: boolean;
 }
 
 export function loginPage(m: LoginFormModel): string {
@@ -34,6 +36,8 @@ ${m.error ? `<p class="error" role="alert">${escapeHtml(m.error)}</p>` : ''}
 <input type="text" id="username" name="username" required autofocus autocapitalize="none" autocomplete="username" value="${escapeHtml(m.username ?? '')}">
 <label for="password">Password</label>
 <input type="password" id="password" name="password" required autocomplete="current-password">
+${m.rememberMe ? '<label><input type="checkbox" name="rememberMe" value="true"> Remember me on this device</label>' : ''}
+<label><input type="checkbox" name="publicWorkstation" value="true"> I am on a public computer (do not keep me logged in)</label>
 ${hidden('execution', m.execution)}${hidden('service', m.service)}${hidden('method', m.method)}
 <input type="hidden" name="_eventId" value="submit">
 <button type="submit">Log in</button>
@@ -54,6 +58,13 @@ export function loggedOutPage(): string {
     'Logged out',
     `<h1>Logout successful</h1><p>You have successfully logged out of the Central Authentication Service.</p>
 <p>For security reasons, exit your web browser.</p>`,
+  );
+}
+
+export function accessDeniedPage(): string {
+  return page(
+    'Access denied',
+    `<h1>Access denied</h1><p>You are not authorized to use this application. Contact its administrators if you think you should be.</p>`,
   );
 }
 

@@ -29,7 +29,9 @@ export interface CasConfig {
   /** argon2id parameters for new password hashes (existing hashes carry their own). */
   argon2: { memoryKib: number; timeCost: number; parallelism: number };
   tgt: { maxTimeToLiveSeconds: number; timeToKillSeconds: number };
-  st: { timeToKillSeconds: number };
+  st: { timeToKillSeconds: number; numberOfUses: number };
+  rememberMe: { enabled: boolean; timeToKillSeconds: number; cookieMaxAgeSeconds: number };
+  sso: { enabled: boolean };
   tgc: { name: string; encryptionKey?: string; signingKey?: string };
   logout: { followServiceRedirects: boolean };
   view: { cas2V3ForwardCompatible: boolean };
@@ -65,7 +67,13 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
       maxTimeToLiveSeconds: v.CAS_TICKET_TGT_PRIMARY_MAX_TIME_TO_LIVE_IN_SECONDS,
       timeToKillSeconds: v.CAS_TICKET_TGT_PRIMARY_TIME_TO_KILL_IN_SECONDS,
     },
-    st: { timeToKillSeconds: v.CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS },
+    st: { timeToKillSeconds: v.CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS, numberOfUses: v.CAS_TICKET_ST_NUMBER_OF_USES },
+    rememberMe: {
+      enabled: v.CAS_TICKET_TGT_REMEMBER_ME_ENABLED,
+      timeToKillSeconds: v.CAS_TICKET_TGT_REMEMBER_ME_TIME_TO_KILL_IN_SECONDS,
+      cookieMaxAgeSeconds: v.CAS_TGC_REMEMBER_ME_MAX_AGE,
+    },
+    sso: { enabled: v.CAS_SSO_SSO_ENABLED },
     tgc: { name: 'TGC', encryptionKey: v.CAS_TGC_CRYPTO_ENCRYPTION_KEY, signingKey: v.CAS_TGC_CRYPTO_SIGNING_KEY },
     logout: { followServiceRedirects: v.CAS_LOGOUT_FOLLOW_SERVICE_REDIRECTS },
     view: { cas2V3ForwardCompatible: v.CAS_VIEW_CAS2_V3_FORWARD_COMPATIBLE },

@@ -6,6 +6,16 @@ import { IsBoolean, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, valid
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+ /** Seconds, or an ISO-8601 duration as CAS 7 writes them (`PT8H`, `P14D`, `PT1M30S`). */
+const toDurationSeconds = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v);
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/i.exec(v);
+  if (!m || v.length < 3 || /T$/i.test(v)) return value;
+  const [d, h, min, sec] = m.slice(1).map((x) => Number(x ?? 0));
+  return ((d * 24 + h) * 60 + min) * 60 + sec;
+};
 const toBool = ({ value }: { value: unknown }) => {
   if (typeof value !== 'string') return value;
   const v = value.trim().toLowerCase();
@@ -53,6 +63,21 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(300)
   CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS = 10;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  CAS_TICKET_ST_NUMBER_OF_USES = 1;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  CAS_TICKET_TGT_REMEMBER_ME_ENABLED = false;
+
+  @IsOptional() @Transform(toDurationSeconds) @IsInt({ message: 'CAS_TICKET_TGT_REMEMBER_ME_TIME_TO_KILL_IN_SECONDS must be seconds or an ISO-8601 duration' }) @Min(60) @Max(7776000)
+  CAS_TICKET_TGT_REMEMBER_ME_TIME_TO_KILL_IN_SECONDS = 1209600;
+
+  @IsOptional() @Transform(toDurationSeconds) @IsInt({ message: 'CAS_TGC_REMEMBER_ME_MAX_AGE must be seconds or an ISO-8601 duration such as P14D' }) @Min(60) @Max(7776000)
+  CAS_TGC_REMEMBER_ME_MAX_AGE = 1209600;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  CAS_SSO_SSO_ENABLED = true;
 
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{43,}$/, {
     message: 'CAS_TGC_CRYPTO_ENCRYPTION_KEY must be a base64url key of at least 256 bits',

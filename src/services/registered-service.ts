@@ -9,10 +9,26 @@ export interface RegisteredService {
   evaluationOrder: number;
   enabled: boolean;
   ssoEnabled: boolean;
+  /** accessStrategy rules on principal attributes; an empty map lets everyone in. */
+  access: AccessRules;
   logoutType: 'BACK_CHANNEL' | 'FRONT_CHANNEL' | 'NONE';
   logoutUrl?: string;
   attributeRelease: AttributeReleasePolicy;
+  /** `ticketGrantingTicketExpirationPolicy.maxTimeToLiveInSeconds`: hard lifetime of sessions created for it. */
+  tgtMaxTimeToLiveSeconds?: number;
+  /** `serviceTicketExpirationPolicy`: uses and lifetime of its STs, each falling back to the global setting. */
+  stPolicy?: { numberOfUses?: number; timeToLiveSeconds?: number };
   definition: Record<string, unknown>;
+}
+
+export interface AccessRules {
+  /** Attribute name -> value patterns (regular expressions, full match); one value must match per attribute. */
+  requiredAttributes: Record<string, string[]>;
+  /** true: every listed attribute must be satisfied; false: any one suffices. */
+  requireAll: boolean;
+  caseInsensitive: boolean;
+  /** Where to send the browser when access is denied, instead of the error page. */
+  unauthorizedRedirectUrl?: string;
 }
 
 export type AttributeReleasePolicy =
@@ -30,7 +46,7 @@ const SERVICE_CLASSES = new Set([
 /** Fields this server understands today; others are kept in `definition` and reported once at import. */
 export const SUPPORTED_FIELDS = new Set([
   '@class', 'id', 'name', 'serviceId', 'description', 'evaluationOrder', 'logoutType', 'logoutUrl',
-  'accessStrategy', 'attributeReleasePolicy',
+  'accessStrategy', 'attributeReleasePolicy', 'ticketGrantingTicketExpirationPolicy', 'serviceTicketExpirationPolicy',
 ]);
 
 /** Validates one CAS JSON service definition; throws InvalidServiceDefinition naming the field at fault. */
@@ -61,10 +77,72 @@ export function parseServiceDefinition(json: unknown): RegisteredService {
     evaluationOrder,
     enabled: access.enabled !== false,
     ssoEnabled: access.ssoEnabled !== false,
+    access: parseAccessRules(access),
     logoutType,
     logoutUrl: d.logoutUrl as string | undefined,
     attributeRelease: parseReleasePolicy(d.attributeReleasePolicy),
+    tgtMaxTimeToLiveSeconds: parseTgtPolicy(d.ticketGrantingTicketExpirationPolicy),
+    stPolicy: parseStPolicy(d.serviceTicketExpirationPolicy),
     definition: d,
+  };
+}
+
+/** DefaultRegisteredServiceTicketGrantingTicketExpirationPolicy: `maxTimeToLiveInSeconds` > 0 applies. */
+function parseTgtPolicy(p: unknown): number | undefined {
+  if (p === undefined || p === null) return undefined;
+  if (typeof p !== 'object' || Array.isArray(p)) throw new InvalidServiceDefinition('ticketGrantingTicketExpirationPolicy: must be an object');
+  const v = numeric((p as Record<string, unknown>).maxTimeToLiveInSeconds, 'ticketGrantingTicketExpirationPolicy.maxTimeToLiveInSeconds');
+  return v !== undefined && v > 0 ? v : undefined;
+}
+
+/** DefaultRegisteredServiceServiceTicketExpirationPolicy: `numberOfUses`, `timeToLive` (seconds, often a string). */
+function parseStPolicy(p: unknown): RegisteredService['stPolicy'] {
+  if (p === undefined || p === null) return undefined;
+  if (typeof p !== 'object' || Array.isArray(p)) throw new InvalidServiceDefinition('serviceTicketExpirationPolicy: must be an object');
+  const o = p as Record<string, unknown>;
+  const numberOfUses = numeric(o.numberOfUses, 'serviceTicketExpirationPolicy.numberOfUses');
+  const timeToLiveSeconds = numeric(o.timeToLive, 'serviceTicketExpirationPolicy.timeToLive');
+  if (numberOfUses !== undefined && numberOfUses < 1) throw new InvalidServiceDefinition('serviceTicketExpirationPolicy.numberOfUses: at least 1');
+  if (timeToLiveSeconds !== undefined && (timeToLiveSeconds < 1 || timeToLiveSeconds > 300)) {
+    throw new InvalidServiceDefinition('serviceTicketExpirationPolicy.timeToLive: 1 to 300 seconds');
+  }
+  return { numberOfUses, timeToLiveSeconds };
+}
+
+/** An integer given as a JSON number or a decimal string (Jackson accepts both). */
+function numeric(v: unknown, field: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw new InvalidServiceDefinition(`${field}: must be an integer`);
+  return n;
+}
+
+function parseAccessRules(a: Record<string, unknown>): AccessRules {
+  const required: Record<string, string[]> = {};
+  const map = a.requiredAttributes;
+  if (map !== undefined && map !== null) {
+    if (typeof map !== 'object' || Array.isArray(map)) throw new InvalidServiceDefinition('accessStrategy.requiredAttributes: must be a map');
+    for (const [name, values] of Object.entries(map as Record<string, unknown>)) {
+      if (name === '@class') continue;
+      required[name] = javaCollection(values, `accessStrategy.requiredAttributes.${name}`);
+      for (const v of required[name]) {
+        try {
+          new RegExp(v);
+        } catch {
+          throw new InvalidServiceDefinition(`accessStrategy.requiredAttributes.${name}: invalid pattern '${v}'`);
+        }
+      }
+    }
+  }
+  const redirect = a.unauthorizedRedirectUrl;
+  if (redirect !== undefined && (typeof redirect !== 'string' || !/^https?:\/\/[\x21-\x7e]+$/.test(redirect))) {
+    throw new InvalidServiceDefinition('accessStrategy.unauthorizedRedirectUrl: must be an http(s) URL');
+  }
+  return {
+    requiredAttributes: required,
+    requireAll: a.requireAllAttributes !== false,
+    caseInsensitive: a.caseInsensitive === true,
+    unauthorizedRedirectUrl: redirect as string | undefined,
   };
 }
 
@@ -79,18 +157,21 @@ function parseReleasePolicy(p: unknown): AttributeReleasePolicy {
   const cls = String(policy['@class'] ?? '');
   if (cls.endsWith('.ReturnAllAttributeReleasePolicy')) return { kind: 'all' };
   if (cls.endsWith('.DenyAllAttributeReleasePolicy')) return { kind: 'none' };
-  if (cls.endsWith('.ReturnAllowedAttributeReleasePolicy')) return { kind: 'allowed', names: javaCollection(policy.allowedAttributes) };
+  if (cls.endsWith('.ReturnAllowedAttributeReleasePolicy')) {
+    return { kind: 'allowed', names: javaCollection(policy.allowedAttributes, 'attributeReleasePolicy.allowedAttributes') };
+  }
   throw new InvalidServiceDefinition(`attributeReleasePolicy.@class: unsupported '${cls}'`);
 }
 
 /** Jackson writes collections either as a plain array or as `["java.util.ArrayList", [ … ]]`. */
-function javaCollection(v: unknown): string[] {
+function javaCollection(v: unknown, field: string): string[] {
   if (v === undefined || v === null) return [];
   if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && v[0].startsWith('java.util.') && Array.isArray(v[1])) {
     return v[1].map(String);
   }
   if (Array.isArray(v)) return v.map(String);
-  throw new InvalidServiceDefinition('attributeReleasePolicy.allowedAttributes: must be a list');
+  if (typeof v === 'string') return [v];
+  throw new InvalidServiceDefinition(`${field}: must be a list`);
 }
 
 /**

@@ -2,16 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import type { Attributes } from '../config/cas-config';
+import type { ServiceTicketPolicy, SessionPolicy } from '../services/ticket-policy';
 import { newTicketId, TicketType } from './ticket-ids';
 
 export interface NewSession {
   principal: string;
   attributes: Attributes;
   rememberMe: boolean;
-  /** Absolute end of the session (max time to live). */
-  maxTimeToLiveSeconds: number;
-  /** Idle timeout (time to kill); each use slides the expiry up to the hard limit. */
-  timeToKillSeconds: number;
+  /** Hard limit and idle timeout, resolved once when the session is created (it keeps them). */
+  policy: SessionPolicy;
 }
 
 export interface Session {
@@ -21,6 +20,7 @@ export interface Session {
   lastUsedAt: Date;
   expiresAt: Date;
   useCount: number;
+  attributes: Attributes;
 }
 
 export interface GrantServiceTicket {
@@ -28,7 +28,9 @@ export interface GrantServiceTicket {
   registeredServiceId: number | null;
   /** Credentials were checked in this very request (CAS isFromNewLogin). */
   credentialsProvided: boolean;
-  timeToLiveSeconds: number;
+  policy: ServiceTicketPolicy;
+  /** The service's own TGT lifetime: a session older than this gets no ticket for it (CAS 7 SSO participation). */
+  sessionMaxAgeSeconds?: number;
 }
 
 export interface ConsumedTicket {
@@ -59,22 +61,23 @@ export class TicketRegistry {
   async createSession(s: NewSession): Promise<Session> {
     const now = this.clock.now();
     const id = newTicketId('TGT');
-    const hard = new Date(now.getTime() + s.maxTimeToLiveSeconds * 1000);
-    const idle = new Date(now.getTime() + s.timeToKillSeconds * 1000);
+    const { maxTimeToLiveSeconds, timeToKillSeconds } = s.policy;
+    const hard = new Date(now.getTime() + maxTimeToLiveSeconds * 1000);
+    const idle = timeToKillSeconds === null ? hard : new Date(now.getTime() + timeToKillSeconds * 1000);
     const expires = idle < hard ? idle : hard;
     await this.db.query(
       `INSERT INTO tickets (id, type, session_id, principal, created_at, last_used_at, expires_at,
                             hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes)
        VALUES ($1, 'TGT', $1, $2, $3, $3, $4, $5, $6, 0, $7, $8)`,
-      [id, s.principal, now, expires, hard, s.timeToKillSeconds, s.rememberMe, JSON.stringify(s.attributes)],
+      [id, s.principal, now, expires, hard, timeToKillSeconds, s.rememberMe, JSON.stringify(s.attributes)],
     );
-    return { id, principal: s.principal, createdAt: now, lastUsedAt: now, expiresAt: expires, useCount: 0 };
+    return { id, principal: s.principal, createdAt: now, lastUsedAt: now, expiresAt: expires, useCount: 0, attributes: s.attributes };
   }
 
   /** The live session with this TGT id, or null when it is unknown or expired. Does not count as a use. */
   async findSession(tgtId: string): Promise<Session | null> {
     const rows: SessionRow[] = await this.db.query(
-      `SELECT id, principal, created_at, last_used_at, expires_at, use_count
+      `SELECT id, principal, created_at, last_used_at, expires_at, use_count, attributes
          FROM tickets WHERE id = $1 AND type = 'TGT' AND expires_at > $2`,
       [tgtId, this.clock.now()],
     );
@@ -82,9 +85,10 @@ export class TicketRegistry {
   }
 
   /**
-   * Uses the session to grant an ST, in one statement: the TGT's idle window slides and its use
-   * count grows, the ST row and the session_services record are inserted. Returns the ST id, or
-   * null when the TGT is unknown or expired (nothing is written then).
+   * Uses the session to grant an ST, in one statement: the TGT's idle window slides (never past
+   * its hard limit; a session without idle timeout keeps its expiry) and its use count grows, the
+   * ST row and the session_services record are inserted. Returns the ST id, or null when the TGT
+   * is unknown, expired, or older than the service allows (nothing is written then).
    */
   async grantServiceTicket(tgtId: string, g: GrantServiceTicket): Promise<string | null> {
     const now = this.clock.now();
@@ -96,12 +100,13 @@ export class TicketRegistry {
                 use_count = use_count + 1,
                 expires_at = LEAST(hard_expires_at, $2 + make_interval(secs => idle_timeout_seconds))
           WHERE id = $1 AND type = 'TGT' AND expires_at > $2
+            AND ($8::integer IS NULL OR created_at > $2 - make_interval(secs => $8::integer))
           RETURNING id, principal, use_count
        ), st AS (
          INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
-                              created_at, last_used_at, expires_at, from_new_login)
+                              created_at, last_used_at, expires_at, from_new_login, max_uses)
          SELECT $3, 'ST', tgt.id, tgt.id, tgt.principal, $4, $5, $2, $2, $2 + make_interval(secs => $6),
-                $7 OR tgt.use_count = 1
+                $7 OR tgt.use_count = 1, $9
            FROM tgt
          RETURNING id
        ), tracked AS (
@@ -109,21 +114,32 @@ export class TicketRegistry {
          SELECT tgt.id, $3, $4, $5, $2 FROM tgt
        )
        SELECT id FROM st`,
-      [tgtId, now, stId, g.service, g.registeredServiceId, g.timeToLiveSeconds, g.credentialsProvided],
+      [
+        tgtId, now, stId, g.service, g.registeredServiceId, g.policy.timeToLiveSeconds, g.credentialsProvided,
+        g.sessionMaxAgeSeconds ?? null, g.policy.numberOfUses,
+      ],
     );
     return rows.length ? rows[0].id : null;
   }
 
   /**
-   * Consumes an ST (or PT) in one DELETE … RETURNING: whatever the outcome of the validation that
-   * follows (wrong service, expired), the ticket can never be used again. Returns null when no
-   * ticket of the given types had that id.
+   * Uses an ST (or PT) in one statement: its last allowed use deletes it, an earlier one (multi-use
+   * service policies) counts it. Whatever the outcome of the validation that follows (wrong
+   * service, expired), that use is spent. Returns null when no usable ticket of the given types
+   * had that id. The two branches exclude each other, so a row is never touched twice; under a
+   * race on a multi-use ticket a caller may lose a use it could have had, never gain one.
    */
   async consumeServiceTicket(id: string, types: TicketType[]): Promise<ConsumedTicket | null> {
     const rows: ConsumedRow[] = await this.db.query(
-      `WITH st AS (
-         DELETE FROM tickets WHERE id = $1 AND type = ANY($2::varchar[])
+      `WITH last_use AS (
+         DELETE FROM tickets WHERE id = $1 AND type = ANY($2::varchar[]) AND use_count + 1 >= max_uses
          RETURNING id, type, session_id, service, principal, expires_at, from_new_login
+       ), earlier_use AS (
+         UPDATE tickets SET use_count = use_count + 1, last_used_at = $3
+          WHERE id = $1 AND type = ANY($2::varchar[]) AND use_count + 1 < max_uses
+         RETURNING id, type, session_id, service, principal, expires_at, from_new_login
+       ), st AS (
+         SELECT * FROM last_use UNION ALL SELECT * FROM earlier_use
        )
        SELECT st.id, st.type, st.service, st.principal, st.from_new_login,
               tgt.attributes, tgt.created_at AS authenticated_at, tgt.remember_me,
@@ -169,6 +185,7 @@ interface SessionRow {
   last_used_at: Date;
   expires_at: Date;
   use_count: number;
+  attributes: Attributes | null;
 }
 
 interface ConsumedRow {
@@ -191,5 +208,6 @@ function toSession(r: SessionRow): Session {
     lastUsedAt: r.last_used_at,
     expiresAt: r.expires_at,
     useCount: r.use_count,
+    attributes: r.attributes ?? {},
   };
 }

@@ -14,7 +14,7 @@ describe('database', () => {
         const sql = new Client({ connectionString: db.url });
         await sql.connect();
         const { rows } = await sql.query('SELECT name FROM schema_migrations');
-        expect(rows.map((r) => r.name)).toEqual(['CreateTicketRegistry1764000000000', 'CreateUsers1764000001000']);
+        expect(rows.map((r) => r.name)).toEqual(['CreateTicketRegistry1764000000000', 'CreateUsers1764000001000', 'AddTicketMaxUses1764000002000']);
         await sql.end();
         await Promise.all(nodes.map((n) => n.destroy()));
       } finally {
