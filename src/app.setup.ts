@@ -23,8 +23,9 @@ export async function createApp(config: CasConfig, overrides: AppOverrides = {})
     requestTimeout: 30_000,
     connectionTimeout: 30_000,
     keepAliveTimeout: 5_000,
-    // Absolute URLs come from CAS_SERVER_PREFIX; the Host header is never trusted for them.
-    trustProxy: false,
+    // X-Forwarded-For counts only from the configured proxies (client IP for TGC pinning).
+    // Absolute URLs come from CAS_SERVER_PREFIX; the Host header is never used for them.
+    trustProxy: config.trustedProxies.length ? config.trustedProxies : false,
     return503OnClosing: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, overrides.clock), adapter, {

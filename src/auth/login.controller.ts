@@ -6,7 +6,7 @@ import { flag, param, type RawParams } from '../common/params';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { LoginFlows } from './login-flows';
 import { LoginResult, LoginService } from './login.service';
-import { TgcCodec } from './tgc-codec';
+import { ClientInfo, TgcCodec } from './tgc-codec';
 import { accessDeniedPage, loggedInPage, loggedOutPage, loginPage, notAuthorizedPage, postRedirectPage } from './views';
 
 const BROWSER_COOKIE = 'CASLOGIN';
@@ -34,7 +34,7 @@ export class LoginController {
       if (e instanceof CasError) return this.html(reply, 400, notAuthorizedPage());
       throw e;
     }
-    const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name]);
+    const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name], clientOf(req));
     const result = await this.login.requestCredentials({ service, renew, gateway, method, tgtId });
     return this.finish(req, reply, result);
   }
@@ -45,7 +45,7 @@ export class LoginController {
       const v = body?.[name];
       return typeof v === 'string' ? v : '';
     };
-    const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name]);
+    const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name], clientOf(req));
     const result = await this.login.acceptCredentials({
       execution: text('execution'),
       browserKey: req.cookies[BROWSER_COOKIE],
@@ -61,7 +61,7 @@ export class LoginController {
 
   @Get('logout')
   async logout(@Query() q: RawParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name]);
+    const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name], clientOf(req));
     await this.login.logout(tgtId);
     this.clearTgc(reply);
     // The CAS 2.0 `url` parameter is ignored (spec 2.3); `service` only when configured and registered.
@@ -78,7 +78,7 @@ export class LoginController {
   }
 
   private async finish(req: FastifyRequest, reply: FastifyReply, r: LoginResult): Promise<void> {
-    if (r.newSession) this.setTgc(reply, await this.tgc.encode(r.newSession.id), r.newSession.rememberMe);
+    if (r.newSession) this.setTgc(reply, await this.tgc.encode(r.newSession.id, clientOf(req)), r.newSession.rememberMe);
     else if (r.staleCookie) this.clearTgc(reply);
     const o = r.outcome;
     switch (o.kind) {
@@ -149,6 +149,12 @@ export class LoginController {
     if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', csp(''));
     reply.status(status).header('content-type', HTML).header('cache-control', 'no-store').send(body);
   }
+}
+
+/** The client as pinning sees it: req.ip honours X-Forwarded-For only from TRUSTED_PROXIES. */
+function clientOf(req: FastifyRequest): ClientInfo {
+  const ua = req.headers['user-agent'];
+  return { ip: req.ip, userAgent: typeof ua === 'string' ? ua : '' };
 }
 
 function checked(value: string): boolean {

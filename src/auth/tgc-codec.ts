@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { CompactEncrypt, compactDecrypt, CompactSign, compactVerify } from 'jose';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
@@ -10,55 +10,93 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MAX_COOKIE_LENGTH = 4096;
 
+/** Who the browser is, as far as pinning is concerned. */
+export interface ClientInfo {
+  ip: string;
+  userAgent: string;
+}
+
+interface TgcPayload {
+  /** TGT id */
+  t: string;
+  ip?: string;
+  ua?: string;
+}
+
 /**
- * The TGC value: the TGT id encrypted (JWE dir/A256GCM) and then signed (JWS HS512), as CAS's
- * ENCRYPT_AND_SIGN strategy does. The compact JWS is hex-encoded so the cookie stays within the
- * protocol's ticket alphabet. Anything that fails to verify or decrypt is "no session".
+ * The TGC value: the TGT id (with the client's IP and User-Agent when pinning is on) encrypted
+ * (JWE dir/A256GCM) and then signed (JWS HS512), as CAS's ENCRYPT_AND_SIGN strategy does. The
+ * compact JWS is hex-encoded so the cookie stays within the protocol's ticket alphabet. Anything
+ * that fails to verify, decrypt or match its pinned client is "no session".
  */
 @Injectable()
 export class TgcCodec implements OnModuleInit {
   private readonly logger = new Logger('TGC');
-  private encryptionKey: Uint8Array;
-  private signingKey: Uint8Array;
+  private encryptionKeys: Uint8Array[];
+  private signingKeys: Uint8Array[];
 
   constructor(@Inject(CAS_CONFIG) private readonly config: CasConfig) {}
 
   onModuleInit(): void {
-    const { encryptionKey, signingKey } = this.config.tgc;
-    if (encryptionKey && signingKey) {
-      this.encryptionKey = Buffer.from(encryptionKey, 'base64url').subarray(0, 32);
-      this.signingKey = Buffer.from(signingKey, 'base64url');
-      return;
+    let { encryptionKeys, signingKeys } = this.config.tgc;
+    if (!encryptionKeys.length || !signingKeys.length) {
+      const dev = this.developmentKeys();
+      if (!encryptionKeys.length) encryptionKeys = [dev.encryption];
+      if (!signingKeys.length) signingKeys = [dev.signing];
     }
-    const keys = this.developmentKeys();
-    this.encryptionKey = Buffer.from(encryptionKey ?? keys.encryption, 'base64url').subarray(0, 32);
-    this.signingKey = Buffer.from(signingKey ?? keys.signing, 'base64url');
+    this.encryptionKeys = encryptionKeys.map((k) => Buffer.from(k, 'base64url').subarray(0, 32));
+    this.signingKeys = signingKeys.map((k) => Buffer.from(k, 'base64url'));
   }
 
-  async encode(tgtId: string): Promise<string> {
-    const jwe = await new CompactEncrypt(encoder.encode(tgtId))
+  async encode(tgtId: string, client: ClientInfo): Promise<string> {
+    const payload: TgcPayload = this.config.tgc.pinToSession ? { t: tgtId, ip: client.ip, ua: client.userAgent } : { t: tgtId };
+    const jwe = await new CompactEncrypt(encoder.encode(JSON.stringify(payload)))
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
-      .encrypt(this.encryptionKey);
-    const jws = await new CompactSign(encoder.encode(jwe)).setProtectedHeader({ alg: 'HS512' }).sign(this.signingKey);
+      .encrypt(this.encryptionKeys[0]);
+    const jws = await new CompactSign(encoder.encode(jwe)).setProtectedHeader({ alg: 'HS512' }).sign(this.signingKeys[0]);
     return Buffer.from(jws, 'utf8').toString('hex');
   }
 
-  /** The TGT id inside a cookie value, or null for anything tampered, truncated, foreign or malformed. */
-  async decode(value: string | undefined): Promise<string | null> {
+  /** The TGT id inside a cookie value, or null for anything tampered, truncated, foreign, malformed or replayed elsewhere. */
+  async decode(value: string | undefined, client: ClientInfo): Promise<string | null> {
     if (!value || value.length > MAX_COOKIE_LENGTH || value.length % 2 !== 0 || !/^[0-9a-f]+$/.test(value)) return null;
-    try {
-      const jws = Buffer.from(value, 'hex').toString('utf8');
-      const { payload } = await compactVerify(jws, this.signingKey, { algorithms: ['HS512'] });
-      const { plaintext } = await compactDecrypt(decoder.decode(payload), this.encryptionKey, {
-        keyManagementAlgorithms: ['dir'],
-        contentEncryptionAlgorithms: ['A256GCM'],
-      });
-      const tgtId = decoder.decode(plaintext);
-      return parseTicketId(tgtId) === 'TGT' ? tgtId : null;
-    } catch {
-      this.logger.debug('TGC rejected: signature or encryption check failed');
+    const payload = await this.open(Buffer.from(value, 'hex').toString('utf8'));
+    if (!payload || typeof payload.t !== 'string' || parseTicketId(payload.t) !== 'TGT') {
+      if (value) this.logger.warn(`TGC rejected: not issued by this server or altered (cookie ${fingerprint(value)})`);
       return null;
     }
+    if (this.config.tgc.pinToSession) {
+      const ipOk = payload.ip === client.ip || (this.config.tgc.allowedIpAddressesPattern?.test(client.ip) ?? false);
+      if (!ipOk || payload.ua !== client.userAgent) {
+        this.logger.warn(`TGC rejected: presented by another ${ipOk ? 'User-Agent' : 'IP address'} than it was issued to (cookie ${fingerprint(value)})`);
+        return null;
+      }
+    }
+    return payload.t;
+  }
+
+  private async open(jws: string): Promise<TgcPayload | null> {
+    for (const signingKey of this.signingKeys) {
+      let jwe: string;
+      try {
+        jwe = decoder.decode((await compactVerify(jws, signingKey, { algorithms: ['HS512'] })).payload);
+      } catch {
+        continue;
+      }
+      for (const encryptionKey of this.encryptionKeys) {
+        try {
+          const { plaintext } = await compactDecrypt(jwe, encryptionKey, {
+            keyManagementAlgorithms: ['dir'],
+            contentEncryptionAlgorithms: ['A256GCM'],
+          });
+          return JSON.parse(decoder.decode(plaintext)) as TgcPayload;
+        } catch {
+          // try the next (older) key
+        }
+      }
+      return null;
+    }
+    return null;
   }
 
   /**
@@ -78,4 +116,9 @@ export class TgcCodec implements OnModuleInit {
     );
     return JSON.parse(readFileSync(file, 'utf8'));
   }
+}
+
+/** Logs identify a cookie without revealing it: the first 12 hex characters of its SHA-256. */
+function fingerprint(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 12);
 }

@@ -32,7 +32,18 @@ export interface CasConfig {
   st: { timeToKillSeconds: number; numberOfUses: number };
   rememberMe: { enabled: boolean; timeToKillSeconds: number; cookieMaxAgeSeconds: number };
   sso: { enabled: boolean };
-  tgc: { name: string; encryptionKey?: string; signingKey?: string };
+  tgc: {
+    name: string;
+    /** Newest first: the first encrypts and signs, every one decrypts and verifies (key rotation). */
+    encryptionKeys: string[];
+    signingKeys: string[];
+    /** Bind the cookie to the client IP and User-Agent it was issued to (`cas.tgc.pin-to-session`). */
+    pinToSession: boolean;
+    /** A client whose IP changed is still accepted when its new IP matches (`cas.tgc.allowed-ip-addresses-pattern`). */
+    allowedIpAddressesPattern?: RegExp;
+  };
+  /** Peers whose X-Forwarded-For is believed (Fastify trustProxy); none by default. */
+  trustedProxies: string[];
   logout: { followServiceRedirects: boolean };
   view: { cas2V3ForwardCompatible: boolean };
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
@@ -74,11 +85,23 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
       cookieMaxAgeSeconds: v.CAS_TGC_REMEMBER_ME_MAX_AGE,
     },
     sso: { enabled: v.CAS_SSO_SSO_ENABLED },
-    tgc: { name: 'TGC', encryptionKey: v.CAS_TGC_CRYPTO_ENCRYPTION_KEY, signingKey: v.CAS_TGC_CRYPTO_SIGNING_KEY },
+    tgc: {
+      name: 'TGC',
+      encryptionKeys: list(v.CAS_TGC_CRYPTO_ENCRYPTION_KEY),
+      signingKeys: list(v.CAS_TGC_CRYPTO_SIGNING_KEY),
+      pinToSession: v.CAS_TGC_PIN_TO_SESSION,
+      allowedIpAddressesPattern:
+        v.CAS_TGC_ALLOWED_IP_ADDRESSES_PATTERN === undefined ? undefined : new RegExp(`^(?:${v.CAS_TGC_ALLOWED_IP_ADDRESSES_PATTERN})$`),
+    },
+    trustedProxies: list(v.TRUSTED_PROXIES),
     logout: { followServiceRedirects: v.CAS_LOGOUT_FOLLOW_SERVICE_REDIRECTS },
     view: { cas2V3ForwardCompatible: v.CAS_VIEW_CAS2_V3_FORWARD_COMPATIBLE },
     logLevel: v.LOG_LEVEL as CasConfig['logLevel'],
   };
+}
+
+function list(value: string | undefined): string[] {
+  return value === undefined ? [] : value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 /** CAS's `cas.authn.accept.users` format: `user::password,user2::password2`. */

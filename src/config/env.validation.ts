@@ -1,5 +1,18 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsBoolean, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+import {
+  IsBoolean,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  Validate,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+  validateSync,
+} from 'class-validator';
 
 // The only place that reads process.env. A setting Apereo CAS also has is named after CAS's
 // property (relaxed binding: upper case, dots and dashes as underscores) so CAS admins find it.
@@ -21,6 +34,22 @@ const toBool = ({ value }: { value: unknown }) => {
   const v = value.trim().toLowerCase();
   return v === 'true' ? true : v === 'false' ? false : value;
 };
+
+@ValidatorConstraint({ name: 'isRegex' })
+class IsRegex implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    try {
+      new RegExp(String(value));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  defaultMessage(): string {
+    return '$property must be a valid regular expression';
+  }
+}
 
 export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
@@ -79,15 +108,26 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toBool) @IsBoolean()
   CAS_SSO_SSO_ENABLED = true;
 
-  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{43,}$/, {
-    message: 'CAS_TGC_CRYPTO_ENCRYPTION_KEY must be a base64url key of at least 256 bits',
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{43,}(,[A-Za-z0-9_-]{43,})*$/, {
+    message: 'CAS_TGC_CRYPTO_ENCRYPTION_KEY must be base64url keys of at least 256 bits, comma-separated, newest first',
   })
   CAS_TGC_CRYPTO_ENCRYPTION_KEY?: string;
 
-  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{86,}$/, {
-    message: 'CAS_TGC_CRYPTO_SIGNING_KEY must be a base64url key of at least 512 bits',
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{86,}(,[A-Za-z0-9_-]{86,})*$/, {
+    message: 'CAS_TGC_CRYPTO_SIGNING_KEY must be base64url keys of at least 512 bits, comma-separated, newest first',
   })
   CAS_TGC_CRYPTO_SIGNING_KEY?: string;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  CAS_TGC_PIN_TO_SESSION = true;
+
+  @IsOptional() @IsString() @Validate(IsRegex)
+  CAS_TGC_ALLOWED_IP_ADDRESSES_PATTERN?: string;
+
+  @IsOptional() @IsString() @Matches(/^[0-9A-Fa-f.:/]+(,\s*[0-9A-Fa-f.:/]+)*$/, {
+    message: 'TRUSTED_PROXIES must be comma-separated IP addresses or CIDR ranges',
+  })
+  TRUSTED_PROXIES?: string;
 
   @IsOptional() @Transform(toBool) @IsBoolean()
   CAS_LOGOUT_FOLLOW_SERVICE_REDIRECTS = false;
