@@ -1,6 +1,12 @@
 import { CreateTicketRegistry1764000000000 } from './1764000000000-CreateTicketRegistry';
 import { CreateUsers1764000001000 } from './1764000001000-CreateUsers';
 import { AddTicketMaxUses1764000002000 } from './1764000002000-AddTicketMaxUses';
+import { CreateLoginThrottle1764000003000 } from './1764000003000-CreateLoginThrottle';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
-export const migrations = [CreateTicketRegistry1764000000000, CreateUsers1764000001000, AddTicketMaxUses1764000002000];
+export const migrations = [
+  CreateTicketRegistry1764000000000,
+  CreateUsers1764000001000,
+  AddTicketMaxUses1764000002000,
+  CreateLoginThrottle1764000003000,
+];

@@ -2,7 +2,9 @@ import { Module } from '@nestjs/common';
 import { ServicesModule } from '../services/services.module';
 import { TicketsModule } from '../tickets/tickets.module';
 import { Authenticator } from './authenticator';
+import { DeviceCookies } from './device-cookie';
 import { LoginFlows } from './login-flows';
+import { LoginThrottle } from './login-throttle';
 import { LoginController } from './login.controller';
 import { LoginService } from './login.service';
 import { PasswordHasher } from './password-hasher';
@@ -14,7 +16,7 @@ import { TgcCodec } from './tgc-codec';
 @Module({
   imports: [ServicesModule, TicketsModule],
   controllers: [LoginController],
-  providers: [Authenticator, LoginFlows, LoginService, PasswordHasher, TgcCodec, UserStore, UsersService],
+  providers: [Authenticator, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore, UsersService],
   exports: [UsersService],
 })
 export class AuthModule {}

@@ -5,11 +5,14 @@ import { CasError } from '../common/cas-error';
 import { flag, param, type RawParams } from '../common/params';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { LoginFlows } from './login-flows';
-import { LoginResult, LoginService } from './login.service';
+import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE } from './device-cookie';
+import { LoginResult, LoginService, THROTTLED } from './login.service';
 import { ClientInfo, TgcCodec } from './tgc-codec';
 import { accessDeniedPage, loggedInPage, loggedOutPage, loginPage, notAuthorizedPage, postRedirectPage } from './views';
 
 const BROWSER_COOKIE = 'CASLOGIN';
+
+type FormModel = { service?: string; method?: string; username?: string; error?: string };
 const HTML = 'text/html; charset=utf-8';
 
 /** HTTP edge of `/login` and `/logout`: cookies, status codes, pages. Rules live in LoginService. */
@@ -55,6 +58,8 @@ export class LoginController {
       rememberMe: checked(text('rememberMe')),
       publicWorkstation: checked(text('publicWorkstation')),
       tgtId,
+      clientIp: req.ip,
+      deviceCookie: req.cookies[DEVICE_COOKIE],
     });
     return this.finish(req, reply, result);
   }
@@ -80,6 +85,7 @@ export class LoginController {
   private async finish(req: FastifyRequest, reply: FastifyReply, r: LoginResult): Promise<void> {
     if (r.newSession) this.setTgc(reply, await this.tgc.encode(r.newSession.id, clientOf(req)), r.newSession.rememberMe);
     else if (r.staleCookie) this.clearTgc(reply);
+    if (r.deviceCookie) reply.setCookie(DEVICE_COOKIE, r.deviceCookie, { ...this.cookieOptions(), maxAge: DEVICE_COOKIE_MAX_AGE });
     const o = r.outcome;
     switch (o.kind) {
       case 'redirect':
@@ -95,28 +101,32 @@ export class LoginController {
         return this.html(reply, 403, notAuthorizedPage());
       case 'accessDenied':
         return this.html(reply, 403, accessDeniedPage());
-      case 'form': {
-        let browserKey = req.cookies[BROWSER_COOKIE];
-        if (!browserKey || !/^[A-Za-z0-9]{32}$/.test(browserKey)) {
-          browserKey = this.flows.newBrowserKey();
-          reply.setCookie(BROWSER_COOKIE, browserKey, this.cookieOptions());
-        }
-        const execution = await this.flows.start(browserKey, o.service ?? null);
-        return this.html(
-          reply,
-          o.status,
-          loginPage({
-            action: 'login',
-            execution,
-            service: o.service,
-            method: o.method,
-            username: o.username,
-            error: o.error,
-            rememberMe: this.config.rememberMe.enabled,
-          }),
-        );
-      }
+      case 'throttled':
+        reply.header('retry-after', String(o.retryAfterSeconds));
+        return this.form(req, reply, { service: o.service, method: o.method, error: THROTTLED }, this.config.throttle.httpStatus);
+      case 'form':
+        return this.form(req, reply, o, o.status);
     }
+  }
+
+  /** The login form with a fresh single-use execution token bound to this browser. */
+  private async form(req: FastifyRequest, reply: FastifyReply, o: FormModel, status: number): Promise<void> {
+    let browserKey = req.cookies[BROWSER_COOKIE];
+    if (!browserKey || !/^[A-Za-z0-9]{32}$/.test(browserKey)) {
+      browserKey = this.flows.newBrowserKey();
+      reply.setCookie(BROWSER_COOKIE, browserKey, this.cookieOptions());
+    }
+    const execution = await this.flows.start(browserKey, o.service ?? null);
+    const page = loginPage({
+      action: 'login',
+      execution,
+      service: o.service,
+      method: o.method,
+      username: o.username,
+      error: o.error,
+      rememberMe: this.config.rememberMe.enabled,
+    });
+    return this.html(reply, status, page);
   }
 
   /** A browser-session cookie, or for remember-me a persistent one (CAS `cas.tgc.remember-me-max-age`). */

@@ -6,7 +6,9 @@ import { ServiceRegistry } from '../services/service-registry';
 import { PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from '../services/ticket-policy';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
 import { Authenticator } from './authenticator';
+import { DeviceCookies } from './device-cookie';
 import { LoginFlows } from './login-flows';
+import { LoginThrottle } from './login-throttle';
 
 export type LoginOutcome =
   | { kind: 'redirect'; location: string }
@@ -14,7 +16,8 @@ export type LoginOutcome =
   | { kind: 'form'; status: 200 | 401 | 403; service?: string; method?: string; username?: string; error?: string }
   | { kind: 'loggedIn'; principal: string }
   | { kind: 'notAuthorized' }
-  | { kind: 'accessDenied' };
+  | { kind: 'accessDenied' }
+  | { kind: 'throttled'; service?: string; method?: string; retryAfterSeconds: number };
 
 export interface LoginResult {
   outcome: LoginOutcome;
@@ -22,6 +25,8 @@ export interface LoginResult {
   newSession?: { id: string; rememberMe: boolean };
   /** The TGC pointed at a session that is not usable: the controller clears it. */
   staleCookie?: boolean;
+  /** A device cookie to give the browser after its first successful login to this account. */
+  deviceCookie?: string;
 }
 
 export interface CredentialRequest {
@@ -42,10 +47,13 @@ export interface CredentialSubmission {
   rememberMe: boolean;
   publicWorkstation: boolean;
   tgtId: string | null;
+  clientIp: string;
+  deviceCookie?: string;
 }
 
 const GENERIC_FAILURE = 'Invalid credentials.';
 const EXPIRED_FORM = 'Your login form has expired or was already used. Please log in again.';
+export const THROTTLED = 'Too many failed login attempts. Please wait and try again later.';
 // Printable ASCII only: anything else could not be a safe Location header anyway (T2).
 const HEADER_SAFE_URL = /^[\x21-\x7e]{1,4096}$/;
 
@@ -60,6 +68,8 @@ export class LoginService {
     private readonly services: ServiceRegistry,
     private readonly authenticator: Authenticator,
     private readonly flows: LoginFlows,
+    private readonly throttle: LoginThrottle,
+    private readonly devices: DeviceCookies,
   ) {
     this.defaults = { tgt: config.tgt, rememberMe: config.rememberMe, st: config.st };
   }
@@ -107,10 +117,18 @@ export class LoginService {
     const registered = service === undefined ? null : this.authorizedService(service);
     if (service !== undefined && !registered) return { outcome: this.denied(service) };
 
+    // Throttling happens before any hashing: a refused attempt costs two indexed upserts.
+    const deviceId = await this.devices.deviceFor(s.deviceCookie, s.username);
+    const reservation = this.throttle.enabled ? await this.throttle.reserve({ ip: s.clientIp, username: s.username, deviceId }) : null;
+    if (this.throttle.enabled && !reservation) {
+      return { outcome: { kind: 'throttled', service, method, retryAfterSeconds: this.throttle.retryAfterSeconds() } };
+    }
     const principal = await this.authenticator.authenticate(s.username, s.password);
     if (!principal) {
       return { outcome: { kind: 'form', status: 401, service, method, username: s.username, error: GENERIC_FAILURE } };
     }
+    if (reservation) await this.throttle.refund(reservation);
+    const deviceCookie = deviceId ? undefined : await this.devices.issue(principal.username);
     if (registered && !attributesAllowed(registered.access, principal.attributes)) return { outcome: this.accessDenied(registered) };
     const rememberMe = s.rememberMe && this.config.rememberMe.enabled && !s.publicWorkstation;
     const session = await this.tickets.createSession({
@@ -123,10 +141,13 @@ export class LoginService {
     if (s.tgtId && s.tgtId !== session.id) await this.tickets.destroySession(s.tgtId);
     // publicWorkstation: the session serves this login only; no cookie keeps it in the browser.
     const newSession = s.publicWorkstation ? undefined : { id: session.id, rememberMe };
-    if (service === undefined || !registered) return { outcome: { kind: 'loggedIn', principal: principal.username }, newSession };
+    const device = s.publicWorkstation ? undefined : deviceCookie;
+    if (service === undefined || !registered) {
+      return { outcome: { kind: 'loggedIn', principal: principal.username }, newSession, deviceCookie: device };
+    }
     const st = await this.tickets.grantServiceTicket(session.id, this.grant(service, registered, true));
     if (!st) throw new Error('session created in this request could not grant a ticket');
-    return { outcome: this.toService(service, st, method), newSession, staleCookie: s.publicWorkstation && !!s.tgtId };
+    return { outcome: this.toService(service, st, method), newSession, staleCookie: s.publicWorkstation && !!s.tgtId, deviceCookie: device };
   }
 
   /** Ends the SSO session: the TGT and, in the same statement, every ticket of it. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { CompactEncrypt, compactDecrypt, CompactSign, compactVerify } from 'jose';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
@@ -34,6 +34,7 @@ export class TgcCodec implements OnModuleInit {
   private readonly logger = new Logger('TGC');
   private encryptionKeys: Uint8Array[];
   private signingKeys: Uint8Array[];
+  private deviceKey?: Uint8Array;
 
   constructor(@Inject(CAS_CONFIG) private readonly config: CasConfig) {}
 
@@ -73,6 +74,12 @@ export class TgcCodec implements OnModuleInit {
       }
     }
     return payload.t;
+  }
+
+  /** A key for device cookies, derived from the newest TGC signing key so one secret serves the cluster. */
+  deviceSigningKey(): Uint8Array {
+    this.deviceKey ??= new Uint8Array(hkdfSync('sha512', this.signingKeys[0], new Uint8Array(0), 'cas-device-cookie', 64));
+    return this.deviceKey;
   }
 
   private async open(jws: string): Promise<TgcPayload | null> {

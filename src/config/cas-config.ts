@@ -32,6 +32,17 @@ export interface CasConfig {
   st: { timeToKillSeconds: number; numberOfUses: number };
   rememberMe: { enabled: boolean; timeToKillSeconds: number; cookieMaxAgeSeconds: number };
   sso: { enabled: boolean };
+  throttle: {
+    enabled: boolean;
+    rangeSeconds: number;
+    /** Failed password checks per window from one client IP (`cas.authn.throttle.failure.threshold`). */
+    ipThreshold: number;
+    /** Per account, from browsers without a device cookie for it. */
+    accountThreshold: number;
+    /** Per device cookie (a browser that logged in to the account before). */
+    deviceThreshold: number;
+    httpStatus: number;
+  };
   tgc: {
     name: string;
     /** Newest first: the first encrypts and signs, every one decrypts and verifies (key rotation). */
@@ -85,6 +96,14 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
       cookieMaxAgeSeconds: v.CAS_TGC_REMEMBER_ME_MAX_AGE,
     },
     sso: { enabled: v.CAS_SSO_SSO_ENABLED },
+    throttle: {
+      enabled: v.AUTHN_THROTTLE_ENABLED,
+      rangeSeconds: v.CAS_AUTHN_THROTTLE_FAILURE_RANGE_SECONDS,
+      ipThreshold: v.CAS_AUTHN_THROTTLE_FAILURE_THRESHOLD,
+      accountThreshold: v.AUTHN_THROTTLE_ACCOUNT_THRESHOLD,
+      deviceThreshold: v.AUTHN_THROTTLE_DEVICE_THRESHOLD,
+      httpStatus: v.AUTHN_THROTTLE_HTTP_STATUS,
+    },
     tgc: {
       name: 'TGC',
       encryptionKeys: list(v.CAS_TGC_CRYPTO_ENCRYPTION_KEY),

@@ -108,6 +108,24 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toBool) @IsBoolean()
   CAS_SSO_SSO_ENABLED = true;
 
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  AUTHN_THROTTLE_ENABLED = true;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  CAS_AUTHN_THROTTLE_FAILURE_THRESHOLD = 100;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  CAS_AUTHN_THROTTLE_FAILURE_RANGE_SECONDS = 3600;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  AUTHN_THROTTLE_ACCOUNT_THRESHOLD = 50;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  AUTHN_THROTTLE_DEVICE_THRESHOLD = 10;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(400) @Max(499)
+  AUTHN_THROTTLE_HTTP_STATUS = 429;
+
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_-]{43,}(,[A-Za-z0-9_-]{43,})*$/, {
     message: 'CAS_TGC_CRYPTO_ENCRYPTION_KEY must be base64url keys of at least 256 bits, comma-separated, newest first',
   })

@@ -1,0 +1,80 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
+import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
+
+export interface AttemptKeys {
+  ip: string;
+  username: string;
+  /** Id from a valid device cookie for this username, if the browser has one. */
+  deviceId?: string;
+}
+
+/** A reserved attempt: refund it when the password turns out right. */
+export interface Reservation {
+  keys: string[];
+  windowStart: Date;
+}
+
+/**
+ * Failed-login throttling shared by all nodes through Postgres (owner of `login_throttle`).
+ *
+ * Every password check first reserves a slot in its counters with one conditional upsert per
+ * key, so concurrent attempts cannot overshoot a limit; a success gives the slots back. An account
+ * is counted per browser class: browsers that logged in to it before (device cookie) have their
+ * own counter, so an attacker exhausting the account's counter cannot lock the real user out.
+ * Windows are fixed, so in any sliding window at most twice a threshold get through.
+ */
+@Injectable()
+export class LoginThrottle {
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+    @Inject(CAS_CONFIG) private readonly config: CasConfig,
+  ) {}
+
+  get enabled(): boolean {
+    return this.config.throttle.enabled;
+  }
+
+  /** Reserves one attempt for the IP and for the account (or device); null when a limit is reached. */
+  async reserve(k: AttemptKeys): Promise<Reservation | null> {
+    const t = this.config.throttle;
+    const windowMs = t.rangeSeconds * 1000;
+    const windowStart = new Date(Math.floor(this.clock.now().getTime() / windowMs) * windowMs);
+    const limits: [string, number][] = [
+      [`ip:${k.ip}`, t.ipThreshold],
+      k.deviceId ? [`device:${k.deviceId}`, t.deviceThreshold] : [`account:${k.username.toLowerCase()}`, t.accountThreshold],
+    ];
+    const taken: string[] = [];
+    for (const [key, limit] of limits) {
+      const rows: unknown[] = await this.db.query(
+        `INSERT INTO login_throttle (key, window_start, failures) VALUES ($1, $2, 1)
+         ON CONFLICT (key, window_start) DO UPDATE SET failures = login_throttle.failures + 1
+          WHERE login_throttle.failures < $3
+         RETURNING failures`,
+        [key, windowStart, limit],
+      );
+      if (rows.length === 0) {
+        await this.refund({ keys: taken, windowStart });
+        return null;
+      }
+      taken.push(key);
+    }
+    return { keys: taken, windowStart };
+  }
+
+  /** Gives reserved slots back (the password was right). */
+  async refund(r: Reservation): Promise<void> {
+    if (!r.keys.length) return;
+    await this.db.query(
+      `UPDATE login_throttle SET failures = failures - 1 WHERE key = ANY($1::varchar[]) AND window_start = $2 AND failures > 0`,
+      [r.keys, r.windowStart],
+    );
+  }
+
+  retryAfterSeconds(): number {
+    const windowMs = this.config.throttle.rangeSeconds * 1000;
+    return Math.ceil((windowMs - (this.clock.now().getTime() % windowMs)) / 1000);
+  }
+}
