@@ -8,9 +8,11 @@ import { LoginFlows } from './login-flows';
 import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE } from './device-cookie';
 import { LoginResult, LoginService, THROTTLED } from './login.service';
 import { ClientInfo, TgcCodec } from './tgc-codec';
-import { accessDeniedPage, loggedInPage, loggedOutPage, loginPage, notAuthorizedPage, postRedirectPage } from './views';
+import { accessDeniedPage, loggedInPage, loggedOutPage, loginPage, notAuthorizedPage, postRedirectPage, warnPage } from './views';
 
 const BROWSER_COOKIE = 'CASLOGIN';
+/** CAS's warning cookie: confirm before each SSO login. */
+const WARN_COOKIE = 'CASPRIVACY';
 
 type FormModel = { service?: string; method?: string; username?: string; error?: string };
 const HTML = 'text/html; charset=utf-8';
@@ -38,7 +40,8 @@ export class LoginController {
       throw e;
     }
     const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name], clientOf(req));
-    const result = await this.login.requestCredentials({ service, renew, gateway, method, tgtId });
+    const warn = req.cookies[WARN_COOKIE] === 'true';
+    const result = await this.login.requestCredentials({ service, renew, gateway, method, tgtId, warn });
     return this.finish(req, reply, result);
   }
 
@@ -49,6 +52,15 @@ export class LoginController {
       return typeof v === 'string' ? v : '';
     };
     const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name], clientOf(req));
+    if (text('_eventId') === 'proceed') {
+      const proceeded = await this.login.proceedAfterWarning({
+        execution: text('execution'),
+        browserKey: req.cookies[BROWSER_COOKIE],
+        method: text('method') || undefined,
+        tgtId,
+      });
+      return this.finish(req, reply, proceeded);
+    }
     const result = await this.login.acceptCredentials({
       execution: text('execution'),
       browserKey: req.cookies[BROWSER_COOKIE],
@@ -57,6 +69,7 @@ export class LoginController {
       method: text('method') || undefined,
       rememberMe: checked(text('rememberMe')),
       publicWorkstation: checked(text('publicWorkstation')),
+      warn: checked(text('warn')),
       tgtId,
       clientIp: req.ip,
       deviceCookie: req.cookies[DEVICE_COOKIE],
@@ -69,6 +82,7 @@ export class LoginController {
     const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name], clientOf(req));
     await this.login.logout(tgtId);
     this.clearTgc(reply);
+    if (req.cookies[WARN_COOKIE]) reply.setCookie(WARN_COOKIE, '', { ...this.cookieOptions(), maxAge: 0, expires: new Date(0) });
     // The CAS 2.0 `url` parameter is ignored (spec 2.3); `service` only when configured and registered.
     let service: string | undefined;
     try {
@@ -85,6 +99,7 @@ export class LoginController {
   private async finish(req: FastifyRequest, reply: FastifyReply, r: LoginResult): Promise<void> {
     if (r.newSession) this.setTgc(reply, await this.tgc.encode(r.newSession.id, clientOf(req)), r.newSession.rememberMe);
     else if (r.staleCookie) this.clearTgc(reply);
+    if (r.warnCookie) reply.setCookie(WARN_COOKIE, 'true', this.cookieOptions());
     if (r.deviceCookie) reply.setCookie(DEVICE_COOKIE, r.deviceCookie, { ...this.cookieOptions(), maxAge: DEVICE_COOKIE_MAX_AGE });
     const o = r.outcome;
     switch (o.kind) {
@@ -97,6 +112,10 @@ export class LoginController {
       }
       case 'loggedIn':
         return this.html(reply, 200, loggedInPage(o.principal));
+      case 'warn': {
+        const execution = await this.flows.start(this.browserKey(req, reply), o.service);
+        return this.html(reply, 200, warnPage(o.service, execution, o.method));
+      }
       case 'notAuthorized':
         return this.html(reply, 403, notAuthorizedPage());
       case 'accessDenied':
@@ -111,12 +130,7 @@ export class LoginController {
 
   /** The login form with a fresh single-use execution token bound to this browser. */
   private async form(req: FastifyRequest, reply: FastifyReply, o: FormModel, status: number): Promise<void> {
-    let browserKey = req.cookies[BROWSER_COOKIE];
-    if (!browserKey || !/^[A-Za-z0-9]{32}$/.test(browserKey)) {
-      browserKey = this.flows.newBrowserKey();
-      reply.setCookie(BROWSER_COOKIE, browserKey, this.cookieOptions());
-    }
-    const execution = await this.flows.start(browserKey, o.service ?? null);
+    const execution = await this.flows.start(this.browserKey(req, reply), o.service ?? null);
     const page = loginPage({
       action: 'login',
       execution,
@@ -127,6 +141,16 @@ export class LoginController {
       rememberMe: this.config.rememberMe.enabled,
     });
     return this.html(reply, status, page);
+  }
+
+  /** The CASLOGIN value flow tokens are bound to, set on the browser if it has none yet. */
+  private browserKey(req: FastifyRequest, reply: FastifyReply): string {
+    let key = req.cookies[BROWSER_COOKIE];
+    if (!key || !/^[A-Za-z0-9]{32}$/.test(key)) {
+      key = this.flows.newBrowserKey();
+      reply.setCookie(BROWSER_COOKIE, key, this.cookieOptions());
+    }
+    return key;
   }
 
   /** A browser-session cookie, or for remember-me a persistent one (CAS `cas.tgc.remember-me-max-age`). */

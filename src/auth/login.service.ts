@@ -15,6 +15,7 @@ export type LoginOutcome =
   | { kind: 'post'; service: string; ticket: string }
   | { kind: 'form'; status: 200 | 401 | 403; service?: string; method?: string; username?: string; error?: string }
   | { kind: 'loggedIn'; principal: string }
+  | { kind: 'warn'; service: string; method?: string }
   | { kind: 'notAuthorized' }
   | { kind: 'accessDenied' }
   | { kind: 'throttled'; service?: string; method?: string; retryAfterSeconds: number };
@@ -27,6 +28,8 @@ export interface LoginResult {
   staleCookie?: boolean;
   /** A device cookie to give the browser after its first successful login to this account. */
   deviceCookie?: string;
+  /** Set (true) or keep unchanged (undefined) the CASPRIVACY warning cookie. */
+  warnCookie?: boolean;
 }
 
 export interface CredentialRequest {
@@ -36,6 +39,8 @@ export interface CredentialRequest {
   method?: string;
   /** TGT id from a valid TGC, if any. */
   tgtId: string | null;
+  /** The browser asked to be warned before being logged in to a service (CASPRIVACY cookie). */
+  warn: boolean;
 }
 
 export interface CredentialSubmission {
@@ -46,6 +51,8 @@ export interface CredentialSubmission {
   method?: string;
   rememberMe: boolean;
   publicWorkstation: boolean;
+  /** The user ticked "warn me before logging me into other sites". */
+  warn: boolean;
   tgtId: string | null;
   clientIp: string;
   deviceCookie?: string;
@@ -91,6 +98,10 @@ export class LoginService {
         if (Object.keys(registered.access.requiredAttributes).length > 0) {
           const session = await this.tickets.findSession(r.tgtId);
           if (session && !attributesAllowed(registered.access, session.attributes)) return { outcome: this.accessDenied(registered) };
+        }
+        // warn: confirm on an interstitial first, unless this is a gateway request (which never prompts).
+        if (r.warn && !r.gateway && (await this.tickets.findSession(r.tgtId))) {
+          return { outcome: { kind: 'warn', service: r.service, method } };
         }
         const st = await this.tickets.grantServiceTicket(r.tgtId, this.grant(r.service, registered, false));
         if (st) return { outcome: this.toService(r.service, st, method) };
@@ -142,12 +153,33 @@ export class LoginService {
     // publicWorkstation: the session serves this login only; no cookie keeps it in the browser.
     const newSession = s.publicWorkstation ? undefined : { id: session.id, rememberMe };
     const device = s.publicWorkstation ? undefined : deviceCookie;
+    const warnCookie = s.warn && !s.publicWorkstation ? true : undefined;
     if (service === undefined || !registered) {
-      return { outcome: { kind: 'loggedIn', principal: principal.username }, newSession, deviceCookie: device };
+      return { outcome: { kind: 'loggedIn', principal: principal.username }, newSession, deviceCookie: device, warnCookie };
     }
     const st = await this.tickets.grantServiceTicket(session.id, this.grant(service, registered, true));
     if (!st) throw new Error('session created in this request could not grant a ticket');
-    return { outcome: this.toService(service, st, method), newSession, staleCookie: s.publicWorkstation && !!s.tgtId, deviceCookie: device };
+    return {
+      outcome: this.toService(service, st, method),
+      newSession,
+      staleCookie: s.publicWorkstation && !!s.tgtId,
+      deviceCookie: device,
+      warnCookie,
+    };
+  }
+
+  /** "Continue" on the warning interstitial: a single-use flow token, then an ST from the existing session. */
+  async proceedAfterWarning(s: { execution: string; browserKey: string | undefined; method?: string; tgtId: string | null }): Promise<LoginResult> {
+    const method = postMethod(s.method);
+    const flow = await this.flows.consume(s.execution, s.browserKey);
+    const service = flow?.service ?? undefined;
+    const registered = service === undefined ? null : this.authorizedService(service);
+    if (!flow || service === undefined || !registered) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
+    if (s.tgtId) {
+      const st = await this.tickets.grantServiceTicket(s.tgtId, this.grant(service, registered, false));
+      if (st) return { outcome: this.toService(service, st, method) };
+    }
+    return { outcome: { kind: 'form', status: 200, service, method }, staleCookie: !!s.tgtId };
   }
 
   /** Ends the SSO session: the TGT and, in the same statement, every ticket of it. */

@@ -37,6 +37,7 @@ ${m.error ? `<p class="error" role="alert">${escapeHtml(m.error)}</p>` : ''}
 <label for="password">Password</label>
 <input type="password" id="password" name="password" required autocomplete="current-password">
 ${m.rememberMe ? '<label><input type="checkbox" name="rememberMe" value="true"> Remember me on this device</label>' : ''}
+<label><input type="checkbox" name="warn" value="true"> Warn me before logging me into other sites</label>
 <label><input type="checkbox" name="publicWorkstation" value="true"> I am on a public computer (do not keep me logged in)</label>
 ${hidden('execution', m.execution)}${hidden('service', m.service)}${hidden('method', m.method)}
 <input type="hidden" name="_eventId" value="submit">
@@ -58,6 +59,21 @@ export function loggedOutPage(): string {
     'Logged out',
     `<h1>Logout successful</h1><p>You have successfully logged out of the Central Authentication Service.</p>
 <p>For security reasons, exit your web browser.</p>`,
+  );
+}
+
+/** CAS's warning before an SSO login (CASPRIVACY): the user confirms with a POST carrying a flow token. */
+export function warnPage(service: string, execution: string, method?: string): string {
+  return page(
+    'Confirm log in',
+    `<h1>Log in to another site?</h1>
+<p>You are about to be logged in to <strong>${escapeHtml(service)}</strong> with your existing session.</p>
+<form method="post" action="login">
+<input type="hidden" name="execution" value="${escapeHtml(execution)}">
+<input type="hidden" name="_eventId" value="proceed">
+${method ? `<input type="hidden" name="method" value="${escapeHtml(method)}">` : ''}
+<button type="submit">Continue</button>
+</form>`,
   );
 }
 

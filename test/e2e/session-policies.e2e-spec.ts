@@ -1,4 +1,4 @@
-import { Browser, setCookies, ticketOf } from '../helpers/browser';
+import { Browser, executionOf, setCookies, ticketOf } from '../helpers/browser';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
 const svc = (id: number, host: string, extra: Record<string, unknown> = {}) => ({
@@ -186,6 +186,33 @@ describe('session policies', () => {
       expect(ticketOf(res)).toMatch(/^ST-/);
       expect(setCookies(res).find((c) => c.name === 'TGC')).toBeUndefined();
       expect(isForm((await b.get(login(B))).body)).toBe(true);
+    });
+  });
+
+  describe('warn (CASPRIVACY)', () => {
+    it('asks before each SSO login, continues by a single-use POST, and is cleared at logout', async () => {
+      const b = new Browser(t.app);
+      const first = await b.login('casuser', 'Mellon', B, { warn: 'true' });
+      expect(first.statusCode).toBe(302);
+      expect(setCookies(first).find((c) => c.name === 'CASPRIVACY')).toMatchObject({ value: 'true', attributes: { path: '/cas', httponly: true } });
+      const before = await stCount();
+      const warn = await b.get(login(C));
+      expect(warn.statusCode).toBe(200);
+      expect(warn.body).toContain('Log in to another site?');
+      expect(warn.body).toContain('https://c.example.org/app');
+      expect(await stCount()).toBe(before);
+      const execution = executionOf(warn.body);
+      const go = await b.post('/cas/login', { execution, _eventId: 'proceed' });
+      expect(go.statusCode).toBe(302);
+      expect(go.headers.location).toMatch(/^https:\/\/c\.example\.org\/app\?ticket=ST-/);
+      expect((await b.post('/cas/login', { execution, _eventId: 'proceed' })).statusCode).toBe(403);
+      // A stranger's page cannot click through: the token is bound to this browser.
+      const other = await b.get(login(C));
+      expect((await new Browser(t.app).post('/cas/login', { execution: executionOf(other.body), _eventId: 'proceed' })).statusCode).toBe(403);
+      // gateway never prompts.
+      expect(ticketOf(await b.get(`${login(C)}&gateway=true`))).toMatch(/^ST-/);
+      const out = await b.get('/cas/logout');
+      expect(setCookies(out).find((c) => c.name === 'CASPRIVACY')?.attributes['max-age']).toBe('0');
     });
   });
 
