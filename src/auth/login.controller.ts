@@ -64,7 +64,8 @@ export class LoginController {
     const result = await this.login.acceptCredentials({
       execution: text('execution'),
       browserKey: req.cookies[BROWSER_COOKIE],
-      username: text('username').slice(0, 256),
+      // No account name contains control characters; dropping them keeps NUL & co. away from SQL.
+      username: text('username').replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 256),
       password: text('password').slice(0, 4096),
       method: text('method') || undefined,
       rememberMe: checked(text('rememberMe')),

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { storableAttributes } from '../common/attributes';
 import type { Attributes } from '../config/cas-config';
 
 export interface StoredUser {
@@ -37,7 +38,7 @@ export class UserStore {
     const rows: unknown[] = await this.db.query(
       `INSERT INTO users (username, password_hash, attributes) VALUES ($1, $2, $3)
        ON CONFLICT DO NOTHING RETURNING username`,
-      [username, passwordHash, JSON.stringify(attributes)],
+      [username, passwordHash, JSON.stringify(storableAttributes(attributes))],
     );
     return rows.length === 1;
   }

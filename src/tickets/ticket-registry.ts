@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { storableAttributes } from '../common/attributes';
 import { Clock } from '../common/clock';
 import type { Attributes } from '../config/cas-config';
 import type { ServiceTicketPolicy, SessionPolicy } from '../services/ticket-policy';
@@ -69,7 +70,7 @@ export class TicketRegistry {
       `INSERT INTO tickets (id, type, session_id, principal, created_at, last_used_at, expires_at,
                             hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes)
        VALUES ($1, 'TGT', $1, $2, $3, $3, $4, $5, $6, 0, $7, $8)`,
-      [id, s.principal, now, expires, hard, timeToKillSeconds, s.rememberMe, JSON.stringify(s.attributes)],
+      [id, s.principal, now, expires, hard, timeToKillSeconds, s.rememberMe, JSON.stringify(storableAttributes(s.attributes))],
     );
     return { id, principal: s.principal, createdAt: now, lastUsedAt: now, expiresAt: expires, useCount: 0, attributes: s.attributes };
   }

@@ -43,8 +43,10 @@ export class TicketValidationService {
         `Ticket '${echo(r.ticket)}' does not match supplied service. The original service was '${echo(t.service)}' and the supplied service was '${echo(r.service)}'.`,
       );
     }
-    const registered = this.services.authorized(r.service);
-    if (!registered) throw new CasError('UNAUTHORIZED_SERVICE', `Service '${echo(r.service)}' is not authorized to use CAS`);
+    // The service the ticket was issued for must still be registered and enabled (the presented
+    // URL only has to match it, e.g. in letter case, which a registry pattern may not allow).
+    const registered = this.services.authorized(t.service);
+    if (!registered) throw new CasError('UNAUTHORIZED_SERVICE', `Service '${echo(t.service)}' is not authorized to use CAS`);
     if (r.renew && !t.fromNewLogin) {
       throw new CasError('INVALID_TICKET', `Ticket '${echo(r.ticket)}' was not issued from a credential login as renew requires`);
     }

@@ -1,0 +1,10 @@
+import type { Attributes } from '../config/cas-config';
+
+/**
+ * Postgres text and jsonb cannot hold U+0000, so it is removed from attribute names and values
+ * before they are stored (XML output drops it anyway, see common/xml.ts).
+ */
+export function storableAttributes(attributes: Attributes): Attributes {
+  const clean = (s: string) => s.replace(/\u0000/g, '');
+  return Object.fromEntries(Object.entries(attributes).map(([name, values]) => [clean(name), values.map(clean)]));
+}
