@@ -61,7 +61,12 @@ export class TgcCodec implements OnModuleInit {
   /** The TGT id inside a cookie value, or null for anything tampered, truncated, foreign, malformed or replayed elsewhere. */
   async decode(value: string | undefined, client: ClientInfo): Promise<string | null> {
     if (!value || value.length > MAX_COOKIE_LENGTH || value.length % 2 !== 0 || !/^[0-9a-f]+$/.test(value)) return null;
-    const payload = await this.open(Buffer.from(value, 'hex').toString('utf8'));
+    const jws = Buffer.from(value, 'hex').toString('utf8');
+    // The HMAC covers the header and payload text, but not the unused low bits of the signature's
+    // last base64url character: accept only its canonical encoding, so no altered cookie passes.
+    const signature = jws.slice(jws.lastIndexOf('.') + 1);
+    const canonical = Buffer.from(signature, 'base64url').toString('base64url') === signature;
+    const payload = canonical ? await this.open(jws) : null;
     if (!payload || typeof payload.t !== 'string' || parseTicketId(payload.t) !== 'TGT') {
       if (value) this.logger.warn(`TGC rejected: not issued by this server or altered (cookie ${fingerprint(value)})`);
       return null;
