@@ -1,0 +1,157 @@
+/**
+ * `npm run bench:login`: password verification and login throughput on this machine.
+ *
+ * Prints: argon2id verify time (sequential) and verifies/s with 2 in parallel for the configured
+ * parameters; then, against the real server (a child process on an embedded Postgres), POST /login
+ * logins/s and latency at 50 concurrent browsers (form GET + credential POST + 302 with an ST), and
+ * the p50 of a wrong password vs an unknown user (they must not differ: no user enumeration).
+ */
+import 'reflect-metadata';
+import { fork } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hash, verify } from '@node-rs/argon2';
+import { Client } from 'pg';
+import { createApp } from '../src/app.setup';
+import { loadCasConfig } from '../src/config/cas-config';
+import { startEmbeddedCluster } from '../src/database/embedded-postgres';
+
+const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
+const ARGON2 = { memoryCost: Number(process.env.ARGON2_MEMORY_KIB ?? 19456), timeCost: Number(process.env.ARGON2_TIME_COST ?? 2), parallelism: 1 };
+
+function pct(sorted: number[], p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
+}
+
+async function measureHash(): Promise<void> {
+  const h = await hash('correct horse battery staple', { ...ARGON2, algorithm: 2 });
+  for (let i = 0; i < 5; i++) await verify(h, 'x');
+  const times: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const t0 = process.hrtime.bigint();
+    await verify(h, 'wrong password');
+    times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  times.sort((a, b) => a - b);
+  let done = 0;
+  const until = Date.now() + 3000;
+  const worker = async () => {
+    while (Date.now() < until) {
+      await verify(h, 'wrong password');
+      done++;
+    }
+  };
+  const t0 = Date.now();
+  await Promise.all([worker(), worker()]);
+  const perSecond = done / ((Date.now() - t0) / 1000);
+  console.log(`argon2id m=${ARGON2.memoryCost} KiB t=${ARGON2.timeCost} p=1 (@node-rs/argon2)`);
+  console.log(`  verify: p50 ${pct(times, 50).toFixed(1)} ms, p99 ${pct(times, 99).toFixed(1)} ms (sequential)`);
+  console.log(`  verifies/s with 2 in parallel: ${perSecond.toFixed(0)}`);
+}
+
+/** Child process: the real application on an embedded Postgres; sends its port to the parent. */
+async function serve(): Promise<void> {
+  const dir = process.env.BENCH_DIR!;
+  const cluster = await startEmbeddedCluster({ databaseDir: join(dir, 'pg'), password: 'bench', persistent: false, postgresFlags: ['-c', 'synchronous_commit=on'] });
+  const admin = new Client({ connectionString: cluster.adminUrl });
+  await admin.connect();
+  await admin.query('CREATE DATABASE cas');
+  await admin.end();
+  const config = loadCasConfig({
+    DATABASE_URL: cluster.adminUrl.replace(/\/postgres$/, '/cas'),
+    CAS_DATA_DIR: join(dir, 'data'),
+    CAS_SERVICE_REGISTRY_JSON_LOCATION: join(dir, 'services'),
+    AUTHN_THROTTLE_ENABLED: 'false', // all load comes from one address
+    LOG_LEVEL: 'error',
+    ARGON2_MEMORY_KIB: String(ARGON2.memoryCost),
+    ARGON2_TIME_COST: String(ARGON2.timeCost),
+  });
+  const app = await createApp({ ...config, port: 0 });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.getHttpServer().address() as { port: number };
+  process.send!({ port });
+  process.on('message', async () => {
+    await app.close();
+    await cluster.stop();
+    process.exit(0);
+  });
+}
+
+async function loginOnce(base: string, username: string, password: string): Promise<{ status: number; ms: number }> {
+  const service = 'https://app.example.org/';
+  const form = await fetch(`${base}/cas/login?service=${encodeURIComponent(service)}`);
+  const cookie = form.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+  const execution = /name="execution" value="([^"]+)"/.exec(await form.text())![1];
+  const t0 = process.hrtime.bigint();
+  const res = await fetch(`${base}/cas/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams({ username, password, execution }).toString(),
+  });
+  await res.arrayBuffer();
+  return { status: res.status, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
+}
+
+async function measureServer(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cas-bench-'));
+  chmodSync(dir, 0o755);
+  mkdirSync(join(dir, 'services'));
+  writeFileSync(
+    join(dir, 'services', 'app.json'),
+    JSON.stringify({ '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'App', serviceId: '^https://app\\.example\\.org/.*' }),
+  );
+  const child = fork(__filename, ['serve'], { env: { ...process.env, BENCH_DIR: dir } });
+  const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    for (let i = 0; i < 20; i++) await loginOnce(base, 'casuser', 'Mellon');
+    const latencies: number[] = [];
+    let ok = 0;
+    let errors = 0;
+    const until = Date.now() + DURATION_MS;
+    const worker = async () => {
+      while (Date.now() < until) {
+        const r = await loginOnce(base, 'casuser', 'Mellon');
+        if (r.status === 302) {
+          ok++;
+          latencies.push(r.ms);
+        } else errors++;
+      }
+    };
+    const t0 = Date.now();
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const seconds = (Date.now() - t0) / 1000;
+    latencies.sort((a, b) => a - b);
+    console.log(`POST /login (password → TGT + ST + 302), ${CONCURRENCY} concurrent browsers, ${seconds.toFixed(1)} s:`);
+    console.log(`  ${(ok / seconds).toFixed(1)} logins/s, p50 ${pct(latencies, 50).toFixed(0)} ms, p99 ${pct(latencies, 99).toFixed(0)} ms, ${errors} non-302`);
+
+    const wrong: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 60; i++) {
+      wrong.push((await loginOnce(base, 'casuser', `bad-${i}`)).ms);
+      unknown.push((await loginOnce(base, `nobody-${i}`, 'bad')).ms);
+    }
+    wrong.sort((a, b) => a - b);
+    unknown.sort((a, b) => a - b);
+    console.log(`  failed login p50: wrong password ${pct(wrong, 50).toFixed(1)} ms, unknown user ${pct(unknown, 50).toFixed(1)} ms`);
+  } finally {
+    child.send('stop');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'serve') {
+  void serve();
+} else {
+  (async () => {
+    await measureHash();
+    await measureServer();
+  })().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
