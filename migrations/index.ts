@@ -2,6 +2,7 @@ import { CreateTicketRegistry1764000000000 } from './1764000000000-CreateTicketR
 import { CreateUsers1764000001000 } from './1764000001000-CreateUsers';
 import { AddTicketMaxUses1764000002000 } from './1764000002000-AddTicketMaxUses';
 import { CreateLoginThrottle1764000003000 } from './1764000003000-CreateLoginThrottle';
+import { CreateSingleLogoutOutboxAndAudit1764000004000 } from './1764000004000-CreateSingleLogoutOutboxAndAudit';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   CreateUsers1764000001000,
   AddTicketMaxUses1764000002000,
   CreateLoginThrottle1764000003000,
+  CreateSingleLogoutOutboxAndAudit1764000004000,
 ];

@@ -4,6 +4,7 @@ import { attributesAllowed } from '../services/access-strategy';
 import { RegisteredService } from '../services/registered-service';
 import { ServiceRegistry } from '../services/service-registry';
 import { PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from '../services/ticket-policy';
+import { SessionTerminator } from '../tickets/session-terminator';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
 import { Authenticator } from './authenticator';
 import { DeviceCookies } from './device-cookie';
@@ -77,6 +78,7 @@ export class LoginService {
     private readonly flows: LoginFlows,
     private readonly throttle: LoginThrottle,
     private readonly devices: DeviceCookies,
+    private readonly terminator: SessionTerminator,
   ) {
     this.defaults = { tgt: config.tgt, rememberMe: config.rememberMe, st: config.st };
   }
@@ -182,9 +184,12 @@ export class LoginService {
     return { outcome: { kind: 'form', status: 200, service, method }, staleCookie: !!s.tgtId };
   }
 
-  /** Ends the SSO session: the TGT and, in the same statement, every ticket of it. */
+  /**
+   * Ends the SSO session through the logout pipeline: its tickets go, and its services' logout
+   * requests are queued durably and sent in the background (the page never waits for them).
+   */
   async logout(tgtId: string | null): Promise<void> {
-    if (tgtId) await this.tickets.destroySession(tgtId);
+    if (tgtId) await this.terminator.end(tgtId, 'LOGOUT');
   }
 
   private grant(service: string, registered: RegisteredService, credentialsProvided: boolean): GrantServiceTicket {

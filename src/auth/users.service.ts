@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Attributes } from '../config/cas-config';
-import { TicketRegistry } from '../tickets/ticket-registry';
+import { SessionTerminator } from '../tickets/session-terminator';
 import { PasswordHasher } from './password-hasher';
 import { UserStore, UserSummary } from './user-store';
 
@@ -14,7 +14,7 @@ export class UsersService {
   constructor(
     private readonly store: UserStore,
     private readonly hasher: PasswordHasher,
-    private readonly tickets: TicketRegistry,
+    private readonly terminator: SessionTerminator,
   ) {}
 
   async add(username: string, password: string, attributes: Attributes = {}): Promise<void> {
@@ -33,7 +33,7 @@ export class UsersService {
   /** Disables the account and ends all of its SSO sessions (ASVS 7.4.2). Returns the sessions ended. */
   async disable(username: string): Promise<number> {
     if (!(await this.store.setDisabled(username, true))) throw new UserError(`no user '${username}'`);
-    return this.tickets.destroySessionsOf(username);
+    return this.terminator.endAllOf(username, 'DISABLED');
   }
 
   async enable(username: string): Promise<void> {

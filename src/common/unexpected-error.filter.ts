@@ -16,8 +16,15 @@ export class UnexpectedErrorFilter implements ExceptionFilter {
     if (error instanceof HttpException) {
       const status = error.getStatus();
       const body = error.getResponse();
-      const message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? error.message);
-      void reply.status(status).header('content-type', 'application/json; charset=utf-8').send({ status, message });
+      // Nest's default body ({statusCode, message, error}) becomes {status, message}; a body a
+      // handler built itself (e.g. {status, ticketGrantingTicket, message}) is kept as it is.
+      const payload =
+        typeof body === 'string'
+          ? { status, message: body }
+          : 'statusCode' in body
+            ? { status, message: (body as { message?: unknown }).message ?? error.message }
+            : { status, ...body };
+      void reply.status(status).header('content-type', 'application/json; charset=utf-8').send(payload);
       return;
     }
     const e = error as { code?: string; statusCode?: number; message?: string };

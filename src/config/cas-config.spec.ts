@@ -1,63 +1,140 @@
+import { resolve } from 'node:path';
 import { loadCasConfig } from './cas-config';
 import { ConfigurationError } from './env.validation';
+
+/** The error loadCasConfig throws, or a failure when it throws none. */
+function configError(env: Record<string, string>): ConfigurationError {
+  try {
+    loadCasConfig(env);
+  } catch (e) {
+    if (e instanceof ConfigurationError) return e;
+    throw e;
+  }
+  throw new Error('expected a ConfigurationError');
+}
 
 describe('loadCasConfig', () => {
   it('has CAS defaults', () => {
     const c = loadCasConfig({});
     expect(c.port).toBe(8080);
+    expect(c.databaseUrl).toBeUndefined();
     expect(c.server).toEqual({ prefix: 'http://localhost:8080/cas', contextPath: '/cas', secure: false });
     expect(c.tgt).toEqual({ maxTimeToLiveSeconds: 28800, timeToKillSeconds: 7200 });
     expect(c.st).toEqual({ timeToKillSeconds: 10, numberOfUses: 1 });
     expect(c.rememberMe).toEqual({ enabled: false, timeToKillSeconds: 1209600, cookieMaxAgeSeconds: 1209600 });
+    expect(c.sso).toEqual({ enabled: true });
     expect(c.usingDefaultUsers).toBe(true);
     expect(c.users).toEqual([
       { username: 'casuser', password: 'Mellon', attributes: { mail: ['casuser@example.org'], displayName: ['CAS Demo User'], memberOf: ['staff', 'faculty'] } },
     ]);
-    expect(c.tgc.pinToSession).toBe(true);
-    expect(c.throttle.enabled).toBe(true);
+    expect(c.dataDir).toBe(resolve('.data'));
+    expect(c.serviceRegistryLocation).toBe(resolve('services'));
+    expect(c.tgc).toMatchObject({ name: 'TGC', encryptionKeys: [], signingKeys: [], pinToSession: true, allowedIpAddressesPattern: undefined });
+    expect(c.throttle).toEqual({ enabled: true, rangeSeconds: 3600, ipThreshold: 100, accountThreshold: 50, deviceThreshold: 10, httpStatus: 429 });
+    expect(c.trustedProxies).toEqual([]);
     expect(c.logout.followServiceRedirects).toBe(false);
+    expect(c.view.cas2V3ForwardCompatible).toBe(true);
+    expect(c.logLevel).toBe('log');
   });
 
-  it("reads CAS's user list format and an https prefix", () => {
-    const c = loadCasConfig({ CAS_AUTHN_ACCEPT_USERS: 'a::x,b::y::z', CAS_SERVER_PREFIX: 'https://sso.example.org/cas/' });
-    expect(c.users.map((u) => [u.username, u.password])).toEqual([['a', 'x'], ['b', 'y::z']]);
-    expect(c.server).toEqual({ prefix: 'https://sso.example.org/cas', contextPath: '/cas', secure: true });
+  it("reads CAS's user list format: user::password, comma-separated", () => {
+    const c = loadCasConfig({ CAS_AUTHN_ACCEPT_USERS: 'a::x,b::y' });
+    expect(c.users).toEqual([
+      { username: 'a', password: 'x', attributes: {} },
+      { username: 'b', password: 'y', attributes: {} },
+    ]);
     expect(c.usingDefaultUsers).toBe(false);
+    // Only the first '::' separates: the rest belongs to the password.
+    expect(loadCasConfig({ CAS_AUTHN_ACCEPT_USERS: 'a::x,b::y::z' }).users.map((u) => [u.username, u.password])).toEqual([
+      ['a', 'x'],
+      ['b', 'y::z'],
+    ]);
+  });
+
+  it('gives users the attributes of CAS_AUTHN_ACCEPT_ATTRIBUTES, single values as one-element lists', () => {
+    const c = loadCasConfig({
+      CAS_AUTHN_ACCEPT_USERS: 'a::x,b::y',
+      CAS_AUTHN_ACCEPT_ATTRIBUTES: JSON.stringify({ a: { mail: 'a@example.org', memberOf: ['g1', 'g2'], uid: 7 } }),
+    });
+    expect(c.users).toEqual([
+      { username: 'a', password: 'x', attributes: { mail: ['a@example.org'], memberOf: ['g1', 'g2'], uid: ['7'] } },
+      { username: 'b', password: 'y', attributes: {} },
+    ]);
+  });
+
+  it('takes the context path and https from the prefix, ignoring trailing slashes', () => {
+    expect(loadCasConfig({ CAS_SERVER_PREFIX: 'https://sso.example.org/cas/' }).server).toEqual({
+      prefix: 'https://sso.example.org/cas',
+      contextPath: '/cas',
+      secure: true,
+    });
+    expect(loadCasConfig({ CAS_SERVER_PREFIX: 'https://sso.example.org/' }).server).toEqual({
+      prefix: 'https://sso.example.org',
+      contextPath: '',
+      secure: true,
+    });
+    expect(loadCasConfig({ CAS_SERVER_PREFIX: 'http://127.0.0.1:9000/idp/cas' }).server).toEqual({
+      prefix: 'http://127.0.0.1:9000/idp/cas',
+      contextPath: '/idp/cas',
+      secure: false,
+    });
+  });
+
+  it('treats empty variables as unset and reads numbers and booleans leniently', () => {
+    const c = loadCasConfig({ PORT: '', CAS_SERVER_PREFIX: '', CAS_AUTHN_ACCEPT_USERS: '', CAS_SSO_SSO_ENABLED: ' FALSE ', CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS: ' 30 ' });
+    expect(c.port).toBe(8080);
+    expect(c.server.prefix).toBe('http://localhost:8080/cas');
+    expect(c.usingDefaultUsers).toBe(true);
+    expect(c.sso.enabled).toBe(false);
+    expect(c.st.timeToKillSeconds).toBe(30);
   });
 
   it('accepts ISO-8601 durations where CAS 7 uses them', () => {
     expect(loadCasConfig({ CAS_TGC_REMEMBER_ME_MAX_AGE: 'P14D' }).rememberMe.cookieMaxAgeSeconds).toBe(1209600);
     expect(loadCasConfig({ CAS_TICKET_TGT_REMEMBER_ME_TIME_TO_KILL_IN_SECONDS: 'PT1H30M' }).rememberMe.timeToKillSeconds).toBe(5400);
+    expect(configError({ CAS_TGC_REMEMBER_ME_MAX_AGE: 'PT' }).message).toContain('CAS_TGC_REMEMBER_ME_MAX_AGE');
   });
 
-  it('names every bad variable in one error', () => {
-    let error: unknown;
-    try {
-      loadCasConfig({
-        PORT: 'abc',
-        CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS: '-1',
-        CAS_SERVER_PREFIX: 'notaurl',
-        CAS_LOGOUT_FOLLOW_SERVICE_REDIRECTS: 'maybe',
-        CAS_TGC_ALLOWED_IP_ADDRESSES_PATTERN: '(',
-        DATABASE_URL: 'mysql://x',
-      });
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigurationError);
-    const message = (error as Error).message;
+  it('splits lists and compiles the allowed-IP pattern as a full match', () => {
+    const c = loadCasConfig({ TRUSTED_PROXIES: '10.0.0.1, 10.1.0.0/16', CAS_TGC_ALLOWED_IP_ADDRESSES_PATTERN: '10\\.0\\.0\\.\\d+' });
+    expect(c.trustedProxies).toEqual(['10.0.0.1', '10.1.0.0/16']);
+    expect(c.tgc.allowedIpAddressesPattern?.test('10.0.0.12')).toBe(true);
+    expect(c.tgc.allowedIpAddressesPattern?.test('110.0.0.12')).toBe(false);
+    expect(c.tgc.allowedIpAddressesPattern?.test('10.0.0.12.evil')).toBe(false);
+  });
+
+  it('names every bad variable in one ConfigurationError', () => {
+    const message = configError({
+      PORT: 'abc',
+      CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS: '-1',
+      CAS_SERVER_PREFIX: 'notaurl',
+      CAS_LOGOUT_FOLLOW_SERVICE_REDIRECTS: 'maybe',
+      CAS_TGC_ALLOWED_IP_ADDRESSES_PATTERN: '(',
+      DATABASE_URL: 'mysql://x',
+    }).message;
     for (const name of ['PORT', 'CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS', 'CAS_SERVER_PREFIX', 'CAS_LOGOUT_FOLLOW_SERVICE_REDIRECTS', 'CAS_TGC_ALLOWED_IP_ADDRESSES_PATTERN', 'DATABASE_URL']) {
       expect(message).toContain(name);
     }
+    // Only the bad ones: good and unset variables are not mentioned.
     expect(message).not.toContain('CAS_TICKET_TGT_PRIMARY');
+    expect(message).not.toContain('CAS_AUTHN_ACCEPT_USERS');
+  });
+
+  it('also names bad attribute JSON when other variables are bad too (one error for everything)', () => {
+    const message = configError({ PORT: 'abc', CAS_AUTHN_ACCEPT_ATTRIBUTES: '{nope' }).message;
+    expect(message).toContain('PORT');
+    expect(message).toContain('CAS_AUTHN_ACCEPT_ATTRIBUTES');
   });
 
   it('rejects bad attribute JSON by name', () => {
-    expect(() => loadCasConfig({ CAS_AUTHN_ACCEPT_ATTRIBUTES: '{nope' })).toThrow(/CAS_AUTHN_ACCEPT_ATTRIBUTES/);
-    expect(() => loadCasConfig({ CAS_AUTHN_ACCEPT_ATTRIBUTES: '[1]' })).toThrow(/CAS_AUTHN_ACCEPT_ATTRIBUTES/);
+    expect(configError({ CAS_AUTHN_ACCEPT_ATTRIBUTES: '{nope' }).message).toMatch(/CAS_AUTHN_ACCEPT_ATTRIBUTES: .*must be a JSON object/);
+    expect(configError({ CAS_AUTHN_ACCEPT_ATTRIBUTES: '[1]' }).message).toContain('CAS_AUTHN_ACCEPT_ATTRIBUTES');
+    expect(configError({ CAS_AUTHN_ACCEPT_ATTRIBUTES: '{"casuser": "x"}' }).message).toMatch(/CAS_AUTHN_ACCEPT_ATTRIBUTES: attributes of 'casuser'/);
   });
 
-  it('rejects short TGC keys', () => {
-    expect(() => loadCasConfig({ CAS_TGC_CRYPTO_SIGNING_KEY: 'short' })).toThrow(/CAS_TGC_CRYPTO_SIGNING_KEY/);
+  it('rejects a malformed user list and short TGC keys', () => {
+    expect(configError({ CAS_AUTHN_ACCEPT_USERS: 'nopassword' }).message).toContain('CAS_AUTHN_ACCEPT_USERS');
+    expect(configError({ CAS_TGC_CRYPTO_SIGNING_KEY: 'short' }).message).toContain('CAS_TGC_CRYPTO_SIGNING_KEY');
+    expect(configError({ CAS_TGC_CRYPTO_ENCRYPTION_KEY: 'short' }).message).toContain('CAS_TGC_CRYPTO_ENCRYPTION_KEY');
   });
 });

@@ -32,6 +32,10 @@ export interface CasConfig {
   st: { timeToKillSeconds: number; numberOfUses: number };
   rememberMe: { enabled: boolean; timeToKillSeconds: number; cookieMaxAgeSeconds: number };
   sso: { enabled: boolean };
+  /** `cas.slo.disabled`: no back-channel logout requests at all. */
+  slo: { disabled: boolean };
+  /** Bearer tokens for /actuator (id → secret); empty: loopback clients only. */
+  adminTokens: { id: string; secret: string }[];
   throttle: {
     enabled: boolean;
     rangeSeconds: number;
@@ -96,6 +100,11 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
       cookieMaxAgeSeconds: v.CAS_TGC_REMEMBER_ME_MAX_AGE,
     },
     sso: { enabled: v.CAS_SSO_SSO_ENABLED },
+    slo: { disabled: v.CAS_SLO_DISABLED },
+    adminTokens: list(v.CAS_ADMIN_TOKENS).map((pair) => {
+      const i = pair.indexOf(':');
+      return { id: pair.slice(0, i), secret: pair.slice(i + 1) };
+    }),
     throttle: {
       enabled: v.AUTHN_THROTTLE_ENABLED,
       rangeSeconds: v.CAS_AUTHN_THROTTLE_FAILURE_RANGE_SECONDS,

@@ -51,6 +51,22 @@ class IsRegex implements ValidatorConstraintInterface {
   }
 }
 
+@ValidatorConstraint({ name: 'isJsonObject' })
+class IsJsonObject implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    try {
+      const parsed = JSON.parse(String(value));
+      return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+    } catch {
+      return false;
+    }
+  }
+
+  defaultMessage(): string {
+    return '$property must be a JSON object keyed by username';
+  }
+}
+
 export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
   PORT = 8080;
@@ -72,7 +88,7 @@ export class EnvironmentVariables {
   })
   CAS_AUTHN_ACCEPT_USERS?: string;
 
-  @IsOptional() @IsString()
+  @IsOptional() @IsString() @Validate(IsJsonObject)
   CAS_AUTHN_ACCEPT_ATTRIBUTES?: string;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(8192) @Max(1048576)
@@ -84,13 +100,13 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(16)
   ARGON2_PARALLELISM = 1;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  @IsOptional() @Transform(toDurationSeconds) @IsInt({ message: 'CAS_TICKET_TGT_PRIMARY_MAX_TIME_TO_LIVE_IN_SECONDS must be seconds or an ISO-8601 duration such as PT8H' }) @Min(1)
   CAS_TICKET_TGT_PRIMARY_MAX_TIME_TO_LIVE_IN_SECONDS = 28800;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  @IsOptional() @Transform(toDurationSeconds) @IsInt({ message: 'CAS_TICKET_TGT_PRIMARY_TIME_TO_KILL_IN_SECONDS must be seconds or an ISO-8601 duration such as PT8H' }) @Min(1)
   CAS_TICKET_TGT_PRIMARY_TIME_TO_KILL_IN_SECONDS = 7200;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(300)
+  @IsOptional() @Transform(toDurationSeconds) @IsInt({ message: 'CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS must be seconds or an ISO-8601 duration such as PT10S' }) @Min(1) @Max(300)
   CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS = 10;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
@@ -107,6 +123,14 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toBool) @IsBoolean()
   CAS_SSO_SSO_ENABLED = true;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  CAS_SLO_DISABLED = false;
+
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{24,}(,[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{24,})*$/, {
+    message: 'CAS_ADMIN_TOKENS must be id:secret pairs, comma-separated, each secret at least 24 characters',
+  })
+  CAS_ADMIN_TOKENS?: string;
 
   @IsOptional() @Transform(toBool) @IsBoolean()
   AUTHN_THROTTLE_ENABLED = true;

@@ -1,71 +1,256 @@
-import { compileServicePattern, parseServiceDefinition } from './registered-service';
+import { compileServicePattern, InvalidServiceDefinition, parseServiceDefinition } from './registered-service';
 
 const base = { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'App', serviceId: '^https://app\\.example\\.org/.*' };
 
+/** The example of the CAS reference digest (4.1), as CAS 7 writes it. */
+const CAS7_EXAMPLE = {
+  '@class': 'org.apereo.cas.services.CasRegisteredService',
+  serviceId: '^https://app\\.example\\.org/.*',
+  name: 'App',
+  id: 1001,
+  description: 'Example app',
+  evaluationOrder: 10,
+  logoutType: 'BACK_CHANNEL',
+  logoutUrl: 'https://app.example.org/cas/logout',
+  attributeReleasePolicy: {
+    '@class': 'org.apereo.cas.services.ReturnAllowedAttributeReleasePolicy',
+    allowedAttributes: ['java.util.ArrayList', ['mail', 'cn']],
+  },
+  accessStrategy: {
+    '@class': 'org.apereo.cas.services.DefaultRegisteredServiceAccessStrategy',
+    enabled: true,
+    ssoEnabled: true,
+    unauthorizedRedirectUrl: 'https://example.org/denied',
+    requireAllAttributes: true,
+    caseInsensitive: false,
+    requiredAttributes: { '@class': 'java.util.HashMap', memberOf: ['java.util.HashSet', ['staff']] },
+    rejectedAttributes: { '@class': 'java.util.HashMap' },
+  },
+  ticketGrantingTicketExpirationPolicy: {
+    '@class': 'org.apereo.cas.services.DefaultRegisteredServiceTicketGrantingTicketExpirationPolicy',
+    maxTimeToLiveInSeconds: 3600,
+  },
+  serviceTicketExpirationPolicy: {
+    '@class': 'org.apereo.cas.services.DefaultRegisteredServiceServiceTicketExpirationPolicy',
+    numberOfUses: 1,
+    timeToLive: '10',
+  },
+  proxyPolicy: { '@class': 'org.apereo.cas.services.RegexMatchingRegisteredServiceProxyPolicy', pattern: '^https://app\\.example\\.org/proxyCallback' },
+};
+
+/** A CAS 5.x/6.x JSON registry file (RegexRegisteredService, HashSet wrappers, fields we only keep). */
+const CAS5_EXAMPLE = {
+  '@class': 'org.apereo.cas.services.RegexRegisteredService',
+  serviceId: '^(https|imaps)://portal\\.example\\.edu/.*',
+  name: 'Portal',
+  id: 10000001,
+  description: 'Portal, CAS 5 style',
+  evaluationOrder: 3,
+  logoutType: 'FRONT_CHANNEL',
+  theme: 'portal',
+  proxyPolicy: { '@class': 'org.apereo.cas.services.RefuseRegisteredServiceProxyPolicy' },
+  usernameAttributeProvider: { '@class': 'org.apereo.cas.services.DefaultRegisteredServiceUsernameProvider' },
+  attributeReleasePolicy: {
+    '@class': 'org.apereo.cas.services.ReturnAllowedAttributeReleasePolicy',
+    allowedAttributes: ['java.util.HashSet', ['eduPersonAffiliation', 'mail']],
+  },
+  accessStrategy: {
+    '@class': 'org.apereo.cas.services.DefaultRegisteredServiceAccessStrategy',
+    enabled: true,
+    ssoEnabled: false,
+    requiredAttributes: { '@class': 'java.util.HashMap', eduPersonAffiliation: ['java.util.HashSet', ['staff', 'faculty']] },
+  },
+};
+
 describe('parseServiceDefinition', () => {
-  it('reads a CAS 7 definition with CAS defaults', () => {
-    const s = parseServiceDefinition(base);
-    expect(s).toMatchObject({ id: 1, name: 'App', evaluationOrder: 0, enabled: true, ssoEnabled: true, logoutType: 'BACK_CHANNEL' });
-    expect(s.attributeRelease).toEqual({ kind: 'allowed', names: [] });
-    expect(s.definition).toBe(base);
-  });
-
-  it('reads CAS 5/6 RegexRegisteredService and the release policies', () => {
-    const regex = { ...base, '@class': 'org.apereo.cas.services.RegexRegisteredService' };
-    expect(parseServiceDefinition(regex).id).toBe(1);
-    const allowed = (allowedAttributes: unknown) =>
-      parseServiceDefinition({ ...base, attributeReleasePolicy: { '@class': 'org.apereo.cas.services.ReturnAllowedAttributeReleasePolicy', allowedAttributes } })
-        .attributeRelease;
-    expect(allowed(['java.util.ArrayList', ['mail', 'cn']])).toEqual({ kind: 'allowed', names: ['mail', 'cn'] });
-    expect(allowed(['mail'])).toEqual({ kind: 'allowed', names: ['mail'] });
-    const kind = (cls: string) => parseServiceDefinition({ ...base, attributeReleasePolicy: { '@class': `org.apereo.cas.services.${cls}` } }).attributeRelease;
-    expect(kind('ReturnAllAttributeReleasePolicy')).toEqual({ kind: 'all' });
-    expect(kind('DenyAllAttributeReleasePolicy')).toEqual({ kind: 'none' });
-  });
-
-  it('reads the access strategy', () => {
-    const s = parseServiceDefinition({
-      ...base,
-      accessStrategy: {
-        '@class': 'org.apereo.cas.services.DefaultRegisteredServiceAccessStrategy',
-        enabled: false,
-        ssoEnabled: false,
-        requireAllAttributes: false,
-        requiredAttributes: { '@class': 'java.util.HashMap', memberOf: ['java.util.HashSet', ['staff']] },
-        unauthorizedRedirectUrl: 'https://example.org/denied',
-      },
+  it('reads the CAS 7 (CasRegisteredService) reference example', () => {
+    const s = parseServiceDefinition(CAS7_EXAMPLE);
+    expect(s).toEqual({
+      id: 1001,
+      name: 'App',
+      serviceId: '^https://app\\.example\\.org/.*',
+      evaluationOrder: 10,
+      enabled: true,
+      ssoEnabled: true,
+      access: { requiredAttributes: { memberOf: ['staff'] }, requireAll: true, caseInsensitive: false, unauthorizedRedirectUrl: 'https://example.org/denied' },
+      logoutType: 'BACK_CHANNEL',
+      logoutUrl: 'https://app.example.org/cas/logout',
+      attributeRelease: { kind: 'allowed', names: ['mail', 'cn'] },
+      tgtMaxTimeToLiveSeconds: 3600,
+      stPolicy: { numberOfUses: 1, timeToLiveSeconds: 10 },
+      definition: CAS7_EXAMPLE,
     });
-    expect(s).toMatchObject({ enabled: false, ssoEnabled: false });
-    expect(s.access).toEqual({ requiredAttributes: { memberOf: ['staff'] }, requireAll: false, caseInsensitive: false, unauthorizedRedirectUrl: 'https://example.org/denied' });
+    // The whole definition is kept, untouched, fields not acted on included.
+    expect(s.definition).toBe(CAS7_EXAMPLE);
   });
 
-  it.each([
-    [{ ...base, '@class': 'org.example.Other' }, '@class'],
-    [{ ...base, id: undefined }, 'id'],
-    [{ ...base, id: 'x' }, 'id'],
-    [{ ...base, name: '' }, 'name'],
-    [{ ...base, serviceId: '^(unclosed' }, 'serviceId'],
-    [{ ...base, logoutType: 'SOMETIMES' }, 'logoutType'],
-    [{ ...base, evaluationOrder: 1.5 }, 'evaluationOrder'],
-    [{ ...base, attributeReleasePolicy: { '@class': 'org.apereo.cas.services.Unknown' } }, 'attributeReleasePolicy'],
-    [{ ...base, accessStrategy: { unauthorizedRedirectUrl: 'javascript:x' } }, 'unauthorizedRedirectUrl'],
-    ['not an object', 'JSON object'],
-  ])('names the field at fault (%#)', (def, field) => {
-    expect(() => parseServiceDefinition(def)).toThrow(field);
+  it('reads a CAS 5/6 RegexRegisteredService file', () => {
+    const s = parseServiceDefinition(CAS5_EXAMPLE);
+    expect(s).toMatchObject({
+      id: 10000001,
+      name: 'Portal',
+      evaluationOrder: 3,
+      enabled: true,
+      ssoEnabled: false,
+      logoutType: 'FRONT_CHANNEL',
+      attributeRelease: { kind: 'allowed', names: ['eduPersonAffiliation', 'mail'] },
+      access: { requiredAttributes: { eduPersonAffiliation: ['staff', 'faculty'] }, requireAll: true, caseInsensitive: false },
+    });
+    expect(s.tgtMaxTimeToLiveSeconds).toBeUndefined();
+    expect(s.stPolicy).toBeUndefined();
+    expect(s.definition.theme).toBe('portal');
+  });
+
+  it('applies CAS defaults to a minimal definition', () => {
+    const s = parseServiceDefinition(base);
+    expect(s).toEqual({
+      id: 1,
+      name: 'App',
+      serviceId: base.serviceId,
+      evaluationOrder: 0,
+      enabled: true,
+      ssoEnabled: true,
+      access: { requiredAttributes: {}, requireAll: true, caseInsensitive: false, unauthorizedRedirectUrl: undefined },
+      logoutType: 'BACK_CHANNEL',
+      logoutUrl: undefined,
+      // CAS's default release policy: ReturnAllowedAttributeReleasePolicy with nothing allowed.
+      attributeRelease: { kind: 'allowed', names: [] },
+      tgtMaxTimeToLiveSeconds: undefined,
+      stPolicy: undefined,
+      definition: base,
+    });
+    expect(parseServiceDefinition({ ...base, attributeReleasePolicy: null, accessStrategy: null }).attributeRelease).toEqual({ kind: 'allowed', names: [] });
+  });
+
+  describe('attribute release policies', () => {
+    const release = (policy: Record<string, unknown>) => parseServiceDefinition({ ...base, attributeReleasePolicy: policy }).attributeRelease;
+    const allowed = (allowedAttributes: unknown) =>
+      release({ '@class': 'org.apereo.cas.services.ReturnAllowedAttributeReleasePolicy', allowedAttributes });
+
+    it('ReturnAllowed: Jackson collection wrappers and plain arrays', () => {
+      expect(allowed(['java.util.ArrayList', ['mail', 'cn']])).toEqual({ kind: 'allowed', names: ['mail', 'cn'] });
+      expect(allowed(['java.util.HashSet', ['mail']])).toEqual({ kind: 'allowed', names: ['mail'] });
+      expect(allowed(['mail', 'cn'])).toEqual({ kind: 'allowed', names: ['mail', 'cn'] });
+      expect(allowed(['mail'])).toEqual({ kind: 'allowed', names: ['mail'] });
+      expect(allowed(undefined)).toEqual({ kind: 'allowed', names: [] });
+      expect(allowed(['java.util.ArrayList', []])).toEqual({ kind: 'allowed', names: [] });
+    });
+
+    it('ReturnAll and DenyAll', () => {
+      expect(release({ '@class': 'org.apereo.cas.services.ReturnAllAttributeReleasePolicy' })).toEqual({ kind: 'all' });
+      expect(release({ '@class': 'org.apereo.cas.services.DenyAllAttributeReleasePolicy' })).toEqual({ kind: 'none' });
+    });
+
+    it('refuses a policy it does not implement instead of releasing something else', () => {
+      expect(() => release({ '@class': 'org.apereo.cas.services.ReturnMappedAttributeReleasePolicy', allowedAttributes: { '@class': 'java.util.TreeMap', mail: 'email' } })).toThrow(
+        /^attributeReleasePolicy\.@class/,
+      );
+      expect(() => allowed({ mail: true })).toThrow(/^attributeReleasePolicy\.allowedAttributes/);
+    });
+  });
+
+  it.each<[string, unknown, string]>([
+    ['unknown @class', { ...base, '@class': 'org.example.Other' }, '@class'],
+    ['missing @class', { ...base, '@class': undefined }, '@class'],
+    ['missing id', { ...base, id: undefined }, 'id'],
+    ['non-numeric id', { ...base, id: 'x' }, 'id'],
+    ['negative id (CAS -1 = unassigned)', { ...base, id: -1 }, 'id'],
+    ['empty name', { ...base, name: '' }, 'name'],
+    ['name over 255 characters', { ...base, name: 'n'.repeat(256) }, 'name'],
+    ['missing serviceId', { ...base, serviceId: undefined }, 'serviceId'],
+    ['bad regex in serviceId', { ...base, serviceId: '^(unclosed' }, 'serviceId'],
+    ['bad logoutType', { ...base, logoutType: 'SOMETIMES' }, 'logoutType'],
+    ['fractional evaluationOrder', { ...base, evaluationOrder: 1.5 }, 'evaluationOrder'],
+    ['non-string logoutUrl', { ...base, logoutUrl: 42 }, 'logoutUrl'],
+    ['unknown release policy', { ...base, attributeReleasePolicy: { '@class': 'org.apereo.cas.services.Unknown' } }, 'attributeReleasePolicy'],
+    ['bad required-attribute pattern', { ...base, accessStrategy: { requiredAttributes: { memberOf: ['(staff'] } } }, 'accessStrategy.requiredAttributes.memberOf'],
+    ['non-http unauthorizedRedirectUrl', { ...base, accessStrategy: { unauthorizedRedirectUrl: 'javascript:x' } }, 'accessStrategy.unauthorizedRedirectUrl'],
+    ['ST numberOfUses below 1', { ...base, serviceTicketExpirationPolicy: { numberOfUses: 0 } }, 'serviceTicketExpirationPolicy.numberOfUses'],
+    ['ST timeToLive over 300 s', { ...base, serviceTicketExpirationPolicy: { timeToLive: '301' } }, 'serviceTicketExpirationPolicy.timeToLive'],
+    ['non-integer TGT max time to live', { ...base, ticketGrantingTicketExpirationPolicy: { maxTimeToLiveInSeconds: 'PT1H' } }, 'ticketGrantingTicketExpirationPolicy.maxTimeToLiveInSeconds'],
+    ['not an object', 'not an object', 'JSON object'],
+    ['an array', [base], 'JSON object'],
+  ])('names the field at fault: %s', (_what, def, field) => {
+    let error: unknown;
+    try {
+      parseServiceDefinition(def);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidServiceDefinition);
+    expect((error as Error).message).toContain(field);
+  });
+
+  it('names the field first in the message, so an import log line points at it', () => {
+    expect(() => parseServiceDefinition({ ...base, id: undefined })).toThrow(/^id: /);
+    expect(() => parseServiceDefinition({ ...base, serviceId: '^(unclosed' })).toThrow(/^serviceId: invalid regular expression/);
+    expect(() => parseServiceDefinition({ ...base, logoutType: 'SOMETIMES' })).toThrow(/^logoutType: /);
+    expect(() => parseServiceDefinition({ ...base, '@class': 'org.example.Other' })).toThrow(/^@class: /);
+  });
+
+  it('never leaves a service enabled that its definition says is disabled ("enabled": "false", as Jackson coerces it)', () => {
+    const enabled = (value: unknown): boolean | 'rejected' => {
+      try {
+        return parseServiceDefinition({ ...base, accessStrategy: { enabled: value } }).enabled;
+      } catch (e) {
+        if (e instanceof InvalidServiceDefinition) return 'rejected';
+        throw e;
+      }
+    };
+    expect(enabled(false)).toBe(false);
+    expect(enabled(true)).toBe(true);
+    expect([false, 'rejected']).toContain(enabled('false'));
   });
 });
 
 describe('compileServicePattern', () => {
-  it('must match the whole URL', () => {
+  it('must match the whole URL (CAS full-match strategy)', () => {
     const p = compileServicePattern('^https://a\\.org');
     expect(p.test('https://a.org')).toBe(true);
     expect(p.test('https://a.org.evil.org')).toBe(false);
     expect(p.test('https://a.org/x')).toBe(false);
+    expect(p.test('xhttps://a.org')).toBe(false);
+    // Unanchored patterns are anchored too.
     expect(compileServicePattern('https://a\\.org/.*').test('https://evil.org/?https://a.org/')).toBe(false);
+    expect(compileServicePattern('https://a\\.org/.*').test('https://a.org/')).toBe(true);
+  });
+
+  it('lets the regex itself allow more, and only what it allows', () => {
+    const p = compileServicePattern('^https://a\\.org(/.*)?');
+    expect(p.test('https://a.org')).toBe(true);
+    expect(p.test('https://a.org/x?y=1')).toBe(true);
+    expect(p.test('https://a.org.evil.org')).toBe(false);
+    expect(p.test('https://a.org@evil.org')).toBe(false);
+  });
+
+  it('anchors every alternative of a top-level alternation', () => {
+    const p = compileServicePattern('^https://a\\.org/.*|^https://b\\.org');
+    expect(p.test('https://a.org/x')).toBe(true);
+    expect(p.test('https://b.org')).toBe(true);
+    expect(p.test('https://b.org.evil.org')).toBe(false);
+    expect(p.test('https://evil.org/https://a.org/')).toBe(false);
+  });
+
+  it('accepts patterns that already end with $', () => {
+    expect(compileServicePattern('^https://a\\.org/.*$').test('https://a.org/x')).toBe(true);
+    expect(compileServicePattern('^https://a\\.org/$').test('https://a.org/x')).toBe(false);
   });
 
   it('turns a leading (?i) into a case-insensitive match', () => {
-    expect(compileServicePattern('(?i)^https://A\\.org/.*').test('https://a.ORG/x')).toBe(true);
-    expect(compileServicePattern('^https://A\\.org/.*').test('https://a.org/x')).toBe(false);
+    const p = compileServicePattern('(?i)^https://A\\.org/.*');
+    expect(p.flags).toContain('i');
+    expect(p.test('https://a.ORG/x')).toBe(true);
+    expect(p.test('HTTPS://A.ORG/X')).toBe(true);
+    expect(p.test('https://a.org.evil.org/x')).toBe(false);
+  });
+
+  it('matches case-insensitively without (?i) too, as CAS does (RegexUtils.createPattern uses CASE_INSENSITIVE)', () => {
+    expect(compileServicePattern('^https://app\\.example\\.org/.*').test('https://APP.example.org/x')).toBe(true);
+    expect(compileServicePattern('^https://app\\.example\\.org/.*').test('https://app.example.org.evil/x')).toBe(false);
+  });
+
+  it('reports a bad regular expression as an InvalidServiceDefinition naming serviceId', () => {
+    expect(() => compileServicePattern('^(unclosed')).toThrow(InvalidServiceDefinition);
+    expect(() => compileServicePattern('[z-a]')).toThrow(/^serviceId: invalid regular expression/);
   });
 });

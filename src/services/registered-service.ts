@@ -75,8 +75,8 @@ export function parseServiceDefinition(json: unknown): RegisteredService {
     name: d.name,
     serviceId: d.serviceId,
     evaluationOrder,
-    enabled: access.enabled !== false,
-    ssoEnabled: access.ssoEnabled !== false,
+    enabled: flag(access.enabled, 'accessStrategy.enabled'),
+    ssoEnabled: flag(access.ssoEnabled, 'accessStrategy.ssoEnabled'),
     access: parseAccessRules(access),
     logoutType,
     logoutUrl: d.logoutUrl as string | undefined,
@@ -107,6 +107,17 @@ function parseStPolicy(p: unknown): RegisteredService['stPolicy'] {
     throw new InvalidServiceDefinition('serviceTicketExpirationPolicy.timeToLive: 1 to 300 seconds');
   }
   return { numberOfUses, timeToLiveSeconds };
+}
+
+/**
+ * A boolean given as JSON true/false or the strings "true"/"false" (Jackson accepts both); absent
+ * gives `absent`. Anything else is refused rather than guessed: a misread `enabled` would fail open.
+ */
+function flag(v: unknown, field: string, absent = true): boolean {
+  if (v === undefined || v === null) return absent;
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw new InvalidServiceDefinition(`${field}: must be true or false`);
 }
 
 /** An integer given as a JSON number or a decimal string (Jackson accepts both). */
@@ -140,8 +151,8 @@ function parseAccessRules(a: Record<string, unknown>): AccessRules {
   }
   return {
     requiredAttributes: required,
-    requireAll: a.requireAllAttributes !== false,
-    caseInsensitive: a.caseInsensitive === true,
+    requireAll: flag(a.requireAllAttributes, 'accessStrategy.requireAllAttributes'),
+    caseInsensitive: flag(a.caseInsensitive, 'accessStrategy.caseInsensitive', false),
     unauthorizedRedirectUrl: redirect as string | undefined,
   };
 }
@@ -175,18 +186,14 @@ function javaCollection(v: unknown, field: string): string[] {
 }
 
 /**
- * `serviceId` is a Java regex that must match the whole URL (CAS 7 full-match strategy). A
- * leading `(?i)` — common in CAS definitions — becomes JavaScript's `i` flag.
+ * `serviceId` is a Java regex that must match the whole URL (CAS 7 full-match strategy), ignoring
+ * case as CAS compiles it (RegexUtils.createPattern uses CASE_INSENSITIVE). A leading `(?i)`,
+ * common in CAS definitions and redundant then, is dropped: JavaScript has no inline flags.
  */
 export function compileServicePattern(serviceId: string): RegExp {
-  let source = serviceId;
-  let flags = '';
-  if (source.startsWith('(?i)')) {
-    source = source.slice(4);
-    flags = 'i';
-  }
+  const source = serviceId.startsWith('(?i)') ? serviceId.slice(4) : serviceId;
   try {
-    return new RegExp(`^(?:${source})$`, flags);
+    return new RegExp(`^(?:${source})$`, 'i');
   } catch (e) {
     throw new InvalidServiceDefinition(`serviceId: invalid regular expression (${(e as Error).message})`);
   }

@@ -4,6 +4,8 @@ import { storableAttributes } from '../common/attributes';
 import { Clock } from '../common/clock';
 import type { Attributes } from '../config/cas-config';
 import type { ServiceTicketPolicy, SessionPolicy } from '../services/ticket-policy';
+import type { LogoutRequestRow, ReachedService } from './single-logout';
+import { EndReason, SingleLogoutOutbox } from './single-logout-outbox';
 import { newTicketId, TicketType } from './ticket-ids';
 
 export interface NewSession {
@@ -56,6 +58,7 @@ export class TicketRegistry {
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly outbox: SingleLogoutOutbox,
   ) {}
 
   /** Creates a TGT (a new SSO session) and returns it. */
@@ -163,6 +166,95 @@ export class TicketRegistry {
     };
   }
 
+  /**
+   * Ends a session through the single-logout pipeline, in one transaction: the TGT and (by cascade)
+   * every ticket and service record of it are deleted, and the logout requests that `requestsFor`
+   * builds from the services it reached are written to the outbox. A crash can lose neither half.
+   * Returns null when there was no such session.
+   */
+  async endSession(
+    tgtId: string,
+    reason: EndReason,
+    requestsFor: (principal: string, reached: ReachedService[]) => LogoutRequestRow[],
+  ): Promise<{ principal: string; requests: LogoutRequestRow[] } | null> {
+    return this.db.transaction(async (m) => {
+      // The CTE reads session_services from the statement's snapshot, before the cascade removes them.
+      const rows: { principal: string; reached: { ticket_id: string; service: string; registered_service_id: number | null; issued_at: string }[] }[] =
+        await m.query(
+          `WITH reached AS (
+             SELECT ticket_id, service, registered_service_id, issued_at FROM session_services WHERE session_id = $1
+           ), gone AS (
+             DELETE FROM tickets WHERE id = $1 AND type = 'TGT' RETURNING principal
+           )
+           SELECT gone.principal,
+                  COALESCE(json_agg(reached.*) FILTER (WHERE reached.ticket_id IS NOT NULL), '[]'::json) AS reached
+             FROM gone LEFT JOIN reached ON true GROUP BY gone.principal`,
+          [tgtId],
+        );
+      if (!rows.length) return null;
+      const { principal } = rows[0];
+      const reached = rows[0].reached.map((r) => ({
+        ticketId: r.ticket_id,
+        service: r.service,
+        registeredServiceId: r.registered_service_id === null ? null : Number(r.registered_service_id),
+        issuedAt: new Date(r.issued_at),
+      }));
+      const requests = requestsFor(principal, reached);
+      await this.outbox.enqueue(m, tgtId, principal, reason, requests);
+      return { principal, requests };
+    });
+  }
+
+  /**
+   * A page of live sessions in TGT id order (keyset: ids after `after`), optionally one principal's
+   * (ignoring case), each with the services it reached. Uses the primary key (all TGT ids sort
+   * together) or the (type, lower(principal)) index; never OFFSET, never loads the table.
+   */
+  async listSessions(q: { principal?: string; after?: string; limit: number }): Promise<SessionDetail[]> {
+    const rows: SessionDetailRow[] = await this.db.query(
+      `SELECT t.id, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
+              t.use_count, t.remember_me, t.attributes,
+              COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at)
+                                        ORDER BY s.issued_at)
+                          FROM session_services s WHERE s.session_id = t.id), '[]'::json) AS services
+         FROM tickets t
+        WHERE t.type = 'TGT' AND t.expires_at > $1 AND t.id > $2
+          AND ($3::text IS NULL OR lower(t.principal) = lower($3::text))
+        ORDER BY t.id
+        LIMIT $4`,
+      [this.clock.now(), q.after ?? 'TGT-', q.principal ?? null, q.limit],
+    );
+    return rows.map((r) => ({
+      ...toSession(r),
+      hardExpiresAt: r.hard_expires_at,
+      idleTimeoutSeconds: r.idle_timeout_seconds,
+      rememberMe: r.remember_me,
+      services: r.services.map((s) => ({ ticketId: s.ticket_id, service: s.service, issuedAt: new Date(s.issued_at) })),
+    }));
+  }
+
+  /** CAS 6 totals, counted by SQL: sessions, proxy-granting tickets, distinct users, uses. */
+  async sessionTotals(): Promise<{ tgts: number; pgts: number; principals: number; uses: number }> {
+    const [r] = (await this.db.query(
+      `SELECT count(*) FILTER (WHERE type = 'TGT')::int AS tgts,
+              count(*) FILTER (WHERE type = 'PGT')::int AS pgts,
+              count(DISTINCT lower(principal)) FILTER (WHERE type = 'TGT')::int AS principals,
+              COALESCE(sum(use_count) FILTER (WHERE type = 'TGT'), 0)::int AS uses
+         FROM tickets WHERE type IN ('TGT', 'PGT') AND expires_at > $1`,
+      [this.clock.now()],
+    )) as { tgts: number; pgts: number; principals: number; uses: number }[];
+    return r;
+  }
+
+  /** The live sessions (TGT ids) of a principal, compared ignoring case. */
+  async sessionIdsOf(principal: string): Promise<string[]> {
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT id FROM tickets WHERE type = 'TGT' AND lower(principal) = lower($1) ORDER BY id`,
+      [principal],
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Destroys every session of a principal (compared ignoring case), with their tickets. Returns sessions removed. */
   async destroySessionsOf(principal: string): Promise<number> {
     // Deleting the TGT rows cascades (fk_tickets_session) to every ticket and service record of each session.
@@ -187,6 +279,20 @@ interface SessionRow {
   expires_at: Date;
   use_count: number;
   attributes: Attributes | null;
+}
+
+export interface SessionDetail extends Session {
+  hardExpiresAt: Date | null;
+  idleTimeoutSeconds: number | null;
+  rememberMe: boolean;
+  services: { ticketId: string; service: string; issuedAt: Date }[];
+}
+
+interface SessionDetailRow extends SessionRow {
+  hard_expires_at: Date | null;
+  idle_timeout_seconds: number | null;
+  remember_me: boolean;
+  services: { ticket_id: string; service: string; issued_at: string }[];
 }
 
 interface ConsumedRow {

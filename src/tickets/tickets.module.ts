@@ -1,5 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ServicesModule } from '../services/services.module';
+import { SessionTerminator } from './session-terminator';
+import { SingleLogoutOutbox } from './single-logout-outbox';
+import { SingleLogoutDelivery } from './single-logout.delivery';
 import { TicketRegistry } from './ticket-registry';
 import { TicketValidationService } from './ticket-validation.service';
 import { ValidationController } from './validation.controller';
@@ -8,7 +11,7 @@ import { ValidationController } from './validation.controller';
 @Module({
   imports: [ServicesModule],
   controllers: [ValidationController],
-  providers: [TicketRegistry, TicketValidationService],
-  exports: [TicketRegistry],
+  providers: [TicketRegistry, TicketValidationService, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator],
+  exports: [TicketRegistry, SessionTerminator, SingleLogoutOutbox],
 })
 export class TicketsModule {}

@@ -1,0 +1,39 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { Clock } from '../common/clock';
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  clientIp: string;
+  action: string;
+  target: string;
+  status: number;
+}
+
+/** The `admin_audit` table: the only SQL on it. */
+@Injectable()
+export class AuditLog {
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  async record(e: Omit<AuditEntry, 'id' | 'at'>): Promise<void> {
+    await this.db.query(
+      `INSERT INTO admin_audit (at, actor, client_ip, action, target, status) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [this.clock.now(), e.actor, e.clientIp, e.action, e.target.slice(0, 2048), e.status],
+    );
+  }
+
+  /** Newest first, keyset on id: entries older than `before`. */
+  async page(limit: number, before?: number): Promise<AuditEntry[]> {
+    const rows: { id: string; at: Date; actor: string; client_ip: string; action: string; target: string; status: number }[] = await this.db.query(
+      `SELECT id, at, actor, client_ip, action, target, status FROM admin_audit
+        WHERE ($1::bigint IS NULL OR id < $1::bigint) ORDER BY id DESC LIMIT $2`,
+      [before ?? null, limit],
+    );
+    return rows.map((r) => ({ id: Number(r.id), at: r.at.toISOString(), actor: r.actor, clientIp: r.client_ip, action: r.action, target: r.target, status: r.status }));
+  }
+}

@@ -1,0 +1,60 @@
+import type { LogoutRequestStatus } from '../tickets/single-logout-outbox';
+import type { SessionDetail } from '../tickets/ticket-registry';
+
+/** CAS's `*_formatted` timestamps: `yyyy-MM-dd'T'HH:mm:ss'Z'`, here in true UTC. */
+const formatted = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * One session as CAS 7's ssoSessions endpoint shows it (same keys, same order). `is_proxied` is
+ * omitted for type=DIRECT, as CAS does.
+ */
+export function mapSsoSession(s: SessionDetail, includeProxied: boolean): Record<string, unknown> {
+  const view: Record<string, unknown> = {
+    authenticated_principal: s.principal,
+    authentication_date: s.createdAt.toISOString(),
+    authentication_date_formatted: formatted(s.createdAt),
+    creation_date_formatted: formatted(s.createdAt),
+    last_used_date_formatted: formatted(s.lastUsedAt),
+    number_of_uses: s.useCount,
+    ticket_granting_ticket: s.id,
+    principal_attributes: s.attributes,
+    authentication_attributes: {
+      credentialType: ['UsernamePasswordCredential'],
+      longTermAuthenticationRequestTokenUsed: [s.rememberMe],
+    },
+    expiration_policy: expirationPolicy(s),
+    remember_me: s.rememberMe,
+  };
+  if (includeProxied) view.is_proxied = false;
+  view.authenticated_services = Object.fromEntries(
+    s.services.map((x) => [x.ticketId, { id: x.service, originalUrl: x.service, issued: x.issuedAt.toISOString() }]),
+  );
+  return view;
+}
+
+function expirationPolicy(s: SessionDetail): Record<string, unknown> {
+  const timeToLive = s.hardExpiresAt ? Math.round((s.hardExpiresAt.getTime() - s.createdAt.getTime()) / 1000) : null;
+  const policy: Record<string, unknown> = {};
+  if (s.idleTimeoutSeconds !== null) {
+    policy.timeToIdle = s.idleTimeoutSeconds;
+    policy.idleExpirationTime = formatted(new Date(s.lastUsedAt.getTime() + s.idleTimeoutSeconds * 1000));
+  }
+  policy.timeToLive = timeToLive;
+  policy.clock = 'SystemClock[Z]';
+  policy.name = s.idleTimeoutSeconds !== null ? 'TicketGrantingTicketExpirationPolicy' : 'HardTimeoutExpirationPolicy';
+  if (s.hardExpiresAt) policy.maxExpirationTime = formatted(s.hardExpiresAt);
+  policy.expiresAt = formatted(s.expiresAt);
+  return policy;
+}
+
+/** A logout request as CAS's SingleLogoutRequestContext serialises, with our delivery details. */
+export function mapLogoutRequest(r: LogoutRequestStatus): Record<string, unknown> {
+  return {
+    ticketId: r.ticketId,
+    service: r.service,
+    logoutUrl: r.logoutUrl,
+    logoutType: 'BACK_CHANNEL',
+    status: r.status,
+    properties: { id: r.id, attempts: r.attempts, lastHttpStatus: r.lastHttpStatus, lastError: r.lastError },
+  };
+}

@@ -1,0 +1,73 @@
+import { Injectable } from '@nestjs/common';
+import { SessionTerminator } from '../tickets/session-terminator';
+import { SingleLogoutOutbox } from '../tickets/single-logout-outbox';
+import { parseTicketId } from '../tickets/ticket-ids';
+import { TicketRegistry } from '../tickets/ticket-registry';
+import { mapLogoutRequest, mapSsoSession } from './sso-session.view';
+
+export type SessionType = 'ALL' | 'DIRECT' | 'PROXIED';
+
+/** How long a DELETE waits for its logout requests before answering their current status (T23: ≤ 2 s). */
+const SLO_WAIT_MS = 1500;
+
+@Injectable()
+export class SsoSessionsService {
+  constructor(
+    private readonly tickets: TicketRegistry,
+    private readonly terminator: SessionTerminator,
+    private readonly outbox: SingleLogoutOutbox,
+  ) {}
+
+  async list(q: { type: SessionType; username?: string; count: number; cursor?: string }) {
+    // Proxy-granting tickets (PROXIED sessions) do not exist yet: every session is DIRECT.
+    const sessions = q.type === 'PROXIED' ? [] : await this.tickets.listSessions({ principal: q.username, after: q.cursor, limit: q.count });
+    const totals = await this.tickets.sessionTotals();
+    const page = sessions.map((s) => mapSsoSession(s, q.type !== 'DIRECT'));
+    return {
+      activeSsoSessions: page,
+      totalSsoSessions: totals.tgts,
+      totalTicketGrantingTickets: totals.tgts,
+      totalProxyGrantingTickets: totals.pgts,
+      totalTickets: totals.tgts + totals.pgts,
+      totalPrincipals: totals.principals,
+      totalUsageCount: totals.uses,
+      // Keyset paging: pass it back as `cursor` for the next page; absent on the last page.
+      ...(sessions.length === q.count ? { next: sessions[sessions.length - 1].id } : {}),
+    };
+  }
+
+  /** Ends one session through the logout pipeline; null when there is no such session. */
+  async destroy(tgtId: string) {
+    if (parseTicketId(tgtId) !== 'TGT') return null;
+    const requests = await this.terminator.end(tgtId, 'ADMIN', SLO_WAIT_MS);
+    if (requests === null) return null;
+    return { status: 200, ticketGrantingTicket: tgtId, singleLogoutRequests: requests.map(mapLogoutRequest) };
+  }
+
+  /** Ends every session of a user: a map keyed by TGT id, as CAS answers. */
+  async destroyAllOf(username: string): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    const deadline = Date.now() + SLO_WAIT_MS;
+    for (const id of await this.tickets.sessionIdsOf(username)) {
+      const requests = await this.terminator.end(id, 'ADMIN', Math.max(0, deadline - Date.now()));
+      if (requests !== null) out[id] = { status: 200, ticketGrantingTicket: id, singleLogoutRequests: requests.map(mapLogoutRequest) };
+    }
+    return out;
+  }
+
+  /** Ends every session of a type, page by page; answers how many ended. */
+  async destroyAllOfType(type: SessionType): Promise<{ status: number; ended: number }> {
+    let ended = 0;
+    if (type === 'PROXIED') return { status: 200, ended };
+    for (;;) {
+      const page = await this.tickets.listSessions({ limit: 500 });
+      if (!page.length) break;
+      for (const s of page) if ((await this.terminator.end(s.id, 'ADMIN')) !== null) ended++;
+    }
+    return { status: 200, ended };
+  }
+
+  async logoutRequestsOf(tgtId: string) {
+    return (await this.outbox.forSession(tgtId)).map(mapLogoutRequest);
+  }
+}

@@ -1,0 +1,48 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { ServiceRegistry } from '../services/service-registry';
+import { logoutRequests } from './single-logout';
+import { EndReason, LogoutRequestStatus, SingleLogoutOutbox } from './single-logout-outbox';
+import { SingleLogoutDelivery } from './single-logout.delivery';
+import { TicketRegistry } from './ticket-registry';
+
+/**
+ * The one logout pipeline: user logout, admin deletion, a disabled account (and expiry, with the
+ * cleaner) all end sessions here, so every one of them sends the same single logout requests.
+ */
+@Injectable()
+export class SessionTerminator {
+  constructor(
+    private readonly tickets: TicketRegistry,
+    private readonly services: ServiceRegistry,
+    private readonly outbox: SingleLogoutOutbox,
+    private readonly delivery: SingleLogoutDelivery,
+    private readonly clock: Clock,
+  ) {}
+
+  /**
+   * Ends the session and queues its logout requests durably, then starts delivering them. With
+   * `waitMs`, waits at most that long for deliveries before answering their current status.
+   * Returns null when there was no such session.
+   */
+  async end(tgtId: string, reason: EndReason, waitMs = 0): Promise<LogoutRequestStatus[] | null> {
+    const now = this.clock.now();
+    const ended = await this.tickets.endSession(tgtId, reason, (principal, reached) =>
+      logoutRequests(principal, reached, (r) => (r.registeredServiceId !== null ? this.services.findById(r.registeredServiceId) : null) ?? this.services.match(r.service), now),
+    );
+    if (!ended) return null;
+    if (ended.requests.length === 0) return [];
+    const delivered = this.delivery.kick();
+    if (waitMs > 0) await Promise.race([delivered, new Promise((r) => setTimeout(r, waitMs).unref())]);
+    return this.outbox.forSession(tgtId);
+  }
+
+  /** Ends every session of a principal; returns how many. */
+  async endAllOf(principal: string, reason: EndReason): Promise<number> {
+    let ended = 0;
+    for (const id of await this.tickets.sessionIdsOf(principal)) {
+      if ((await this.end(id, reason)) !== null) ended++;
+    }
+    return ended;
+  }
+}

@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { Clock } from '../common/clock';
+import type { LogoutRequestRow } from './single-logout';
+
+export type EndReason = 'LOGOUT' | 'ADMIN' | 'EXPIRED' | 'DISABLED';
+export type DeliveryStatus = 'PENDING' | 'SENDING' | 'SUCCESS' | 'FAILURE';
+
+export interface LogoutRequestStatus {
+  id: string;
+  ticketId: string;
+  service: string;
+  logoutUrl: string;
+  status: DeliveryStatus;
+  attempts: number;
+  lastHttpStatus: number | null;
+  lastError: string | null;
+}
+
+export interface ClaimedRequest {
+  id: string;
+  logoutUrl: string;
+  message: string;
+  attempts: number;
+}
+
+/** Claims expire so a request held by a node that died is attempted again elsewhere. */
+const CLAIM_SECONDS = 30;
+
+/** The `slo_outbox` table: the only SQL on it. */
+@Injectable()
+export class SingleLogoutOutbox {
+  constructor(
+    private readonly db: DataSource,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Inserts requests inside the caller's transaction (the one deleting the session). */
+  async enqueue(m: EntityManager, sessionId: string, principal: string, reason: EndReason, rows: LogoutRequestRow[]): Promise<void> {
+    if (!rows.length) return;
+    const now = this.clock.now();
+    await m.query(
+      `INSERT INTO slo_outbox (id, session_id, ticket_id, principal, service, logout_url, message, reason, next_attempt_at, created_at)
+       SELECT id, $1, ticket_id, $2, service, logout_url, message, $3, $4, $4
+         FROM unnest($5::varchar[], $6::varchar[], $7::text[], $8::text[], $9::text[]) AS r(id, ticket_id, service, logout_url, message)`,
+      [
+        sessionId, principal, reason, now,
+        rows.map((r) => r.id), rows.map((r) => r.ticketId), rows.map((r) => r.service), rows.map((r) => r.logoutUrl), rows.map((r) => r.message),
+      ],
+    );
+  }
+
+  /** Claims up to `limit` due requests for this node (SKIP LOCKED: nodes never claim the same row). */
+  async claimDue(limit: number): Promise<ClaimedRequest[]> {
+    const now = this.clock.now();
+    const rows: { id: string; logout_url: string; message: string; attempts: number }[] = await this.db.query(
+      `UPDATE slo_outbox SET status = 'SENDING', attempts = attempts + 1, claimed_until = $1 + make_interval(secs => ${CLAIM_SECONDS})
+        WHERE id IN (
+          SELECT id FROM slo_outbox
+           WHERE (status = 'PENDING' AND next_attempt_at <= $1) OR (status = 'SENDING' AND claimed_until < $1)
+           ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+        RETURNING id, logout_url, message, attempts`,
+      [now, limit],
+    );
+    return rows.map((r) => ({ id: r.id, logoutUrl: r.logout_url, message: r.message, attempts: r.attempts }));
+  }
+
+  /** Records an attempt's outcome: SUCCESS, FAILURE (no attempts left), or PENDING again after `retryInSeconds`. */
+  async record(id: string, outcome: { ok: boolean; httpStatus?: number; error?: string; finalAttempt: boolean; retryInSeconds: number }): Promise<void> {
+    const now = this.clock.now();
+    const status: DeliveryStatus = outcome.ok ? 'SUCCESS' : outcome.finalAttempt ? 'FAILURE' : 'PENDING';
+    await this.db.query(
+      `UPDATE slo_outbox SET status = $2, last_http_status = $3, last_error = $4, claimed_until = NULL,
+              next_attempt_at = $5 + make_interval(secs => $6::integer),
+              completed_at = CASE WHEN $2 IN ('SUCCESS', 'FAILURE') THEN $5 ELSE NULL END
+        WHERE id = $1 AND status = 'SENDING'`,
+      [id, status, outcome.httpStatus ?? null, outcome.error ?? null, now, outcome.retryInSeconds],
+    );
+  }
+
+  async forSession(sessionId: string): Promise<LogoutRequestStatus[]> {
+    const rows: {
+      id: string; ticket_id: string; service: string; logout_url: string; status: DeliveryStatus;
+      attempts: number; last_http_status: number | null; last_error: string | null;
+    }[] = await this.db.query(
+      `SELECT id, ticket_id, service, logout_url, status, attempts, last_http_status, last_error
+         FROM slo_outbox WHERE session_id = $1 ORDER BY service`,
+      [sessionId],
+    );
+    return rows.map((r) => ({
+      id: r.id, ticketId: r.ticket_id, service: r.service, logoutUrl: r.logout_url, status: r.status,
+      attempts: r.attempts, lastHttpStatus: r.last_http_status, lastError: r.last_error,
+    }));
+  }
+}

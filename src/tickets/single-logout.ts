@@ -1,0 +1,67 @@
+import { buildXml, xmlText } from '../common/xml';
+import type { RegisteredService } from '../services/registered-service';
+import { randomToken } from './ticket-ids';
+
+/** A service that received a ticket in a session (a session_services row). */
+export interface ReachedService {
+  ticketId: string;
+  service: string;
+  registeredServiceId: number | null;
+  issuedAt: Date;
+}
+
+export interface LogoutRequestRow {
+  id: string;
+  ticketId: string;
+  service: string;
+  logoutUrl: string;
+  message: string;
+}
+
+/**
+ * The back-channel logout requests for an ended session (CAS 2.4): one per service URL (query,
+ * path parameters and fragment ignored), for the latest ticket it received; none for services no
+ * longer registered, disabled, or with logoutType NONE. FRONT_CHANNEL services are not sent a
+ * server-side request (the browser-side variant is not implemented).
+ */
+export function logoutRequests(
+  principal: string,
+  reached: ReachedService[],
+  lookup: (r: ReachedService) => RegisteredService | null,
+  now: Date,
+): LogoutRequestRow[] {
+  const latest = new Map<string, ReachedService>();
+  for (const r of reached) {
+    const key = r.service.replace(/[?;#].*$/, '');
+    const seen = latest.get(key);
+    if (!seen || seen.issuedAt < r.issuedAt) latest.set(key, r);
+  }
+  const out: LogoutRequestRow[] = [];
+  for (const r of latest.values()) {
+    const registered = lookup(r);
+    if (!registered || !registered.enabled || registered.logoutType !== 'BACK_CHANNEL') continue;
+    const id = `LR-${randomToken(24)}`;
+    out.push({
+      id,
+      ticketId: r.ticketId,
+      service: r.service,
+      logoutUrl: registered.logoutUrl ?? r.service,
+      message: logoutRequestXml(id, principal, r.ticketId, now),
+    });
+  }
+  return out;
+}
+
+/** The SAML 2.0 LogoutRequest CAS sends, on one line, with a real UTC IssueInstant. */
+export function logoutRequestXml(id: string, principal: string, sessionIndex: string, now: Date): string {
+  return buildXml({
+    'samlp:LogoutRequest': {
+      '@_xmlns:samlp': 'urn:oasis:names:tc:SAML:2.0:protocol',
+      '@_ID': id,
+      '@_Version': '2.0',
+      '@_IssueInstant': now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      'saml:NameID': { '@_xmlns:saml': 'urn:oasis:names:tc:SAML:2.0:assertion', '#text': xmlText(principal) },
+      'samlp:SessionIndex': sessionIndex,
+    },
+  });
+}
