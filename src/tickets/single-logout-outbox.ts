@@ -53,15 +53,16 @@ export class SingleLogoutOutbox {
   /** Claims up to `limit` due requests for this node (SKIP LOCKED: nodes never claim the same row). */
   async claimDue(limit: number): Promise<ClaimedRequest[]> {
     const now = this.clock.now();
-    const rows: { id: string; logout_url: string; message: string; attempts: number }[] = await this.db.query(
-      `UPDATE slo_outbox SET status = 'SENDING', attempts = attempts + 1, claimed_until = $1 + make_interval(secs => ${CLAIM_SECONDS})
+    // TypeORM answers an UPDATE with [rows, rowCount].
+    const [rows] = (await this.db.query(
+      `UPDATE slo_outbox SET status = 'SENDING', attempts = attempts + 1, claimed_until = $1::timestamptz + make_interval(secs => ${CLAIM_SECONDS})
         WHERE id IN (
           SELECT id FROM slo_outbox
            WHERE (status = 'PENDING' AND next_attempt_at <= $1) OR (status = 'SENDING' AND claimed_until < $1)
            ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
         RETURNING id, logout_url, message, attempts`,
       [now, limit],
-    );
+    )) as [{ id: string; logout_url: string; message: string; attempts: number }[], number];
     return rows.map((r) => ({ id: r.id, logoutUrl: r.logout_url, message: r.message, attempts: r.attempts }));
   }
 
@@ -70,9 +71,9 @@ export class SingleLogoutOutbox {
     const now = this.clock.now();
     const status: DeliveryStatus = outcome.ok ? 'SUCCESS' : outcome.finalAttempt ? 'FAILURE' : 'PENDING';
     await this.db.query(
-      `UPDATE slo_outbox SET status = $2, last_http_status = $3, last_error = $4, claimed_until = NULL,
-              next_attempt_at = $5 + make_interval(secs => $6::integer),
-              completed_at = CASE WHEN $2 IN ('SUCCESS', 'FAILURE') THEN $5 ELSE NULL END
+      `UPDATE slo_outbox SET status = $2::varchar, last_http_status = $3, last_error = $4, claimed_until = NULL,
+              next_attempt_at = $5::timestamptz + make_interval(secs => $6::integer),
+              completed_at = CASE WHEN $2::varchar IN ('SUCCESS', 'FAILURE') THEN $5::timestamptz ELSE NULL END
         WHERE id = $1 AND status = 'SENDING'`,
       [id, status, outcome.httpStatus ?? null, outcome.error ?? null, now, outcome.retryInSeconds],
     );

@@ -1,24 +1,27 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
-import { SingleLogoutOutbox } from './single-logout-outbox';
+import { ClaimedRequest, SingleLogoutOutbox } from './single-logout-outbox';
 
 const TIMEOUT_MS = 5000;
 const MAX_ATTEMPTS = 5;
 const BATCH = 20;
+const MAX_INFLIGHT = 100;
 /** CAS counts these answers as a delivered logout request. */
 const ACCEPTED = new Set([200, 202, 204, 301, 302, 304]);
 
 /**
- * Delivers the outbox on every node: each pass claims due requests (rows no other node holds),
- * POSTs `logoutRequest=<xml>` form-encoded with a 5 s timeout, all in parallel so a slow service
- * delays no other, and records the outcome; failures are retried with backoff (5 s, 10 s, 20 s,
- * 40 s) up to 5 attempts. Passes run every second and right after a session ends.
+ * Delivers the outbox on every node: each pass claims due requests (rows no other node holds) and
+ * POSTs each `logoutRequest=<xml>` form-encoded with a 5 s timeout, independently, so a slow
+ * service delays no other request; outcomes are recorded and failures retried with backoff (5 s,
+ * 10 s, 20 s, 40 s) up to 5 attempts. Passes run every second and right after a session ends.
  */
 @Injectable()
 export class SingleLogoutDelivery implements OnApplicationShutdown {
   private readonly logger = new Logger('SingleLogout');
-  private running: Promise<void> | null = null;
+  /** Deliveries under way on this node; a slow service holds only its own slot. */
+  private readonly inflight = new Set<Promise<void>>();
+  private claiming: Promise<void> | null = null;
   private again = false;
   private stopped = false;
 
@@ -32,43 +35,55 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
     void this.kick();
   }
 
-  /** Starts a pass now (or right after the running one); resolves when the passes are done. */
+  /**
+   * Claims due requests now (or right after the claim under way) and starts delivering them;
+   * resolves when the deliveries it started are done.
+   */
   kick(): Promise<void> {
     if (this.stopped || this.config.slo.disabled) return Promise.resolve();
-    if (this.running) {
+    if (this.claiming) {
       this.again = true;
-      return this.running;
+      return this.claiming;
     }
-    this.running = (async () => {
+    this.claiming = (async () => {
+      const started: Promise<void>[] = [];
       try {
         do {
           this.again = false;
-          await this.pass();
+          const room = MAX_INFLIGHT - this.inflight.size;
+          if (room <= 0) break;
+          for (const r of await this.outbox.claimDue(Math.min(BATCH, room))) started.push(this.track(this.deliver(r)));
         } while (this.again && !this.stopped);
       } catch (e) {
-        this.logger.warn(`delivery pass failed: ${(e as Error).message}`);
+        this.logger.warn(`claiming logout requests failed: ${(e as Error).message}`);
       } finally {
-        this.running = null;
+        this.claiming = null;
       }
+      await Promise.all(started);
     })();
-    return this.running;
+    return this.claiming;
   }
 
-  onApplicationShutdown(): Promise<void> | void {
+  async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
-    return this.running ?? undefined;
+    await Promise.all([this.claiming, ...this.inflight]);
   }
 
-  private async pass(): Promise<void> {
-    const claimed = await this.outbox.claimDue(BATCH);
-    await Promise.all(
-      claimed.map(async (r) => {
-        const outcome = await this.post(r.logoutUrl, r.message);
-        const finalAttempt = r.attempts >= MAX_ATTEMPTS;
-        await this.outbox.record(r.id, { ...outcome, finalAttempt, retryInSeconds: 5 * 2 ** (r.attempts - 1) });
-        if (!outcome.ok && finalAttempt) this.logger.warn(`logout request ${r.id} to ${originOf(r.logoutUrl)} failed ${r.attempts} times; giving up`);
-      }),
-    );
+  private track(p: Promise<void>): Promise<void> {
+    this.inflight.add(p);
+    return p.finally(() => this.inflight.delete(p));
+  }
+
+  private async deliver(r: ClaimedRequest): Promise<void> {
+    const outcome = await this.post(r.logoutUrl, r.message);
+    const finalAttempt = r.attempts >= MAX_ATTEMPTS;
+    try {
+      await this.outbox.record(r.id, { ...outcome, finalAttempt, retryInSeconds: 5 * 2 ** (r.attempts - 1) });
+    } catch (e) {
+      // The claim expires and another pass retries it: at least once, never lost.
+      this.logger.warn(`recording logout request ${r.id} failed: ${(e as Error).message}`);
+    }
+    if (!outcome.ok && finalAttempt) this.logger.warn(`logout request ${r.id} to ${originOf(r.logoutUrl)} failed ${r.attempts} times; giving up`);
   }
 
   private async post(url: string, message: string): Promise<{ ok: boolean; httpStatus?: number; error?: string }> {
@@ -83,8 +98,8 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
       await res.body?.cancel();
       return ACCEPTED.has(res.status) ? { ok: true, httpStatus: res.status } : { ok: false, httpStatus: res.status, error: `HTTP ${res.status}` };
     } catch (e) {
-      const err = e as Error & { cause?: { code?: string } };
-      return { ok: false, error: err.name === 'TimeoutError' ? 'timeout after 5 s' : (err.cause?.code ?? err.message) };
+      const err = e as Error & { cause?: { code?: string; message?: string } };
+      return { ok: false, error: err.name === 'TimeoutError' ? 'timeout after 5 s' : (err.cause?.code ?? err.cause?.message ?? err.message) };
     }
   }
 }

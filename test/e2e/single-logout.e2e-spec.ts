@@ -1,0 +1,192 @@
+import { XMLParser } from 'fast-xml-parser';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { SingleLogoutDelivery } from '../../src/tickets/single-logout.delivery';
+import { Browser, setCookies, ticketOf } from '../helpers/browser';
+import { startTestApp, TestApp } from '../helpers/test-app';
+
+interface Captured {
+  path: string;
+  contentType: string;
+  body: string;
+}
+
+/** Services that answer back-channel logout requests: 200, 500, or not until released. */
+async function captureServer(): Promise<{ port: number; captured: Captured[]; release: () => void; close: () => Promise<void> }> {
+  const captured: Captured[] = [];
+  const stalled: ServerResponse[] = [];
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      captured.push({ path: req.url ?? '', contentType: String(req.headers['content-type']), body });
+      if (req.url?.startsWith('/slow')) stalled.push(res);
+      else if (req.url?.startsWith('/err')) res.writeHead(500).end();
+      else res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (server.address() as AddressInfo).port,
+    captured,
+    release: () => stalled.splice(0).forEach((r) => r.writeHead(200).end()),
+    close: () => new Promise((r) => { stalled.splice(0).forEach((x) => x.destroy()); server.close(() => r()); }),
+  };
+}
+
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@' });
+
+describe('single logout (back channel, durable outbox)', () => {
+  let t: TestApp;
+  let cap: Awaited<ReturnType<typeof captureServer>>;
+  let base: string;
+  const DEAD = 'http://127.0.0.1:9/'; // discard port: nothing listens
+
+  beforeAll(async () => {
+    cap = await captureServer();
+    base = `http://127.0.0.1:${cap.port}`;
+    const svc = (id: number, path: string, extra: Record<string, unknown> = {}) => ({
+      '@class': 'org.apereo.cas.services.CasRegisteredService',
+      id,
+      name: `svc${id}`,
+      evaluationOrder: id,
+      serviceId: `^http://127\\.0\\.0\\.1:${cap.port}/${path}.*`,
+      ...extra,
+    });
+    t = await startTestApp({
+      services: [
+        svc(1, 'a'),
+        svc(2, 'b', { logoutUrl: `${base}/b-logout` }),
+        svc(3, 'none', { logoutType: 'NONE' }),
+        svc(4, 'slow'),
+        svc(5, 'err'),
+        { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 6, name: 'dead', evaluationOrder: 6, serviceId: '^http://127\\.0\\.0\\.1:9/.*' },
+      ],
+    });
+  });
+  afterAll(async () => {
+    cap.release();
+    await t.close();
+    await cap.close();
+  });
+
+  const outbox = async (sessionId: string) =>
+    (await t.sql.query(`SELECT service, logout_url, status, attempts, last_http_status, reason FROM slo_outbox WHERE session_id = $1 ORDER BY service`, [sessionId])).rows;
+
+  /** Polls (bounded) until the predicate holds on the outbox. */
+  async function until(sessionId: string, ok: (rows: { service: string; status: string }[]) => boolean, ms = 4000) {
+    const start = Date.now();
+    let rows = await outbox(sessionId);
+    while (!ok(rows) && Date.now() - start < ms) {
+      await new Promise((r) => setTimeout(r, 50));
+      rows = await outbox(sessionId);
+    }
+    return rows;
+  }
+
+  it('logout sends one SAML LogoutRequest per service, never waiting for slow or dead ones (70-76, T23)', async () => {
+    const b = new Browser(t.app);
+    await b.login('casuser', 'Mellon');
+    const st = async (service: string) => ticketOf(await b.get(`/cas/login?service=${encodeURIComponent(service)}`));
+    await st(`${base}/a/page?x=1`);
+    const latestA = await st(`${base}/a/page?x=2`);
+    const stB = await st(`${base}/b/home`);
+    await st(`${base}/none/x`);
+    await st(`${base}/slow/x`);
+    await st(`${base}/err/x`);
+    await st(`${DEAD}x`);
+    const { rows } = await t.sql.query(`SELECT session_id FROM tickets WHERE id = $1`, [latestA]);
+    const session = rows[0].session_id as string;
+
+    const started = Date.now();
+    const res = await b.get('/cas/logout');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(res.statusCode).toBe(200);
+    expect(setCookies(res).find((c) => c.name === 'TGC')?.attributes['max-age']).toBe('0');
+    expect((await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE session_id = $1`, [session])).rows[0].n).toBe(0);
+
+    // Queued in the same transaction: one per service URL (query ignored), none for logoutType NONE.
+    const queued = await outbox(session);
+    expect(queued.map((r) => r.service)).toEqual([`${base}/a/page?x=2`, `${base}/b/home`, `${base}/err/x`, `${base}/slow/x`, `${DEAD}x`]);
+    expect(queued.every((r) => r.reason === 'LOGOUT')).toBe(true);
+    expect(queued.find((r) => r.service.includes('/b/'))!.logout_url).toBe(`${base}/b-logout`);
+
+    // The slow service holds its request; the others are done meanwhile.
+    const rows2 = await until(session, (r) => r.filter((x) => x.status === 'SUCCESS').length === 2 && r.some((x) => x.service.includes('/err/') && x.status === 'PENDING'));
+    const byPath = (p: string) => rows2.find((r) => r.service.includes(p))!;
+    expect(byPath('/a/').status).toBe('SUCCESS');
+    expect(byPath('/b/').status).toBe('SUCCESS');
+    expect(byPath('/err/')).toMatchObject({ status: 'PENDING', attempts: 1, last_http_status: 500 });
+    expect(byPath('/slow/').status).toBe('SENDING');
+
+    const a = cap.captured.filter((c) => c.path.startsWith('/a/'));
+    expect(a).toHaveLength(1);
+    expect(a[0].path).toBe('/a/page?x=2');
+    expect(a[0].contentType).toBe('application/x-www-form-urlencoded');
+    expect(a[0].body.length).toBeLessThan(1024);
+    const xml = new URLSearchParams(a[0].body).get('logoutRequest')!;
+    expect(xml.startsWith('<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"')).toBe(true);
+    const req = parser.parse(xml)['samlp:LogoutRequest'];
+    expect(req['@ID']).toMatch(/^LR-[A-Za-z0-9]+$/);
+    expect(req['@Version']).toBe('2.0');
+    expect(req['@IssueInstant']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    expect(req['saml:NameID']['#text']).toBe('casuser');
+    expect(req['samlp:SessionIndex']).toBe(latestA);
+    const bReq = cap.captured.find((c) => c.path === '/b-logout')!;
+    expect(new URLSearchParams(bReq.body).get('logoutRequest')).toContain(`<samlp:SessionIndex>${stB}</samlp:SessionIndex>`);
+    expect(cap.captured.some((c) => c.path.startsWith('/none'))).toBe(false);
+
+    // A failed request is retried after its backoff.
+    t.clock.advance(6);
+    await until(session, (r) => r.some((x) => x.service.includes('/err/') && Number((x as unknown as { attempts: number }).attempts) >= 2));
+    expect(cap.captured.filter((c) => c.path.startsWith('/err/')).length).toBeGreaterThanOrEqual(2);
+    cap.release();
+  }, 20000);
+
+  it('sends nothing when the browser had no session (78)', async () => {
+    const before = (await t.sql.query(`SELECT count(*)::int AS n FROM slo_outbox`)).rows[0].n;
+    expect((await t.app.inject({ method: 'GET', url: '/cas/logout' })).statusCode).toBe(200);
+    expect((await t.sql.query(`SELECT count(*)::int AS n FROM slo_outbox`)).rows[0].n).toBe(before);
+  });
+});
+
+describe('single logout survives the node that queued it', () => {
+  it('a request queued by a node that stopped before delivering is delivered once by another node', async () => {
+    const cap = await captureServer();
+    const services = [
+      { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'a', serviceId: `^http://127\\.0\\.0\\.1:${cap.port}/.*` },
+    ];
+    const nodeA = await startTestApp({ services });
+    // Node A stops delivering (as if killed right after the commit).
+    await nodeA.app.get(SingleLogoutDelivery).onApplicationShutdown();
+    const b = new Browser(nodeA.app);
+    await b.login('casuser', 'Mellon', `http://127.0.0.1:${cap.port}/app`);
+    await b.get(`/cas/login?service=${encodeURIComponent(`http://127.0.0.1:${cap.port}/other`)}`);
+    await b.get('/cas/logout');
+    const pending = await nodeA.sql.query(`SELECT id, status FROM slo_outbox`);
+    expect(pending.rows.length).toBeGreaterThan(0);
+    expect(pending.rows.every((r) => r.status === 'PENDING')).toBe(true);
+    // One more row as if a node died while sending: claimed, claim expired.
+    await nodeA.sql.query(
+      `INSERT INTO slo_outbox (id, session_id, ticket_id, principal, service, logout_url, message, reason, status, attempts, next_attempt_at, claimed_until, created_at)
+       VALUES ('LR-crashedwhilesending', 'TGT-gone', 'ST-x', 'casuser', 'http://x/', $1, '<x/>', 'LOGOUT', 'SENDING', 1, now(), now() - interval '1 minute', now())`,
+      [`http://127.0.0.1:${cap.port}/crashed`],
+    );
+    const url = nodeA.config.databaseUrl!;
+    const nodeB = await startTestApp({ databaseUrl: url, services });
+    try {
+      await nodeB.app.get(SingleLogoutDelivery).kick();
+      const { rows } = await nodeB.sql.query(`SELECT id, status, attempts FROM slo_outbox ORDER BY id`);
+      expect(rows.every((r) => r.status === 'SUCCESS')).toBe(true);
+      expect(cap.captured).toHaveLength(rows.length);
+      expect(cap.captured.map((c) => c.path).sort()).toEqual(['/app', '/crashed', '/other'].sort());
+      // Further passes send nothing again.
+      await nodeB.app.get(SingleLogoutDelivery).kick();
+      expect(cap.captured).toHaveLength(rows.length);
+    } finally {
+      await nodeB.close();
+      await nodeA.close();
+      await cap.close();
+    }
+  });
+});
