@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { Inject } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { ServiceRegistry } from '../services/service-registry';
 import { logoutRequests } from './single-logout';
 import { EndReason, LogoutRequestStatus, SingleLogoutOutbox } from './single-logout-outbox';
@@ -18,6 +20,7 @@ export class SessionTerminator {
     private readonly outbox: SingleLogoutOutbox,
     private readonly delivery: SingleLogoutDelivery,
     private readonly clock: Clock,
+    @Inject(CAS_CONFIG) private readonly config: CasConfig,
   ) {}
 
   /**
@@ -27,8 +30,11 @@ export class SessionTerminator {
    */
   async end(tgtId: string, reason: EndReason, waitMs = 0): Promise<LogoutRequestStatus[] | null> {
     const now = this.clock.now();
+    // cas.slo.disabled: sessions end without any logout request.
     const ended = await this.tickets.endSession(tgtId, reason, (principal, reached) =>
-      logoutRequests(principal, reached, (r) => (r.registeredServiceId !== null ? this.services.findById(r.registeredServiceId) : null) ?? this.services.match(r.service), now),
+      this.config.slo.disabled
+        ? []
+        : logoutRequests(principal, reached, (r) => (r.registeredServiceId !== null ? this.services.findById(r.registeredServiceId) : null) ?? this.services.match(r.service), now),
     );
     if (!ended) return null;
     if (ended.requests.length === 0) return [];

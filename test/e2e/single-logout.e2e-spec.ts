@@ -54,6 +54,7 @@ describe('single logout (back channel, durable outbox)', () => {
       ...extra,
     });
     t = await startTestApp({
+      env: { CAS_SLO_DISABLED: 'false' },
       services: [
         svc(1, 'a'),
         svc(2, 'b', { logoutUrl: `${base}/b-logout` }),
@@ -143,6 +144,19 @@ describe('single logout (back channel, durable outbox)', () => {
     cap.release();
   }, 20000);
 
+  it('queues nothing when SLO is disabled (cas.slo.disabled)', async () => {
+    const off = await startTestApp({ databaseUrl: t.config.databaseUrl, env: { CAS_SLO_DISABLED: 'true' } });
+    try {
+      const b = new Browser(off.app);
+      await b.login('casuser', 'Mellon', `${base}/a/x`);
+      const before = (await t.sql.query(`SELECT count(*)::int AS n FROM slo_outbox`)).rows[0].n;
+      expect((await b.get('/cas/logout')).statusCode).toBe(200);
+      expect((await t.sql.query(`SELECT count(*)::int AS n FROM slo_outbox`)).rows[0].n).toBe(before);
+    } finally {
+      await off.close();
+    }
+  });
+
   it('sends nothing when the browser had no session (78)', async () => {
     const before = (await t.sql.query(`SELECT count(*)::int AS n FROM slo_outbox`)).rows[0].n;
     expect((await t.app.inject({ method: 'GET', url: '/cas/logout' })).statusCode).toBe(200);
@@ -156,7 +170,7 @@ describe('single logout survives the node that queued it', () => {
     const services = [
       { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'a', serviceId: `^http://127\\.0\\.0\\.1:${cap.port}/.*` },
     ];
-    const nodeA = await startTestApp({ services });
+    const nodeA = await startTestApp({ services, env: { CAS_SLO_DISABLED: 'false' } });
     // Node A stops delivering (as if killed right after the commit).
     await nodeA.app.get(SingleLogoutDelivery).onApplicationShutdown();
     const b = new Browser(nodeA.app);
@@ -173,7 +187,7 @@ describe('single logout survives the node that queued it', () => {
       [`http://127.0.0.1:${cap.port}/crashed`],
     );
     const url = nodeA.config.databaseUrl!;
-    const nodeB = await startTestApp({ databaseUrl: url, services });
+    const nodeB = await startTestApp({ databaseUrl: url, services, env: { CAS_SLO_DISABLED: 'false' } });
     try {
       await nodeB.app.get(SingleLogoutDelivery).kick();
       const { rows } = await nodeB.sql.query(`SELECT id, status, attempts FROM slo_outbox ORDER BY id`);

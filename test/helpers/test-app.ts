@@ -43,6 +43,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     CAS_DATA_DIR: join(dir, 'data'),
     CAS_SERVICE_REGISTRY_JSON_LOCATION: servicesDir,
     LOG_LEVEL: 'error',
+    // Tests may reach loopback only: single logout would POST to the registered services' URLs,
+    // so it is off unless a suite whose services are local capture servers switches it on.
+    CAS_SLO_DISABLED: 'true',
     ...TEST_KEYS,
     ...opts.env,
   });
