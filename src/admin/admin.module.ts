@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TicketsModule } from '../tickets/tickets.module';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard } from '../common/admin.guard';
 import { AuditLog } from './audit-log';
 import { AuditLogController } from './audit-log.controller';
 import { AuditHook } from './audit.hook';

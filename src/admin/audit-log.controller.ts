@@ -1,5 +1,5 @@
 import { BadRequestException, Controller, Get, Query, UseGuards } from '@nestjs/common';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard } from '../common/admin.guard';
 import { AuditLog } from './audit-log';
 
 /** `GET /actuator/auditLog?count=&before=`: admin actions, newest first. */

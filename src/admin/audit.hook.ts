@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
-import type { AdminRequest } from './admin.guard';
+import type { AdminRequest } from '../common/admin.guard';
 import { AuditLog } from './audit-log';
 
 /**

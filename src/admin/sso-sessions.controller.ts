@@ -1,5 +1,5 @@
 import { BadRequestException, Controller, Delete, Get, HttpCode, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
-import { AdminGuard } from './admin.guard';
+import { AdminGuard } from '../common/admin.guard';
 import { SessionType, SsoSessionsService } from './sso-sessions.service';
 
 const TYPES = new Set(['ALL', 'DIRECT', 'PROXIED']);

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AdminGuard } from '../common/admin.guard';
 import { ServicesModule } from '../services/services.module';
 import { TicketsModule } from '../tickets/tickets.module';
 import { Authenticator } from './authenticator';
@@ -10,13 +11,14 @@ import { LoginService } from './login.service';
 import { PasswordHasher } from './password-hasher';
 import { UserStore } from './user-store';
 import { UsersService } from './users.service';
+import { SsoStatusController } from './sso-status.controller';
 import { TgcCodec } from './tgc-codec';
 
 /** Login form, credentials, logout and the TGC cookie. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [LoginController],
-  providers: [Authenticator, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore, UsersService],
+  controllers: [LoginController, SsoStatusController],
+  providers: [AdminGuard, Authenticator, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore, UsersService],
   exports: [UsersService],
 })
 export class AuthModule {}

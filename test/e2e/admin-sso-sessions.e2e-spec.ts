@@ -28,7 +28,7 @@ describe('/actuator/ssoSessions', () => {
   }
 
   it('requires the bearer token: none or a wrong one is 401 and nothing else (92)', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic b3BzOng=' }]) {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }, { authorization: 'Basic b3BzOng=' }] as Record<string, string>[]) {
       const res = await admin('GET', 'ssoSessions', headers);
       expect(res.statusCode).toBe(401);
       expect(res.json()).toEqual({ status: 401, message: 'A valid bearer token is required' });
@@ -141,6 +141,19 @@ describe('/actuator/ssoSessions', () => {
     expect(all.json().status).toBe(200);
     expect(all.json().ended).toBeGreaterThanOrEqual(2);
     expect((await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE type = 'TGT'`)).rows[0].n).toBe(0);
+  });
+
+  it('GET /actuator/sso shows the caller’s own session (90)', async () => {
+    const { b } = await session('casuser', [APP]);
+    const res = await b.request({ method: 'GET', url: '/cas/actuator/sso', headers: BEARER });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ principal: 'casuser', numberOfUses: 1 });
+    expect(new Date(res.json().authenticationDate).getTime()).toBeGreaterThan(0);
+    const tgc = b.cookies.get('TGC')!;
+    expect((await t.app.inject({ method: 'GET', url: `/cas/actuator/sso?tgc=${tgc}`, headers: { ...BEARER, 'user-agent': 'jest-browser/1.0' } })).statusCode).toBe(200);
+    const none = await admin('GET', 'sso');
+    expect(none.statusCode).toBe(400);
+    expect((await t.app.inject({ method: 'GET', url: '/cas/actuator/sso' })).statusCode).toBe(401);
   });
 
   it('records every admin request, refused ones too, in the audit log', async () => {
