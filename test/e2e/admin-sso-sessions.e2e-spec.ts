@@ -189,18 +189,18 @@ describe('/actuator without CAS_ADMIN_TOKENS: loopback only, and the seed curl c
     // curl -X GET http://localhost:8080/cas/actuator/ssoSessions | jq
     const list = await fetch(`${base}/actuator/ssoSessions`);
     expect(list.status).toBe(200);
-    expect((await list.json()).activeSsoSessions).toHaveLength(1);
+    expect(((await list.json()) as { activeSsoSessions: unknown[] }).activeSsoSessions).toHaveLength(1);
     // curl -X GET http://localhost:8080/cas/actuator/ssoSessions?username=casuser | jq
-    expect((await (await fetch(`${base}/actuator/ssoSessions?username=casuser`)).json()).activeSsoSessions).toHaveLength(1);
+    expect(((await (await fetch(`${base}/actuator/ssoSessions?username=casuser`)).json()) as { activeSsoSessions: unknown[] }).activeSsoSessions).toHaveLength(1);
     // curl -X DELETE http://localhost:8080/cas/actuator/ssoSessions/TGT-…
     const one = await fetch(`${base}/actuator/ssoSessions/${rows[0].id}`, { method: 'DELETE' });
     expect(one.status).toBe(200);
-    expect((await one.json()).ticketGrantingTicket).toBe(rows[0].id);
+    expect(((await one.json()) as { ticketGrantingTicket: string }).ticketGrantingTicket).toBe(rows[0].id);
     // curl -X DELETE http://localhost:8080/cas/actuator/ssoSessions?username=casuser
     await b.login('casuser', 'Mellon', APP);
     const byUser = await fetch(`${base}/actuator/ssoSessions?username=casuser`, { method: 'DELETE' });
     expect(byUser.status).toBe(200);
-    expect(Object.keys(await byUser.json())).toHaveLength(1);
+    expect(Object.keys((await byUser.json()) as object)).toHaveLength(1);
     // curl -X DELETE http://localhost:8080/cas/actuator/ssoSessions?type=ALL
     await b.login('casuser', 'Mellon', APP);
     const all = await fetch(`${base}/actuator/ssoSessions?type=ALL`, { method: 'DELETE' });
