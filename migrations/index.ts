@@ -3,6 +3,7 @@ import { CreateUsers1764000001000 } from './1764000001000-CreateUsers';
 import { AddTicketMaxUses1764000002000 } from './1764000002000-AddTicketMaxUses';
 import { CreateLoginThrottle1764000003000 } from './1764000003000-CreateLoginThrottle';
 import { CreateSingleLogoutOutboxAndAudit1764000004000 } from './1764000004000-CreateSingleLogoutOutboxAndAudit';
+import { AddServiceRegistryVersion1764000005000 } from './1764000005000-AddServiceRegistryVersion';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   AddTicketMaxUses1764000002000,
   CreateLoginThrottle1764000003000,
   CreateSingleLogoutOutboxAndAudit1764000004000,
+  AddServiceRegistryVersion1764000005000,
 ];

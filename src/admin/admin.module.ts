@@ -1,17 +1,19 @@
 import { Module } from '@nestjs/common';
+import { ServicesModule } from '../services/services.module';
 import { TicketsModule } from '../tickets/tickets.module';
 import { AdminGuard } from '../common/admin.guard';
 import { AuditLog } from './audit-log';
 import { AuditLogController } from './audit-log.controller';
 import { AuditHook } from './audit.hook';
 import { HealthController } from './health.controller';
+import { RegisteredServicesController } from './registered-services.controller';
 import { SsoSessionsController } from './sso-sessions.controller';
 import { SsoSessionsService } from './sso-sessions.service';
 
-/** Administration under /actuator: health (public), SSO sessions, single logout status, audit. */
+/** Administration under /actuator: health (public), SSO sessions, single logout status, registered services, audit. */
 @Module({
-  imports: [TicketsModule],
-  controllers: [HealthController, SsoSessionsController, AuditLogController],
+  imports: [ServicesModule, TicketsModule],
+  controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController],
   providers: [AdminGuard, AuditLog, AuditHook, SsoSessionsService],
 })
 export class AdminModule {}

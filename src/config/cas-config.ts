@@ -23,6 +23,8 @@ export interface CasConfig {
     secure: boolean;
   };
   serviceRegistryLocation: string;
+  /** The boot import replaces services last changed through the API too. */
+  serviceRegistryImportOverwrite: boolean;
   users: StaticUser[];
   /** True when CAS_AUTHN_ACCEPT_USERS was not set and the demo user is in use. */
   usingDefaultUsers: boolean;
@@ -86,6 +88,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     dataDir: resolve(v.CAS_DATA_DIR),
     server: { prefix, contextPath: url.pathname === '/' ? '' : url.pathname, secure: url.protocol === 'https:' },
     serviceRegistryLocation: resolve(v.CAS_SERVICE_REGISTRY_JSON_LOCATION),
+    serviceRegistryImportOverwrite: v.SERVICE_REGISTRY_IMPORT_OVERWRITE,
     users: parseUsers(v.CAS_AUTHN_ACCEPT_USERS ?? DEFAULT_USERS, attributes ?? DEFAULT_ATTRIBUTES),
     usingDefaultUsers: v.CAS_AUTHN_ACCEPT_USERS === undefined,
     argon2: { memoryKib: v.ARGON2_MEMORY_KIB, timeCost: v.ARGON2_TIME_COST, parallelism: v.ARGON2_PARALLELISM },

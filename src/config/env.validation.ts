@@ -83,6 +83,9 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   CAS_SERVICE_REGISTRY_JSON_LOCATION = './services';
 
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  SERVICE_REGISTRY_IMPORT_OVERWRITE = false;
+
   @IsOptional() @IsString() @Matches(/^[^:,]+::[^,]*(,[^:,]+::[^,]*)*$/, {
     message: 'CAS_AUTHN_ACCEPT_USERS must look like user::password,user2::password2',
   })

@@ -24,7 +24,7 @@ export class ServiceRegistryImporter implements OnModuleInit {
     await this.registry.reload();
   }
 
-  async importDirectory(dir: string): Promise<{ imported: number; failed: number }> {
+  async importDirectory(dir: string): Promise<{ imported: number; failed: number; kept?: number }> {
     let files: string[];
     try {
       files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
@@ -34,20 +34,24 @@ export class ServiceRegistryImporter implements OnModuleInit {
     }
     let imported = 0;
     let failed = 0;
+    let kept = 0;
     const unsupported = new Set<string>();
     for (const file of files) {
       try {
         const service = parseServiceDefinition(JSON.parse(await readFile(join(dir, file), 'utf8')));
         Object.keys(service.definition).filter((k) => !SUPPORTED_FIELDS.has(k)).forEach((k) => unsupported.add(k));
-        await this.registry.upsert(service, 'json');
-        imported++;
+        if (await this.registry.upsert(service, 'json')) imported++;
+        else kept++;
       } catch (e) {
         failed++;
         this.logger.error(`service file ${file} not imported: ${(e as Error).message}`);
       }
     }
-    this.logger.log(`imported ${imported} service definition(s) from ${dir}${failed ? `, ${failed} failed` : ''}`);
+    this.logger.log(
+      `imported ${imported} service definition(s) from ${dir}${failed ? `, ${failed} failed` : ''}` +
+        (kept ? `, ${kept} kept as changed through the API (SERVICE_REGISTRY_IMPORT_OVERWRITE=true replaces them)` : ''),
+    );
     if (unsupported.size) this.logger.warn(`service fields kept but not acted on yet: ${[...unsupported].sort().join(', ')}`);
-    return { imported, failed };
+    return kept ? { imported, failed, kept } : { imported, failed };
   }
 }

@@ -1,5 +1,7 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
+import { DataSource, EntityManager } from 'typeorm';
+import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { compileServicePattern, parseServiceDefinition, RegisteredService } from './registered-service';
 
 interface CompiledService {
@@ -7,32 +9,84 @@ interface CompiledService {
   pattern: RegExp;
 }
 
+export type ServiceSource = 'json' | 'api';
+
 /**
- * Registered services: the `registered_services` table (its only owner) and an in-memory list
- * sorted by evaluation order, used for every lookup. The registry is the open-redirect defence:
- * nothing is redirected to, or issued for, a URL that does not match an enabled entry.
+ * Registered services: the `registered_services` table (its only owner, and the source of truth
+ * after import) and an in-memory list sorted by evaluation order, used for every lookup. Every
+ * change bumps `service_registry_version` in the same transaction; each node checks it every
+ * second and reloads, so a change made on one node is used by all within a second. The registry
+ * is the open-redirect defence: nothing is redirected to, or issued for, a URL that does not
+ * match an enabled entry.
  */
 @Injectable()
 export class ServiceRegistry {
   private readonly logger = new Logger(ServiceRegistry.name);
   private compiled: CompiledService[] = [];
+  private version = -1;
 
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    @Inject(CAS_CONFIG) private readonly config: CasConfig,
+  ) {}
 
-  /** Inserts or replaces a service by its id. */
-  async upsert(s: RegisteredService, source: 'json' | 'api'): Promise<void> {
-    await this.db.query(
-      `INSERT INTO registered_services (id, name, service_id, evaluation_order, enabled, definition, source)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, service_id = EXCLUDED.service_id,
-         evaluation_order = EXCLUDED.evaluation_order, enabled = EXCLUDED.enabled,
-         definition = EXCLUDED.definition, source = EXCLUDED.source, updated_at = now()`,
-      [s.id, s.name, s.serviceId, s.evaluationOrder, s.enabled, JSON.stringify(s.definition), source],
+  /**
+   * Stores a definition by its id. From a JSON file it does not replace a service last changed
+   * through the API unless SERVICE_REGISTRY_IMPORT_OVERWRITE is set. Returns whether it was written.
+   */
+  async upsert(s: RegisteredService, source: ServiceSource): Promise<boolean> {
+    const keepApiChanges = source === 'json' && !this.config.serviceRegistryImportOverwrite;
+    return this.change(async (m) => {
+      const rows: unknown[] = await m.query(
+        `INSERT INTO registered_services (id, name, service_id, evaluation_order, enabled, definition, source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, service_id = EXCLUDED.service_id,
+           evaluation_order = EXCLUDED.evaluation_order, enabled = EXCLUDED.enabled,
+           definition = EXCLUDED.definition, source = EXCLUDED.source, updated_at = now()
+         WHERE NOT ($8 AND registered_services.source = 'api')
+         RETURNING id`,
+        [s.id, s.name, s.serviceId, s.evaluationOrder, s.enabled, JSON.stringify(s.definition), source, keepApiChanges],
+      );
+      return rows.length === 1;
+    });
+  }
+
+  /** Inserts a new service; false when the id is taken. */
+  async create(s: RegisteredService): Promise<boolean> {
+    return this.change(async (m) => {
+      const rows: unknown[] = await m.query(
+        `INSERT INTO registered_services (id, name, service_id, evaluation_order, enabled, definition, source)
+         VALUES ($1, $2, $3, $4, $5, $6, 'api') ON CONFLICT (id) DO NOTHING RETURNING id`,
+        [s.id, s.name, s.serviceId, s.evaluationOrder, s.enabled, JSON.stringify(s.definition)],
+      );
+      return rows.length === 1;
+    });
+  }
+
+  /** Deletes a service; false when there was none. */
+  async remove(id: number): Promise<boolean> {
+    return this.change(async (m) => {
+      const [, count] = (await m.query(`DELETE FROM registered_services WHERE id = $1`, [id])) as [unknown, number];
+      return count === 1;
+    });
+  }
+
+  /** Every stored definition, in evaluation order (from the table, not the cache). */
+  async definitions(): Promise<Record<string, unknown>[]> {
+    const rows: { definition: Record<string, unknown> }[] = await this.db.query(
+      `SELECT definition FROM registered_services ORDER BY evaluation_order, name, id`,
     );
+    return rows.map((r) => r.definition);
+  }
+
+  async definition(id: number): Promise<Record<string, unknown> | null> {
+    const rows: { definition: Record<string, unknown> }[] = await this.db.query(`SELECT definition FROM registered_services WHERE id = $1`, [id]);
+    return rows.length ? rows[0].definition : null;
   }
 
   /** Reloads the in-memory list from the table. A row that no longer parses is skipped and reported. */
   async reload(): Promise<void> {
+    const [{ version }] = (await this.db.query(`SELECT version FROM service_registry_version WHERE id = 1`)) as { version: string }[];
     const rows: { id: string; definition: unknown }[] = await this.db.query(
       `SELECT id, definition FROM registered_services ORDER BY evaluation_order, name, id`,
     );
@@ -46,6 +100,18 @@ export class ServiceRegistry {
       }
     }
     this.compiled = next;
+    this.version = Number(version);
+  }
+
+  /** Every second: reload when another node (or this one) changed the registry. */
+  @Interval(1000)
+  async refreshIfChanged(): Promise<void> {
+    try {
+      const [{ version }] = (await this.db.query(`SELECT version FROM service_registry_version WHERE id = 1`)) as { version: string }[];
+      if (Number(version) !== this.version) await this.reload();
+    } catch (e) {
+      this.logger.warn(`registry version check failed: ${(e as Error).message}`);
+    }
   }
 
   /**
@@ -67,5 +133,16 @@ export class ServiceRegistry {
 
   findById(id: number): RegisteredService | null {
     return this.compiled.find((c) => c.service.id === id)?.service ?? null;
+  }
+
+  /** Runs a change and bumps the version in one transaction, then reloads this node at once. */
+  private async change<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    const result = await this.db.transaction(async (m) => {
+      const r = await fn(m);
+      await m.query(`UPDATE service_registry_version SET version = version + 1 WHERE id = 1`);
+      return r;
+    });
+    await this.reload();
+    return result;
   }
 }
