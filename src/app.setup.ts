@@ -1,7 +1,11 @@
 import fastifyCookie from '@fastify/cookie';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AdminModule } from './admin/admin.module';
 import { AppModule } from './app.module';
+import { ApiDocument } from './admin/api-document.controller';
+import { AuthModule } from './auth/auth.module';
 import { Clock } from './common/clock';
 import { CasConfig } from './config/cas-config';
 import { UnexpectedErrorFilter } from './common/unexpected-error.filter';
@@ -52,8 +56,24 @@ export async function configureApp(app: NestFastifyApplication, config: CasConfi
   });
   app.setGlobalPrefix(config.server.contextPath.replace(/^\//, ''));
   app.useGlobalFilters(new UnexpectedErrorFilter());
+  serveAdminApiDocument(app);
   await app.init();
   await fastify.ready();
+}
+
+/** The OpenAPI document of the administration API, generated from its controllers once at boot. */
+function serveAdminApiDocument(app: NestFastifyApplication): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('CAS server administration API')
+      .setDescription('SSO sessions, single logout, registered services and audit, under /actuator. Bearer tokens from CAS_ADMIN_TOKENS.')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+    { include: [AdminModule, AuthModule] },
+  );
+  app.get(ApiDocument).set(document);
 }
 
 function loggerLevels(config: CasConfig): ('error' | 'warn' | 'log' | 'debug' | 'verbose')[] {

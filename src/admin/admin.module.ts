@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ServicesModule } from '../services/services.module';
 import { TicketsModule } from '../tickets/tickets.module';
 import { AdminGuard } from '../common/admin.guard';
+import { ApiDocument, ApiDocumentController } from './api-document.controller';
 import { AuditLog } from './audit-log';
 import { AuditLogController } from './audit-log.controller';
 import { AuditHook } from './audit.hook';
@@ -13,7 +14,7 @@ import { SsoSessionsService } from './sso-sessions.service';
 /** Administration under /actuator: health (public), SSO sessions, single logout status, registered services, audit. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController],
-  providers: [AdminGuard, AuditLog, AuditHook, SsoSessionsService],
+  controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController],
+  providers: [AdminGuard, ApiDocument, AuditLog, AuditHook, SsoSessionsService],
 })
 export class AdminModule {}

@@ -1,9 +1,12 @@
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { BadRequestException, Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { AdminGuard } from '../common/admin.guard';
 import { AuditLog } from './audit-log';
 
 /** `GET /actuator/auditLog?count=&before=`: admin actions, newest first. */
 @Controller('actuator')
+@ApiBearerAuth()
+@ApiTags('admin')
 @UseGuards(AdminGuard)
 export class AuditLogController {
   constructor(private readonly audit: AuditLog) {}

@@ -1,8 +1,10 @@
+import { ApiTags } from '@nestjs/swagger';
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 
 /** `GET /actuator/health`: public, says whether the database answers. */
+@ApiTags('health')
 @Controller('actuator')
 export class HealthController {
   constructor(private readonly db: DataSource) {}

@@ -1,3 +1,4 @@
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import {
   BadRequestException, Body, ConflictException, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post, Put, UseGuards,
 } from '@nestjs/common';
@@ -26,6 +27,8 @@ function validated(body: unknown): RegisteredService {
  * used by every node within a second.
  */
 @Controller('actuator/registeredServices')
+@ApiBearerAuth()
+@ApiTags('admin')
 @UseGuards(AdminGuard)
 export class RegisteredServicesController {
   constructor(private readonly registry: ServiceRegistry) {}

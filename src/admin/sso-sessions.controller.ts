@@ -1,3 +1,4 @@
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { BadRequestException, Controller, Delete, Get, HttpCode, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
 import { AdminGuard } from '../common/admin.guard';
 import { SessionType, SsoSessionsService } from './sso-sessions.service';
@@ -46,6 +47,8 @@ function cursor(q: Params): string | undefined {
  * the body.
  */
 @Controller('actuator')
+@ApiBearerAuth()
+@ApiTags('admin')
 @UseGuards(AdminGuard)
 export class SsoSessionsController {
   constructor(private readonly sessions: SsoSessionsService) {}

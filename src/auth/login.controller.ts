@@ -1,3 +1,4 @@
+import { ApiExcludeController } from '@nestjs/swagger';
 import { Body, Controller, Get, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +19,7 @@ type FormModel = { service?: string; method?: string; username?: string; error?:
 const HTML = 'text/html; charset=utf-8';
 
 /** HTTP edge of `/login` and `/logout`: cookies, status codes, pages. Rules live in LoginService. */
+@ApiExcludeController()
 @Controller()
 export class LoginController {
   constructor(

@@ -1,3 +1,4 @@
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { BadRequestException, Controller, Get, Inject, Query, Req, UseGuards } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { AdminGuard } from '../common/admin.guard';
@@ -11,6 +12,8 @@ import { TgcCodec } from './tgc-codec';
  * Pinning applies: a cookie is only readable from the client it was issued to.
  */
 @Controller('actuator')
+@ApiBearerAuth()
+@ApiTags('admin')
 @UseGuards(AdminGuard)
 export class SsoStatusController {
   constructor(

@@ -36,7 +36,8 @@ export class AdminGuard implements CanActivate, OnModuleInit {
     return true;
   }
 
-  private actorOf(req: FastifyRequest): string | null {
+  /** Who is calling (token id, or `loopback`), or null when the request may not use the admin API. */
+  actorOf(req: FastifyRequest): string | null {
     if (!this.tokens.length) return LOOPBACK.has(req.ip) ? 'loopback' : null;
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,512})$/.exec(header) : null;

@@ -208,3 +208,34 @@ describe('/actuator without CAS_ADMIN_TOKENS: loopback only, and the seed curl c
     expect(await all.json()).toEqual({ status: 200, ended: 1 });
   });
 });
+
+describe('OpenAPI document of the admin API', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { CAS_ADMIN_TOKENS: TOKEN } });
+  });
+  afterAll(() => t.close());
+
+  it('is served at /actuator/openapi.json and /actuator/docs, to admins only', async () => {
+    expect((await t.app.inject({ method: 'GET', url: '/cas/actuator/openapi.json' })).statusCode).toBe(401);
+    expect((await t.app.inject({ method: 'GET', url: '/cas/actuator/docs' })).statusCode).toBe(401);
+    const res = await t.app.inject({ method: 'GET', url: '/cas/actuator/openapi.json', headers: BEARER });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/cas/actuator/ssoSessions',
+        '/cas/actuator/ssoSessions/{ticketGrantingTicket}',
+        '/cas/actuator/registeredServices',
+        '/cas/actuator/auditLog',
+        '/cas/actuator/sso',
+      ]),
+    );
+    expect(Object.keys(doc.paths).some((p) => p.endsWith('/login'))).toBe(false);
+    const page = await t.app.inject({ method: 'GET', url: '/cas/actuator/docs', headers: BEARER });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.body).toContain('<code>/cas/actuator/ssoSessions/{ticketGrantingTicket}</code>');
+  });
+});
