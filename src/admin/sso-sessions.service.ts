@@ -73,9 +73,9 @@ export class SsoSessionsService {
   /** Ends one session through the logout pipeline; null when there is no such session. */
   async destroy(tgtId: string) {
     if (parseTicketId(tgtId) !== 'TGT') return null;
-    const requests = await this.terminator.end(tgtId, 'ADMIN', SLO_WAIT_MS);
-    if (requests === null) return null;
-    return { status: 200, ticketGrantingTicket: tgtId, singleLogoutRequests: requests.map(mapLogoutRequest) };
+    const ended = await this.terminator.end(tgtId, 'ADMIN', SLO_WAIT_MS);
+    if (ended === null) return null;
+    return { status: 200, ticketGrantingTicket: tgtId, singleLogoutRequests: ended.backChannel.map(mapLogoutRequest) };
   }
 
   /** Ends every session of a user: a map keyed by TGT id, as CAS answers. */
@@ -83,8 +83,8 @@ export class SsoSessionsService {
     const out: Record<string, unknown> = {};
     const deadline = Date.now() + SLO_WAIT_MS;
     for (const id of await this.tickets.sessionIdsOf(username)) {
-      const requests = await this.terminator.end(id, 'ADMIN', Math.max(0, deadline - Date.now()));
-      if (requests !== null) out[id] = { status: 200, ticketGrantingTicket: id, singleLogoutRequests: requests.map(mapLogoutRequest) };
+      const ended = await this.terminator.end(id, 'ADMIN', Math.max(0, deadline - Date.now()));
+      if (ended !== null) out[id] = { status: 200, ticketGrantingTicket: id, singleLogoutRequests: ended.backChannel.map(mapLogoutRequest) };
     }
     return out;
   }

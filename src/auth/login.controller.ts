@@ -83,7 +83,7 @@ export class LoginController {
   @Get('logout')
   async logout(@Query() q: RawParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name], clientOf(req));
-    await this.login.logout(tgtId);
+    const frontChannel = await this.login.logout(tgtId);
     this.clearTgc(reply);
     if (req.cookies[WARN_COOKIE]) reply.setCookie(WARN_COOKIE, '', { ...this.cookieOptions(), maxAge: 0, expires: new Date(0) });
     // The CAS 2.0 `url` parameter is ignored (spec 2.3); `service` only when configured and registered.
@@ -96,7 +96,11 @@ export class LoginController {
     if (service && this.config.logout.followServiceRedirects && this.login.authorizedService(service)) {
       return this.redirect(reply, service);
     }
-    return this.html(reply, 200, loggedOutPage());
+    if (frontChannel.length) {
+      const origins = [...new Set(frontChannel.map((u) => new URL(u).origin))].join(' ');
+      reply.header('content-security-policy', csp(`img-src ${origins}`));
+    }
+    return this.html(reply, 200, loggedOutPage(frontChannel));
   }
 
   private async finish(req: FastifyRequest, reply: FastifyReply, r: LoginResult): Promise<void> {

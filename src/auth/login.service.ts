@@ -187,9 +187,11 @@ export class LoginService {
   /**
    * Ends the SSO session through the logout pipeline: its tickets go, and its services' logout
    * requests are queued durably and sent in the background (the page never waits for them).
+   * Returns the front-channel URLs the logout page has the browser request.
    */
-  async logout(tgtId: string | null): Promise<void> {
-    if (tgtId) await this.terminator.end(tgtId, 'LOGOUT');
+  async logout(tgtId: string | null): Promise<string[]> {
+    if (!tgtId) return [];
+    return (await this.terminator.end(tgtId, 'LOGOUT'))?.frontChannel ?? [];
   }
 
   private grant(service: string, registered: RegisteredService, credentialsProvided: boolean): GrantServiceTicket {

@@ -54,11 +54,13 @@ export function loggedInPage(principal: string): string {
   );
 }
 
-export function loggedOutPage(): string {
+/** The logged-out page; front-channel services are told by the browser fetching their logout URLs. */
+export function loggedOutPage(frontChannel: string[] = []): string {
+  const images = frontChannel.map((u) => `<img src="${escapeHtml(u)}" alt="" width="1" height="1">`).join('');
   return page(
     'Logged out',
     `<h1>Logout successful</h1><p>You have successfully logged out of the Central Authentication Service.</p>
-<p>For security reasons, exit your web browser.</p>`,
+<p>For security reasons, exit your web browser.</p>${images ? `<div aria-hidden="true">${images}</div>` : ''}`,
   );
 }
 

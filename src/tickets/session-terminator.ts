@@ -3,10 +3,17 @@ import { Inject } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { ServiceRegistry } from '../services/service-registry';
-import { logoutRequests } from './single-logout';
+import { frontChannelUrl, logoutRequests } from './single-logout';
 import { EndReason, LogoutRequestStatus, SingleLogoutOutbox } from './single-logout-outbox';
 import { SingleLogoutDelivery } from './single-logout.delivery';
 import { TicketRegistry } from './ticket-registry';
+
+export interface EndedSession {
+  /** Back-channel requests and their delivery status. */
+  backChannel: LogoutRequestStatus[];
+  /** URLs the browser must GET for FRONT_CHANNEL services. */
+  frontChannel: string[];
+}
 
 /**
  * The one logout pipeline: user logout, admin deletion, a disabled account (and expiry, with the
@@ -24,11 +31,12 @@ export class SessionTerminator {
   ) {}
 
   /**
-   * Ends the session and queues its logout requests durably, then starts delivering them. With
-   * `waitMs`, waits at most that long for deliveries before answering their current status.
+   * Ends the session and queues its back-channel logout requests durably, then starts delivering
+   * them. With `waitMs`, waits at most that long for deliveries before answering their current
+   * status. The front-channel requests are returned for the logout page to have the browser make.
    * Returns null when there was no such session.
    */
-  async end(tgtId: string, reason: EndReason, waitMs = 0): Promise<LogoutRequestStatus[] | null> {
+  async end(tgtId: string, reason: EndReason, waitMs = 0): Promise<EndedSession | null> {
     const now = this.clock.now();
     // cas.slo.disabled: sessions end without any logout request.
     const ended = await this.tickets.endSession(tgtId, reason, (principal, reached) =>
@@ -37,10 +45,11 @@ export class SessionTerminator {
         : logoutRequests(principal, reached, (r) => (r.registeredServiceId !== null ? this.services.findById(r.registeredServiceId) : null) ?? this.services.match(r.service), now),
     );
     if (!ended) return null;
-    if (ended.requests.length === 0) return [];
+    const frontChannel = ended.requests.filter((r) => r.channel === 'FRONT_CHANNEL').map(frontChannelUrl);
+    if (!ended.requests.some((r) => r.channel === 'BACK_CHANNEL')) return { backChannel: [], frontChannel };
     const delivered = this.delivery.kick();
     if (waitMs > 0) await Promise.race([delivered, new Promise((r) => setTimeout(r, waitMs).unref())]);
-    return this.outbox.forSession(tgtId);
+    return { backChannel: await this.outbox.forSession(tgtId), frontChannel };
   }
 
   /** Ends every session of a principal; returns how many. */

@@ -1,3 +1,4 @@
+import { deflateRawSync } from 'node:zlib';
 import { buildXml, xmlText } from '../common/xml';
 import type { RegisteredService } from '../services/registered-service';
 import { randomToken } from './ticket-ids';
@@ -16,13 +17,14 @@ export interface LogoutRequestRow {
   service: string;
   logoutUrl: string;
   message: string;
+  /** BACK_CHANNEL: POSTed by the server (outbox); FRONT_CHANNEL: requested by the browser from the logout page. */
+  channel: 'BACK_CHANNEL' | 'FRONT_CHANNEL';
 }
 
 /**
- * The back-channel logout requests for an ended session (CAS 2.4): one per service URL (query,
- * path parameters and fragment ignored), for the latest ticket it received; none for services no
- * longer registered, disabled, or with logoutType NONE. FRONT_CHANNEL services are not sent a
- * server-side request (the browser-side variant is not implemented).
+ * The logout requests for an ended session (CAS 2.4): one per service URL (query, path
+ * parameters and fragment ignored), for the latest ticket it received; none for services no
+ * longer registered, disabled, or with logoutType NONE.
  */
 export function logoutRequests(
   principal: string,
@@ -39,7 +41,7 @@ export function logoutRequests(
   const out: LogoutRequestRow[] = [];
   for (const r of latest.values()) {
     const registered = lookup(r);
-    if (!registered || !registered.enabled || registered.logoutType !== 'BACK_CHANNEL') continue;
+    if (!registered || !registered.enabled || registered.logoutType === 'NONE') continue;
     const id = `LR-${randomToken(24)}`;
     out.push({
       id,
@@ -47,6 +49,7 @@ export function logoutRequests(
       service: r.service,
       logoutUrl: registered.logoutUrl ?? r.service,
       message: logoutRequestXml(id, principal, r.ticketId, now),
+      channel: registered.logoutType,
     });
   }
   return out;
@@ -64,4 +67,14 @@ export function logoutRequestXml(id: string, principal: string, sessionIndex: st
       'samlp:SessionIndex': sessionIndex,
     },
   });
+}
+
+/**
+ * The browser-side request of a FRONT_CHANNEL service (CAS 2.3): a GET of its logout URL with
+ * `logoutRequest` = base64 of the DEFLATE-compressed XML.
+ */
+export function frontChannelUrl(r: LogoutRequestRow): string {
+  const url = new URL(r.logoutUrl);
+  url.searchParams.set('logoutRequest', deflateRawSync(Buffer.from(r.message, 'utf8')).toString('base64'));
+  return url.toString();
 }

@@ -200,7 +200,7 @@ export class TicketRegistry {
         issuedAt: new Date(r.issued_at),
       }));
       const requests = requestsFor(principal, reached);
-      await this.outbox.enqueue(m, tgtId, principal, reason, requests);
+      await this.outbox.enqueue(m, tgtId, principal, reason, requests.filter((r) => r.channel === 'BACK_CHANNEL'));
       return { principal, requests };
     });
   }

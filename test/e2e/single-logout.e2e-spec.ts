@@ -1,6 +1,7 @@
 import { XMLParser } from 'fast-xml-parser';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { inflateRawSync } from 'node:zlib';
 import { SingleLogoutDelivery } from '../../src/tickets/single-logout.delivery';
 import { Browser, setCookies, ticketOf } from '../helpers/browser';
 import { startTestApp, TestApp } from '../helpers/test-app';
@@ -61,6 +62,7 @@ describe('single logout (back channel, durable outbox)', () => {
         svc(3, 'none', { logoutType: 'NONE' }),
         svc(4, 'slow'),
         svc(5, 'err'),
+        svc(7, 'front', { logoutType: 'FRONT_CHANNEL', logoutUrl: `${base}/front-logout?app=1` }),
         { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 6, name: 'dead', evaluationOrder: 6, serviceId: '^http://127\\.0\\.0\\.1:9/.*' },
       ],
     });
@@ -155,6 +157,23 @@ describe('single logout (back channel, durable outbox)', () => {
     } finally {
       await off.close();
     }
+  });
+
+  it('has the browser tell a FRONT_CHANNEL service, with no server-side POST (77)', async () => {
+    const b = new Browser(t.app);
+    await b.login('casuser', 'Mellon');
+    const st = ticketOf(await b.get(`/cas/login?service=${encodeURIComponent(`${base}/front/x`)}`));
+    const before = cap.captured.length;
+    const res = await b.get('/cas/logout');
+    const src = /<img src="([^"]+)"/.exec(res.body)![1].replace(/&amp;/g, '&');
+    const url = new URL(src);
+    expect(`${url.origin}${url.pathname}`).toBe(`${base}/front-logout`);
+    expect(url.searchParams.get('app')).toBe('1');
+    const xml = inflateRawSync(Buffer.from(url.searchParams.get('logoutRequest')!, 'base64')).toString('utf8');
+    expect(xml).toContain(`<samlp:SessionIndex>${st}</samlp:SessionIndex>`);
+    expect(res.headers['content-security-policy']).toContain(`img-src ${base}`);
+    await t.app.get(SingleLogoutDelivery).kick();
+    expect(cap.captured.slice(before).some((c) => c.path.startsWith('/front'))).toBe(false);
   });
 
   it('sends nothing when the browser had no session (78)', async () => {
