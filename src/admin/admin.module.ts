@@ -10,11 +10,12 @@ import { HealthController } from './health.controller';
 import { RegisteredServicesController } from './registered-services.controller';
 import { SsoSessionsController } from './sso-sessions.controller';
 import { SsoSessionsService } from './sso-sessions.service';
+import { TicketRegistryController } from './ticket-registry.controller';
 
 /** Administration under /actuator: health (public), SSO sessions, single logout status, registered services, audit. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController],
+  controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController, TicketRegistryController],
   providers: [AdminGuard, ApiDocument, AuditLog, AuditHook, SsoSessionsService],
 })
 export class AdminModule {}

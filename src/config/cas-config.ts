@@ -36,6 +36,8 @@ export interface CasConfig {
   sso: { enabled: boolean };
   /** `cas.slo.disabled`: no back-channel logout requests at all. */
   slo: { disabled: boolean };
+  /** The registry cleaner: `cas.ticket.registry.cleaner.schedule.*`, batch size, SLO for expired sessions. */
+  cleaner: { enabled: boolean; startDelaySeconds: number; repeatIntervalSeconds: number; batchSize: number; sloOnExpiry: boolean };
   /** Bearer tokens for /actuator (id → secret); empty: loopback clients only. */
   adminTokens: { id: string; secret: string }[];
   throttle: {
@@ -104,6 +106,13 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     },
     sso: { enabled: v.CAS_SSO_SSO_ENABLED },
     slo: { disabled: v.CAS_SLO_DISABLED },
+    cleaner: {
+      enabled: v.CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED,
+      startDelaySeconds: v.CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY,
+      repeatIntervalSeconds: v.CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL,
+      batchSize: v.CAS_TICKET_REGISTRY_CLEANER_BATCH_SIZE,
+      sloOnExpiry: v.CAS_TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY,
+    },
     adminTokens: list(v.CAS_ADMIN_TOKENS).map((pair) => {
       const i = pair.indexOf(':');
       return { id: pair.slice(0, i), secret: pair.slice(i + 1) };

@@ -130,6 +130,21 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toBool) @IsBoolean()
   CAS_SLO_DISABLED = false;
 
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED = true;
+
+  @IsOptional() @Transform(toDurationSeconds) @IsInt({ message: 'CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY must be seconds or an ISO-8601 duration such as PT10S' }) @Min(0)
+  CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY = 10;
+
+  @IsOptional() @Transform(toDurationSeconds) @IsInt({ message: 'CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL must be seconds or an ISO-8601 duration such as PT1M' }) @Min(1)
+  CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL = 60;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10000)
+  CAS_TICKET_REGISTRY_CLEANER_BATCH_SIZE = 1000;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  CAS_TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY = true;
+
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{24,}(,[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{24,})*$/, {
     message: 'CAS_ADMIN_TOKENS must be id:secret pairs, comma-separated, each secret at least 24 characters',
   })

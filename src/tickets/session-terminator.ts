@@ -3,7 +3,7 @@ import { Inject } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { ServiceRegistry } from '../services/service-registry';
-import { frontChannelUrl, logoutRequests } from './single-logout';
+import { frontChannelUrl, logoutRequests, ReachedService } from './single-logout';
 import { EndReason, LogoutRequestStatus, SingleLogoutOutbox } from './single-logout-outbox';
 import { SingleLogoutDelivery } from './single-logout.delivery';
 import { TicketRegistry } from './ticket-registry';
@@ -42,7 +42,7 @@ export class SessionTerminator {
     const ended = await this.tickets.endSession(tgtId, reason, (principal, reached) =>
       this.config.slo.disabled
         ? []
-        : logoutRequests(principal, reached, (r) => (r.registeredServiceId !== null ? this.services.findById(r.registeredServiceId) : null) ?? this.services.match(r.service), now),
+        : logoutRequests(principal, reached, (r) => this.lookup(r), now),
     );
     if (!ended) return null;
     const frontChannel = ended.requests.filter((r) => r.channel === 'FRONT_CHANNEL').map(frontChannelUrl);
@@ -50,6 +50,20 @@ export class SessionTerminator {
     const delivered = this.delivery.kick();
     if (waitMs > 0) await Promise.race([delivered, new Promise((r) => setTimeout(r, waitMs).unref())]);
     return { backChannel: await this.outbox.forSession(tgtId), frontChannel };
+  }
+
+  /** The cleaner's batch: expired sessions ended with their logout requests queued; returns how many. */
+  async endExpired(limit: number): Promise<number> {
+    const now = this.clock.now();
+    const ended = await this.tickets.endExpiredSessions(now, limit, (principal, reached) =>
+      this.config.slo.disabled || !this.config.cleaner.sloOnExpiry ? [] : logoutRequests(principal, reached, (r) => this.lookup(r), now),
+    );
+    if (ended > 0) void this.delivery.kick();
+    return ended;
+  }
+
+  private lookup(r: ReachedService) {
+    return (r.registeredServiceId !== null ? this.services.findById(r.registeredServiceId) : null) ?? this.services.match(r.service);
   }
 
   /** Ends every session of a principal; returns how many. */

@@ -179,7 +179,7 @@ export class TicketRegistry {
   ): Promise<{ principal: string; requests: LogoutRequestRow[] } | null> {
     return this.db.transaction(async (m) => {
       // The CTE reads session_services from the statement's snapshot, before the cascade removes them.
-      const rows: { principal: string; reached: { ticket_id: string; service: string; registered_service_id: number | null; issued_at: string }[] }[] =
+      const rows: { principal: string; reached: ReachedRow[] }[] =
         await m.query(
           `WITH reached AS (
              SELECT ticket_id, service, registered_service_id, issued_at FROM session_services WHERE session_id = $1
@@ -193,12 +193,7 @@ export class TicketRegistry {
         );
       if (!rows.length) return null;
       const { principal } = rows[0];
-      const reached = rows[0].reached.map((r) => ({
-        ticketId: r.ticket_id,
-        service: r.service,
-        registeredServiceId: r.registered_service_id === null ? null : Number(r.registered_service_id),
-        issuedAt: new Date(r.issued_at),
-      }));
+      const reached = rows[0].reached.map(toReached);
       const requests = requestsFor(principal, reached);
       await this.outbox.enqueue(m, tgtId, principal, reason, requests.filter((r) => r.channel === 'BACK_CHANNEL'));
       return { principal, requests };
@@ -244,6 +239,50 @@ export class TicketRegistry {
       [this.clock.now()],
     )) as { tgts: number; pgts: number; principals: number; uses: number }[];
     return r;
+  }
+
+  /**
+   * The cleaner's batch: up to `limit` sessions expired at `now` are deleted (their tickets and
+   * service records by cascade) and their logout requests queued, in one transaction. The rows
+   * are claimed FOR UPDATE SKIP LOCKED, so nodes cleaning at once take disjoint batches and a
+   * session's logout requests are queued exactly once. Returns the sessions ended.
+   */
+  async endExpiredSessions(
+    now: Date,
+    limit: number,
+    requestsFor: (principal: string, reached: ReachedService[]) => LogoutRequestRow[],
+  ): Promise<number> {
+    return this.db.transaction(async (m) => {
+      const rows: { id: string; principal: string; reached: ReachedRow[] }[] = await m.query(
+        `WITH victims AS (
+           SELECT id FROM tickets WHERE type = 'TGT' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
+         ), reached AS (
+           SELECT s.session_id, s.ticket_id, s.service, s.registered_service_id, s.issued_at
+             FROM session_services s JOIN victims v ON s.session_id = v.id
+         ), gone AS (
+           DELETE FROM tickets t USING victims v WHERE t.id = v.id RETURNING t.id, t.principal
+         )
+         SELECT gone.id, gone.principal,
+                COALESCE(json_agg(reached.*) FILTER (WHERE reached.ticket_id IS NOT NULL), '[]'::json) AS reached
+           FROM gone LEFT JOIN reached ON reached.session_id = gone.id GROUP BY gone.id, gone.principal`,
+        [now, limit],
+      );
+      for (const r of rows) {
+        const requests = requestsFor(r.principal, r.reached.map(toReached));
+        await this.outbox.enqueue(m, r.id, r.principal, 'EXPIRED', requests.filter((x) => x.channel === 'BACK_CHANNEL'));
+      }
+      return rows.length;
+    });
+  }
+
+  /** Deletes up to `limit` STs/PTs expired at `now` (their sessions live on). Returns rows removed. */
+  async deleteExpiredServiceTickets(now: Date, limit: number): Promise<number> {
+    const [, count] = (await this.db.query(
+      `DELETE FROM tickets WHERE id IN (
+         SELECT id FROM tickets WHERE type IN ('ST', 'PT') AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [now, limit],
+    )) as [unknown, number];
+    return count;
   }
 
   /** The live sessions (TGT ids) of a principal, compared ignoring case. */
@@ -305,6 +344,22 @@ interface ConsumedRow {
   authenticated_at: Date;
   remember_me: boolean;
   live: boolean;
+}
+
+interface ReachedRow {
+  ticket_id: string;
+  service: string;
+  registered_service_id: number | null;
+  issued_at: string;
+}
+
+function toReached(r: ReachedRow): ReachedService {
+  return {
+    ticketId: r.ticket_id,
+    service: r.service,
+    registeredServiceId: r.registered_service_id === null ? null : Number(r.registered_service_id),
+    issuedAt: new Date(r.issued_at),
+  };
 }
 
 function toSession(r: SessionRow): Session {

@@ -4,6 +4,7 @@ import { SessionTerminator } from './session-terminator';
 import { SingleLogoutOutbox } from './single-logout-outbox';
 import { SingleLogoutDelivery } from './single-logout.delivery';
 import { TicketRegistry } from './ticket-registry';
+import { TicketRegistryCleaner } from './ticket-registry.cleaner';
 import { TicketValidationService } from './ticket-validation.service';
 import { ValidationController } from './validation.controller';
 
@@ -11,7 +12,7 @@ import { ValidationController } from './validation.controller';
 @Module({
   imports: [ServicesModule],
   controllers: [ValidationController],
-  providers: [TicketRegistry, TicketValidationService, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator],
-  exports: [TicketRegistry, SessionTerminator, SingleLogoutOutbox],
+  providers: [TicketRegistry, TicketValidationService, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner],
+  exports: [TicketRegistry, SessionTerminator, SingleLogoutOutbox, TicketRegistryCleaner],
 })
 export class TicketsModule {}

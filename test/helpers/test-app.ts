@@ -46,6 +46,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     // Tests may reach loopback only: single logout would POST to the registered services' URLs,
     // so it is off unless a suite whose services are local capture servers switches it on.
     CAS_SLO_DISABLED: 'true',
+    // Tests move the clock by hours; a cleaner firing mid-test would change the rows they count.
+    CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false',
     ...TEST_KEYS,
     ...opts.env,
   });

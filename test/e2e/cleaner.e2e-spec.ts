@@ -1,0 +1,113 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { SingleLogoutDelivery } from '../../src/tickets/single-logout.delivery';
+import { TicketRegistryCleaner } from '../../src/tickets/ticket-registry.cleaner';
+import { Browser, ticketOf } from '../helpers/browser';
+import { startTestApp, TestApp } from '../helpers/test-app';
+
+/** A loopback application that counts the logout requests it receives, by SessionIndex. */
+async function logoutReceiver(): Promise<{ port: number; received: string[]; close: () => Promise<void> }> {
+  const received: string[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const xml = new URLSearchParams(body).get('logoutRequest') ?? '';
+      received.push(/<samlp:SessionIndex>([^<]+)</.exec(xml)?.[1] ?? '');
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as AddressInfo).port, received, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+describe('ticket registry cleaner', () => {
+  let rx: Awaited<ReturnType<typeof logoutReceiver>>;
+  let t: TestApp;
+  let app: string;
+  beforeAll(async () => {
+    rx = await logoutReceiver();
+    app = `http://127.0.0.1:${rx.port}/app`;
+    t = await startTestApp({ env: { CAS_SLO_DISABLED: 'false' } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await rx.close();
+  });
+
+  const count = async (where: string) => (await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE ${where}`)).rows[0].n as number;
+
+  it('removes expired sessions with their tickets and sends their single logout; keeps live ones (91)', async () => {
+    const old = new Browser(t.app);
+    const oldSt = ticketOf(await old.login('casuser', 'Mellon', app));
+    t.clock.advance(7201); // the first session is idle for longer than 2 h
+    const live = new Browser(t.app);
+    const liveSt = ticketOf(await live.login('casuser', 'Mellon', app));
+    const res = await t.app.inject({ method: 'DELETE', url: '/cas/actuator/ticketRegistry/clean' });
+    expect(res.statusCode).toBe(200);
+    const report = res.json();
+    expect(report.removed).toEqual({ sessions: 1, serviceTickets: 0 });
+    expect(report).toMatchObject({ total: 1 });
+    expect(report.duration).toBeGreaterThanOrEqual(0);
+    expect(await count(`type = 'TGT'`)).toBe(1);
+    expect(await count(`id = '${oldSt}'`)).toBe(0);
+    expect(await count(`id = '${liveSt}'`)).toBe(1);
+    await t.app.get(SingleLogoutDelivery).kick();
+    expect(rx.received).toEqual([oldSt]);
+    const { rows } = await t.sql.query(`SELECT reason, status FROM slo_outbox WHERE ticket_id = $1`, [oldSt]);
+    expect(rows).toEqual([{ reason: 'EXPIRED', status: 'SUCCESS' }]);
+    // The live session's ST expires after 10 s and goes too; the session stays.
+    t.clock.advance(11);
+    expect((await t.app.get(TicketRegistryCleaner).clean()).removed).toEqual({ sessions: 0, serviceTickets: 1 });
+    expect(await count(`type = 'TGT'`)).toBe(1);
+    expect((await live.get(`/cas/login?service=${encodeURIComponent(app)}`)).statusCode).toBe(302);
+  });
+
+  it('two nodes cleaning at once end every expired session exactly once, with one logout request each', async () => {
+    await t.app.inject({ method: 'DELETE', url: '/cas/actuator/ssoSessions?type=ALL' });
+    rx.received.length = 0;
+    const tickets: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const c = new Browser(t.app);
+      tickets.push(ticketOf(await c.login('casuser', 'Mellon', app)));
+    }
+    t.clock.advance(7201);
+    const node2 = await startTestApp({ databaseUrl: t.config.databaseUrl, env: { CAS_SLO_DISABLED: 'false', CAS_TICKET_REGISTRY_CLEANER_BATCH_SIZE: '7' } });
+    try {
+      node2.clock.advance(7201);
+      const [r1, r2] = await Promise.all([t.app.get(TicketRegistryCleaner).clean(), node2.app.get(TicketRegistryCleaner).clean()]);
+      expect(r1.removed.sessions + r2.removed.sessions).toBe(40);
+      expect(await count(`type = 'TGT'`)).toBe(0);
+      const { rows } = await t.sql.query(`SELECT ticket_id, count(*)::int AS n FROM slo_outbox WHERE reason = 'EXPIRED' AND ticket_id = ANY($1) GROUP BY ticket_id`, [tickets]);
+      expect(rows).toHaveLength(40);
+      expect(rows.every((r) => r.n === 1)).toBe(true);
+      await Promise.all([t.app.get(SingleLogoutDelivery).kick(), node2.app.get(SingleLogoutDelivery).kick()]);
+      // Exactly one request per expired session (requests from the DELETE above may also arrive).
+      expect(rx.received.filter((x) => tickets.includes(x)).sort()).toEqual([...tickets].sort());
+    } finally {
+      await node2.close();
+    }
+  });
+});
+
+describe('the cleaner on its schedule', () => {
+  it('runs after the start delay and then every repeat interval', async () => {
+    const t = await startTestApp({
+      env: { CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'true', CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: '0', CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: 'PT1S' },
+    });
+    try {
+      await new Browser(t.app).login('casuser', 'Mellon');
+      t.clock.advance(7201);
+      const start = Date.now();
+      let left = 1;
+      while (left > 0 && Date.now() - start < 3000) {
+        await new Promise((r) => setTimeout(r, 100));
+        left = (await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE type = 'TGT'`)).rows[0].n;
+      }
+      expect(left).toBe(0);
+      expect(Date.now() - start).toBeLessThan(2500);
+    } finally {
+      await t.close();
+    }
+  });
+});
