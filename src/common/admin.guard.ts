@@ -22,8 +22,12 @@ export class AdminGuard implements CanActivate, OnModuleInit {
     this.tokens = config.adminTokens.map((t) => ({ id: t.id, digest: digest(t.secret) }));
   }
 
+  /** The guard is instantiated in each module that uses it; the warning is said once. */
+  private static warned = false;
+
   onModuleInit(): void {
-    if (!this.tokens.length) {
+    if (!this.tokens.length && !AdminGuard.warned) {
+      AdminGuard.warned = true;
       this.logger.warn('CAS_ADMIN_TOKENS not set: the administration API (/actuator) answers loopback clients only.');
     }
   }
