@@ -294,15 +294,6 @@ export class TicketRegistry {
     return rows.map((r) => r.id);
   }
 
-  /** Destroys every session of a principal (compared ignoring case), with their tickets. Returns sessions removed. */
-  async destroySessionsOf(principal: string): Promise<number> {
-    // Deleting the TGT rows cascades (fk_tickets_session) to every ticket and service record of each session.
-    const [, count] = (await this.db.query(`DELETE FROM tickets WHERE type = 'TGT' AND lower(principal) = lower($1)`, [
-      principal,
-    ])) as [unknown, number];
-    return count;
-  }
-
   /** Destroys a session and, in the same statement, every ticket and service record of it. Returns rows removed. */
   async destroySession(tgtId: string): Promise<number> {
     const [, count] = (await this.db.query(`DELETE FROM tickets WHERE session_id = $1`, [tgtId])) as [unknown, number];
