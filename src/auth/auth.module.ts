@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AdminGuard } from '../common/admin.guard';
 import { ServicesModule } from '../services/services.module';
 import { TicketsModule } from '../tickets/tickets.module';
+import { AuthHousekeeping } from './auth-housekeeping';
 import { Authenticator } from './authenticator';
 import { DeviceCookies } from './device-cookie';
 import { LoginFlows } from './login-flows';
@@ -18,7 +19,7 @@ import { TgcCodec } from './tgc-codec';
 @Module({
   imports: [ServicesModule, TicketsModule],
   controllers: [LoginController, SsoStatusController],
-  providers: [AdminGuard, Authenticator, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore, UsersService],
+  providers: [AdminGuard, AuthHousekeeping, Authenticator, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore, UsersService],
   exports: [UsersService],
 })
 export class AuthModule {}

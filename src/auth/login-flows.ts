@@ -49,4 +49,13 @@ export class LoginFlows {
     const same = timingSafeEqual(Buffer.from(rows[0].browser_key), Buffer.from(hash(browserKey)));
     return same ? { service: rows[0].service } : null;
   }
+
+  /** Deletes up to `limit` expired tokens (forms never submitted); returns how many. */
+  async deleteExpired(limit: number): Promise<number> {
+    const [, count] = (await this.db.query(
+      `DELETE FROM login_flows WHERE id IN (SELECT id FROM login_flows WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [this.clock.now(), limit],
+    )) as [unknown, number];
+    return count;
+  }
 }

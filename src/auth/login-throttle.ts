@@ -77,4 +77,16 @@ export class LoginThrottle {
     const windowMs = this.config.throttle.rangeSeconds * 1000;
     return Math.ceil((windowMs - (this.clock.now().getTime() % windowMs)) / 1000);
   }
+
+  /** Deletes up to `limit` counters of windows that have ended; returns how many. */
+  async deletePastWindows(limit: number): Promise<number> {
+    const windowMs = this.config.throttle.rangeSeconds * 1000;
+    const currentStart = new Date(Math.floor(this.clock.now().getTime() / windowMs) * windowMs);
+    const [, count] = (await this.db.query(
+      `DELETE FROM login_throttle WHERE (key, window_start) IN (
+         SELECT key, window_start FROM login_throttle WHERE window_start < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [currentStart, limit],
+    )) as [unknown, number];
+    return count;
+  }
 }

@@ -93,4 +93,14 @@ export class SingleLogoutOutbox {
       attempts: r.attempts, lastHttpStatus: r.last_http_status, lastError: r.last_error,
     }));
   }
+
+  /** Deletes up to `limit` requests finished (SUCCESS or FAILURE) before `before`; returns how many. */
+  async deleteFinished(before: Date, limit: number): Promise<number> {
+    const [, count] = (await this.db.query(
+      `DELETE FROM slo_outbox WHERE id IN (
+         SELECT id FROM slo_outbox WHERE status IN ('SUCCESS', 'FAILURE') AND completed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [before, limit],
+    )) as [unknown, number];
+    return count;
+  }
 }

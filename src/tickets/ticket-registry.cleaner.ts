@@ -2,11 +2,15 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { Clock } from '../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { SessionTerminator } from './session-terminator';
+import { SingleLogoutOutbox } from './single-logout-outbox';
 import { TicketRegistry } from './ticket-registry';
+
+/** Finished logout requests are kept this long for the admin API and DBAs, then deleted. */
+const SLO_RETENTION_DAYS = 7;
 
 export interface CleanReport {
   total: number;
-  removed: { sessions: number; serviceTickets: number };
+  removed: { sessions: number; serviceTickets: number; logoutRequests: number };
   startTime: string;
   endTime: string;
   duration: number;
@@ -28,6 +32,7 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
     private readonly terminator: SessionTerminator,
     private readonly tickets: TicketRegistry,
+    private readonly outbox: SingleLogoutOutbox,
     private readonly clock: Clock,
   ) {}
 
@@ -60,9 +65,12 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
     const batch = this.config.cleaner.batchSize;
     let sessions = 0;
     let serviceTickets = 0;
+    let logoutRequests = 0;
     try {
       for (let n = batch; n === batch; sessions += n) n = await this.terminator.endExpired(batch);
       for (let n = batch; n === batch; serviceTickets += n) n = await this.tickets.deleteExpiredServiceTickets(this.clock.now(), batch);
+      const retention = new Date(this.clock.now().getTime() - SLO_RETENTION_DAYS * 86_400_000);
+      for (let n = batch; n === batch; logoutRequests += n) n = await this.outbox.deleteFinished(retention, batch);
     } catch (e) {
       this.logger.warn(`cleaning stopped early: ${(e as Error).message}`);
     }
@@ -71,7 +79,7 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
     if (sessions || serviceTickets) this.logger.log(`${sessions} expired session(s) and ${serviceTickets} expired service ticket(s) removed in ${duration.toFixed(3)} s`);
     return {
       total: sessions + serviceTickets,
-      removed: { sessions, serviceTickets },
+      removed: { sessions, serviceTickets, logoutRequests },
       startTime: startTime.toISOString(),
       endTime: endTime.toISOString(),
       duration,

@@ -46,7 +46,7 @@ describe('ticket registry cleaner', () => {
     const res = await t.app.inject({ method: 'DELETE', url: '/cas/actuator/ticketRegistry/clean' });
     expect(res.statusCode).toBe(200);
     const report = res.json();
-    expect(report.removed).toEqual({ sessions: 1, serviceTickets: 0 });
+    expect(report.removed).toEqual({ sessions: 1, serviceTickets: 0, logoutRequests: 0 });
     expect(report).toMatchObject({ total: 1 });
     expect(report.duration).toBeGreaterThanOrEqual(0);
     expect(await count(`type = 'TGT'`)).toBe(1);
@@ -58,9 +58,14 @@ describe('ticket registry cleaner', () => {
     expect(rows).toEqual([{ reason: 'EXPIRED', status: 'SUCCESS' }]);
     // The live session's ST expires after 10 s and goes too; the session stays.
     t.clock.advance(11);
-    expect((await t.app.get(TicketRegistryCleaner).clean()).removed).toEqual({ sessions: 0, serviceTickets: 1 });
+    expect((await t.app.get(TicketRegistryCleaner).clean()).removed).toEqual({ sessions: 0, serviceTickets: 1, logoutRequests: 0 });
     expect(await count(`type = 'TGT'`)).toBe(1);
     expect((await live.get(`/cas/login?service=${encodeURIComponent(app)}`)).statusCode).toBe(302);
+    // Finished logout requests are kept 7 days, then go (the live session has expired by then too).
+    t.clock.advance(8 * 86400);
+    expect((await t.app.get(TicketRegistryCleaner).clean()).removed.logoutRequests).toBe(1);
+    expect((await t.sql.query(`SELECT count(*)::int AS n FROM slo_outbox WHERE ticket_id = $1`, [oldSt])).rows[0].n).toBe(0);
+    expect(await count(`type = 'TGT'`)).toBe(0);
   });
 
   it('two nodes cleaning at once end every expired session exactly once, with one logout request each', async () => {
