@@ -51,10 +51,10 @@ describe('loadCasConfig', () => {
     ]);
   });
 
-  it('gives users the attributes of CAS_AUTHN_ACCEPT_ATTRIBUTES, single values as one-element lists', () => {
+  it('gives users the attributes of AUTHN_ACCEPT_USERS_ATTRIBUTES, single values as one-element lists', () => {
     const c = loadCasConfig({
       CAS_AUTHN_ACCEPT_USERS: 'a::x,b::y',
-      CAS_AUTHN_ACCEPT_ATTRIBUTES: JSON.stringify({ a: { mail: 'a@example.org', memberOf: ['g1', 'g2'], uid: 7 } }),
+      AUTHN_ACCEPT_USERS_ATTRIBUTES: JSON.stringify({ a: { mail: 'a@example.org', memberOf: ['g1', 'g2'], uid: 7 } }),
     });
     expect(c.users).toEqual([
       { username: 'a', password: 'x', attributes: { mail: ['a@example.org'], memberOf: ['g1', 'g2'], uid: ['7'] } },
@@ -121,15 +121,15 @@ describe('loadCasConfig', () => {
   });
 
   it('also names bad attribute JSON when other variables are bad too (one error for everything)', () => {
-    const message = configError({ PORT: 'abc', CAS_AUTHN_ACCEPT_ATTRIBUTES: '{nope' }).message;
+    const message = configError({ PORT: 'abc', AUTHN_ACCEPT_USERS_ATTRIBUTES: '{nope' }).message;
     expect(message).toContain('PORT');
-    expect(message).toContain('CAS_AUTHN_ACCEPT_ATTRIBUTES');
+    expect(message).toContain('AUTHN_ACCEPT_USERS_ATTRIBUTES');
   });
 
   it('rejects bad attribute JSON by name', () => {
-    expect(configError({ CAS_AUTHN_ACCEPT_ATTRIBUTES: '{nope' }).message).toMatch(/CAS_AUTHN_ACCEPT_ATTRIBUTES: .*must be a JSON object/);
-    expect(configError({ CAS_AUTHN_ACCEPT_ATTRIBUTES: '[1]' }).message).toContain('CAS_AUTHN_ACCEPT_ATTRIBUTES');
-    expect(configError({ CAS_AUTHN_ACCEPT_ATTRIBUTES: '{"casuser": "x"}' }).message).toMatch(/CAS_AUTHN_ACCEPT_ATTRIBUTES: attributes of 'casuser'/);
+    expect(configError({ AUTHN_ACCEPT_USERS_ATTRIBUTES: '{nope' }).message).toMatch(/AUTHN_ACCEPT_USERS_ATTRIBUTES: .*must be a JSON object/);
+    expect(configError({ AUTHN_ACCEPT_USERS_ATTRIBUTES: '[1]' }).message).toContain('AUTHN_ACCEPT_USERS_ATTRIBUTES');
+    expect(configError({ AUTHN_ACCEPT_USERS_ATTRIBUTES: '{"casuser": "x"}' }).message).toMatch(/AUTHN_ACCEPT_USERS_ATTRIBUTES: attributes of 'casuser'/);
   });
 
   it('rejects a malformed user list and short TGC keys', () => {

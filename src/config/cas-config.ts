@@ -83,7 +83,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
   const v: EnvironmentVariables = validateEnvironment(env);
   const prefix = v.CAS_SERVER_PREFIX.replace(/\/+$/, '');
   const url = new URL(prefix);
-  const attributes = parseAttributes(v.CAS_AUTHN_ACCEPT_ATTRIBUTES);
+  const attributes = parseAttributes(v.AUTHN_ACCEPT_USERS_ATTRIBUTES);
   return {
     port: v.PORT,
     databaseUrl: v.DATABASE_URL,
@@ -110,8 +110,8 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
       enabled: v.CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED,
       startDelaySeconds: v.CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY,
       repeatIntervalSeconds: v.CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL,
-      batchSize: v.CAS_TICKET_REGISTRY_CLEANER_BATCH_SIZE,
-      sloOnExpiry: v.CAS_TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY,
+      batchSize: v.TICKET_REGISTRY_CLEANER_BATCH_SIZE,
+      sloOnExpiry: v.TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY,
     },
     adminTokens: list(v.CAS_ADMIN_TOKENS).map((pair) => {
       const i = pair.indexOf(':');
@@ -160,15 +160,15 @@ function parseAttributes(json: string | undefined): Record<string, Attributes> |
   try {
     parsed = JSON.parse(json);
   } catch {
-    throw new ConfigurationError('Invalid configuration:\n  CAS_AUTHN_ACCEPT_ATTRIBUTES: must be valid JSON');
+    throw new ConfigurationError('Invalid configuration:\n  AUTHN_ACCEPT_USERS_ATTRIBUTES: must be valid JSON');
   }
   if (!isPlainObject(parsed)) {
-    throw new ConfigurationError('Invalid configuration:\n  CAS_AUTHN_ACCEPT_ATTRIBUTES: must be a JSON object keyed by username');
+    throw new ConfigurationError('Invalid configuration:\n  AUTHN_ACCEPT_USERS_ATTRIBUTES: must be a JSON object keyed by username');
   }
   const out: Record<string, Attributes> = {};
   for (const [user, attrs] of Object.entries(parsed)) {
     if (!isPlainObject(attrs)) {
-      throw new ConfigurationError(`Invalid configuration:\n  CAS_AUTHN_ACCEPT_ATTRIBUTES: attributes of '${user}' must be an object`);
+      throw new ConfigurationError(`Invalid configuration:\n  AUTHN_ACCEPT_USERS_ATTRIBUTES: attributes of '${user}' must be an object`);
     }
     out[user] = Object.fromEntries(
       Object.entries(attrs).map(([name, val]) => [name, (Array.isArray(val) ? val : [val]).map(String)]),

@@ -92,7 +92,7 @@ export class EnvironmentVariables {
   CAS_AUTHN_ACCEPT_USERS?: string;
 
   @IsOptional() @IsString() @Validate(IsJsonObject)
-  CAS_AUTHN_ACCEPT_ATTRIBUTES?: string;
+  AUTHN_ACCEPT_USERS_ATTRIBUTES?: string;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(8192) @Max(1048576)
   ARGON2_MEMORY_KIB = 19456;
@@ -140,10 +140,10 @@ export class EnvironmentVariables {
   CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL = 60;
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(10000)
-  CAS_TICKET_REGISTRY_CLEANER_BATCH_SIZE = 1000;
+  TICKET_REGISTRY_CLEANER_BATCH_SIZE = 1000;
 
   @IsOptional() @Transform(toBool) @IsBoolean()
-  CAS_TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY = true;
+  TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY = true;
 
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{24,}(,[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{24,})*$/, {
     message: 'CAS_ADMIN_TOKENS must be id:secret pairs, comma-separated, each secret at least 24 characters',

@@ -77,7 +77,7 @@ describe('ticket registry cleaner', () => {
       tickets.push(ticketOf(await c.login('casuser', 'Mellon', app)));
     }
     t.clock.advance(7201);
-    const node2 = await startTestApp({ databaseUrl: t.config.databaseUrl, env: { CAS_SLO_DISABLED: 'false', CAS_TICKET_REGISTRY_CLEANER_BATCH_SIZE: '7' } });
+    const node2 = await startTestApp({ databaseUrl: t.config.databaseUrl, env: { CAS_SLO_DISABLED: 'false', TICKET_REGISTRY_CLEANER_BATCH_SIZE: '7' } });
     try {
       node2.clock.advance(7201);
       const [r1, r2] = await Promise.all([t.app.get(TicketRegistryCleaner).clean(), node2.app.get(TicketRegistryCleaner).clean()]);

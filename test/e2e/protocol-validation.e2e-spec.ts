@@ -224,7 +224,7 @@ describe('XML injection (T4)', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({
-      env: { CAS_AUTHN_ACCEPT_USERS: `${username}::pw`, CAS_AUTHN_ACCEPT_ATTRIBUTES: JSON.stringify(attributes), AUTHN_THROTTLE_ENABLED: 'false' },
+      env: { CAS_AUTHN_ACCEPT_USERS: `${username}::pw`, AUTHN_ACCEPT_USERS_ATTRIBUTES: JSON.stringify(attributes), AUTHN_THROTTLE_ENABLED: 'false' },
     });
   });
   afterAll(() => t.close());
