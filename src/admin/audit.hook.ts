@@ -6,8 +6,10 @@ import type { AdminRequest } from '../common/admin.guard';
 import { AuditLog } from './audit-log';
 
 /**
- * Records every answered request under /actuator (health excepted), refused ones included: a
- * Fastify onResponse hook sees the final status whatever produced it (guard, handler, filter).
+ * Records every answered request under /actuator (health excepted), refused ones included. A
+ * Fastify onSend hook sees the final status whatever produced it (guard, handler, filter), and
+ * runs before the answer leaves: once a client has its response, the entry is in the table (an
+ * onResponse hook would race with the client's next request, and a crash could lose the entry).
  */
 @Injectable()
 export class AuditHook implements OnModuleInit {
@@ -24,8 +26,8 @@ export class AuditHook implements OnModuleInit {
     if (!this.adapter.httpAdapter) return;
     const prefix = `${this.config.server.contextPath}/actuator/`;
     const fastify = this.adapter.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('onResponse', async (req, reply) => {
-      if (!req.url.startsWith(prefix) || req.url.startsWith(`${prefix}health`)) return;
+    fastify.addHook('onSend', async (req, reply, payload) => {
+      if (!req.url.startsWith(prefix) || req.url.startsWith(`${prefix}health`)) return payload;
       try {
         await this.audit.record({
           actor: (req as AdminRequest).adminActor ?? 'anonymous',
@@ -37,6 +39,7 @@ export class AuditHook implements OnModuleInit {
       } catch (e) {
         this.logger.error(`audit record failed: ${(e as Error).message}`);
       }
+      return payload;
     });
   }
 }
