@@ -22,6 +22,20 @@ async function logoutReceiver(): Promise<{ port: number; received: string[]; clo
   return { port: (server.address() as AddressInfo).port, received, close: () => new Promise((r) => server.close(() => r())) };
 }
 
+/**
+ * Kicks delivery until every one of `tickets` has reached the receiver (bounded). A kick resolves
+ * once the deliveries it started are done, but not those an earlier pass (the cleaner's own kick,
+ * the 1 s poll) still has in flight, so one kick is not enough under load.
+ */
+async function delivered(rx: { received: string[] }, tickets: string[], kick: () => Promise<void>, ms = 10_000): Promise<void> {
+  const start = Date.now();
+  await kick();
+  while (!tickets.every((x) => rx.received.includes(x)) && Date.now() - start < ms) {
+    await new Promise((r) => setTimeout(r, 50));
+    await kick();
+  }
+}
+
 describe('ticket registry cleaner', () => {
   let rx: Awaited<ReturnType<typeof logoutReceiver>>;
   let t: TestApp;
@@ -53,7 +67,7 @@ describe('ticket registry cleaner', () => {
     expect(await count(`type = 'TGT'`)).toBe(1);
     expect(await count(`id = '${oldSt}'`)).toBe(0);
     expect(await count(`id = '${liveSt}'`)).toBe(1);
-    await t.app.get(SingleLogoutDelivery).kick();
+    await delivered(rx, [oldSt], () => t.app.get(SingleLogoutDelivery).kick());
     expect(rx.received).toEqual([oldSt]);
     const { rows } = await t.sql.query(`SELECT reason, status FROM slo_outbox WHERE ticket_id = $1`, [oldSt]);
     expect(rows).toEqual([{ reason: 'EXPIRED', status: 'SUCCESS' }]);
@@ -87,7 +101,9 @@ describe('ticket registry cleaner', () => {
       const { rows } = await t.sql.query(`SELECT ticket_id, count(*)::int AS n FROM slo_outbox WHERE reason = 'EXPIRED' AND ticket_id = ANY($1) GROUP BY ticket_id`, [tickets]);
       expect(rows).toHaveLength(40);
       expect(rows.every((r) => r.n === 1)).toBe(true);
-      await Promise.all([t.app.get(SingleLogoutDelivery).kick(), node2.app.get(SingleLogoutDelivery).kick()]);
+      await delivered(rx, tickets, async () => {
+        await Promise.all([t.app.get(SingleLogoutDelivery).kick(), node2.app.get(SingleLogoutDelivery).kick()]);
+      });
       // Exactly one request per expired session (requests from the DELETE above may also arrive).
       expect(rx.received.filter((x) => tickets.includes(x)).sort()).toEqual([...tickets].sort());
     } finally {
@@ -179,7 +195,7 @@ describe('a session found expired during a request', () => {
     expect(b.cookies.has('TGC')).toBe(false);
     expect((await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE session_id = $1`, [tgt])).rows[0].n).toBe(0);
     expect(await outbox(st)).toEqual([{ reason: 'EXPIRED' }]);
-    await t.app.get(SingleLogoutDelivery).kick();
+    await delivered(rx, [st], () => t.app.get(SingleLogoutDelivery).kick());
     expect(rx.received.filter((x) => x === st)).toEqual([st]);
     // Nothing is left for the cleaner, and nothing is sent twice.
     expect((await t.app.get(TicketRegistryCleaner).clean()).removed.sessions).toBe(0);

@@ -48,9 +48,9 @@ describe('README "For DBAs" queries', () => {
   });
 
   it('answer what they say on this data', async () => {
-    const [perUser, , byType, oneUser, backlog] = await Promise.all(
-      queries.map(async (q) => (await t.sql.query(q.sql)).rows),
-    );
+    const results = [];
+    for (const q of queries) results.push((await t.sql.query(q.sql)).rows);
+    const [perUser, , byType, oneUser, backlog] = results;
     expect(perUser).toEqual([{ principal: 'alice', sessions: '1', last_seen: expect.any(Date) }]);
     expect(byType).toEqual(
       expect.arrayContaining([{ type: 'TGT', state: 'expired', count: '1' }, { type: 'TGT', state: 'live', count: '1' }]),
