@@ -161,7 +161,8 @@ describe('two server nodes on one database', () => {
     );
     const counts = [...successes.values()];
     expect({ doubles: counts.filter((n) => n > 1).length, none: counts.filter((n) => n === 0).length, other }).toEqual({ doubles: 0, none: 0, other: [] });
-  }, 60_000);
+    // Measured 18 s on 2 cores already loaded by other work (load 4); the margin is for busier CI.
+  }, 90_000);
 
   it('the cleaner on both nodes at once ends each expired session exactly once (T21)', async () => {
     // 300 expired and 300 live sessions, half of each having reached the logout receiver, are
@@ -199,12 +200,14 @@ describe('two server nodes on one database', () => {
     expect((await sql!.query(`SELECT count(*)::int AS n FROM tickets WHERE expires_at > now()`)).rows[0].n).toBe(liveBefore);
     expect((await sql!.query(`SELECT count(*)::int AS n FROM tickets WHERE expires_at <= now()`)).rows[0].n).toBe(0);
 
-    // Both nodes took part, and their one-line-per-run reports add up to exactly the 300.
-    const removedBy = nodes.map((n, i) =>
-      [...n.output().slice(outputBefore[i]).matchAll(/(\d+) expired session\(s\)/g)].reduce((sum, m) => sum + Number(m[1]), 0),
-    );
-    expect(removedBy[0] + removedBy[1]).toBe(300);
-    expect(removedBy.every((n) => n > 0)).toBe(true);
+    // Both nodes took part, and their one-line-per-run reports add up to exactly the 300 (a run
+    // logs once it is over, which can be a moment after its last batch committed).
+    const removedBy = () =>
+      nodes.map((n, i) => [...n.output().slice(outputBefore[i]).matchAll(/(\d+) expired session\(s\)/g)].reduce((sum, m) => sum + Number(m[1]), 0));
+    await waitFor('cleaner log lines', async () => removedBy()[0] + removedBy()[1] >= 300, 5000, 100);
+    await new Promise((r) => setTimeout(r, 1200)); // one more run each: nothing more may be reported
+    expect(removedBy()[0] + removedBy()[1]).toBe(300);
+    expect(removedBy().every((n) => n > 0)).toBe(true);
     expect(nodes.map((n) => n.output()).join('')).not.toMatch(/TGT-seed|40P01|deadlock|stopped early|ERROR/);
 
     // Every queued logout request reaches the application exactly once.

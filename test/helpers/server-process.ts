@@ -91,6 +91,10 @@ export async function startServerProcess(mainJs: string, env: Record<string, str
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // Should the test process end without afterAll (a crash, a killed worker), take the node with it.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
+  void exited.then(() => process.removeListener('exit', orphanGuard));
   let stopping: Promise<void> | null = null;
   const proc: ServerProcess = {
     port,
@@ -138,14 +142,10 @@ export class HttpBrowser {
   async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}) {
     const headers: Record<string, string> = { 'user-agent': this.userAgent, ...init.headers };
     if (this.cookies.size) headers.cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    if (init.form) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const res = await fetch(url, {
-      method: init.method ?? (init.form ? 'POST' : 'GET'),
-      headers,
-      body: init.form ? new URLSearchParams(init.form).toString() : undefined,
-      redirect: 'manual',
-    });
-    for (const line of res.headers.getSetCookie()) {
+    const body = init.form ? new URLSearchParams(init.form).toString() : undefined;
+    if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const res = await send(url, init.method ?? (body !== undefined ? 'POST' : 'GET'), headers, body);
+    for (const line of res.setCookie) {
       const [pair, ...attrs] = line.split(';').map((s) => s.trim());
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq);
@@ -153,7 +153,7 @@ export class HttpBrowser {
       if (value === '' || attrs.some((a) => a.toLowerCase() === 'max-age=0')) this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
-    return { status: res.status, location: res.headers.get('location'), body: await res.text() };
+    return { status: res.status, location: res.location, body: res.body };
   }
 
   /** GET the login form on `base`, POST the credentials; answers the final response. */
@@ -173,21 +173,29 @@ export function ticketIn(location: string | null): string | null {
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 16 });
 
 /**
- * A plain GET over a keep-alive agent: lighter than fetch for the thousands of requests of the
- * concurrency tests, so the client does not eat the CPU the two servers need.
+ * A request over a keep-alive agent (node:http): lighter than fetch for the thousands of requests
+ * of the concurrency tests, so the client does not eat the CPU the two servers need.
  */
-export function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { agent: keepAlive }, (res) => {
-      let body = '';
+function send(url: string, method: string, headers: Record<string, string>, body?: string) {
+  return new Promise<{ status: number; location: string | null; setCookie: string[]; body: string }>((resolve, reject) => {
+    const req = request(url, { agent: keepAlive, method, headers }, (res) => {
+      let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('data', (c) => (text += c));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, location: res.headers.location ?? null, setCookie: res.headers['set-cookie'] ?? [], body: text }),
+      );
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
+}
+
+/** A plain GET (see send). */
+export async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  const { status, body } = await send(url, 'GET', {});
+  return { status, body };
 }
 
 /** Closes the keep-alive sockets of httpGet (call in afterAll). */
