@@ -114,6 +114,8 @@ export class LoginService {
         if (session) return { outcome: { kind: 'loggedIn', principal: session.principal } };
         staleCookie = true;
       }
+      // An expired session is absent, and takes the path the cleaner would give it (single logout).
+      if (staleCookie) await this.terminator.endIfExpired(r.tgtId);
     }
     // gateway: never prompt; back to the service without a ticket. renew wins over gateway.
     if (r.gateway && !r.renew && r.service !== undefined) {
@@ -150,8 +152,9 @@ export class LoginService {
       rememberMe,
       policy: resolveSessionPolicy(this.defaults, registered, rememberMe),
     });
-    // A new authentication replaces the session the browser had (ASVS 3.2.1: new token each time).
-    if (s.tgtId && s.tgtId !== session.id) await this.tickets.destroySession(s.tgtId);
+    // A new authentication replaces the session the browser had (ASVS 3.2.1: new token each time);
+    // one that had expired is ended as expired (single logout), as the cleaner would.
+    if (s.tgtId && s.tgtId !== session.id && !(await this.terminator.endIfExpired(s.tgtId))) await this.tickets.destroySession(s.tgtId);
     // publicWorkstation: the session serves this login only; no cookie keeps it in the browser.
     const newSession = s.publicWorkstation ? undefined : { id: session.id, rememberMe };
     const device = s.publicWorkstation ? undefined : deviceCookie;
@@ -180,6 +183,7 @@ export class LoginService {
     if (s.tgtId) {
       const st = await this.tickets.grantServiceTicket(s.tgtId, this.grant(service, registered, false));
       if (st) return { outcome: this.toService(service, st, method) };
+      await this.terminator.endIfExpired(s.tgtId);
     }
     return { outcome: { kind: 'form', status: 200, service, method }, staleCookie: !!s.tgtId };
   }

@@ -95,6 +95,27 @@ describe('loadCasConfig', () => {
     expect(configError({ CAS_TGC_REMEMBER_ME_MAX_AGE: 'PT' }).message).toContain('CAS_TGC_REMEMBER_ME_MAX_AGE');
   });
 
+  it("reads the cleaner schedule as seconds or CAS's ISO-8601 durations (PT10S, PT1M)", () => {
+    expect(loadCasConfig({}).cleaner).toEqual({ enabled: true, startDelaySeconds: 10, repeatIntervalSeconds: 60, batchSize: 1000, sloOnExpiry: true });
+    const c = loadCasConfig({
+      CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: 'PT10S',
+      CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: 'PT1M',
+      CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false',
+      TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY: 'false',
+    }).cleaner;
+    expect(c).toMatchObject({ enabled: false, startDelaySeconds: 10, repeatIntervalSeconds: 60, sloOnExpiry: false });
+    expect(loadCasConfig({ CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: 'PT0S', CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: '5' }).cleaner)
+      .toMatchObject({ startDelaySeconds: 0, repeatIntervalSeconds: 5 });
+    const message = configError({
+      CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: 'soon',
+      CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: 'PT0S',
+      TICKET_REGISTRY_CLEANER_BATCH_SIZE: '20000',
+    }).message;
+    expect(message).toContain('CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY must be seconds or an ISO-8601 duration such as PT10S');
+    expect(message).toContain('CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL');
+    expect(message).toContain('TICKET_REGISTRY_CLEANER_BATCH_SIZE');
+  });
+
   it('splits lists and compiles the allowed-IP pattern as a full match', () => {
     const c = loadCasConfig({ TRUSTED_PROXIES: '10.0.0.1, 10.1.0.0/16', CAS_TGC_ALLOWED_IP_ADDRESSES_PATTERN: '10\\.0\\.0\\.\\d+' });
     expect(c.trustedProxies).toEqual(['10.0.0.1', '10.1.0.0/16']);

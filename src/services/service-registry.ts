@@ -103,8 +103,12 @@ export class ServiceRegistry {
     this.version = Number(version);
   }
 
-  /** Every second: reload when another node (or this one) changed the registry. */
-  @Interval(1000)
+  /**
+   * Twice a second: reload when another node (or this one) changed the registry. Polling every
+   * 500 ms (one indexed single-row read) keeps "a change is used by every node within 1 s" true
+   * even when the change lands just after a poll and the reload takes a few milliseconds.
+   */
+  @Interval(500)
   async refreshIfChanged(): Promise<void> {
     try {
       const [{ version }] = (await this.db.query(`SELECT version FROM service_registry_version WHERE id = 1`)) as { version: string }[];

@@ -55,11 +55,28 @@ export class SessionTerminator {
   /** The cleaner's batch: expired sessions ended with their logout requests queued; returns how many. */
   async endExpired(limit: number): Promise<number> {
     const now = this.clock.now();
-    const ended = await this.tickets.endExpiredSessions(now, limit, (principal, reached) =>
-      this.config.slo.disabled || !this.config.cleaner.sloOnExpiry ? [] : logoutRequests(principal, reached, (r) => this.lookup(r), now),
-    );
+    const ended = await this.tickets.endExpiredSessions(now, limit, (principal, reached) => this.expiryRequests(principal, reached, now));
     if (ended > 0) void this.delivery.kick();
     return ended;
+  }
+
+  /**
+   * A session a request found expired (its TGC still points at it) is treated as absent and ended
+   * now, the way the cleaner would have: same logout requests, reason EXPIRED. Nothing happens to
+   * a live or unknown session. Whoever deletes the row first (this request, another node's, or a
+   * cleaner) queues its logout requests; the others find nothing, so they are sent exactly once.
+   * Returns whether this call ended it.
+   */
+  async endIfExpired(tgtId: string): Promise<boolean> {
+    const now = this.clock.now();
+    const ended = await this.tickets.endSession(tgtId, 'EXPIRED', (principal, reached) => this.expiryRequests(principal, reached, now), now);
+    if (ended?.requests.some((r) => r.channel === 'BACK_CHANNEL')) void this.delivery.kick();
+    return ended !== null;
+  }
+
+  /** Logout requests for an expired session, unless SLO or SLO-on-expiry is switched off. */
+  private expiryRequests(principal: string, reached: ReachedService[], now: Date) {
+    return this.config.slo.disabled || !this.config.cleaner.sloOnExpiry ? [] : logoutRequests(principal, reached, (r) => this.lookup(r), now);
   }
 
   private lookup(r: ReachedService) {

@@ -170,12 +170,14 @@ export class TicketRegistry {
    * Ends a session through the single-logout pipeline, in one transaction: the TGT and (by cascade)
    * every ticket and service record of it are deleted, and the logout requests that `requestsFor`
    * builds from the services it reached are written to the outbox. A crash can lose neither half.
-   * Returns null when there was no such session.
+   * With `expiredAt`, only a session already expired at that time is ended. Returns null when
+   * there was no such session (or another node ended it first: the row is deleted once).
    */
   async endSession(
     tgtId: string,
     reason: EndReason,
     requestsFor: (principal: string, reached: ReachedService[]) => LogoutRequestRow[],
+    expiredAt?: Date,
   ): Promise<{ principal: string; requests: LogoutRequestRow[] } | null> {
     return this.db.transaction(async (m) => {
       // The CTE reads session_services from the statement's snapshot, before the cascade removes them.
@@ -184,12 +186,13 @@ export class TicketRegistry {
           `WITH reached AS (
              SELECT ticket_id, service, registered_service_id, issued_at FROM session_services WHERE session_id = $1
            ), gone AS (
-             DELETE FROM tickets WHERE id = $1 AND type = 'TGT' RETURNING principal
+             DELETE FROM tickets WHERE id = $1 AND type = 'TGT' AND ($2::timestamptz IS NULL OR expires_at <= $2)
+             RETURNING principal
            )
            SELECT gone.principal,
                   COALESCE(json_agg(reached.*) FILTER (WHERE reached.ticket_id IS NOT NULL), '[]'::json) AS reached
              FROM gone LEFT JOIN reached ON true GROUP BY gone.principal`,
-          [tgtId],
+          [tgtId, expiredAt ?? null],
         );
       if (!rows.length) return null;
       const { principal } = rows[0];

@@ -1,8 +1,9 @@
+import { Logger } from '@nestjs/common';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { SingleLogoutDelivery } from '../../src/tickets/single-logout.delivery';
 import { TicketRegistryCleaner } from '../../src/tickets/ticket-registry.cleaner';
-import { Browser, ticketOf } from '../helpers/browser';
+import { Browser, executionOf, ticketOf } from '../helpers/browser';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
 /** A loopback application that counts the logout requests it receives, by SessionIndex. */
@@ -19,6 +20,20 @@ async function logoutReceiver(): Promise<{ port: number; received: string[]; clo
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { port: (server.address() as AddressInfo).port, received, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/**
+ * Kicks delivery until every one of `tickets` has reached the receiver (bounded). A kick resolves
+ * once the deliveries it started are done, but not those an earlier pass (the cleaner's own kick,
+ * the 1 s poll) still has in flight, so one kick is not enough under load.
+ */
+async function delivered(rx: { received: string[] }, tickets: string[], kick: () => Promise<void>, ms = 10_000): Promise<void> {
+  const start = Date.now();
+  await kick();
+  while (!tickets.every((x) => rx.received.includes(x)) && Date.now() - start < ms) {
+    await new Promise((r) => setTimeout(r, 50));
+    await kick();
+  }
 }
 
 describe('ticket registry cleaner', () => {
@@ -52,7 +67,7 @@ describe('ticket registry cleaner', () => {
     expect(await count(`type = 'TGT'`)).toBe(1);
     expect(await count(`id = '${oldSt}'`)).toBe(0);
     expect(await count(`id = '${liveSt}'`)).toBe(1);
-    await t.app.get(SingleLogoutDelivery).kick();
+    await delivered(rx, [oldSt], () => t.app.get(SingleLogoutDelivery).kick());
     expect(rx.received).toEqual([oldSt]);
     const { rows } = await t.sql.query(`SELECT reason, status FROM slo_outbox WHERE ticket_id = $1`, [oldSt]);
     expect(rows).toEqual([{ reason: 'EXPIRED', status: 'SUCCESS' }]);
@@ -86,7 +101,9 @@ describe('ticket registry cleaner', () => {
       const { rows } = await t.sql.query(`SELECT ticket_id, count(*)::int AS n FROM slo_outbox WHERE reason = 'EXPIRED' AND ticket_id = ANY($1) GROUP BY ticket_id`, [tickets]);
       expect(rows).toHaveLength(40);
       expect(rows.every((r) => r.n === 1)).toBe(true);
-      await Promise.all([t.app.get(SingleLogoutDelivery).kick(), node2.app.get(SingleLogoutDelivery).kick()]);
+      await delivered(rx, tickets, async () => {
+        await Promise.all([t.app.get(SingleLogoutDelivery).kick(), node2.app.get(SingleLogoutDelivery).kick()]);
+      });
       // Exactly one request per expired session (requests from the DELETE above may also arrive).
       expect(rx.received.filter((x) => tickets.includes(x)).sort()).toEqual([...tickets].sort());
     } finally {
@@ -113,6 +130,110 @@ describe('the cleaner on its schedule', () => {
       expect(Date.now() - start).toBeLessThan(2500);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describe('DELETE /actuator/ticketRegistry/clean', () => {
+  const SECRET = '0123456789abcdefghijklmnopqrstuv';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { CAS_ADMIN_TOKENS: `ops:${SECRET}` } });
+  });
+  afterAll(() => t.close());
+
+  it('needs the admin credential and answers {total, removed, startTime, endTime, duration}; logs one line of counts, no ids', async () => {
+    expect((await t.app.inject({ method: 'DELETE', url: '/cas/actuator/ticketRegistry/clean' })).statusCode).toBe(401);
+    const st = ticketOf(await new Browser(t.app).login('casuser', 'Mellon', 'https://app.example.org/'));
+    t.clock.advance(7201);
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    try {
+      const res = await t.app.inject({ method: 'DELETE', url: '/cas/actuator/ticketRegistry/clean', headers: { authorization: `Bearer ${SECRET}` } });
+      expect(res.statusCode).toBe(200);
+      const body = res.json();
+      expect(Object.keys(body)).toEqual(['total', 'removed', 'startTime', 'endTime', 'duration']);
+      expect(body).toMatchObject({ total: 1, removed: { sessions: 1, serviceTickets: 0, logoutRequests: 0 } });
+      expect(Date.parse(body.endTime) - Date.parse(body.startTime)).toBeCloseTo(body.duration * 1000, -1);
+      expect(body.startTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      const lines = log.mock.calls.filter((c) => String(c[0]).includes('expired session'));
+      expect(lines).toHaveLength(1);
+      expect(String(lines[0][0])).toMatch(/^1 expired session\(s\), 0 expired service ticket\(s\) and 0 finished logout request\(s\) removed in \d+\.\d{3} s$/);
+      expect(JSON.stringify(log.mock.calls)).not.toMatch(/TGT-|ST-/);
+      expect(st).toMatch(/^ST-/);
+      // A run with nothing to do still reports itself, with zeros.
+      await t.app.inject({ method: 'DELETE', url: '/cas/actuator/ticketRegistry/clean', headers: { authorization: `Bearer ${SECRET}` } });
+      expect(log.mock.calls.filter((c) => String(c[0]).startsWith('0 expired session(s), 0 expired'))).toHaveLength(1);
+    } finally {
+      log.mockRestore();
+    }
+  });
+});
+
+describe('a session found expired during a request', () => {
+  let rx: Awaited<ReturnType<typeof logoutReceiver>>;
+  let t: TestApp;
+  let app: string;
+  beforeAll(async () => {
+    rx = await logoutReceiver();
+    app = `http://127.0.0.1:${rx.port}/app`;
+    t = await startTestApp({ env: { CAS_SLO_DISABLED: 'false', AUTHN_THROTTLE_ENABLED: 'false' } });
+  });
+  afterAll(async () => {
+    await t.close();
+    await rx.close();
+  });
+  const outbox = async (st: string) => (await t.sql.query(`SELECT reason FROM slo_outbox WHERE ticket_id = $1`, [st])).rows;
+
+  it('is treated as absent and ended through the logout pipeline, as the cleaner would (reason EXPIRED)', async () => {
+    const b = new Browser(t.app);
+    const st = ticketOf(await b.login('casuser', 'Mellon', app));
+    const tgt = (await t.sql.query(`SELECT session_id FROM tickets WHERE id = $1`, [st])).rows[0].session_id;
+    t.clock.advance(7201);
+    const res = await b.get(`/cas/login?service=${encodeURIComponent(app)}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('name="execution"');
+    expect(b.cookies.has('TGC')).toBe(false);
+    expect((await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE session_id = $1`, [tgt])).rows[0].n).toBe(0);
+    expect(await outbox(st)).toEqual([{ reason: 'EXPIRED' }]);
+    await delivered(rx, [st], () => t.app.get(SingleLogoutDelivery).kick());
+    expect(rx.received.filter((x) => x === st)).toEqual([st]);
+    // Nothing is left for the cleaner, and nothing is sent twice.
+    expect((await t.app.get(TicketRegistryCleaner).clean()).removed.sessions).toBe(0);
+    expect(await outbox(st)).toHaveLength(1);
+  });
+
+  it('also when the expired cookie comes with a new login (the old session is ended as expired, not dropped)', async () => {
+    const b = new Browser(t.app);
+    const st = ticketOf(await b.login('casuser', 'Mellon', app));
+    t.clock.advance(7201);
+    ticketOf(await b.post('/cas/login', { username: 'casuser', password: 'Mellon', execution: executionOf((await b.get(`/cas/login?service=${encodeURIComponent(app)}&renew=true`)).body), _eventId: 'submit' }));
+    expect(await outbox(st)).toEqual([{ reason: 'EXPIRED' }]);
+  });
+
+  it('requests and cleaners racing on expired sessions end each exactly once', async () => {
+    const browsers: { b: Browser; st: string }[] = [];
+    for (let i = 0; i < 20; i++) {
+      const b = new Browser(t.app);
+      browsers.push({ b, st: ticketOf(await b.login('casuser', 'Mellon', app)) });
+    }
+    t.clock.advance(7201);
+    const node2 = await startTestApp({ databaseUrl: t.config.databaseUrl, env: { CAS_SLO_DISABLED: 'false', TICKET_REGISTRY_CLEANER_BATCH_SIZE: '3' } });
+    try {
+      node2.clock.advance(7201);
+      await Promise.all([
+        t.app.get(TicketRegistryCleaner).clean(),
+        node2.app.get(TicketRegistryCleaner).clean(),
+        ...browsers.map(({ b }) => b.get(`/cas/login?service=${encodeURIComponent(app)}`)),
+      ]);
+      const { rows } = await t.sql.query(
+        `SELECT ticket_id, count(*)::int AS n FROM slo_outbox WHERE ticket_id = ANY($1) GROUP BY ticket_id`,
+        [browsers.map((x) => x.st)],
+      );
+      expect(rows).toHaveLength(20);
+      expect(rows.filter((r) => r.n !== 1)).toEqual([]);
+      expect((await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE type = 'TGT'`)).rows[0].n).toBe(0);
+    } finally {
+      await node2.close();
     }
   });
 });
