@@ -39,7 +39,13 @@ export interface GrantServiceTicket {
 export interface ConsumedTicket {
   id: string;
   type: TicketType;
+  /** Root TGT of the session. */
+  sessionId: string;
+  /** The ticket-granting ticket it came from: the TGT for an ST, the PGT for a PT. */
+  parentId: string;
   service: string;
+  /** PT: the proxies' callback URLs, most recent first (cas:proxies); empty for an ST. */
+  proxies: string[];
   principal: string;
   attributes: Attributes;
   authenticatedAt: Date;
@@ -134,21 +140,23 @@ export class TicketRegistry {
    * race on a multi-use ticket a caller may lose a use it could have had, never gain one.
    */
   async consumeServiceTicket(id: string, types: TicketType[]): Promise<ConsumedTicket | null> {
+    // A PT is also dead once the PGT it came from is gone or expired (CAS: an expired parent expires its children).
     const rows: ConsumedRow[] = await this.db.query(
       `WITH last_use AS (
          DELETE FROM tickets WHERE id = $1 AND type = ANY($2::varchar[]) AND use_count + 1 >= max_uses
-         RETURNING id, type, session_id, service, principal, expires_at, from_new_login
+         RETURNING id, type, session_id, parent_id, service, principal, expires_at, from_new_login, proxy_chain
        ), earlier_use AS (
          UPDATE tickets SET use_count = use_count + 1, last_used_at = $3
           WHERE id = $1 AND type = ANY($2::varchar[]) AND use_count + 1 < max_uses
-         RETURNING id, type, session_id, service, principal, expires_at, from_new_login
+         RETURNING id, type, session_id, parent_id, service, principal, expires_at, from_new_login, proxy_chain
        ), st AS (
          SELECT * FROM last_use UNION ALL SELECT * FROM earlier_use
        )
-       SELECT st.id, st.type, st.service, st.principal, st.from_new_login,
+       SELECT st.id, st.type, st.session_id, st.parent_id, st.service, st.principal, st.from_new_login, st.proxy_chain,
               tgt.attributes, tgt.created_at AS authenticated_at, tgt.remember_me,
-              (st.expires_at > $3 AND tgt.expires_at > $3) AS live
-         FROM st JOIN tickets tgt ON tgt.id = st.session_id`,
+              (st.expires_at > $3 AND tgt.expires_at > $3 AND (st.type <> 'PT' OR COALESCE(pgt.expires_at > $3, false))) AS live
+         FROM st JOIN tickets tgt ON tgt.id = st.session_id
+         LEFT JOIN tickets pgt ON st.type = 'PT' AND pgt.id = st.parent_id AND pgt.type = 'PGT'`,
       [id, types, this.clock.now()],
     );
     if (!rows.length) return null;
@@ -156,7 +164,10 @@ export class TicketRegistry {
     return {
       id: r.id,
       type: r.type,
+      sessionId: r.session_id,
+      parentId: r.parent_id,
       service: r.service,
+      proxies: r.proxy_chain ?? [],
       principal: r.principal,
       attributes: r.attributes ?? {},
       authenticatedAt: r.authenticated_at,
@@ -164,6 +175,76 @@ export class TicketRegistry {
       rememberMe: r.remember_me,
       live: r.live,
     };
+  }
+
+  /**
+   * Stores the PGT that a validation with `pgtUrl` minted from ticket `from` (already consumed),
+   * once its callback accepted it. It belongs to the same session (session_id = root TGT, so the
+   * session's end removes it), descends from the ticket-granting ticket `from` came from, and lives
+   * like that session: the same hard limit and idle timeout, the idle window sliding with each PT
+   * it grants. Returns false, writing nothing, when the session is gone or expired meanwhile, or
+   * when `from` already minted a PGT (an ST or PT mints at most one).
+   */
+  async grantProxyGrantingTicket(from: ConsumedTicket, pgtId: string, pgtUrl: string): Promise<boolean> {
+    const now = this.clock.now();
+    const rows: unknown[] = await this.db.query(
+      `INSERT INTO tickets (id, type, session_id, parent_id, principal, created_at, last_used_at, expires_at,
+                            hard_expires_at, idle_timeout_seconds, use_count, remember_me, proxied_by, proxy_chain, granted_from)
+       SELECT $1, 'PGT', tgt.id, $3, $4, $5, $5, LEAST(tgt.hard_expires_at, $5::timestamptz + make_interval(secs => tgt.idle_timeout_seconds)),
+              tgt.hard_expires_at, tgt.idle_timeout_seconds, 0, tgt.remember_me, $6, $7::text[], $8
+         FROM tickets tgt WHERE tgt.id = $2 AND tgt.type = 'TGT' AND tgt.expires_at > $5
+       ON CONFLICT (granted_from) WHERE type = 'PGT' DO NOTHING
+       RETURNING id`,
+      [pgtId, from.sessionId, from.parentId, from.principal, now, from.service, [pgtUrl, ...from.proxies], from.id],
+    );
+    return rows.length === 1;
+  }
+
+  /** A live PGT (in a live session) with what `/proxy` checks before granting, or null. */
+  async findProxyGrantingTicket(pgtId: string): Promise<{ id: string; principal: string; attributes: Attributes } | null> {
+    const now = this.clock.now();
+    const rows: { id: string; principal: string; attributes: Attributes | null }[] = await this.db.query(
+      `SELECT p.id, p.principal, tgt.attributes
+         FROM tickets p JOIN tickets tgt ON tgt.id = p.session_id
+        WHERE p.id = $1 AND p.type = 'PGT' AND p.expires_at > $2 AND tgt.expires_at > $2`,
+      [pgtId, now],
+    );
+    return rows.length ? { id: rows[0].id, principal: rows[0].principal, attributes: rows[0].attributes ?? {} } : null;
+  }
+
+  /**
+   * Uses a PGT to grant a PT for a target service, in one statement (as grantServiceTicket does
+   * for a TGT): the PGT's idle window slides and its use count grows, the PT row (carrying the
+   * PGT's proxy chain) and its session_services record (granted_by = the PGT, so single logout
+   * reaches back-end services too) are inserted. Returns the PT id, or null when the PGT or its
+   * session is unknown or expired (nothing is written then).
+   */
+  async grantProxyTicket(pgtId: string, g: Omit<GrantServiceTicket, 'credentialsProvided' | 'sessionMaxAgeSeconds'>): Promise<string | null> {
+    const now = this.clock.now();
+    const ptId = newTicketId('PT');
+    const rows: { id: string }[] = await this.db.query(
+      `WITH pgt AS (
+         UPDATE tickets p
+            SET last_used_at = $2,
+                use_count = p.use_count + 1,
+                expires_at = LEAST(p.hard_expires_at, $2 + make_interval(secs => p.idle_timeout_seconds))
+           FROM tickets tgt
+          WHERE p.id = $1 AND p.type = 'PGT' AND p.expires_at > $2 AND tgt.id = p.session_id AND tgt.expires_at > $2
+          RETURNING p.id, p.session_id, p.principal, p.proxy_chain
+       ), pt AS (
+         INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
+                              created_at, last_used_at, expires_at, from_new_login, max_uses, proxy_chain)
+         SELECT $3, 'PT', pgt.session_id, pgt.id, pgt.principal, $4, $5, $2, $2, $2 + make_interval(secs => $6), false, $7, pgt.proxy_chain
+           FROM pgt
+         RETURNING id
+       ), tracked AS (
+         INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at, granted_by)
+         SELECT pgt.session_id, $3, $4, $5, $2, pgt.id FROM pgt
+       )
+       SELECT id FROM pt`,
+      [pgtId, now, ptId, g.service, g.registeredServiceId, g.policy.timeToLiveSeconds, g.policy.numberOfUses],
+    );
+    return rows.length ? rows[0].id : null;
   }
 
   /**
@@ -328,6 +409,9 @@ interface SessionDetailRow extends SessionRow {
 interface ConsumedRow {
   id: string;
   type: TicketType;
+  session_id: string;
+  parent_id: string;
+  proxy_chain: string[] | null;
   service: string;
   principal: string;
   from_new_login: boolean | null;

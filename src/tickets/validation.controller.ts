@@ -4,7 +4,7 @@ import { CasError } from '../common/cas-error';
 import { flag, param, type RawParams } from '../common/params';
 import { TicketType } from './ticket-ids';
 import { TicketValidationService } from './ticket-validation.service';
-import { Rendered, renderCas1, renderFailure, renderSuccess, ResponseFormat } from './validation-response';
+import { Rendered, renderCas1, renderFailure, renderProxyFailure, renderProxySuccess, renderSuccess, ResponseFormat } from './validation-response';
 
 const ST_ONLY: TicketType[] = ['ST'];
 const ST_OR_PT: TicketType[] = ['ST', 'PT'];
@@ -52,6 +52,21 @@ export class ValidationController {
   @HttpCode(200)
   p3ProxyValidate(@Query() q: RawParams, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     return this.respond(q, reply, ST_OR_PT, true);
+  }
+
+  /** `/proxy`: a proxy ticket for `targetService` from a PGT; always XML, as CAS answers it. */
+  @Get('proxy')
+  @HttpCode(200)
+  async proxy(@Query() q: RawParams, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    try {
+      const pgt = param(q, 'pgt');
+      const targetService = param(q, 'targetService');
+      if (!pgt || !targetService) throw new CasError('INVALID_REQUEST', "'pgt' and 'targetService' parameters are both required");
+      return send(reply, renderProxySuccess(await this.validation.grantProxyTicket(pgt, targetService)));
+    } catch (e) {
+      if (!(e instanceof CasError)) throw e;
+      return send(reply, renderProxyFailure(e));
+    }
   }
 
   private async respond(q: RawParams, reply: FastifyReply, accept: TicketType[], attributes: boolean): Promise<string> {
