@@ -248,6 +248,43 @@ export class TicketRegistry {
   }
 
   /**
+   * Ends a proxied session (a PGT) through the single-logout pipeline, in one transaction: the PGT,
+   * every PT and PGT descending from it, and the service records of the PTs they granted are
+   * deleted, and the logout requests for those back-end services are written to the outbox (under
+   * the PGT's id). The user's SSO session itself lives on. Returns null when there was no such PGT.
+   */
+  async endProxyGrantingTicket(
+    pgtId: string,
+    reason: EndReason,
+    requestsFor: (principal: string, reached: ReachedService[]) => LogoutRequestRow[],
+  ): Promise<{ principal: string; requests: LogoutRequestRow[] } | null> {
+    return this.db.transaction(async (m) => {
+      const rows: { principal: string; reached: ReachedRow[] }[] = await m.query(
+        `WITH RECURSIVE tree AS (
+           SELECT id, session_id, principal FROM tickets WHERE id = $1 AND type = 'PGT'
+           UNION ALL
+           SELECT t.id, t.session_id, t.principal FROM tickets t JOIN tree ON t.parent_id = tree.id WHERE t.type IN ('PGT', 'PT')
+         ), reached AS (
+           DELETE FROM session_services s USING tree WHERE s.session_id = tree.session_id AND s.granted_by = tree.id
+           RETURNING s.ticket_id, s.service, s.registered_service_id, s.issued_at
+         ), gone AS (
+           DELETE FROM tickets t USING tree WHERE t.id = tree.id RETURNING t.id
+         )
+         SELECT (SELECT principal FROM tree WHERE id = $1) AS principal,
+                (SELECT count(*) FROM gone) AS gone,
+                COALESCE((SELECT json_agg(reached.*) FROM reached), '[]'::json) AS reached
+           FROM tree WHERE tree.id = $1`,
+        [pgtId],
+      );
+      if (!rows.length) return null;
+      const { principal } = rows[0];
+      const requests = requestsFor(principal, rows[0].reached.map(toReached));
+      await this.outbox.enqueue(m, pgtId, principal, reason, requests.filter((r) => r.channel === 'BACK_CHANNEL'));
+      return { principal, requests };
+    });
+  }
+
+  /**
    * Ends a session through the single-logout pipeline, in one transaction: the TGT and (by cascade)
    * every ticket and service record of it are deleted, and the logout requests that `requestsFor`
    * builds from the services it reached are written to the outbox. A crash can lose neither half.
@@ -282,26 +319,42 @@ export class TicketRegistry {
   }
 
   /**
-   * A page of live sessions in TGT id order (keyset: ids after `after`), optionally one principal's
-   * (ignoring case), each with the services it reached. Uses the primary key (all TGT ids sort
-   * together) or the (type, lower(principal)) index; never OFFSET, never loads the table.
+   * A page of live sessions in id order (keyset: ids after `after`), optionally one principal's
+   * (ignoring case), each with the services it reached. `kind` picks TGTs (sessions established
+   * with CAS), PGTs (proxied sessions, each listed as CAS lists them: its own entry, with the PTs
+   * it granted as services) or both; all PGT ids sort before all TGT ids, so the two keyset
+   * branches concatenate. Each branch walks an index (TGTs: the primary key from 'TGT-'; PGTs:
+   * ix_tickets_pgt_id; a principal: (type, lower(principal))); never OFFSET, never the table.
    */
-  async listSessions(q: { principal?: string; after?: string; limit: number }): Promise<SessionDetail[]> {
+  async listSessions(q: { kind?: SessionKind; principal?: string; after?: string; limit: number }): Promise<SessionDetail[]> {
+    const kind = q.kind ?? 'TGT';
     const rows: SessionDetailRow[] = await this.db.query(
-      `SELECT t.id, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
-              t.use_count, t.remember_me, t.attributes,
+      `WITH page AS (
+         (SELECT id FROM tickets
+           WHERE $5::text IN ('ALL', 'PGT') AND type = 'PGT' AND expires_at > $1 AND id > $2
+             AND ($3::text IS NULL OR lower(principal) = lower($3::text))
+           ORDER BY id LIMIT $4)
+         UNION ALL
+         (SELECT id FROM tickets
+           WHERE $5::text IN ('ALL', 'TGT') AND type = 'TGT' AND expires_at > $1 AND id > GREATEST($2, 'TGT-')
+             AND ($3::text IS NULL OR lower(principal) = lower($3::text))
+           ORDER BY id LIMIT $4)
+         ORDER BY id LIMIT $4
+       )
+       SELECT t.id, t.type, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
+              t.use_count, t.remember_me, root.attributes, t.proxied_by,
               COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at)
                                         ORDER BY s.issued_at)
-                          FROM session_services s WHERE s.session_id = t.id), '[]'::json) AS services
-         FROM tickets t
-        WHERE t.type = 'TGT' AND t.expires_at > $1 AND t.id > $2
-          AND ($3::text IS NULL OR lower(t.principal) = lower($3::text))
-        ORDER BY t.id
-        LIMIT $4`,
-      [this.clock.now(), q.after ?? 'TGT-', q.principal ?? null, q.limit],
+                          FROM session_services s
+                         WHERE s.session_id = t.session_id
+                           AND (CASE WHEN t.type = 'PGT' THEN s.granted_by = t.id ELSE s.granted_by IS NULL END)), '[]'::json) AS services
+         FROM page JOIN tickets t ON t.id = page.id JOIN tickets root ON root.id = t.session_id
+        ORDER BY t.id`,
+      [this.clock.now(), q.after ?? '', q.principal ?? null, q.limit, kind],
     );
     return rows.map((r) => ({
       ...toSession(r),
+      proxiedBy: r.type === 'PGT' ? r.proxied_by : null,
       hardExpiresAt: r.hard_expires_at,
       idleTimeoutSeconds: r.idle_timeout_seconds,
       rememberMe: r.remember_me,
@@ -392,7 +445,12 @@ interface SessionRow {
   attributes: Attributes | null;
 }
 
+/** TGT: sessions established with CAS (DIRECT); PGT: proxied sessions (PROXIED); ALL: both. */
+export type SessionKind = 'ALL' | 'TGT' | 'PGT';
+
 export interface SessionDetail extends Session {
+  /** For a PGT: the service that proxies; null for a TGT. */
+  proxiedBy: string | null;
   hardExpiresAt: Date | null;
   idleTimeoutSeconds: number | null;
   rememberMe: boolean;
@@ -400,6 +458,8 @@ export interface SessionDetail extends Session {
 }
 
 interface SessionDetailRow extends SessionRow {
+  type: TicketType;
+  proxied_by: string | null;
   hard_expires_at: Date | null;
   idle_timeout_seconds: number | null;
   remember_me: boolean;

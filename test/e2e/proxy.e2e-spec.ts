@@ -372,6 +372,67 @@ describe('proxy authentication (checklist 41-43, 54-63; T8)', () => {
       expect(await sessionRows(e.tgt)).toEqual([]);
     });
   });
+
+  describe('/actuator/ssoSessions', () => {
+    const admin = async (query: string) => (await t.app.inject({ method: 'GET', url: `/cas/actuator/ssoSessions${query}`, headers: BEARER })).json();
+
+    it('lists PGTs as proxied sessions (PROXIED), excludes them from DIRECT, counts them in the totals', async () => {
+      const { pgt, tgt } = await proxiedSession();
+      const pt = xml((await proxy(pgt, BACKEND)).body)['cas:proxySuccess']['cas:proxyTicket'];
+      const proxied = await admin('?type=PROXIED&count=1000');
+      const entry = proxied.activeSsoSessions.find((s: Record<string, unknown>) => s.ticket_granting_ticket === pgt);
+      expect(entry).toMatchObject({ authenticated_principal: 'casuser', is_proxied: true, proxied_by: FRONT, number_of_uses: 1 });
+      expect(Object.keys(entry.authenticated_services)).toEqual([pt]);
+      expect(proxied.activeSsoSessions.every((s: Record<string, unknown>) => s.is_proxied === true)).toBe(true);
+      const keys = Object.keys(entry);
+      expect(keys.indexOf('proxied_by')).toBe(keys.indexOf('is_proxied') + 1);
+
+      const direct = await admin('?type=DIRECT&count=1000');
+      expect(direct.activeSsoSessions.some((s: Record<string, unknown>) => s.ticket_granting_ticket === pgt)).toBe(false);
+      const own = direct.activeSsoSessions.find((s: Record<string, unknown>) => s.ticket_granting_ticket === tgt);
+      expect(own).toBeDefined();
+      expect(direct.activeSsoSessions.every((s: Record<string, unknown>) => !('is_proxied' in s) && !('proxied_by' in s))).toBe(true);
+      // The TGT's services are its STs; the PT is the PGT's.
+      expect(Object.keys(own.authenticated_services)).not.toContain(pt);
+
+      const all = await admin('?count=1000');
+      const kinds = all.activeSsoSessions.map((s: Record<string, unknown>) => [s.ticket_granting_ticket, s.is_proxied]);
+      expect(kinds).toContainEqual([pgt, true]);
+      expect(kinds).toContainEqual([tgt, false]);
+      const { rows } = await t.sql.query(`SELECT count(*) FILTER (WHERE type = 'PGT')::int AS pgts, count(*) FILTER (WHERE type = 'TGT')::int AS tgts FROM tickets`);
+      expect(all).toMatchObject({ totalProxyGrantingTickets: rows[0].pgts, totalTicketGrantingTickets: rows[0].tgts, totalTickets: rows[0].pgts + rows[0].tgts });
+      expect(proxied.activeSsoSessions).toHaveLength(rows[0].pgts);
+    });
+
+    it('pages PROXIED then DIRECT sessions with the cursor, without gaps or repeats', async () => {
+      await proxiedSession();
+      const seen: string[] = [];
+      let cursor = '';
+      for (;;) {
+        const page = await admin(`?count=2${cursor ? `&cursor=${cursor}` : ''}`);
+        seen.push(...page.activeSsoSessions.map((s: { ticket_granting_ticket: string }) => s.ticket_granting_ticket));
+        if (!page.next) break;
+        cursor = page.next;
+      }
+      const all = (await admin('?count=1000')).activeSsoSessions.map((s: { ticket_granting_ticket: string }) => s.ticket_granting_ticket);
+      expect(seen).toEqual(all);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen.some((id) => id.startsWith('PGT-'))).toBe(true);
+    });
+
+    it('DELETE of a PGT ends that proxied session only; type=PROXIED ends every PGT', async () => {
+      const { pgt, tgt } = await proxiedSession();
+      const pt = xml((await proxy(pgt, BACKEND)).body)['cas:proxySuccess']['cas:proxyTicket'];
+      const del = await t.app.inject({ method: 'DELETE', url: `/cas/actuator/ssoSessions/${pgt}`, headers: BEARER });
+      expect(del.statusCode).toBe(200);
+      expect(del.json().singleLogoutRequests.map((r: { ticketId: string }) => r.ticketId)).toEqual([pt]);
+      expect((await t.sql.query(`SELECT type FROM tickets WHERE session_id = $1 ORDER BY type`, [tgt])).rows).toEqual([{ type: 'TGT' }]);
+      await proxiedSession();
+      const all = await t.app.inject({ method: 'DELETE', url: '/cas/actuator/ssoSessions?type=PROXIED', headers: BEARER });
+      expect(all.json().ended).toBeGreaterThanOrEqual(1);
+      expect(await pgtRows()).toBe(0);
+    });
+  });
 });
 
 describe('proxy callback trust without PROXY_CALLBACK_CA_FILE', () => {
