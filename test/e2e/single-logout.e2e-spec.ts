@@ -147,7 +147,9 @@ describe('single logout (back channel, durable outbox)', () => {
   }, 20000);
 
   it('queues nothing when SLO is disabled (cas.slo.disabled)', async () => {
-    const off = await startTestApp({ databaseUrl: t.config.databaseUrl, env: { CAS_SLO_DISABLED: 'true' } });
+    // No services of its own to import: the default test services would replace this suite's ids
+    // 1-5 in the shared table, and the other node would pick them up within a second.
+    const off = await startTestApp({ databaseUrl: t.config.databaseUrl, services: [], env: { CAS_SLO_DISABLED: 'true' } });
     try {
       const b = new Browser(off.app);
       await b.login('casuser', 'Mellon', `${base}/a/x`);
