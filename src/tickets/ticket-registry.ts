@@ -183,7 +183,10 @@ export class TicketRegistry {
    * session's end removes it), descends from the ticket-granting ticket `from` came from, and lives
    * like that session: the same hard limit and idle timeout, the idle window sliding with each PT
    * it grants. Returns false, writing nothing, when the session is gone or expired meanwhile, or
-   * when `from` already minted a PGT (an ST or PT mints at most one).
+   * when `from` already minted a PGT (an ST or PT mints at most one). The TGT row is locked
+   * (KEY SHARE) so a logout running at the same time either waits and then removes the new PGT
+   * with the rest, or has already removed the TGT and nothing is inserted: never a foreign-key
+   * error.
    */
   async grantProxyGrantingTicket(from: ConsumedTicket, pgtId: string, pgtUrl: string): Promise<boolean> {
     const now = this.clock.now();
@@ -193,6 +196,7 @@ export class TicketRegistry {
        SELECT $1, 'PGT', tgt.id, $3, $4, $5, $5, LEAST(tgt.hard_expires_at, $5::timestamptz + make_interval(secs => tgt.idle_timeout_seconds)),
               tgt.hard_expires_at, tgt.idle_timeout_seconds, 0, tgt.remember_me, $6, $7::text[], $8
          FROM tickets tgt WHERE tgt.id = $2 AND tgt.type = 'TGT' AND tgt.expires_at > $5
+          FOR KEY SHARE
        ON CONFLICT (granted_from) WHERE type = 'PGT' DO NOTHING
        RETURNING id`,
       [pgtId, from.sessionId, from.parentId, from.principal, now, from.service, [pgtUrl, ...from.proxies], from.id],
@@ -217,19 +221,24 @@ export class TicketRegistry {
    * for a TGT): the PGT's idle window slides and its use count grows, the PT row (carrying the
    * PGT's proxy chain) and its session_services record (granted_by = the PGT, so single logout
    * reaches back-end services too) are inserted. Returns the PT id, or null when the PGT or its
-   * session is unknown or expired (nothing is written then).
+   * session is unknown or expired (nothing is written then). The TGT is locked (KEY SHARE) before
+   * the PGT, the order a logout's cascade takes them in, so the two cannot deadlock.
    */
   async grantProxyTicket(pgtId: string, g: Omit<GrantServiceTicket, 'credentialsProvided' | 'sessionMaxAgeSeconds'>): Promise<string | null> {
     const now = this.clock.now();
     const ptId = newTicketId('PT');
     const rows: { id: string }[] = await this.db.query(
-      `WITH pgt AS (
+      `WITH root AS (
+         SELECT tgt.id FROM tickets tgt
+          WHERE tgt.id = (SELECT session_id FROM tickets WHERE id = $1 AND type = 'PGT') AND tgt.type = 'TGT' AND tgt.expires_at > $2
+          FOR KEY SHARE
+       ), pgt AS (
          UPDATE tickets p
             SET last_used_at = $2,
                 use_count = p.use_count + 1,
                 expires_at = LEAST(p.hard_expires_at, $2 + make_interval(secs => p.idle_timeout_seconds))
-           FROM tickets tgt
-          WHERE p.id = $1 AND p.type = 'PGT' AND p.expires_at > $2 AND tgt.id = p.session_id AND tgt.expires_at > $2
+           FROM root
+          WHERE p.id = $1 AND p.type = 'PGT' AND p.expires_at > $2 AND p.session_id = root.id
           RETURNING p.id, p.session_id, p.principal, p.proxy_chain
        ), pt AS (
          INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,

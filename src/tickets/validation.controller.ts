@@ -74,7 +74,8 @@ export class ValidationController {
     try {
       format = responseFormat(q);
       const { service, ticket, renew } = this.required(q);
-      const pgtUrl = param(q, 'pgtUrl');
+      // A blank pgtUrl is no pgtUrl, as in CAS.
+      const pgtUrl = param(q, 'pgtUrl')?.trim() ? param(q, 'pgtUrl') : undefined;
       const success = await this.validation.validate({ service, ticket, renew, pgtUrl, accept, releaseAttributes: attributes });
       return send(reply, renderSuccess(success, format));
     } catch (e) {

@@ -201,6 +201,13 @@ describe('proxy authentication (checklist 41-43, 54-63; T8)', () => {
       expect(failure((await validate('serviceValidate', FRONT, st)).body)['@code']).toBe('INVALID_TICKET');
     });
 
+    it('takes a blank pgtUrl for none, as CAS does', async () => {
+      const { st } = await login();
+      const res = await validate('serviceValidate', FRONT, st, ' ');
+      expect(xml(res.body)['cas:authenticationSuccess']['cas:user']).toBe('casuser');
+      expect(res.body).not.toContain('proxyGrantingTicket');
+    });
+
     it('never sends anything to an http callback', () => {
       expect(plain.received).toEqual([]);
     });
@@ -331,6 +338,22 @@ describe('proxy authentication (checklist 41-43, 54-63; T8)', () => {
       const pt2 = xml((await proxy(pgt2, DEEP)).body)['cas:proxySuccess']['cas:proxyTicket'];
       const deep = xml((await validate('p3/proxyValidate', DEEP, pt2)).body)['cas:authenticationSuccess'];
       expect(deep['cas:proxies']['cas:proxy']).toEqual([backendCallback, `${good.origin}/ok/cb`]);
+    });
+
+    // 40 rounds: without the lock order in grantProxyTicket, a deadlock (40P01, a 500) showed within them.
+    it('survives a logout racing the PT grants: every answer is a protocol answer, no PT outlives the session', async () => {
+      for (let round = 0; round < 40; round++) {
+        const { b, pgt, tgt } = await proxiedSession();
+        const grants = Array.from({ length: 8 }, () => proxy(pgt, BACKEND));
+        const [out] = await Promise.all([b.get('/cas/logout'), ...grants]);
+        expect(out.statusCode).toBe(200);
+        for (const res of await Promise.all(grants)) {
+          expect(res.statusCode).toBe(200);
+          const body = xml(res.body);
+          expect(body['cas:proxySuccess'] ?? body['cas:proxyFailure']['@code'] === 'INVALID_TICKET').toBeTruthy();
+        }
+        expect((await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE session_id = $1`, [tgt])).rows[0].n).toBe(0);
+      }
     });
   });
 
