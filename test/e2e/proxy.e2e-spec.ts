@@ -458,11 +458,25 @@ describe('proxy authentication (checklist 41-43, 54-63; T8)', () => {
   });
 });
 
-describe('proxy callback trust without PROXY_CALLBACK_CA_FILE', () => {
-  it('refuses a callback whose CA is not configured: Node trusts only its own store', async () => {
-    const ca = createAuthority('unconfigured CA');
-    const server = await startCallbackServer({ tls: ca.issue({ ip: ['127.0.0.1'] }) });
+describe("proxy callback trust: Node's store and NODE_EXTRA_CA_CERTS", () => {
+  const FRONT = 'https://app.example.org/';
+  const ca = createAuthority('CA outside PROXY_CALLBACK_CA_FILE');
+  let server: CallbackServer;
+  let dir: string;
+  beforeAll(async () => {
+    server = await startCallbackServer({ tls: ca.issue({ ip: ['127.0.0.1'] }) });
+    dir = mkdtempSync(join(tmpdir(), 'cas-extra-ca-'));
+    writeFileSync(join(dir, 'extra.pem'), ca.cert);
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A PGTIOU, or the failure code, for a validation with a callback on `server`. */
+  async function validateWith(env: Record<string, string>): Promise<string> {
     const t = await startTestApp({
+      env,
       services: [
         {
           '@class': 'org.apereo.cas.services.CasRegisteredService',
@@ -474,16 +488,25 @@ describe('proxy callback trust without PROXY_CALLBACK_CA_FILE', () => {
       ],
     });
     try {
-      const st = ticketOf(await new Browser(t.app).login('casuser', 'Mellon', 'https://app.example.org/'));
+      const st = ticketOf(await new Browser(t.app).login('casuser', 'Mellon', FRONT));
       const res = await t.app.inject({
         method: 'GET',
-        url: `/cas/serviceValidate?service=${encodeURIComponent('https://app.example.org/')}&ticket=${st}&pgtUrl=${encodeURIComponent(`${server.origin}/ok`)}`,
+        url: `/cas/serviceValidate?service=${encodeURIComponent(FRONT)}&ticket=${st}&pgtUrl=${encodeURIComponent(`${server.origin}/ok`)}`,
       });
-      expect(parser.parse(res.body)['cas:serviceResponse']['cas:authenticationFailure']['@code']).toBe('INVALID_PROXY_CALLBACK');
-      expect(server.received).toEqual([]);
+      const body = parser.parse(res.body)['cas:serviceResponse'];
+      return body['cas:authenticationSuccess']?.['cas:proxyGrantingTicket'] ?? body['cas:authenticationFailure']['@code'];
     } finally {
       await t.close();
-      await server.close();
     }
+  }
+
+  it('refuses a callback whose CA is configured nowhere: Node trusts only its own store', async () => {
+    expect(await validateWith({})).toBe('INVALID_PROXY_CALLBACK');
+    expect(server.received).toEqual([]);
+  });
+
+  it('trusts a CA given in NODE_EXTRA_CA_CERTS, which an explicit CA list would otherwise drop', async () => {
+    expect(await validateWith({ NODE_EXTRA_CA_CERTS: join(dir, 'extra.pem') })).toMatch(/^PGTIOU-/);
+    expect(server.received).toHaveLength(1);
   });
 });
