@@ -261,6 +261,7 @@ export class TicketRegistry {
    * every PT and PGT descending from it, and the service records of the PTs they granted are
    * deleted, and the logout requests for those back-end services are written to the outbox (under
    * the PGT's id). The user's SSO session itself lives on. Returns null when there was no such PGT.
+   * The TGT is locked first (KEY SHARE), in the order a logout of the whole session takes rows.
    */
   async endProxyGrantingTicket(
     pgtId: string,
@@ -269,8 +270,12 @@ export class TicketRegistry {
   ): Promise<{ principal: string; requests: LogoutRequestRow[] } | null> {
     return this.db.transaction(async (m) => {
       const rows: { principal: string; reached: ReachedRow[] }[] = await m.query(
-        `WITH RECURSIVE tree AS (
-           SELECT id, session_id, principal FROM tickets WHERE id = $1 AND type = 'PGT'
+        `WITH RECURSIVE root AS (
+           SELECT tgt.id FROM tickets tgt
+            WHERE tgt.id = (SELECT session_id FROM tickets WHERE id = $1 AND type = 'PGT') AND tgt.type = 'TGT'
+            FOR KEY SHARE
+         ), tree AS (
+           SELECT p.id, p.session_id, p.principal FROM tickets p JOIN root ON p.session_id = root.id WHERE p.id = $1 AND p.type = 'PGT'
            UNION ALL
            SELECT t.id, t.session_id, t.principal FROM tickets t JOIN tree ON t.parent_id = tree.id WHERE t.type IN ('PGT', 'PT')
          ), reached AS (
@@ -280,7 +285,6 @@ export class TicketRegistry {
            DELETE FROM tickets t USING tree WHERE t.id = tree.id RETURNING t.id
          )
          SELECT (SELECT principal FROM tree WHERE id = $1) AS principal,
-                (SELECT count(*) FROM gone) AS gone,
                 COALESCE((SELECT json_agg(reached.*) FROM reached), '[]'::json) AS reached
            FROM tree WHERE tree.id = $1`,
         [pgtId],
