@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { get, RequestOptions } from 'node:https';
-import { createSecureContext, rootCertificates, SecureContext } from 'node:tls';
 import * as tls from 'node:tls';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 
@@ -19,15 +18,15 @@ export type CallbackOutcome = { ok: true } | { ok: false; reason: string };
 @Injectable()
 export class ProxyCallback {
   private readonly logger = new Logger(ProxyCallback.name);
-  private readonly trust: SecureContext;
+  private readonly trust: tls.SecureContext;
 
   constructor(@Inject(CAS_CONFIG) config: CasConfig) {
     // An explicit CA list replaces Node's default store, NODE_EXTRA_CA_CERTS included (Node 20), so
     // the list is rebuilt in full: Node's defaults (newer Node: getCACertificates, which already
     // holds the extra certificates), NODE_EXTRA_CA_CERTS on older ones, then PROXY_CALLBACK_CA_FILE.
     const withDefaults = (tls as { getCACertificates?: (type: string) => string[] }).getCACertificates;
-    const defaults = withDefaults ? withDefaults('default') : [...rootCertificates];
-    this.trust = createSecureContext({ ca: [...new Set([...defaults, ...config.proxyCallback.extraCaCertificates])] });
+    const defaults = withDefaults ? withDefaults('default') : [...tls.rootCertificates];
+    this.trust = tls.createSecureContext({ ca: [...new Set([...defaults, ...config.proxyCallback.extraCaCertificates])] });
   }
 
   /** Calls the callback; resolves (never rejects) with whether it accepted the PGT. */
