@@ -343,10 +343,12 @@ export class TicketRegistry {
     const kind = q.kind ?? 'TGT';
     const rows: SessionDetailRow[] = await this.db.query(
       `WITH page AS (
-         (SELECT id FROM tickets
-           WHERE $5::text IN ('ALL', 'PGT') AND type = 'PGT' AND expires_at > $1 AND id > $2
-             AND ($3::text IS NULL OR lower(principal) = lower($3::text))
-           ORDER BY id LIMIT $4)
+         (SELECT p.id FROM tickets p
+           WHERE $5::text IN ('ALL', 'PGT') AND p.type = 'PGT' AND p.expires_at > $1 AND p.id > $2
+             AND ($3::text IS NULL OR lower(p.principal) = lower($3::text))
+             -- a PGT outlives an idle TGT only until the cleaner ends the session: it is dead already
+             AND EXISTS (SELECT 1 FROM tickets r WHERE r.id = p.session_id AND r.expires_at > $1)
+           ORDER BY p.id LIMIT $4)
          UNION ALL
          (SELECT id FROM tickets
            WHERE $5::text IN ('ALL', 'TGT') AND type = 'TGT' AND expires_at > $1 AND id > GREATEST($2, 'TGT-')

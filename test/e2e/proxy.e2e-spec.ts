@@ -443,6 +443,18 @@ describe('proxy authentication (checklist 41-43, 54-63; T8)', () => {
       expect(seen.some((id) => id.startsWith('PGT-'))).toBe(true);
     });
 
+    it('does not list a PGT whose session went idle, though the PGT itself was used since', async () => {
+      const { pgt } = await proxiedSession();
+      t.clock.advance(3600);
+      await proxy(pgt, BACKEND);
+      t.clock.advance(3601);
+      const listed = (await admin('?type=PROXIED&count=1000')).activeSsoSessions.map((s: { ticket_granting_ticket: string }) => s.ticket_granting_ticket);
+      expect(listed).not.toContain(pgt);
+      expect(xml((await proxy(pgt, BACKEND)).body)['cas:proxyFailure']['@code']).toBe('INVALID_TICKET');
+      await t.app.get(TicketRegistryCleaner).clean();
+      expect((await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE id = $1`, [pgt])).rows[0].n).toBe(0);
+    });
+
     it('DELETE of a PGT ends that proxied session only; type=PROXIED ends every PGT', async () => {
       const { pgt, tgt } = await proxiedSession();
       const pt = xml((await proxy(pgt, BACKEND)).body)['cas:proxySuccess']['cas:proxyTicket'];
