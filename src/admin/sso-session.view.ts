@@ -6,7 +6,8 @@ const formatted = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
  * One session as CAS 7's ssoSessions endpoint shows it (same keys, same order). `is_proxied` is
- * omitted for type=DIRECT, as CAS does.
+ * omitted for type=DIRECT, as CAS does; a PGT (proxied session) adds `proxied_by`, the service
+ * that proxies.
  */
 export function mapSsoSession(s: SessionDetail, includeProxied: boolean): Record<string, unknown> {
   const view: Record<string, unknown> = {
@@ -25,7 +26,8 @@ export function mapSsoSession(s: SessionDetail, includeProxied: boolean): Record
     expiration_policy: expirationPolicy(s),
     remember_me: s.rememberMe,
   };
-  if (includeProxied) view.is_proxied = false;
+  if (includeProxied) view.is_proxied = s.proxiedBy !== null;
+  if (includeProxied && s.proxiedBy !== null) view.proxied_by = s.proxiedBy;
   view.authenticated_services = Object.fromEntries(
     s.services.map((x) => [x.ticketId, { id: x.service, originalUrl: x.service, issued: x.issuedAt.toISOString() }]),
   );

@@ -4,6 +4,8 @@ import { AdminGuard } from '../common/admin.guard';
 import { SessionType, SsoSessionsService } from './sso-sessions.service';
 
 const TYPES = new Set(['ALL', 'DIRECT', 'PROXIED']);
+/** A session is a TGT, or a PGT (a proxied session). */
+const SESSION_ID = /^(TGT|PGT)-[A-Za-z0-9-]{1,252}$/;
 /** CAS defaults to 1000; a page that size takes ~70 ms to build at 1M tickets, so ours is 100 (max 1000). */
 const DEFAULT_COUNT = 100;
 const MAX_COUNT = 1000;
@@ -34,7 +36,7 @@ function count(q: Params): number {
 
 function cursor(q: Params): string | undefined {
   const raw = one(q, 'cursor');
-  if (raw !== undefined && !/^TGT-[A-Za-z0-9-]{1,252}$/.test(raw)) throw new BadRequestException("'cursor' must be the 'next' value of a previous page");
+  if (raw !== undefined && !SESSION_ID.test(raw)) throw new BadRequestException("'cursor' must be the 'next' value of a previous page");
   // CAS's `from` (an offset) is accepted for the first page only: paging uses the cursor.
   const from = one(q, 'from');
   if (from !== undefined && from !== '0') throw new BadRequestException("'from' other than 0 is not supported: page with 'cursor' (the 'next' value of the previous page)");
@@ -90,7 +92,7 @@ export class SsoSessionsController {
   @Get('singleLogoutRequests')
   logoutRequests(@Query() q: Params) {
     const tgt = one(q, 'ticketGrantingTicket');
-    if (!tgt || !/^TGT-[A-Za-z0-9-]{1,252}$/.test(tgt)) throw new BadRequestException("'ticketGrantingTicket' is required");
+    if (!tgt || !SESSION_ID.test(tgt)) throw new BadRequestException("'ticketGrantingTicket' is required");
     return this.sessions.logoutRequestsOf(tgt);
   }
 }

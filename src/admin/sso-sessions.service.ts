@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { SessionTerminator } from '../tickets/session-terminator';
 import { SingleLogoutOutbox } from '../tickets/single-logout-outbox';
 import { parseTicketId } from '../tickets/ticket-ids';
-import { TicketRegistry } from '../tickets/ticket-registry';
+import { SessionKind, TicketRegistry } from '../tickets/ticket-registry';
 import { mapLogoutRequest, mapSsoSession } from './sso-session.view';
 
 export type SessionType = 'ALL' | 'DIRECT' | 'PROXIED';
@@ -12,6 +12,8 @@ const SLO_WAIT_MS = 1500;
 /** Totals cheaper than this are computed for every request; dearer ones are cached. */
 const CHEAP_TOTALS_MS = 10;
 const TOTALS_MAX_AGE_MS = 5000;
+
+const KINDS: Record<SessionType, SessionKind> = { ALL: 'ALL', DIRECT: 'TGT', PROXIED: 'PGT' };
 
 type Totals = Awaited<ReturnType<TicketRegistry['sessionTotals']>>;
 
@@ -52,8 +54,8 @@ export class SsoSessionsService {
   }
 
   async list(q: { type: SessionType; username?: string; count: number; cursor?: string }) {
-    // Proxy-granting tickets (PROXIED sessions) do not exist yet: every session is DIRECT.
-    const sessions = q.type === 'PROXIED' ? [] : await this.tickets.listSessions({ principal: q.username, after: q.cursor, limit: q.count });
+    // As CAS lists them: a PGT is a proxied session of its own; ALL lists both kinds.
+    const sessions = await this.tickets.listSessions({ kind: KINDS[q.type], principal: q.username, after: q.cursor, limit: q.count });
     const { value: totals, at } = await this.currentTotals();
     const page = sessions.map((s) => mapSsoSession(s, q.type !== 'DIRECT'));
     return {
@@ -72,7 +74,8 @@ export class SsoSessionsService {
 
   /** Ends one session through the logout pipeline; null when there is no such session. */
   async destroy(tgtId: string) {
-    if (parseTicketId(tgtId) !== 'TGT') return null;
+    const type = parseTicketId(tgtId);
+    if (type !== 'TGT' && type !== 'PGT') return null;
     const ended = await this.terminator.end(tgtId, 'ADMIN', SLO_WAIT_MS);
     if (ended === null) return null;
     return { status: 200, ticketGrantingTicket: tgtId, singleLogoutRequests: ended.backChannel.map(mapLogoutRequest) };
@@ -89,12 +92,14 @@ export class SsoSessionsService {
     return out;
   }
 
-  /** Ends every session of a type, page by page; answers how many ended. */
+  /**
+   * Ends every session of a type, page by page; answers how many ended. PROXIED ends the PGTs
+   * (the users' sessions live on); ALL and DIRECT end the TGTs, and with them their PGTs.
+   */
   async destroyAllOfType(type: SessionType): Promise<{ status: number; ended: number }> {
     let ended = 0;
-    if (type === 'PROXIED') return { status: 200, ended };
     for (;;) {
-      const page = await this.tickets.listSessions({ limit: 500 });
+      const page = await this.tickets.listSessions({ kind: type === 'PROXIED' ? 'PGT' : 'TGT', limit: 500 });
       if (!page.length) break;
       for (const s of page) if ((await this.terminator.end(s.id, 'ADMIN')) !== null) ended++;
     }

@@ -80,7 +80,7 @@ export class LoginService {
     private readonly devices: DeviceCookies,
     private readonly terminator: SessionTerminator,
   ) {
-    this.defaults = { tgt: config.tgt, rememberMe: config.rememberMe, st: config.st };
+    this.defaults = { tgt: config.tgt, rememberMe: config.rememberMe, st: config.st, pt: config.pt };
   }
 
   /** The registered, enabled service for a URL the browser may be sent to, or null. */

@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { loadCasConfig } from './cas-config';
 import { ConfigurationError } from './env.validation';
 
@@ -157,5 +159,24 @@ describe('loadCasConfig', () => {
     expect(configError({ CAS_AUTHN_ACCEPT_USERS: 'nopassword' }).message).toContain('CAS_AUTHN_ACCEPT_USERS');
     expect(configError({ CAS_TGC_CRYPTO_SIGNING_KEY: 'short' }).message).toContain('CAS_TGC_CRYPTO_SIGNING_KEY');
     expect(configError({ CAS_TGC_CRYPTO_ENCRYPTION_KEY: 'short' }).message).toContain('CAS_TGC_CRYPTO_ENCRYPTION_KEY');
+  });
+
+  it('reads proxy ticket settings and the callback CA file, and stops on an unusable one', () => {
+    expect(loadCasConfig({}).pt).toEqual({ timeToKillSeconds: 10, numberOfUses: 1 });
+    expect(loadCasConfig({ CAS_TICKET_PT_TIME_TO_KILL_IN_SECONDS: 'PT30S', CAS_TICKET_PT_NUMBER_OF_USES: '2' }).pt).toEqual({ timeToKillSeconds: 30, numberOfUses: 2 });
+    expect(configError({ CAS_TICKET_PT_TIME_TO_KILL_IN_SECONDS: '301' }).message).toContain('CAS_TICKET_PT_TIME_TO_KILL_IN_SECONDS');
+    const dir = mkdtempSync(join(tmpdir(), 'cas-config-'));
+    try {
+      const pem = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----';
+      writeFileSync(join(dir, 'ca.pem'), `# bundle\n${pem}\n${pem.replace('MIIB', 'MIIC')}\n`);
+      writeFileSync(join(dir, 'empty.pem'), 'nothing here');
+      expect(loadCasConfig({}).proxyCallback.extraCaCertificates).toEqual([]);
+      expect(loadCasConfig({ PROXY_CALLBACK_CA_FILE: join(dir, 'ca.pem') }).proxyCallback.extraCaCertificates).toHaveLength(2);
+      expect(loadCasConfig({ NODE_EXTRA_CA_CERTS: join(dir, 'ca.pem'), PROXY_CALLBACK_CA_FILE: join(dir, 'ca.pem') }).proxyCallback.extraCaCertificates).toHaveLength(4);
+      expect(configError({ PROXY_CALLBACK_CA_FILE: join(dir, 'missing.pem') }).message).toMatch(/PROXY_CALLBACK_CA_FILE: cannot read .*ENOENT/);
+      expect(configError({ PROXY_CALLBACK_CA_FILE: join(dir, 'empty.pem') }).message).toContain('PROXY_CALLBACK_CA_FILE: no PEM certificate');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

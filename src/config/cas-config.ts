@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './env.validation';
 
@@ -32,6 +33,10 @@ export interface CasConfig {
   argon2: { memoryKib: number; timeCost: number; parallelism: number };
   tgt: { maxTimeToLiveSeconds: number; timeToKillSeconds: number };
   st: { timeToKillSeconds: number; numberOfUses: number };
+  /** `cas.ticket.pt.*`: proxy tickets, overridable per target service. */
+  pt: { timeToKillSeconds: number; numberOfUses: number };
+  /** pgtUrl callbacks: extra trusted CA certificates (PEM), from PROXY_CALLBACK_CA_FILE and NODE_EXTRA_CA_CERTS. */
+  proxyCallback: { extraCaCertificates: string[] };
   rememberMe: { enabled: boolean; timeToKillSeconds: number; cookieMaxAgeSeconds: number };
   sso: { enabled: boolean };
   /** `cas.slo.disabled`: no back-channel logout requests at all. */
@@ -99,6 +104,8 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
       timeToKillSeconds: v.CAS_TICKET_TGT_PRIMARY_TIME_TO_KILL_IN_SECONDS,
     },
     st: { timeToKillSeconds: v.CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS, numberOfUses: v.CAS_TICKET_ST_NUMBER_OF_USES },
+    pt: { timeToKillSeconds: v.CAS_TICKET_PT_TIME_TO_KILL_IN_SECONDS, numberOfUses: v.CAS_TICKET_PT_NUMBER_OF_USES },
+    proxyCallback: { extraCaCertificates: [...nodeExtraCaCerts(v.NODE_EXTRA_CA_CERTS), ...callbackCaFile(v.PROXY_CALLBACK_CA_FILE)] },
     rememberMe: {
       enabled: v.CAS_TICKET_TGT_REMEMBER_ME_ENABLED,
       timeToKillSeconds: v.CAS_TICKET_TGT_REMEMBER_ME_TIME_TO_KILL_IN_SECONDS,
@@ -138,6 +145,32 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     view: { cas2V3ForwardCompatible: v.CAS_VIEW_CAS2_V3_FORWARD_COMPATIBLE },
     logLevel: v.LOG_LEVEL as CasConfig['logLevel'],
   };
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----/g;
+
+/** The certificates of PROXY_CALLBACK_CA_FILE; a missing file or one without a certificate stops the boot. */
+function callbackCaFile(path: string | undefined): string[] {
+  if (path === undefined) return [];
+  let text: string;
+  try {
+    text = readFileSync(resolve(path), 'utf8');
+  } catch (e) {
+    throw new ConfigurationError(`Invalid configuration:\n  PROXY_CALLBACK_CA_FILE: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const certs = text.match(PEM_CERTIFICATE) ?? [];
+  if (!certs.length) throw new ConfigurationError(`Invalid configuration:\n  PROXY_CALLBACK_CA_FILE: no PEM certificate in ${path}`);
+  return certs;
+}
+
+/** Node warns about an unreadable NODE_EXTRA_CA_CERTS itself and carries on; so do we. */
+function nodeExtraCaCerts(path: string | undefined): string[] {
+  if (path === undefined) return [];
+  try {
+    return readFileSync(path, 'utf8').match(PEM_CERTIFICATE) ?? [];
+  } catch {
+    return [];
+  }
 }
 
 function list(value: string | undefined): string[] {

@@ -115,6 +115,20 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
   CAS_TICKET_ST_NUMBER_OF_USES = 1;
 
+  @IsOptional() @Transform(toDurationSeconds) @IsInt({ message: 'CAS_TICKET_PT_TIME_TO_KILL_IN_SECONDS must be seconds or an ISO-8601 duration such as PT10S' }) @Min(1) @Max(300)
+  CAS_TICKET_PT_TIME_TO_KILL_IN_SECONDS = 10;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  CAS_TICKET_PT_NUMBER_OF_USES = 1;
+
+  /** Ours: PEM file of CA certificates trusted for pgtUrl callbacks, beside Node's store and NODE_EXTRA_CA_CERTS. */
+  @IsOptional() @IsString()
+  PROXY_CALLBACK_CA_FILE?: string;
+
+  /** Node's own setting, read here too: an explicit CA list would otherwise drop it (see proxy-callback.ts). */
+  @IsOptional() @IsString()
+  NODE_EXTRA_CA_CERTS?: string;
+
   @IsOptional() @Transform(toBool) @IsBoolean()
   CAS_TICKET_TGT_REMEMBER_ME_ENABLED = false;
 

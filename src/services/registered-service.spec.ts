@@ -1,4 +1,4 @@
-import { compileServicePattern, InvalidServiceDefinition, parseServiceDefinition } from './registered-service';
+import { compileServicePattern, InvalidServiceDefinition, parseServiceDefinition, proxyCallbackAllowed } from './registered-service';
 
 const base = { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'App', serviceId: '^https://app\\.example\\.org/.*' };
 
@@ -78,6 +78,7 @@ describe('parseServiceDefinition', () => {
       attributeRelease: { kind: 'allowed', names: ['mail', 'cn'] },
       tgtMaxTimeToLiveSeconds: 3600,
       stPolicy: { numberOfUses: 1, timeToLiveSeconds: 10 },
+      proxyPolicy: { kind: 'regex', pattern: /^(?:^https:\/\/app\.example\.org\/proxyCallback)$/i },
       definition: CAS7_EXAMPLE,
     });
     // The whole definition is kept, untouched, fields not acted on included.
@@ -117,9 +118,46 @@ describe('parseServiceDefinition', () => {
       attributeRelease: { kind: 'allowed', names: [] },
       tgtMaxTimeToLiveSeconds: undefined,
       stPolicy: undefined,
+      ptPolicy: undefined,
+      // CAS's default: RefuseRegisteredServiceProxyPolicy.
+      proxyPolicy: { kind: 'refuse' },
       definition: base,
     });
     expect(parseServiceDefinition({ ...base, attributeReleasePolicy: null, accessStrategy: null }).attributeRelease).toEqual({ kind: 'allowed', names: [] });
+  });
+
+  describe('proxy policies', () => {
+    const regex = (pattern: unknown) => ({ '@class': 'org.apereo.cas.services.RegexMatchingRegisteredServiceProxyPolicy', pattern });
+
+    it('refuses by default and with RefuseRegisteredServiceProxyPolicy (CAS 5 files too)', () => {
+      expect(parseServiceDefinition(base).proxyPolicy).toEqual({ kind: 'refuse' });
+      expect(parseServiceDefinition(CAS5_EXAMPLE).proxyPolicy).toEqual({ kind: 'refuse' });
+      expect(proxyCallbackAllowed({ kind: 'refuse' }, 'https://app.example.org/cb')).toBe(false);
+    });
+
+    it('allows a pgtUrl only when the pattern matches all of it, ignoring case', () => {
+      const { proxyPolicy } = parseServiceDefinition({ ...base, proxyPolicy: regex('^https://app\\.example\\.org/cb(\\?.*)?') });
+      expect(proxyCallbackAllowed(proxyPolicy, 'https://app.example.org/cb')).toBe(true);
+      expect(proxyCallbackAllowed(proxyPolicy, 'https://APP.example.org/cb?x=1')).toBe(true);
+      expect(proxyCallbackAllowed(proxyPolicy, 'https://app.example.org/cb/../../elsewhere')).toBe(false);
+      // A partial match would let these through.
+      const loose = parseServiceDefinition({ ...base, proxyPolicy: regex('https://app\\.example\\.org') }).proxyPolicy;
+      expect(proxyCallbackAllowed(loose, 'https://app.example.org.evil.org/cb')).toBe(false);
+      expect(proxyCallbackAllowed(loose, 'https://evil.org/?https://app.example.org')).toBe(false);
+    });
+
+    it('refuses a definition with an unknown policy class, no pattern or a bad one', () => {
+      for (const proxyPolicy of [{ '@class': 'org.example.AllowAll' }, regex(undefined), regex(''), regex('(')]) {
+        expect(() => parseServiceDefinition({ ...base, proxyPolicy })).toThrow(InvalidServiceDefinition);
+      }
+      expect(() => parseServiceDefinition({ ...base, proxyPolicy: 'yes' })).toThrow(/proxyPolicy: must be an object/);
+    });
+
+    it('reads proxyTicketExpirationPolicy like serviceTicketExpirationPolicy', () => {
+      const pt = { '@class': 'org.apereo.cas.services.DefaultRegisteredServiceProxyTicketExpirationPolicy', numberOfUses: '2', timeToLive: '30' };
+      expect(parseServiceDefinition({ ...base, proxyTicketExpirationPolicy: pt }).ptPolicy).toEqual({ numberOfUses: 2, timeToLiveSeconds: 30 });
+      expect(() => parseServiceDefinition({ ...base, proxyTicketExpirationPolicy: { timeToLive: 301 } })).toThrow(/proxyTicketExpirationPolicy.timeToLive/);
+    });
   });
 
   describe('attribute release policies', () => {

@@ -18,6 +18,10 @@ export interface RegisteredService {
   tgtMaxTimeToLiveSeconds?: number;
   /** `serviceTicketExpirationPolicy`: uses and lifetime of its STs, each falling back to the global setting. */
   stPolicy?: { numberOfUses?: number; timeToLiveSeconds?: number };
+  /** `proxyTicketExpirationPolicy`: uses and lifetime of the PTs issued for it (as target service). */
+  ptPolicy?: { numberOfUses?: number; timeToLiveSeconds?: number };
+  /** `proxyPolicy`: which pgtUrl callbacks may obtain a PGT from its tickets; CAS's default refuses all. */
+  proxyPolicy: ProxyPolicy;
   definition: Record<string, unknown>;
 }
 
@@ -30,6 +34,13 @@ export interface AccessRules {
   /** Where to send the browser when access is denied, instead of the error page. */
   unauthorizedRedirectUrl?: string;
 }
+
+/**
+ * RefuseRegisteredServiceProxyPolicy, or RegexMatchingRegisteredServiceProxyPolicy whose `pattern`
+ * must match the whole pgtUrl, ignoring case (as `serviceId` does; stricter than a partial match,
+ * so a pattern cannot be satisfied by a URL that merely contains an allowed host).
+ */
+export type ProxyPolicy = { kind: 'refuse' } | { kind: 'regex'; pattern: RegExp };
 
 export type AttributeReleasePolicy =
   | { kind: 'all' }
@@ -47,6 +58,7 @@ const SERVICE_CLASSES = new Set([
 export const SUPPORTED_FIELDS = new Set([
   '@class', 'id', 'name', 'serviceId', 'description', 'evaluationOrder', 'logoutType', 'logoutUrl',
   'accessStrategy', 'attributeReleasePolicy', 'ticketGrantingTicketExpirationPolicy', 'serviceTicketExpirationPolicy',
+  'proxyPolicy', 'proxyTicketExpirationPolicy',
 ]);
 
 /** Validates one CAS JSON service definition; throws InvalidServiceDefinition naming the field at fault. */
@@ -82,7 +94,9 @@ export function parseServiceDefinition(json: unknown): RegisteredService {
     logoutUrl: d.logoutUrl as string | undefined,
     attributeRelease: parseReleasePolicy(d.attributeReleasePolicy),
     tgtMaxTimeToLiveSeconds: parseTgtPolicy(d.ticketGrantingTicketExpirationPolicy),
-    stPolicy: parseStPolicy(d.serviceTicketExpirationPolicy),
+    stPolicy: parseTicketPolicy(d.serviceTicketExpirationPolicy, 'serviceTicketExpirationPolicy'),
+    ptPolicy: parseTicketPolicy(d.proxyTicketExpirationPolicy, 'proxyTicketExpirationPolicy'),
+    proxyPolicy: parseProxyPolicy(d.proxyPolicy),
     definition: d,
   };
 }
@@ -95,18 +109,49 @@ function parseTgtPolicy(p: unknown): number | undefined {
   return v !== undefined && v > 0 ? v : undefined;
 }
 
-/** DefaultRegisteredServiceServiceTicketExpirationPolicy: `numberOfUses`, `timeToLive` (seconds, often a string). */
-function parseStPolicy(p: unknown): RegisteredService['stPolicy'] {
+/**
+ * DefaultRegisteredServiceServiceTicketExpirationPolicy and its proxy-ticket twin
+ * DefaultRegisteredServiceProxyTicketExpirationPolicy: `numberOfUses`, `timeToLive` (seconds, often a string).
+ */
+function parseTicketPolicy(p: unknown, field: string): RegisteredService['stPolicy'] {
   if (p === undefined || p === null) return undefined;
-  if (typeof p !== 'object' || Array.isArray(p)) throw new InvalidServiceDefinition('serviceTicketExpirationPolicy: must be an object');
+  if (typeof p !== 'object' || Array.isArray(p)) throw new InvalidServiceDefinition(`${field}: must be an object`);
   const o = p as Record<string, unknown>;
-  const numberOfUses = numeric(o.numberOfUses, 'serviceTicketExpirationPolicy.numberOfUses');
-  const timeToLiveSeconds = numeric(o.timeToLive, 'serviceTicketExpirationPolicy.timeToLive');
-  if (numberOfUses !== undefined && numberOfUses < 1) throw new InvalidServiceDefinition('serviceTicketExpirationPolicy.numberOfUses: at least 1');
+  const numberOfUses = numeric(o.numberOfUses, `${field}.numberOfUses`);
+  const timeToLiveSeconds = numeric(o.timeToLive, `${field}.timeToLive`);
+  if (numberOfUses !== undefined && numberOfUses < 1) throw new InvalidServiceDefinition(`${field}.numberOfUses: at least 1`);
   if (timeToLiveSeconds !== undefined && (timeToLiveSeconds < 1 || timeToLiveSeconds > 300)) {
-    throw new InvalidServiceDefinition('serviceTicketExpirationPolicy.timeToLive: 1 to 300 seconds');
+    throw new InvalidServiceDefinition(`${field}.timeToLive: 1 to 300 seconds`);
   }
   return { numberOfUses, timeToLiveSeconds };
+}
+
+const PROXY_POLICIES = {
+  refuse: 'org.apereo.cas.services.RefuseRegisteredServiceProxyPolicy',
+  regex: 'org.apereo.cas.services.RegexMatchingRegisteredServiceProxyPolicy',
+};
+
+/** An unknown policy class is refused rather than ignored: ignoring it could only fail open or hide a typo. */
+function parseProxyPolicy(p: unknown): ProxyPolicy {
+  if (p === undefined || p === null) return { kind: 'refuse' };
+  if (typeof p !== 'object' || Array.isArray(p)) throw new InvalidServiceDefinition('proxyPolicy: must be an object');
+  const o = p as Record<string, unknown>;
+  const cls = o['@class'];
+  if (cls === PROXY_POLICIES.refuse) return { kind: 'refuse' };
+  if (cls !== PROXY_POLICIES.regex) {
+    throw new InvalidServiceDefinition(`proxyPolicy.@class: expected ${PROXY_POLICIES.refuse} or ${PROXY_POLICIES.regex}`);
+  }
+  if (typeof o.pattern !== 'string' || !o.pattern) throw new InvalidServiceDefinition('proxyPolicy.pattern: required regular expression');
+  try {
+    return { kind: 'regex', pattern: compileServicePattern(o.pattern) };
+  } catch {
+    throw new InvalidServiceDefinition('proxyPolicy.pattern: invalid regular expression');
+  }
+}
+
+/** Whether the policy lets this callback URL obtain a PGT (https is checked separately, by the caller). */
+export function proxyCallbackAllowed(policy: ProxyPolicy, pgtUrl: string): boolean {
+  return policy.kind === 'regex' && policy.pattern.test(pgtUrl);
 }
 
 /**

@@ -5,6 +5,7 @@ const defaults: PolicyDefaults = {
   tgt: { maxTimeToLiveSeconds: 28800, timeToKillSeconds: 7200 },
   rememberMe: { timeToKillSeconds: 1209600 },
   st: { timeToKillSeconds: 10, numberOfUses: 1 },
+  pt: { timeToKillSeconds: 10, numberOfUses: 1 },
 };
 
 const service = (extra: Record<string, unknown> = {}) =>

@@ -15,6 +15,7 @@ export interface PolicyDefaults {
   tgt: { maxTimeToLiveSeconds: number; timeToKillSeconds: number };
   rememberMe: { timeToKillSeconds: number };
   st: { timeToKillSeconds: number; numberOfUses: number };
+  pt: { timeToKillSeconds: number; numberOfUses: number };
 }
 
 /**
@@ -34,5 +35,13 @@ export function resolveServiceTicketPolicy(d: PolicyDefaults, service: Registere
   return {
     numberOfUses: service?.stPolicy?.numberOfUses ?? d.st.numberOfUses,
     timeToLiveSeconds: service?.stPolicy?.timeToLiveSeconds ?? d.st.timeToKillSeconds,
+  };
+}
+
+/** The target service's `proxyTicketExpirationPolicy`, field by field over the global PT settings. */
+export function resolveProxyTicketPolicy(d: PolicyDefaults, target: RegisteredService): ServiceTicketPolicy {
+  return {
+    numberOfUses: target.ptPolicy?.numberOfUses ?? d.pt.numberOfUses,
+    timeToLiveSeconds: target.ptPolicy?.timeToLiveSeconds ?? d.pt.timeToKillSeconds,
   };
 }

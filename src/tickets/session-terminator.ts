@@ -6,6 +6,7 @@ import { ServiceRegistry } from '../services/service-registry';
 import { frontChannelUrl, logoutRequests, ReachedService } from './single-logout';
 import { EndReason, LogoutRequestStatus, SingleLogoutOutbox } from './single-logout-outbox';
 import { SingleLogoutDelivery } from './single-logout.delivery';
+import { parseTicketId } from './ticket-ids';
 import { TicketRegistry } from './ticket-registry';
 
 export interface EndedSession {
@@ -34,16 +35,19 @@ export class SessionTerminator {
    * Ends the session and queues its back-channel logout requests durably, then starts delivering
    * them. With `waitMs`, waits at most that long for deliveries before answering their current
    * status. The front-channel requests are returned for the logout page to have the browser make.
-   * Returns null when there was no such session.
+   * Returns null when there was no such session. A PGT id ends that proxied session only (the
+   * PGT, what descends from it, logout requests to the services its PTs reached), as CAS's
+   * logout manager does for a PGT.
    */
   async end(tgtId: string, reason: EndReason, waitMs = 0): Promise<EndedSession | null> {
     const now = this.clock.now();
     // cas.slo.disabled: sessions end without any logout request.
-    const ended = await this.tickets.endSession(tgtId, reason, (principal, reached) =>
-      this.config.slo.disabled
-        ? []
-        : logoutRequests(principal, reached, (r) => this.lookup(r), now),
-    );
+    const requestsFor = (principal: string, reached: ReachedService[]) =>
+      this.config.slo.disabled ? [] : logoutRequests(principal, reached, (r) => this.lookup(r), now);
+    const ended =
+      parseTicketId(tgtId) === 'PGT'
+        ? await this.tickets.endProxyGrantingTicket(tgtId, reason, requestsFor)
+        : await this.tickets.endSession(tgtId, reason, requestsFor);
     if (!ended) return null;
     const frontChannel = ended.requests.filter((r) => r.channel === 'FRONT_CHANNEL').map(frontChannelUrl);
     if (!ended.requests.some((r) => r.channel === 'BACK_CHANNEL')) return { backChannel: [], frontChannel };

@@ -30,6 +30,14 @@ export function newTicketId(type: TicketType): string {
 }
 
 /**
+ * The PGT IOU handed to the proxy callback beside the PGT and put in the validation response in
+ * its place (spec 2.5.4): independent random data, so it reveals nothing of the PGT. Never stored.
+ */
+export function newProxyGrantingTicketIou(): string {
+  return `PGTIOU-${randomToken(48)}`;
+}
+
+/**
  * The syntactic check done before any database query: a known prefix, then only the spec's
  * alphabet, 32..256 characters in all. Anything else cannot be a ticket we issued.
  */

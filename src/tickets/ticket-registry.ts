@@ -39,7 +39,13 @@ export interface GrantServiceTicket {
 export interface ConsumedTicket {
   id: string;
   type: TicketType;
+  /** Root TGT of the session. */
+  sessionId: string;
+  /** The ticket-granting ticket it came from: the TGT for an ST, the PGT for a PT. */
+  parentId: string;
   service: string;
+  /** PT: the proxies' callback URLs, most recent first (cas:proxies); empty for an ST. */
+  proxies: string[];
   principal: string;
   attributes: Attributes;
   authenticatedAt: Date;
@@ -134,21 +140,23 @@ export class TicketRegistry {
    * race on a multi-use ticket a caller may lose a use it could have had, never gain one.
    */
   async consumeServiceTicket(id: string, types: TicketType[]): Promise<ConsumedTicket | null> {
+    // A PT is also dead once the PGT it came from is gone or expired (CAS: an expired parent expires its children).
     const rows: ConsumedRow[] = await this.db.query(
       `WITH last_use AS (
          DELETE FROM tickets WHERE id = $1 AND type = ANY($2::varchar[]) AND use_count + 1 >= max_uses
-         RETURNING id, type, session_id, service, principal, expires_at, from_new_login
+         RETURNING id, type, session_id, parent_id, service, principal, expires_at, from_new_login, proxy_chain
        ), earlier_use AS (
          UPDATE tickets SET use_count = use_count + 1, last_used_at = $3
           WHERE id = $1 AND type = ANY($2::varchar[]) AND use_count + 1 < max_uses
-         RETURNING id, type, session_id, service, principal, expires_at, from_new_login
+         RETURNING id, type, session_id, parent_id, service, principal, expires_at, from_new_login, proxy_chain
        ), st AS (
          SELECT * FROM last_use UNION ALL SELECT * FROM earlier_use
        )
-       SELECT st.id, st.type, st.service, st.principal, st.from_new_login,
+       SELECT st.id, st.type, st.session_id, st.parent_id, st.service, st.principal, st.from_new_login, st.proxy_chain,
               tgt.attributes, tgt.created_at AS authenticated_at, tgt.remember_me,
-              (st.expires_at > $3 AND tgt.expires_at > $3) AS live
-         FROM st JOIN tickets tgt ON tgt.id = st.session_id`,
+              (st.expires_at > $3 AND tgt.expires_at > $3 AND (st.type <> 'PT' OR COALESCE(pgt.expires_at > $3, false))) AS live
+         FROM st JOIN tickets tgt ON tgt.id = st.session_id
+         LEFT JOIN tickets pgt ON st.type = 'PT' AND pgt.id = st.parent_id AND pgt.type = 'PGT'`,
       [id, types, this.clock.now()],
     );
     if (!rows.length) return null;
@@ -156,7 +164,10 @@ export class TicketRegistry {
     return {
       id: r.id,
       type: r.type,
+      sessionId: r.session_id,
+      parentId: r.parent_id,
       service: r.service,
+      proxies: r.proxy_chain ?? [],
       principal: r.principal,
       attributes: r.attributes ?? {},
       authenticatedAt: r.authenticated_at,
@@ -164,6 +175,126 @@ export class TicketRegistry {
       rememberMe: r.remember_me,
       live: r.live,
     };
+  }
+
+  /**
+   * Stores the PGT that a validation with `pgtUrl` minted from ticket `from` (already consumed),
+   * once its callback accepted it. It belongs to the same session (session_id = root TGT, so the
+   * session's end removes it), descends from the ticket-granting ticket `from` came from, and lives
+   * like that session: the same hard limit and idle timeout, the idle window sliding with each PT
+   * it grants. Returns false, writing nothing, when the session is gone or expired meanwhile, or
+   * when `from` already minted a PGT (an ST or PT mints at most one). The TGT row is locked
+   * (KEY SHARE) so a logout running at the same time either waits and then removes the new PGT
+   * with the rest, or has already removed the TGT and nothing is inserted: never a foreign-key
+   * error.
+   */
+  async grantProxyGrantingTicket(from: ConsumedTicket, pgtId: string, pgtUrl: string): Promise<boolean> {
+    const now = this.clock.now();
+    const rows: unknown[] = await this.db.query(
+      `INSERT INTO tickets (id, type, session_id, parent_id, principal, created_at, last_used_at, expires_at,
+                            hard_expires_at, idle_timeout_seconds, use_count, remember_me, proxied_by, proxy_chain, granted_from)
+       SELECT $1, 'PGT', tgt.id, $3, $4, $5, $5, LEAST(tgt.hard_expires_at, $5::timestamptz + make_interval(secs => tgt.idle_timeout_seconds)),
+              tgt.hard_expires_at, tgt.idle_timeout_seconds, 0, tgt.remember_me, $6, $7::text[], $8
+         FROM tickets tgt WHERE tgt.id = $2 AND tgt.type = 'TGT' AND tgt.expires_at > $5
+          FOR KEY SHARE
+       ON CONFLICT (granted_from) WHERE type = 'PGT' DO NOTHING
+       RETURNING id`,
+      [pgtId, from.sessionId, from.parentId, from.principal, now, from.service, [pgtUrl, ...from.proxies], from.id],
+    );
+    return rows.length === 1;
+  }
+
+  /** A live PGT (in a live session) with what `/proxy` checks before granting, or null. */
+  async findProxyGrantingTicket(pgtId: string): Promise<{ id: string; principal: string; attributes: Attributes } | null> {
+    const now = this.clock.now();
+    const rows: { id: string; principal: string; attributes: Attributes | null }[] = await this.db.query(
+      `SELECT p.id, p.principal, tgt.attributes
+         FROM tickets p JOIN tickets tgt ON tgt.id = p.session_id
+        WHERE p.id = $1 AND p.type = 'PGT' AND p.expires_at > $2 AND tgt.expires_at > $2`,
+      [pgtId, now],
+    );
+    return rows.length ? { id: rows[0].id, principal: rows[0].principal, attributes: rows[0].attributes ?? {} } : null;
+  }
+
+  /**
+   * Uses a PGT to grant a PT for a target service, in one statement (as grantServiceTicket does
+   * for a TGT): the PGT's idle window slides and its use count grows, the PT row (carrying the
+   * PGT's proxy chain) and its session_services record (granted_by = the PGT, so single logout
+   * reaches back-end services too) are inserted. Returns the PT id, or null when the PGT or its
+   * session is unknown or expired (nothing is written then). The TGT is locked (KEY SHARE) before
+   * the PGT, the order a logout's cascade takes them in, so the two cannot deadlock.
+   */
+  async grantProxyTicket(pgtId: string, g: Omit<GrantServiceTicket, 'credentialsProvided' | 'sessionMaxAgeSeconds'>): Promise<string | null> {
+    const now = this.clock.now();
+    const ptId = newTicketId('PT');
+    const rows: { id: string }[] = await this.db.query(
+      `WITH root AS (
+         SELECT tgt.id FROM tickets tgt
+          WHERE tgt.id = (SELECT session_id FROM tickets WHERE id = $1 AND type = 'PGT') AND tgt.type = 'TGT' AND tgt.expires_at > $2
+          FOR KEY SHARE
+       ), pgt AS (
+         UPDATE tickets p
+            SET last_used_at = $2,
+                use_count = p.use_count + 1,
+                expires_at = LEAST(p.hard_expires_at, $2 + make_interval(secs => p.idle_timeout_seconds))
+           FROM root
+          WHERE p.id = $1 AND p.type = 'PGT' AND p.expires_at > $2 AND p.session_id = root.id
+          RETURNING p.id, p.session_id, p.principal, p.proxy_chain
+       ), pt AS (
+         INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
+                              created_at, last_used_at, expires_at, from_new_login, max_uses, proxy_chain)
+         SELECT $3, 'PT', pgt.session_id, pgt.id, pgt.principal, $4, $5, $2, $2, $2 + make_interval(secs => $6), false, $7, pgt.proxy_chain
+           FROM pgt
+         RETURNING id
+       ), tracked AS (
+         INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at, granted_by)
+         SELECT pgt.session_id, $3, $4, $5, $2, pgt.id FROM pgt
+       )
+       SELECT id FROM pt`,
+      [pgtId, now, ptId, g.service, g.registeredServiceId, g.policy.timeToLiveSeconds, g.policy.numberOfUses],
+    );
+    return rows.length ? rows[0].id : null;
+  }
+
+  /**
+   * Ends a proxied session (a PGT) through the single-logout pipeline, in one transaction: the PGT,
+   * every PT and PGT descending from it, and the service records of the PTs they granted are
+   * deleted, and the logout requests for those back-end services are written to the outbox (under
+   * the PGT's id). The user's SSO session itself lives on. Returns null when there was no such PGT.
+   * The TGT is locked first (KEY SHARE), in the order a logout of the whole session takes rows.
+   */
+  async endProxyGrantingTicket(
+    pgtId: string,
+    reason: EndReason,
+    requestsFor: (principal: string, reached: ReachedService[]) => LogoutRequestRow[],
+  ): Promise<{ principal: string; requests: LogoutRequestRow[] } | null> {
+    return this.db.transaction(async (m) => {
+      const rows: { principal: string; reached: ReachedRow[] }[] = await m.query(
+        `WITH RECURSIVE root AS (
+           SELECT tgt.id FROM tickets tgt
+            WHERE tgt.id = (SELECT session_id FROM tickets WHERE id = $1 AND type = 'PGT') AND tgt.type = 'TGT'
+            FOR KEY SHARE
+         ), tree AS (
+           SELECT p.id, p.session_id, p.principal FROM tickets p JOIN root ON p.session_id = root.id WHERE p.id = $1 AND p.type = 'PGT'
+           UNION ALL
+           SELECT t.id, t.session_id, t.principal FROM tickets t JOIN tree ON t.parent_id = tree.id WHERE t.type IN ('PGT', 'PT')
+         ), reached AS (
+           DELETE FROM session_services s USING tree WHERE s.session_id = tree.session_id AND s.granted_by = tree.id
+           RETURNING s.ticket_id, s.service, s.registered_service_id, s.issued_at
+         ), gone AS (
+           DELETE FROM tickets t USING tree WHERE t.id = tree.id RETURNING t.id
+         )
+         SELECT (SELECT principal FROM tree WHERE id = $1) AS principal,
+                COALESCE((SELECT json_agg(reached.*) FROM reached), '[]'::json) AS reached
+           FROM tree WHERE tree.id = $1`,
+        [pgtId],
+      );
+      if (!rows.length) return null;
+      const { principal } = rows[0];
+      const requests = requestsFor(principal, rows[0].reached.map(toReached));
+      await this.outbox.enqueue(m, pgtId, principal, reason, requests.filter((r) => r.channel === 'BACK_CHANNEL'));
+      return { principal, requests };
+    });
   }
 
   /**
@@ -204,26 +335,44 @@ export class TicketRegistry {
   }
 
   /**
-   * A page of live sessions in TGT id order (keyset: ids after `after`), optionally one principal's
-   * (ignoring case), each with the services it reached. Uses the primary key (all TGT ids sort
-   * together) or the (type, lower(principal)) index; never OFFSET, never loads the table.
+   * A page of live sessions in id order (keyset: ids after `after`), optionally one principal's
+   * (ignoring case), each with the services it reached. `kind` picks TGTs (sessions established
+   * with CAS), PGTs (proxied sessions, each listed as CAS lists them: its own entry, with the PTs
+   * it granted as services) or both; all PGT ids sort before all TGT ids, so the two keyset
+   * branches concatenate. Each branch walks an index (TGTs: the primary key from 'TGT-'; PGTs:
+   * ix_tickets_pgt_id; a principal: (type, lower(principal))); never OFFSET, never the table.
    */
-  async listSessions(q: { principal?: string; after?: string; limit: number }): Promise<SessionDetail[]> {
+  async listSessions(q: { kind?: SessionKind; principal?: string; after?: string; limit: number }): Promise<SessionDetail[]> {
+    const kind = q.kind ?? 'TGT';
     const rows: SessionDetailRow[] = await this.db.query(
-      `SELECT t.id, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
-              t.use_count, t.remember_me, t.attributes,
+      `WITH page AS (
+         (SELECT p.id FROM tickets p
+           WHERE $5::text IN ('ALL', 'PGT') AND p.type = 'PGT' AND p.expires_at > $1 AND p.id > $2
+             AND ($3::text IS NULL OR lower(p.principal) = lower($3::text))
+             -- a PGT outlives an idle TGT only until the cleaner ends the session: it is dead already
+             AND EXISTS (SELECT 1 FROM tickets r WHERE r.id = p.session_id AND r.expires_at > $1)
+           ORDER BY p.id LIMIT $4)
+         UNION ALL
+         (SELECT id FROM tickets
+           WHERE $5::text IN ('ALL', 'TGT') AND type = 'TGT' AND expires_at > $1 AND id > GREATEST($2, 'TGT-')
+             AND ($3::text IS NULL OR lower(principal) = lower($3::text))
+           ORDER BY id LIMIT $4)
+         ORDER BY id LIMIT $4
+       )
+       SELECT t.id, t.type, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
+              t.use_count, t.remember_me, root.attributes, t.proxied_by,
               COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at)
                                         ORDER BY s.issued_at)
-                          FROM session_services s WHERE s.session_id = t.id), '[]'::json) AS services
-         FROM tickets t
-        WHERE t.type = 'TGT' AND t.expires_at > $1 AND t.id > $2
-          AND ($3::text IS NULL OR lower(t.principal) = lower($3::text))
-        ORDER BY t.id
-        LIMIT $4`,
-      [this.clock.now(), q.after ?? 'TGT-', q.principal ?? null, q.limit],
+                          FROM session_services s
+                         WHERE s.session_id = t.session_id
+                           AND (CASE WHEN t.type = 'PGT' THEN s.granted_by = t.id ELSE s.granted_by IS NULL END)), '[]'::json) AS services
+         FROM page JOIN tickets t ON t.id = page.id JOIN tickets root ON root.id = t.session_id
+        ORDER BY t.id`,
+      [this.clock.now(), q.after ?? '', q.principal ?? null, q.limit, kind],
     );
     return rows.map((r) => ({
       ...toSession(r),
+      proxiedBy: r.type === 'PGT' ? r.proxied_by : null,
       hardExpiresAt: r.hard_expires_at,
       idleTimeoutSeconds: r.idle_timeout_seconds,
       rememberMe: r.remember_me,
@@ -314,7 +463,12 @@ interface SessionRow {
   attributes: Attributes | null;
 }
 
+/** TGT: sessions established with CAS (DIRECT); PGT: proxied sessions (PROXIED); ALL: both. */
+export type SessionKind = 'ALL' | 'TGT' | 'PGT';
+
 export interface SessionDetail extends Session {
+  /** For a PGT: the service that proxies; null for a TGT. */
+  proxiedBy: string | null;
   hardExpiresAt: Date | null;
   idleTimeoutSeconds: number | null;
   rememberMe: boolean;
@@ -322,6 +476,8 @@ export interface SessionDetail extends Session {
 }
 
 interface SessionDetailRow extends SessionRow {
+  type: TicketType;
+  proxied_by: string | null;
   hard_expires_at: Date | null;
   idle_timeout_seconds: number | null;
   remember_me: boolean;
@@ -331,6 +487,9 @@ interface SessionDetailRow extends SessionRow {
 interface ConsumedRow {
   id: string;
   type: TicketType;
+  session_id: string;
+  parent_id: string;
+  proxy_chain: string[] | null;
   service: string;
   principal: string;
   from_new_login: boolean | null;

@@ -1,11 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CasError, echo } from '../common/cas-error';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { attributesAllowed } from '../services/access-strategy';
 import { releaseAttributes } from '../services/attribute-release';
+import { proxyCallbackAllowed, RegisteredService } from '../services/registered-service';
 import { ServiceRegistry } from '../services/service-registry';
 import { sameService } from '../services/service-matching';
-import { parseTicketId, TicketType } from './ticket-ids';
-import { TicketRegistry } from './ticket-registry';
+import { PolicyDefaults, resolveProxyTicketPolicy } from '../services/ticket-policy';
+import { parseCallback, ProxyCallback } from './proxy-callback';
+import { newProxyGrantingTicketIou, newTicketId, parseTicketId, TicketType } from './ticket-ids';
+import { ConsumedTicket, TicketRegistry } from './ticket-registry';
 import type { ValidationSuccess } from './validation-response';
 
 export interface ValidationRequest {
@@ -18,21 +22,28 @@ export interface ValidationRequest {
   releaseAttributes: boolean;
 }
 
-/** Ticket validation rules of CAS protocol 2.5–2.6, in CAS's order of checks. */
+/** Ticket validation rules of CAS protocol 2.5–2.7 (validation, PGT callback, `/proxy`), in CAS's order of checks. */
 @Injectable()
 export class TicketValidationService {
+  private readonly defaults: PolicyDefaults;
+
   constructor(
     private readonly tickets: TicketRegistry,
     private readonly services: ServiceRegistry,
+    private readonly callback: ProxyCallback,
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
-  ) {}
+  ) {
+    this.defaults = { tgt: config.tgt, rememberMe: config.rememberMe, st: config.st, pt: config.pt };
+  }
 
   async validate(r: ValidationRequest): Promise<ValidationSuccess> {
     const type = parseTicketId(r.ticket);
-    // A value that cannot be a ticket we issued, or a type this endpoint refuses, costs no query.
-    if (type === null || !r.accept.includes(type)) {
-      const why = type === 'PT' ? ' (a proxy ticket is not accepted here)' : '';
-      throw new CasError('INVALID_TICKET', `Ticket '${echo(r.ticket)}' not recognized${why}`);
+    // A value that cannot be a ticket we issued, or a TGT/PGT, costs no query.
+    if (type !== 'ST' && type !== 'PT') throw new CasError('INVALID_TICKET', `Ticket '${echo(r.ticket)}' not recognized`);
+    if (!r.accept.includes(type)) {
+      // A PT at /validate or /serviceValidate is a validation attempt like any (spec 3.2.1): spent, then refused.
+      await this.tickets.consumeServiceTicket(r.ticket, [type]);
+      throw new CasError('INVALID_TICKET', `Ticket '${echo(r.ticket)}' not recognized (a proxy ticket is not accepted here)`);
     }
     // Consumed before any other check: a failed validation burns the ticket too (spec 2.5.3).
     const t = await this.tickets.consumeServiceTicket(r.ticket, r.accept);
@@ -50,10 +61,7 @@ export class TicketValidationService {
     if (r.renew && !t.fromNewLogin) {
       throw new CasError('INVALID_TICKET', `Ticket '${echo(r.ticket)}' was not issued from a credential login as renew requires`);
     }
-    if (r.pgtUrl !== undefined) {
-      // Proxy policies are not supported yet, so every service has CAS's default RefuseRegisteredServiceProxyPolicy.
-      throw new CasError('UNAUTHORIZED_SERVICE_PROXY', `Service '${echo(r.service)}' is not authorized to use CAS proxy authentication`);
-    }
+    const proxyGrantingTicket = r.pgtUrl === undefined ? undefined : await this.mintProxyGrantingTicket(t, registered, r.pgtUrl);
     return {
       user: t.principal,
       attributes: r.releaseAttributes
@@ -64,7 +72,57 @@ export class TicketValidationService {
             released: releaseAttributes(registered.attributeRelease, t.attributes),
           }
         : undefined,
+      proxyGrantingTicket,
+      proxies: t.proxies,
     };
+  }
+
+  /**
+   * The pgtUrl handshake for a ticket that passed validation; returns the PGTIOU. Checks, in this
+   * order: the service may proxy at all (else UNAUTHORIZED_SERVICE_PROXY), the callback is an
+   * https URL (else INVALID_PROXY_CALLBACK, without any request), the policy's pattern allows it
+   * (else UNAUTHORIZED_SERVICE_PROXY), then the callback accepts the PGT (else
+   * INVALID_PROXY_CALLBACK). The PGT is stored only after that 200, so a failure leaves none.
+   */
+  private async mintProxyGrantingTicket(t: ConsumedTicket, registered: RegisteredService, pgtUrl: string): Promise<string> {
+    const refused = new CasError('UNAUTHORIZED_SERVICE_PROXY', `The supplied service '${echo(t.service)}' is not authorized to use CAS proxy authentication.`);
+    const unauthenticated = new CasError('INVALID_PROXY_CALLBACK', `The supplied proxy callback url '${echo(pgtUrl)}' could not be authenticated.`);
+    if (registered.proxyPolicy.kind === 'refuse') throw refused;
+    const parsed = parseCallback(pgtUrl);
+    if (!parsed) throw unauthenticated;
+    // The pattern must hold for the URL as written and as the URL parser (hence the request) reads it.
+    if (!proxyCallbackAllowed(registered.proxyPolicy, pgtUrl) || !proxyCallbackAllowed(registered.proxyPolicy, parsed.href)) throw refused;
+    const pgtId = newTicketId('PGT');
+    const iou = newProxyGrantingTicketIou();
+    if (!(await this.callback.deliver(pgtUrl, pgtId, iou)).ok) throw unauthenticated;
+    if (!(await this.tickets.grantProxyGrantingTicket(t, pgtId, pgtUrl))) {
+      throw new CasError('INVALID_TICKET', `Ticket '${echo(t.id)}' cannot grant a proxy-granting ticket: its session ended, or it granted one already`);
+    }
+    return iou;
+  }
+
+  /**
+   * `/proxy` (spec 2.7): a PT for `targetService` from a live PGT. Codes: INVALID_TICKET for an
+   * unknown, expired or logged-out PGT (CAS's code; the CAS 2.0 spec's BAD_PGT is not in 3.0),
+   * UNAUTHORIZED_SERVICE for a target that is not registered, disabled, out of SSO or closed to
+   * the user (the spec's code, where CAS says UNAUTHORIZED_SERVICE_PROXY).
+   */
+  async grantProxyTicket(pgt: string, targetService: string): Promise<string> {
+    const unknown = new CasError('INVALID_TICKET', 'Proxy-granting ticket not recognized');
+    if (parseTicketId(pgt) !== 'PGT') throw unknown;
+    const target = this.services.authorized(targetService);
+    const denied = new CasError('UNAUTHORIZED_SERVICE', `Service '${echo(targetService)}' is not authorized to use CAS proxy tickets`);
+    if (!target || !target.ssoEnabled) throw denied;
+    const found = await this.tickets.findProxyGrantingTicket(pgt);
+    if (!found) throw unknown;
+    if (!attributesAllowed(target.access, found.attributes)) throw denied;
+    const pt = await this.tickets.grantProxyTicket(pgt, {
+      service: targetService,
+      registeredServiceId: target.id,
+      policy: resolveProxyTicketPolicy(this.defaults, target),
+    });
+    if (!pt) throw unknown;
+    return pt;
   }
 
   /** CAS 2.0 `/serviceValidate` answers with attributes only with v3 forward compatibility (CAS 7 default: on). */

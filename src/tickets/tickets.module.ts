@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ServicesModule } from '../services/services.module';
+import { ProxyCallback } from './proxy-callback';
 import { SessionTerminator } from './session-terminator';
 import { SingleLogoutOutbox } from './single-logout-outbox';
 import { SingleLogoutDelivery } from './single-logout.delivery';
@@ -12,7 +13,7 @@ import { ValidationController } from './validation.controller';
 @Module({
   imports: [ServicesModule],
   controllers: [ValidationController],
-  providers: [TicketRegistry, TicketValidationService, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner],
+  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner],
   exports: [TicketRegistry, SessionTerminator, SingleLogoutOutbox, TicketRegistryCleaner],
 })
 export class TicketsModule {}

@@ -15,6 +15,10 @@ export interface ValidationSuccess {
     isFromNewLogin: boolean;
     released: Attributes;
   };
+  /** The PGTIOU of the PGT minted for `pgtUrl` (never the PGT: that went to the callback only). */
+  proxyGrantingTicket?: string;
+  /** PT: the proxies' callback URLs, most recent first. */
+  proxies?: string[];
 }
 
 export interface Rendered {
@@ -28,11 +32,16 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export function renderSuccess(s: ValidationSuccess, format: ResponseFormat): Rendered {
   if (format === 'JSON') {
     const success: Record<string, unknown> = { user: s.user };
+    if (s.proxyGrantingTicket) success.proxyGrantingTicket = s.proxyGrantingTicket;
+    if (s.proxies?.length) success.proxies = s.proxies.map(xmlText);
     if (s.attributes) success.attributes = jsonAttributes(s.attributes);
     return { contentType: JSON_TYPE, body: JSON.stringify({ serviceResponse: { authenticationSuccess: success } }) };
   }
   const success: XmlNode = { 'cas:user': xmlText(s.user) };
+  // Element order is the XSD's: user, attributes, proxyGrantingTicket, proxies.
   if (s.attributes) success['cas:attributes'] = xmlAttributes(s.attributes);
+  if (s.proxyGrantingTicket) success['cas:proxyGrantingTicket'] = s.proxyGrantingTicket;
+  if (s.proxies?.length) success['cas:proxies'] = { 'cas:proxy': s.proxies.map(xmlText) };
   return {
     contentType: XML_TYPE,
     body: buildXml({ 'cas:serviceResponse': { '@_xmlns:cas': CAS_NS, 'cas:authenticationSuccess': success } }),
@@ -53,6 +62,23 @@ export function renderFailure(e: CasError, format: ResponseFormat): Rendered {
         '@_xmlns:cas': CAS_NS,
         'cas:authenticationFailure': { '@_code': e.code, '#text': xmlText(e.message) },
       },
+    }),
+  };
+}
+
+/** `/proxy` success (spec 2.7.2). XML only, as CAS answers it. */
+export function renderProxySuccess(proxyTicket: string): Rendered {
+  return {
+    contentType: XML_TYPE,
+    body: buildXml({ 'cas:serviceResponse': { '@_xmlns:cas': CAS_NS, 'cas:proxySuccess': { 'cas:proxyTicket': proxyTicket } } }),
+  };
+}
+
+export function renderProxyFailure(e: CasError): Rendered {
+  return {
+    contentType: XML_TYPE,
+    body: buildXml({
+      'cas:serviceResponse': { '@_xmlns:cas': CAS_NS, 'cas:proxyFailure': { '@_code': e.code, '#text': xmlText(e.message) } },
     }),
   };
 }

@@ -4,7 +4,7 @@ import { CasError } from '../common/cas-error';
 import { flag, param, type RawParams } from '../common/params';
 import { TicketType } from './ticket-ids';
 import { TicketValidationService } from './ticket-validation.service';
-import { Rendered, renderCas1, renderFailure, renderSuccess, ResponseFormat } from './validation-response';
+import { Rendered, renderCas1, renderFailure, renderProxyFailure, renderProxySuccess, renderSuccess, ResponseFormat } from './validation-response';
 
 const ST_ONLY: TicketType[] = ['ST'];
 const ST_OR_PT: TicketType[] = ['ST', 'PT'];
@@ -54,12 +54,28 @@ export class ValidationController {
     return this.respond(q, reply, ST_OR_PT, true);
   }
 
+  /** `/proxy`: a proxy ticket for `targetService` from a PGT; always XML, as CAS answers it. */
+  @Get('proxy')
+  @HttpCode(200)
+  async proxy(@Query() q: RawParams, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
+    try {
+      const pgt = param(q, 'pgt');
+      const targetService = param(q, 'targetService');
+      if (!pgt || !targetService) throw new CasError('INVALID_REQUEST', "'pgt' and 'targetService' parameters are both required");
+      return send(reply, renderProxySuccess(await this.validation.grantProxyTicket(pgt, targetService)));
+    } catch (e) {
+      if (!(e instanceof CasError)) throw e;
+      return send(reply, renderProxyFailure(e));
+    }
+  }
+
   private async respond(q: RawParams, reply: FastifyReply, accept: TicketType[], attributes: boolean): Promise<string> {
     let format: ResponseFormat = 'XML';
     try {
       format = responseFormat(q);
       const { service, ticket, renew } = this.required(q);
-      const pgtUrl = param(q, 'pgtUrl');
+      // A blank pgtUrl is no pgtUrl, as in CAS.
+      const pgtUrl = param(q, 'pgtUrl')?.trim() ? param(q, 'pgtUrl') : undefined;
       const success = await this.validation.validate({ service, ticket, renew, pgtUrl, accept, releaseAttributes: attributes });
       return send(reply, renderSuccess(success, format));
     } catch (e) {

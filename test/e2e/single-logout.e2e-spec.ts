@@ -141,7 +141,12 @@ describe('single logout (back channel, durable outbox)', () => {
 
     // A failed request is retried after its backoff.
     t.clock.advance(6);
-    await until(session, (r) => r.some((x) => x.service.includes('/err/') && Number((x as unknown as { attempts: number }).attempts) >= 2));
+    // attempts counts claims: wait for the second attempt's outcome (recorded after the POST was answered), not its claim.
+    await until(
+      session,
+      (r) => r.some((x) => x.service.includes('/err/') && Number((x as unknown as { attempts: number }).attempts) >= 2 && x.status !== 'SENDING'),
+      10000,
+    );
     expect(cap.captured.filter((c) => c.path.startsWith('/err/')).length).toBeGreaterThanOrEqual(2);
     cap.release();
   }, 20000);

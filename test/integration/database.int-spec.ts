@@ -95,9 +95,11 @@ describe('database', () => {
       expect(idx.rows.map((r) => r.indexname)).toEqual([
         'ix_tickets_expires',
         'ix_tickets_parent',
+        'ix_tickets_pgt_id',
         'ix_tickets_session',
         'ix_tickets_type_principal',
         'pk_tickets',
+        'ux_tickets_pgt_granted_from',
       ]);
       const comments = await t.sql.query(
         `SELECT a.attname, col_description(a.attrelid, a.attnum) AS c FROM pg_attribute a
