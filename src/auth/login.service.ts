@@ -152,9 +152,7 @@ export class LoginService {
       rememberMe,
       policy: resolveSessionPolicy(this.defaults, registered, rememberMe),
     });
-    // A new authentication replaces the session the browser had (ASVS 3.2.1: new token each time);
-    // one that had expired is ended as expired (single logout), as the cleaner would.
-    if (s.tgtId && s.tgtId !== session.id && !(await this.terminator.endIfExpired(s.tgtId))) await this.tickets.destroySession(s.tgtId);
+    if (s.tgtId && s.tgtId !== session.id) await this.replaceSession(s.tgtId, session.id, principal.username);
     // publicWorkstation: the session serves this login only; no cookie keeps it in the browser.
     const newSession = s.publicWorkstation ? undefined : { id: session.id, rememberMe };
     const device = s.publicWorkstation ? undefined : deviceCookie;
@@ -171,6 +169,19 @@ export class LoginService {
       deviceCookie: device,
       warnCookie,
     };
+  }
+
+  /**
+   * A new authentication replaces the session the browser had (ASVS 3.2.1: a new token each
+   * time), and no service of the old one may miss its single logout: an expired session ends as
+   * the cleaner would end it; the same user's live session hands its services over to the new
+   * one (renew must not log the user out of the applications in use); another user's ends with
+   * single logout now, since that user has left this browser.
+   */
+  private async replaceSession(oldId: string, newId: string, principal: string): Promise<void> {
+    if (await this.terminator.endIfExpired(oldId)) return;
+    if (await this.tickets.handOverSession(oldId, newId, principal)) return;
+    await this.terminator.end(oldId, 'LOGOUT');
   }
 
   /** "Continue" on the warning interstitial: a single-use flow token, then an ST from the existing session. */

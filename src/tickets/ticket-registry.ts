@@ -335,6 +335,26 @@ export class TicketRegistry {
   }
 
   /**
+   * A new login of the same user in a browser that had a live session: the old TGT goes, with
+   * every ticket of it (ASVS 3.2.1: a new token at each authentication), and the services it
+   * reached move to the new session in the same transaction, so that the new session's single
+   * logout still reaches them. Returns false, changing nothing, when `oldId` is not a live
+   * session of that principal (compared ignoring case).
+   */
+  async handOverSession(oldId: string, newId: string, principal: string): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const live = (await m.query(
+        `SELECT id FROM tickets WHERE id = $1 AND type = 'TGT' AND expires_at > $2 AND lower(principal) = lower($3) FOR UPDATE`,
+        [oldId, this.clock.now(), principal],
+      )) as { id: string }[];
+      if (!live.length) return false;
+      await m.query(`UPDATE session_services SET session_id = $2 WHERE session_id = $1`, [oldId, newId]);
+      await m.query(`DELETE FROM tickets WHERE id = $1`, [oldId]);
+      return true;
+    });
+  }
+
+  /**
    * A page of live sessions in id order (keyset: ids after `after`), optionally one principal's
    * (ignoring case), each with the services it reached. `kind` picks TGTs (sessions established
    * with CAS), PGTs (proxied sessions, each listed as CAS lists them: its own entry, with the PTs
@@ -444,12 +464,6 @@ export class TicketRegistry {
       [principal],
     );
     return rows.map((r) => r.id);
-  }
-
-  /** Destroys a session and, in the same statement, every ticket and service record of it. Returns rows removed. */
-  async destroySession(tgtId: string): Promise<number> {
-    const [, count] = (await this.db.query(`DELETE FROM tickets WHERE session_id = $1`, [tgtId])) as [unknown, number];
-    return count;
   }
 }
 

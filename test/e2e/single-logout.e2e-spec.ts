@@ -3,7 +3,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo } from 'node:net';
 import { inflateRawSync } from 'node:zlib';
 import { SingleLogoutDelivery } from '../../src/tickets/single-logout.delivery';
-import { Browser, setCookies, ticketOf } from '../helpers/browser';
+import { Browser, executionOf, setCookies, ticketOf } from '../helpers/browser';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
 interface Captured {
@@ -55,7 +55,7 @@ describe('single logout (back channel, durable outbox)', () => {
       ...extra,
     });
     t = await startTestApp({
-      env: { CAS_SLO_DISABLED: 'false' },
+      env: { CAS_SLO_DISABLED: 'false', CAS_AUTHN_ACCEPT_USERS: 'casuser::Mellon,bob::bob-password' },
       services: [
         svc(1, 'a'),
         svc(2, 'b', { logoutUrl: `${base}/b-logout` }),
@@ -181,6 +181,43 @@ describe('single logout (back channel, durable outbox)', () => {
     expect(res.headers['content-security-policy']).toContain(`img-src ${base}`);
     await t.app.get(SingleLogoutDelivery).kick();
     expect(cap.captured.slice(before).some((c) => c.path.startsWith('/front'))).toBe(false);
+  });
+
+  /** Logs in again over the browser's session (renew=true), as `username`; returns the new session id. */
+  async function reauthenticate(b: Browser, username: string, password: string, service: string): Promise<string> {
+    const form = await b.get(`/cas/login?service=${encodeURIComponent(service)}&renew=true`);
+    const st = ticketOf(await b.post('/cas/login', { username, password, execution: executionOf(form.body) }));
+    return (await t.sql.query(`SELECT session_id FROM tickets WHERE id = $1`, [st])).rows[0].session_id;
+  }
+
+  const sessionOf = async (st: string) => (await t.sql.query(`SELECT session_id FROM tickets WHERE id = $1`, [st])).rows[0].session_id as string;
+
+  it('a new login of the same user takes over the services of the session it replaces: none is logged out now, all are at logout', async () => {
+    const b = new Browser(t.app);
+    const first = await sessionOf(ticketOf(await b.login('casuser', 'Mellon', `${base}/a/renew`)));
+    const second = await reauthenticate(b, 'casuser', 'Mellon', `${base}/b/renew`);
+    expect(second).not.toBe(first);
+    expect((await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE session_id = $1`, [first])).rows[0].n).toBe(0);
+    expect(await outbox(first)).toEqual([]);
+    const { rows: reached } = await t.sql.query(`SELECT service FROM session_services WHERE session_id = $1 ORDER BY service`, [second]);
+    expect(reached.map((r) => r.service)).toEqual([`${base}/a/renew`, `${base}/b/renew`]);
+
+    expect((await b.get('/cas/logout')).statusCode).toBe(200);
+    const rows = await until(second, (r) => r.length === 2 && r.every((x) => x.status === 'SUCCESS'));
+    expect(rows.map((r) => [r.service, r.reason, r.status])).toEqual([
+      [`${base}/a/renew`, 'LOGOUT', 'SUCCESS'],
+      [`${base}/b/renew`, 'LOGOUT', 'SUCCESS'],
+    ]);
+  });
+
+  it("another user's login in the browser ends the previous user's session with single logout", async () => {
+    const b = new Browser(t.app);
+    const first = await sessionOf(ticketOf(await b.login('casuser', 'Mellon', `${base}/a/switch`)));
+    const second = await reauthenticate(b, 'bob', 'bob-password', `${base}/b/switch`);
+    const rows = await until(first, (r) => r.length === 1 && r[0].status === 'SUCCESS');
+    expect(rows.map((r) => [r.service, r.reason, r.status])).toEqual([[`${base}/a/switch`, 'LOGOUT', 'SUCCESS']]);
+    const { rows: reached } = await t.sql.query(`SELECT t.principal, s.service FROM session_services s JOIN tickets t ON t.id = s.session_id WHERE s.session_id = $1`, [second]);
+    expect(reached).toEqual([{ principal: 'bob', service: `${base}/b/switch` }]);
   });
 
   it('sends nothing when the browser had no session (78)', async () => {
