@@ -267,10 +267,14 @@ export class TicketRegistry {
            FROM gone LEFT JOIN reached ON reached.session_id = gone.id GROUP BY gone.id, gone.principal`,
         [now, limit],
       );
-      for (const r of rows) {
-        const requests = requestsFor(r.principal, r.reached.map(toReached));
-        await this.outbox.enqueue(m, r.id, r.principal, 'EXPIRED', requests.filter((x) => x.channel === 'BACK_CHANNEL'));
-      }
+      // One INSERT for the whole batch: one round trip per session kept a 10,000-session batch's
+      // transaction open for minutes under validation load (npm run bench: 499 rows/s).
+      const requests = rows.flatMap((r) =>
+        requestsFor(r.principal, r.reached.map(toReached))
+          .filter((x) => x.channel === 'BACK_CHANNEL')
+          .map((x) => ({ ...x, sessionId: r.id, principal: r.principal })),
+      );
+      await this.outbox.enqueueMany(m, 'EXPIRED', requests);
       return rows.length;
     });
   }
