@@ -159,13 +159,17 @@ export function cannon(opts: autocannon.Options, onInstance?: (i: Cannon) => voi
   });
 }
 
+/** Thrown inside a waitFor() callback to stop waiting at once. */
+export class GiveUp extends Error {}
+
 export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000, everyMs = 50): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     try {
       const v = await fn();
       if (v) return v;
-    } catch {
+    } catch (e) {
+      if (e instanceof GiveUp) throw e;
       // not yet
     }
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
