@@ -4,6 +4,7 @@ import { AddTicketMaxUses1764000002000 } from './1764000002000-AddTicketMaxUses'
 import { CreateLoginThrottle1764000003000 } from './1764000003000-CreateLoginThrottle';
 import { CreateSingleLogoutOutboxAndAudit1764000004000 } from './1764000004000-CreateSingleLogoutOutboxAndAudit';
 import { AddServiceRegistryVersion1764000005000 } from './1764000005000-AddServiceRegistryVersion';
+import { AddSessionExpiryIndex1764000008000 } from './1764000008000-AddSessionExpiryIndex';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -13,4 +14,5 @@ export const migrations = [
   CreateLoginThrottle1764000003000,
   CreateSingleLogoutOutboxAndAudit1764000004000,
   AddServiceRegistryVersion1764000005000,
+  AddSessionExpiryIndex1764000008000,
 ];

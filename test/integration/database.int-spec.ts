@@ -96,6 +96,7 @@ describe('database', () => {
         'ix_tickets_expires',
         'ix_tickets_parent',
         'ix_tickets_session',
+        'ix_tickets_tgt_expires',
         'ix_tickets_type_principal',
         'pk_tickets',
       ]);
