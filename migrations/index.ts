@@ -6,6 +6,7 @@ import { CreateSingleLogoutOutboxAndAudit1764000004000 } from './1764000004000-C
 import { AddServiceRegistryVersion1764000005000 } from './1764000005000-AddServiceRegistryVersion';
 import { AddProxyTickets1764000006000 } from './1764000006000-AddProxyTickets';
 import { CreateDbaViews1764000007000 } from './1764000007000-CreateDbaViews';
+import { AddSessionExpiryIndex1764000008000 } from './1764000008000-AddSessionExpiryIndex';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -17,4 +18,5 @@ export const migrations = [
   AddServiceRegistryVersion1764000005000,
   AddProxyTickets1764000006000,
   CreateDbaViews1764000007000,
+  AddSessionExpiryIndex1764000008000,
 ];

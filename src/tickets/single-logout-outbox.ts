@@ -50,6 +50,26 @@ export class SingleLogoutOutbox {
     );
   }
 
+  /**
+   * Inserts the requests of many ended sessions in one statement, inside the caller's transaction
+   * (the cleaner's batch): one round trip per batch instead of one per session.
+   */
+  async enqueueMany(m: EntityManager, reason: EndReason, rows: (LogoutRequestRow & { sessionId: string; principal: string })[]): Promise<void> {
+    if (!rows.length) return;
+    const now = this.clock.now();
+    await m.query(
+      `INSERT INTO slo_outbox (id, session_id, ticket_id, principal, service, logout_url, message, reason, next_attempt_at, created_at)
+       SELECT id, session_id, ticket_id, principal, service, logout_url, message, $1, $2, $2
+         FROM unnest($3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[], $7::text[], $8::text[], $9::text[])
+              AS r(id, session_id, ticket_id, principal, service, logout_url, message)`,
+      [
+        reason, now,
+        rows.map((r) => r.id), rows.map((r) => r.sessionId), rows.map((r) => r.ticketId), rows.map((r) => r.principal),
+        rows.map((r) => r.service), rows.map((r) => r.logoutUrl), rows.map((r) => r.message),
+      ],
+    );
+  }
+
   /** Claims up to `limit` due requests for this node (SKIP LOCKED: nodes never claim the same row). */
   async claimDue(limit: number): Promise<ClaimedRequest[]> {
     const now = this.clock.now();

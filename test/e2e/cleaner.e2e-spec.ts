@@ -237,3 +237,30 @@ describe('a session found expired during a request', () => {
     }
   });
 });
+
+describe('the cleaner batch', () => {
+  it("queues every expired session's logout requests under that session, user and ticket, in one batch", async () => {
+    const rx = await logoutReceiver();
+    const t = await startTestApp({ env: { CAS_SLO_DISABLED: 'false', CAS_AUTHN_ACCEPT_USERS: 'alice::pw-alice,bob::pw-bob' } });
+    try {
+      const base = `http://127.0.0.1:${rx.port}`;
+      const expected: { session_id: string; principal: string; ticket_id: string; service: string }[] = [];
+      for (const [user, password] of [['alice', 'pw-alice'], ['bob', 'pw-bob'], ['alice', 'pw-alice']]) {
+        const b = new Browser(t.app);
+        const st1 = ticketOf(await b.login(user, password, `${base}/app`));
+        const st2 = ticketOf(await b.get(`/cas/login?service=${encodeURIComponent(`${base}/other`)}`));
+        const session = (await t.sql.query(`SELECT session_id FROM tickets WHERE id = $1`, [st1])).rows[0].session_id as string;
+        expected.push({ session_id: session, principal: user, ticket_id: st1, service: `${base}/app` });
+        expected.push({ session_id: session, principal: user, ticket_id: st2, service: `${base}/other` });
+      }
+      t.clock.advance(7201);
+      expect((await t.app.get(TicketRegistryCleaner).clean()).removed.sessions).toBe(3);
+      const { rows } = await t.sql.query(`SELECT session_id, principal, ticket_id, service FROM slo_outbox WHERE reason = 'EXPIRED'`);
+      const byTicket = (a: { ticket_id: string }, b: { ticket_id: string }) => a.ticket_id.localeCompare(b.ticket_id);
+      expect(rows.sort(byTicket)).toEqual(expected.sort(byTicket));
+    } finally {
+      await t.close();
+      await rx.close();
+    }
+  });
+});
