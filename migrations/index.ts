@@ -7,6 +7,7 @@ import { AddServiceRegistryVersion1764000005000 } from './1764000005000-AddServi
 import { AddProxyTickets1764000006000 } from './1764000006000-AddProxyTickets';
 import { CreateDbaViews1764000007000 } from './1764000007000-CreateDbaViews';
 import { AddSessionExpiryIndex1764000008000 } from './1764000008000-AddSessionExpiryIndex';
+import { DropSessionForeignKeys1764000009000 } from './1764000009000-DropSessionForeignKeys';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   AddProxyTickets1764000006000,
   CreateDbaViews1764000007000,
   AddSessionExpiryIndex1764000008000,
+  DropSessionForeignKeys1764000009000,
 ];

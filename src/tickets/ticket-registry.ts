@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { storableAttributes } from '../common/attributes';
 import { Clock } from '../common/clock';
 import type { Attributes } from '../config/cas-config';
@@ -222,7 +222,7 @@ export class TicketRegistry {
    * PGT's proxy chain) and its session_services record (granted_by = the PGT, so single logout
    * reaches back-end services too) are inserted. Returns the PT id, or null when the PGT or its
    * session is unknown or expired (nothing is written then). The TGT is locked (KEY SHARE) before
-   * the PGT, the order a logout's cascade takes them in, so the two cannot deadlock.
+   * the PGT, the order a logout takes them in, so the two cannot deadlock.
    */
   async grantProxyTicket(pgtId: string, g: Omit<GrantServiceTicket, 'credentialsProvided' | 'sessionMaxAgeSeconds'>): Promise<string | null> {
     const now = this.clock.now();
@@ -298,8 +298,8 @@ export class TicketRegistry {
   }
 
   /**
-   * Ends a session through the single-logout pipeline, in one transaction: the TGT and (by cascade)
-   * every ticket and service record of it are deleted, and the logout requests that `requestsFor`
+   * Ends a session through the single-logout pipeline, in one transaction: the TGT and every
+   * ticket and service record of it are deleted, and the logout requests that `requestsFor`
    * builds from the services it reached are written to the outbox. A crash can lose neither half.
    * With `expiredAt`, only a session already expired at that time is ended. Returns null when
    * there was no such session (or another node ended it first: the row is deleted once).
@@ -311,27 +311,40 @@ export class TicketRegistry {
     expiredAt?: Date,
   ): Promise<{ principal: string; requests: LogoutRequestRow[] } | null> {
     return this.db.transaction(async (m) => {
-      // The CTE reads session_services from the statement's snapshot, before the cascade removes them.
-      const rows: { principal: string; reached: ReachedRow[] }[] =
-        await m.query(
-          `WITH reached AS (
-             SELECT ticket_id, service, registered_service_id, issued_at FROM session_services WHERE session_id = $1
-           ), gone AS (
-             DELETE FROM tickets WHERE id = $1 AND type = 'TGT' AND ($2::timestamptz IS NULL OR expires_at <= $2)
-             RETURNING principal
-           )
-           SELECT gone.principal,
-                  COALESCE(json_agg(reached.*) FILTER (WHERE reached.ticket_id IS NOT NULL), '[]'::json) AS reached
-             FROM gone LEFT JOIN reached ON true GROUP BY gone.principal`,
-          [tgtId, expiredAt ?? null],
-        );
-      if (!rows.length) return null;
-      const { principal } = rows[0];
-      const reached = rows[0].reached.map(toReached);
+      const gone: { principal: string }[] = await m.query(
+        `WITH gone AS (
+           DELETE FROM tickets WHERE id = $1 AND type = 'TGT' AND ($2::timestamptz IS NULL OR expires_at <= $2) RETURNING principal
+         ) SELECT principal FROM gone`,
+        [tgtId, expiredAt ?? null],
+      );
+      if (!gone.length) return null;
+      const { principal } = gone[0];
+      const reached = (await this.removeSessionRows(m, [tgtId])).map(toReached);
       const requests = requestsFor(principal, reached);
       await this.outbox.enqueue(m, tgtId, principal, reason, requests.filter((r) => r.channel === 'BACK_CHANNEL'));
       return { principal, requests };
     });
+  }
+
+  /**
+   * Deletes every ticket and service record of these sessions, set-wise on the session_id
+   * indexes, and returns the service records. Call it after the TGT rows were deleted (or locked)
+   * in the same transaction: every statement that adds a row to a session locks its TGT row
+   * first, so this statement, whose snapshot is taken after that lock was granted, sees every
+   * such row and none can be added afterwards. No foreign key cascades: their per-row triggers
+   * were most of the cleaner's time (migration DropSessionForeignKeys1764000009000).
+   */
+  private async removeSessionRows(m: EntityManager, sessionIds: string[]): Promise<(ReachedRow & { session_id: string })[]> {
+    return m.query(
+      `WITH reached AS (
+         DELETE FROM session_services WHERE session_id = ANY($1::varchar[])
+         RETURNING session_id, ticket_id, service, registered_service_id, issued_at
+       ), tickets_gone AS (
+         DELETE FROM tickets WHERE session_id = ANY($1::varchar[])
+       )
+       SELECT * FROM reached`,
+      [sessionIds],
+    );
   }
 
   /**
@@ -349,7 +362,7 @@ export class TicketRegistry {
       )) as { id: string }[];
       if (!live.length) return false;
       await m.query(`UPDATE session_services SET session_id = $2 WHERE session_id = $1`, [oldId, newId]);
-      await m.query(`DELETE FROM tickets WHERE id = $1`, [oldId]);
+      await m.query(`DELETE FROM tickets WHERE session_id = $1`, [oldId]);
       return true;
     });
   }
@@ -414,10 +427,12 @@ export class TicketRegistry {
   }
 
   /**
-   * The cleaner's batch: up to `limit` sessions expired at `now` are deleted (their tickets and
-   * service records by cascade) and their logout requests queued, in one transaction. The rows
-   * are claimed FOR UPDATE SKIP LOCKED, so nodes cleaning at once take disjoint batches and a
-   * session's logout requests are queued exactly once. Returns the sessions ended.
+   * The cleaner's batch: up to `limit` sessions expired at `now` are deleted with their tickets
+   * and service records, and their logout requests queued, in one transaction. The sessions are
+   * claimed FOR UPDATE SKIP LOCKED, so nodes cleaning at once take disjoint batches and a
+   * session's logout requests are queued exactly once; a session in use right now (its row
+   * locked by a grant) is skipped and, its expiry slid, is no longer expired. Returns the
+   * sessions ended.
    */
   async endExpiredSessions(
     now: Date,
@@ -425,31 +440,31 @@ export class TicketRegistry {
     requestsFor: (principal: string, reached: ReachedService[]) => LogoutRequestRow[],
   ): Promise<number> {
     return this.db.transaction(async (m) => {
-      const rows: { id: string; principal: string; reached: ReachedRow[] }[] = await m.query(
+      const gone: { id: string; principal: string }[] = await m.query(
         `WITH victims AS (
            SELECT id FROM tickets WHERE type = 'TGT' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
-         ), reached AS (
-           -- = ANY(array) keeps this an index lookup: as a join the planner chose a sequential scan
-           -- of the whole session_services table for every batch (npm run bench, EXPLAIN).
-           SELECT s.session_id, s.ticket_id, s.service, s.registered_service_id, s.issued_at
-             FROM session_services s WHERE s.session_id = ANY(ARRAY(SELECT id FROM victims))
          ), gone AS (
            DELETE FROM tickets t USING victims v WHERE t.id = v.id RETURNING t.id, t.principal
          )
-         SELECT gone.id, gone.principal,
-                COALESCE(json_agg(reached.*) FILTER (WHERE reached.ticket_id IS NOT NULL), '[]'::json) AS reached
-           FROM gone LEFT JOIN reached ON reached.session_id = gone.id GROUP BY gone.id, gone.principal`,
+         SELECT id, principal FROM gone`,
         [now, limit],
       );
+      if (!gone.length) return 0;
+      const reachedBySession = new Map<string, ReachedRow[]>();
+      for (const r of await this.removeSessionRows(m, gone.map((g) => g.id))) {
+        const list = reachedBySession.get(r.session_id);
+        if (list) list.push(r);
+        else reachedBySession.set(r.session_id, [r]);
+      }
       // One INSERT for the whole batch: one round trip per session kept a 10,000-session batch's
       // transaction open for minutes under validation load (npm run bench: 499 rows/s).
-      const requests = rows.flatMap((r) =>
-        requestsFor(r.principal, r.reached.map(toReached))
+      const requests = gone.flatMap((g) =>
+        requestsFor(g.principal, (reachedBySession.get(g.id) ?? []).map(toReached))
           .filter((x) => x.channel === 'BACK_CHANNEL')
-          .map((x) => ({ ...x, sessionId: r.id, principal: r.principal })),
+          .map((x) => ({ ...x, sessionId: g.id, principal: g.principal })),
       );
       await this.outbox.enqueueMany(m, 'EXPIRED', requests);
-      return rows.length;
+      return gone.length;
     });
   }
 

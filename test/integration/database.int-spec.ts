@@ -3,6 +3,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 import { openDatabase } from '../../src/database/data-source';
+import { Browser } from '../helpers/browser';
 import { startTestApp, TestApp } from '../helpers/test-app';
 import { createTestDatabase } from '../helpers/test-database';
 
@@ -111,13 +112,44 @@ describe('database', () => {
       expect(table.rows[0].c).toMatch(/ticket registry/);
     });
 
-    it('refuses a ticket row whose session does not exist; the schema is never synchronized', async () => {
-      await expect(
-        t.sql.query(
-          `INSERT INTO tickets (id, type, session_id, principal, created_at, last_used_at, expires_at)
-           VALUES ('ST-orphan000000000000000000000000', 'ST', 'TGT-none', 'x', now(), now(), now())`,
-        ),
-      ).rejects.toThrow(/fk_tickets_session/);
+    it('leaves no ticket or service record behind when a grant commits while a logout waits for the session; never synchronized', async () => {
+      // No foreign key guards session_id (its cascade triggers were most of the cleaner's time):
+      // the TGT row lock taken by every grant and every logout must, so nothing is left behind.
+      const b = new Browser(t.app);
+      await b.login('casuser', 'Mellon');
+      const { rows } = await t.sql.query(`SELECT id FROM tickets WHERE type = 'TGT' ORDER BY created_at DESC LIMIT 1`);
+      const tgt = rows[0].id as string;
+      // A grant in flight, holding the session's row lock as grantServiceTicket does.
+      const grant = new Client({ connectionString: t.config.databaseUrl });
+      await grant.connect();
+      try {
+        await grant.query('BEGIN');
+        await grant.query(`UPDATE tickets SET use_count = use_count + 1 WHERE id = $1`, [tgt]);
+        await grant.query(
+          `INSERT INTO tickets (id, type, session_id, parent_id, principal, service, created_at, last_used_at, expires_at, max_uses)
+           VALUES ('ST-race0000000000000000000000000', 'ST', $1, $1, 'casuser', 'https://app.example.org/', now(), now(), now() + interval '10 s', 1)`,
+          [tgt],
+        );
+        await grant.query(
+          `INSERT INTO session_services (session_id, ticket_id, service, issued_at) VALUES ($1, 'ST-race0000000000000000000000000', 'https://app.example.org/', now())`,
+          [tgt],
+        );
+        const logout = b.get('/cas/logout');
+        const waiting = async () =>
+          (await t.sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n;
+        for (let i = 0; i < 100 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
+        expect(await waiting()).toBe(1);
+        await grant.query('COMMIT');
+        expect((await logout).statusCode).toBe(200);
+      } finally {
+        await grant.end();
+      }
+      const left = await t.sql.query(
+        `SELECT (SELECT count(*)::int FROM tickets WHERE session_id = $1) AS tickets,
+                (SELECT count(*)::int FROM session_services WHERE session_id = $1) AS services`,
+        [tgt],
+      );
+      expect(left.rows[0]).toEqual({ tickets: 0, services: 0 });
       expect(t.app.get(DataSource).options.synchronize).toBe(false);
     });
   });
