@@ -713,7 +713,7 @@ async function main(): Promise<void> {
     const nodeLogs = [b, c].map((n) => readFileSync(n.logFile, 'utf8'));
     const deadlockLines = nodeLogs.reduce((s, l) => s + (l.match(/40P01|deadlock/gi)?.length ?? 0), 0);
     const errorLines = nodeLogs.reduce((s, l) => s + (l.match(/cleaning stopped early/g)?.length ?? 0), 0);
-    const perNode = nodeLogs.map((l) => [...l.matchAll(/(\d+) expired session\(s\) and (\d+) expired service ticket\(s\) removed/g)].reduce((s, m) => s + Number(m[1]), 0));
+    const perNode = nodeLogs.map((l) => [...l.matchAll(/(\d+) expired session\(s\), (\d+) expired service ticket\(s\) and \d+ finished logout request\(s\) removed/g)].reduce((s, m) => s + Number(m[1]), 0));
     const liveDeleted = Number((await sql.query(`SELECT count(*)::int AS n FROM bench_live_ids l WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.id = l.id)`)).rows[0].n);
     const expiredLeft = Number((await sql.query(`SELECT count(*)::int AS n FROM tickets WHERE expires_at <= now()`)).rows[0].n);
     const outbox = (await sql.query(`

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { Pool, QueryResultRow } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { storableAttributes } from '../common/attributes';
 import { Clock } from '../common/clock';
@@ -67,6 +68,17 @@ export class TicketRegistry {
     private readonly outbox: SingleLogoutOutbox,
   ) {}
 
+  /**
+   * Runs a hot-path statement as a named prepared statement, so each pooled connection parses and
+   * plans it once instead of at every call: planning was 0.59 ms of the 1.5 ms of Postgres CPU a
+   * validation cost (npm run bench, pg_stat_statements). Single autocommit statements only; a
+   * transaction's statements go through its EntityManager.
+   */
+  private async prepared<R extends QueryResultRow>(name: string, text: string, values: unknown[]): Promise<R[]> {
+    const pool = (this.db.driver as unknown as { master: Pool }).master;
+    return (await pool.query<R>({ name, text, values })).rows;
+  }
+
   /** Creates a TGT (a new SSO session) and returns it. */
   async createSession(s: NewSession): Promise<Session> {
     const now = this.clock.now();
@@ -103,7 +115,8 @@ export class TicketRegistry {
   async grantServiceTicket(tgtId: string, g: GrantServiceTicket): Promise<string | null> {
     const now = this.clock.now();
     const stId = newTicketId('ST');
-    const rows: { id: string }[] = await this.db.query(
+    const rows = await this.prepared<{ id: string }>(
+      'cas_grant_service_ticket',
       `WITH tgt AS (
          UPDATE tickets
             SET last_used_at = $2,
@@ -141,7 +154,8 @@ export class TicketRegistry {
    */
   async consumeServiceTicket(id: string, types: TicketType[]): Promise<ConsumedTicket | null> {
     // A PT is also dead once the PGT it came from is gone or expired (CAS: an expired parent expires its children).
-    const rows: ConsumedRow[] = await this.db.query(
+    const rows = await this.prepared<ConsumedRow>(
+      'cas_consume_service_ticket',
       `WITH last_use AS (
          DELETE FROM tickets WHERE id = $1 AND type = ANY($2::varchar[]) AND use_count + 1 >= max_uses
          RETURNING id, type, session_id, parent_id, service, principal, expires_at, from_new_login, proxy_chain
@@ -336,11 +350,15 @@ export class TicketRegistry {
    */
   private async removeSessionRows(m: EntityManager, sessionIds: string[]): Promise<(ReachedRow & { session_id: string })[]> {
     return m.query(
-      `WITH reached AS (
-         DELETE FROM session_services WHERE session_id = ANY($1::varchar[])
-         RETURNING session_id, ticket_id, service, registered_service_id, issued_at
+      // A join to unnest() rather than = ANY($1): the planner estimated every element of a
+      // 1,000-id array one by one, 24 ms of planning per cleaner batch (npm run bench).
+      `WITH ids AS (
+         SELECT unnest($1::varchar[]) AS id
+       ), reached AS (
+         DELETE FROM session_services s USING ids WHERE s.session_id = ids.id
+         RETURNING s.session_id, s.ticket_id, s.service, s.registered_service_id, s.issued_at
        ), tickets_gone AS (
-         DELETE FROM tickets WHERE session_id = ANY($1::varchar[])
+         DELETE FROM tickets t USING ids WHERE t.session_id = ids.id
        )
        SELECT * FROM reached`,
       [sessionIds],
