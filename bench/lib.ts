@@ -2,7 +2,6 @@
 import autocannon from 'autocannon';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { createServer } from 'node:net';
 
 /** The ceilings' ticket-shaped table (varchar PK, jsonb), as in performance.md 1.2. */
 export const BENCH_TABLE = `
@@ -29,16 +28,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
+export { freePort } from '../src/database/embedded-postgres';
 
 export function load(): string {
   return loadavg().map((l) => l.toFixed(2)).join(' ');

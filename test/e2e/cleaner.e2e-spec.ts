@@ -1,26 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { SingleLogoutDelivery } from '../../src/tickets/single-logout.delivery';
 import { TicketRegistryCleaner } from '../../src/tickets/ticket-registry.cleaner';
 import { Browser, executionOf, ticketOf } from '../helpers/browser';
+import { logoutReceiver } from '../helpers/logout-receiver';
 import { startTestApp, TestApp } from '../helpers/test-app';
-
-/** A loopback application that counts the logout requests it receives, by SessionIndex. */
-async function logoutReceiver(): Promise<{ port: number; received: string[]; close: () => Promise<void> }> {
-  const received: string[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      const xml = new URLSearchParams(body).get('logoutRequest') ?? '';
-      received.push(/<samlp:SessionIndex>([^<]+)</.exec(xml)?.[1] ?? '');
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.address() as AddressInfo).port, received, close: () => new Promise((r) => server.close(() => r())) };
-}
 
 /**
  * Kicks delivery until every one of `tickets` has reached the receiver (bounded). A kick resolves

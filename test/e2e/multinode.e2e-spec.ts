@@ -1,6 +1,5 @@
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { Client } from 'pg';
+import { logoutReceiver } from '../helpers/logout-receiver';
 import { TEST_KEYS } from '../helpers/test-app';
 import { createTestDatabase } from '../helpers/test-database';
 import { buildServer, closeHttpAgent, HttpBrowser, httpGet, ServerProcess, startServerProcess, ticketIn } from '../helpers/server-process';
@@ -9,21 +8,10 @@ import { TEST_SERVICES } from '../helpers/test-services';
 const SECRET = '0123456789abcdefghijklmnopqrstuv';
 const BEARER = { authorization: `Bearer ${SECRET}` };
 
-/** A loopback application receiving back-channel logout requests, counted by SessionIndex. */
-async function logoutReceiver() {
-  const received: string[] = [];
-  const server: Server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      const xml = new URLSearchParams(body).get('logoutRequest') ?? '';
-      received.push(/<samlp:SessionIndex>([^<]+)</.exec(xml)?.[1] ?? '');
-      res.writeHead(200).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const port = (server.address() as AddressInfo).port;
-  return { app: `http://127.0.0.1:${port}/app`, received, close: () => new Promise<void>((r) => server.close(() => r())) };
+/** The logout receiver, with the URL of the application it stands for. */
+async function logoutApp() {
+  const rx = await logoutReceiver();
+  return { ...rx, app: `http://127.0.0.1:${rx.port}/app` };
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<number> {
@@ -42,7 +30,7 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 describe('two server nodes on one database', () => {
   let build: ReturnType<typeof buildServer> | undefined;
   let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  let rx: Awaited<ReturnType<typeof logoutReceiver>> | undefined;
+  let rx: Awaited<ReturnType<typeof logoutApp>> | undefined;
   let sql: Client | undefined;
   const nodes: ServerProcess[] = [];
   let A: string;
@@ -51,7 +39,7 @@ describe('two server nodes on one database', () => {
   beforeAll(async () => {
     build = buildServer();
     db = await createTestDatabase();
-    rx = await logoutReceiver();
+    rx = await logoutApp();
     const env = {
       DATABASE_URL: db.url,
       ...TEST_KEYS,

@@ -1,0 +1,25 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+
+export interface LogoutReceiver {
+  port: number;
+  /** SessionIndex of every back-channel LogoutRequest received, in arrival order. */
+  received: string[];
+  close(): Promise<void>;
+}
+
+/** A loopback application that counts the back-channel logout requests it receives, by SessionIndex. */
+export async function logoutReceiver(): Promise<LogoutReceiver> {
+  const received: string[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const xml = new URLSearchParams(body).get('logoutRequest') ?? '';
+      received.push(/<samlp:SessionIndex>([^<]+)</.exec(xml)?.[1] ?? '');
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { port: (server.address() as AddressInfo).port, received, close: () => new Promise((r) => server.close(() => r())) };
+}
