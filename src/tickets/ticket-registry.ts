@@ -398,14 +398,17 @@ export class TicketRegistry {
     const rows: SessionDetailRow[] = await this.db.query(
       `WITH page AS (
          (SELECT p.id FROM tickets p
-           WHERE $5::text IN ('ALL', 'PGT') AND p.type = 'PGT' AND p.expires_at > $1 AND p.id > $2
+           WHERE $5::text IN ('ALL', 'PGT') AND p.type = 'PGT' AND (p.expires_at > $1) IS TRUE AND p.id > $2
              AND ($3::text IS NULL OR lower(p.principal) = lower($3::text))
              -- a PGT outlives an idle TGT only until the cleaner ends the session: it is dead already
              AND EXISTS (SELECT 1 FROM tickets r WHERE r.id = p.session_id AND r.expires_at > $1)
            ORDER BY p.id LIMIT $4)
          UNION ALL
+         -- "(expires_at > $1) IS TRUE" keeps the expiry indexes out of the plan: combined in a
+         -- bitmap with the id range, they made a page near the end of the ids sort 13,000 live
+         -- sessions for 50 (22 ms instead of 1.6 ms at 1M tickets, EXPLAIN ANALYZE).
          (SELECT id FROM tickets
-           WHERE $5::text IN ('ALL', 'TGT') AND type = 'TGT' AND expires_at > $1 AND id > GREATEST($2, 'TGT-')
+           WHERE $5::text IN ('ALL', 'TGT') AND type = 'TGT' AND (expires_at > $1) IS TRUE AND id > GREATEST($2, 'TGT-')
              AND ($3::text IS NULL OR lower(principal) = lower($3::text))
            ORDER BY id LIMIT $4)
          ORDER BY id LIMIT $4
