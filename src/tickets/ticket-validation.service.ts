@@ -8,6 +8,7 @@ import { ServiceRegistry } from '../services/service-registry';
 import { sameService } from '../services/service-matching';
 import { PolicyDefaults, resolveProxyTicketPolicy } from '../services/ticket-policy';
 import { parseCallback, ProxyCallback } from './proxy-callback';
+import { SessionTerminator } from './session-terminator';
 import { newProxyGrantingTicketIou, newTicketId, parseTicketId, TicketType } from './ticket-ids';
 import { ConsumedTicket, TicketRegistry } from './ticket-registry';
 import type { ValidationSuccess } from './validation-response';
@@ -31,6 +32,7 @@ export class TicketValidationService {
     private readonly tickets: TicketRegistry,
     private readonly services: ServiceRegistry,
     private readonly callback: ProxyCallback,
+    private readonly terminator: SessionTerminator,
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
   ) {
     this.defaults = { tgt: config.tgt, rememberMe: config.rememberMe, st: config.st, pt: config.pt };
@@ -47,6 +49,11 @@ export class TicketValidationService {
     }
     // Consumed before any other check: a failed validation burns the ticket too (spec 2.5.3).
     const t = await this.tickets.consumeServiceTicket(r.ticket, r.accept);
+    if (t && !t.live) {
+      // The ticket or its session had expired. A session found expired during a request is ended
+      // as the cleaner would end it (single logout, once); a live session is left alone.
+      await this.terminator.endIfExpired(t.sessionId);
+    }
     if (!t || !t.live) throw new CasError('INVALID_TICKET', `Ticket '${echo(r.ticket)}' not recognized`);
     if (!sameService(t.service, r.service)) {
       throw new CasError(

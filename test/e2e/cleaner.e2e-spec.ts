@@ -185,6 +185,26 @@ describe('a session found expired during a request', () => {
     expect(await outbox(st)).toHaveLength(1);
   });
 
+  it('also when a validation meets a ticket whose session has expired; an expired ticket of a live session ends nothing', async () => {
+    const b = new Browser(t.app);
+    ticketOf(await b.login('casuser', 'Mellon', app));
+    const st = ticketOf(await b.get(`/cas/login?service=${encodeURIComponent(app)}`));
+    const tgt = (await t.sql.query(`SELECT session_id FROM tickets WHERE id = $1`, [st])).rows[0].session_id;
+    t.clock.advance(11);
+    const stale = await t.app.inject({ method: 'GET', url: `/cas/p3/serviceValidate?service=${encodeURIComponent(app)}&ticket=${st}` });
+    expect(stale.body).toContain('INVALID_TICKET');
+    expect((await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE id = $1`, [tgt])).rows[0].n).toBe(1);
+    expect(await outbox(st)).toEqual([]);
+
+    const last = ticketOf(await b.get(`/cas/login?service=${encodeURIComponent(app)}`));
+    t.clock.advance(7201);
+    const res = await t.app.inject({ method: 'GET', url: `/cas/p3/serviceValidate?service=${encodeURIComponent(app)}&ticket=${last}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('INVALID_TICKET');
+    expect((await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE session_id = $1`, [tgt])).rows[0].n).toBe(0);
+    expect(await outbox(last)).toEqual([{ reason: 'EXPIRED' }]);
+  });
+
   it('also when the expired cookie comes with a new login (the old session is ended as expired, not dropped)', async () => {
     const b = new Browser(t.app);
     const st = ticketOf(await b.login('casuser', 'Mellon', app));
