@@ -7,24 +7,13 @@
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import httpCasClient = require('http-cas-client');
 import { Browser, ticketOf } from '../helpers/browser';
 import { createAuthority } from '../helpers/certificates';
 import { startTestApp, TestApp } from '../helpers/test-app';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../src/database/embedded-postgres';
 
 type Handler = ReturnType<typeof httpCasClient>;
 type Page = (req: IncomingMessage & { principal?: unknown; ticket?: { request(url: string): Promise<{ get(path: string): Promise<{ data: unknown }> }> } }) => Promise<unknown>;

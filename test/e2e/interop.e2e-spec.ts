@@ -8,24 +8,14 @@
 import express from 'express';
 import session from 'express-session';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { AddressInfo, createServer } from 'node:net';
+import { AddressInfo } from 'node:net';
 import httpCasClient = require('http-cas-client');
 import { executionOf } from '../helpers/browser';
 import { startTestApp, TestApp } from '../helpers/test-app';
+import { freePort } from '../../src/database/embedded-postgres';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const CASAuthentication = require('cas-authentication');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * A minimal browser over fetch: one cookie jar per host:port (the CAS server and the apps listen
