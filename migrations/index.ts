@@ -8,6 +8,7 @@ import { AddProxyTickets1764000006000 } from './1764000006000-AddProxyTickets';
 import { CreateDbaViews1764000007000 } from './1764000007000-CreateDbaViews';
 import { AddSessionExpiryIndex1764000008000 } from './1764000008000-AddSessionExpiryIndex';
 import { DropSessionForeignKeys1764000009000 } from './1764000009000-DropSessionForeignKeys';
+import { BuildLogoutMessageAtDelivery1764000010000 } from './1764000010000-BuildLogoutMessageAtDelivery';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   CreateDbaViews1764000007000,
   AddSessionExpiryIndex1764000008000,
   DropSessionForeignKeys1764000009000,
+  BuildLogoutMessageAtDelivery1764000010000,
 ];

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
-import type { LogoutRequestRow } from './single-logout';
+import { logoutRequestXml, type LogoutRequestRow } from './single-logout';
 
 export type EndReason = 'LOGOUT' | 'ADMIN' | 'EXPIRED' | 'DISABLED';
 export type DeliveryStatus = 'PENDING' | 'SENDING' | 'SUCCESS' | 'FAILURE';
@@ -35,37 +35,22 @@ export class SingleLogoutOutbox {
     private readonly clock: Clock,
   ) {}
 
-  /** Inserts requests inside the caller's transaction (the one deleting the session). */
-  async enqueue(m: EntityManager, sessionId: string, principal: string, reason: EndReason, rows: LogoutRequestRow[]): Promise<void> {
-    if (!rows.length) return;
-    const now = this.clock.now();
-    await m.query(
-      `INSERT INTO slo_outbox (id, session_id, ticket_id, principal, service, logout_url, message, reason, next_attempt_at, created_at)
-       SELECT id, $1, ticket_id, $2, service, logout_url, message, $3, $4, $4
-         FROM unnest($5::varchar[], $6::varchar[], $7::text[], $8::text[], $9::text[]) AS r(id, ticket_id, service, logout_url, message)`,
-      [
-        sessionId, principal, reason, now,
-        rows.map((r) => r.id), rows.map((r) => r.ticketId), rows.map((r) => r.service), rows.map((r) => r.logoutUrl), rows.map((r) => r.message),
-      ],
-    );
-  }
-
   /**
-   * Inserts the requests of many ended sessions in one statement, inside the caller's transaction
-   * (the cleaner's batch): one round trip per batch instead of one per session.
+   * Inserts the requests of one or many ended sessions in one statement, inside the caller's
+   * transaction (the one deleting the sessions): the cleaner's batch costs one round trip. The
+   * SAML message is not stored: claimDue rebuilds it from the row (migration 1764000010000).
    */
-  async enqueueMany(m: EntityManager, reason: EndReason, rows: (LogoutRequestRow & { sessionId: string; principal: string })[]): Promise<void> {
+  async enqueue(m: EntityManager, reason: EndReason, rows: (LogoutRequestRow & { sessionId: string })[]): Promise<void> {
     if (!rows.length) return;
-    const now = this.clock.now();
     await m.query(
-      `INSERT INTO slo_outbox (id, session_id, ticket_id, principal, service, logout_url, message, reason, next_attempt_at, created_at)
-       SELECT id, session_id, ticket_id, principal, service, logout_url, message, $1, $2, $2
-         FROM unnest($3::varchar[], $4::varchar[], $5::varchar[], $6::varchar[], $7::text[], $8::text[], $9::text[])
-              AS r(id, session_id, ticket_id, principal, service, logout_url, message)`,
+      `INSERT INTO slo_outbox (id, session_id, ticket_id, principal, service, logout_url, reason, next_attempt_at, created_at)
+       SELECT id, session_id, ticket_id, principal, service, logout_url, $1, issued_at, issued_at
+         FROM unnest($2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[], $6::text[], $7::text[], $8::timestamptz[])
+              AS r(id, session_id, ticket_id, principal, service, logout_url, issued_at)`,
       [
-        reason, now,
+        reason,
         rows.map((r) => r.id), rows.map((r) => r.sessionId), rows.map((r) => r.ticketId), rows.map((r) => r.principal),
-        rows.map((r) => r.service), rows.map((r) => r.logoutUrl), rows.map((r) => r.message),
+        rows.map((r) => r.service), rows.map((r) => r.logoutUrl), rows.map((r) => r.issuedAt),
       ],
     );
   }
@@ -80,10 +65,16 @@ export class SingleLogoutOutbox {
           SELECT id FROM slo_outbox
            WHERE (status = 'PENDING' AND next_attempt_at <= $1) OR (status = 'SENDING' AND claimed_until < $1)
            ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-        RETURNING id, logout_url, message, attempts`,
+        RETURNING id, logout_url, message, principal, ticket_id, created_at, attempts`,
       [now, limit],
-    )) as [{ id: string; logout_url: string; message: string; attempts: number }[], number];
-    return rows.map((r) => ({ id: r.id, logoutUrl: r.logout_url, message: r.message, attempts: r.attempts }));
+    )) as [{ id: string; logout_url: string; message: string | null; principal: string; ticket_id: string; created_at: Date; attempts: number }[], number];
+    return rows.map((r) => ({
+      id: r.id,
+      logoutUrl: r.logout_url,
+      // Every attempt sends the same bytes: the inputs are the row's, IssueInstant its created_at.
+      message: r.message ?? logoutRequestXml(r.id, r.principal, r.ticket_id, r.created_at),
+      attempts: r.attempts,
+    }));
   }
 
   /** Records an attempt's outcome: SUCCESS, FAILURE (no attempts left), or PENDING again after `retryInSeconds`. */

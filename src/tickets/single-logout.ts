@@ -11,12 +11,17 @@ export interface ReachedService {
   issuedAt: Date;
 }
 
+/** A logout request; its SAML message is built from these fields when sent (logoutRequestXml). */
 export interface LogoutRequestRow {
   id: string;
+  /** The ST the service received: the request's SessionIndex. */
   ticketId: string;
+  /** The session's user: the request's NameID. */
+  principal: string;
   service: string;
   logoutUrl: string;
-  message: string;
+  /** The request's IssueInstant. */
+  issuedAt: Date;
   /** BACK_CHANNEL: POSTed by the server (outbox); FRONT_CHANNEL: requested by the browser from the logout page. */
   channel: 'BACK_CHANNEL' | 'FRONT_CHANNEL';
 }
@@ -42,13 +47,13 @@ export function logoutRequests(
   for (const r of latest.values()) {
     const registered = lookup(r);
     if (!registered || !registered.enabled || registered.logoutType === 'NONE') continue;
-    const id = `LR-${randomToken(24)}`;
     out.push({
-      id,
+      id: `LR-${randomToken(24)}`,
       ticketId: r.ticketId,
+      principal,
       service: r.service,
       logoutUrl: registered.logoutUrl ?? r.service,
-      message: logoutRequestXml(id, principal, r.ticketId, now),
+      issuedAt: now,
       channel: registered.logoutType,
     });
   }
@@ -75,6 +80,7 @@ export function logoutRequestXml(id: string, principal: string, sessionIndex: st
  */
 export function frontChannelUrl(r: LogoutRequestRow): string {
   const url = new URL(r.logoutUrl);
-  url.searchParams.set('logoutRequest', deflateRawSync(Buffer.from(r.message, 'utf8')).toString('base64'));
+  const xml = logoutRequestXml(r.id, r.principal, r.ticketId, r.issuedAt);
+  url.searchParams.set('logoutRequest', deflateRawSync(Buffer.from(xml, 'utf8')).toString('base64'));
   return url.toString();
 }

@@ -135,6 +135,11 @@ describe('single logout (back channel, durable outbox)', () => {
     expect(req['@IssueInstant']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     expect(req['saml:NameID']['#text']).toBe('casuser');
     expect(req['samlp:SessionIndex']).toBe(latestA);
+    // The row stores no XML: the message is built from it when sent (ID, IssueInstant = created_at).
+    const rowA = (await t.sql.query(`SELECT id, message, created_at FROM slo_outbox WHERE session_id = $1 AND service LIKE '%/a/%'`, [session])).rows[0];
+    expect(rowA.message).toBeNull();
+    expect(req['@ID']).toBe(rowA.id);
+    expect(req['@IssueInstant']).toBe(new Date(rowA.created_at).toISOString().replace(/\.\d{3}Z$/, 'Z'));
     const bReq = cap.captured.find((c) => c.path === '/b-logout')!;
     expect(new URLSearchParams(bReq.body).get('logoutRequest')).toContain(`<samlp:SessionIndex>${stB}</samlp:SessionIndex>`);
     expect(cap.captured.some((c) => c.path.startsWith('/none'))).toBe(false);
@@ -147,7 +152,10 @@ describe('single logout (back channel, durable outbox)', () => {
       (r) => r.some((x) => x.service.includes('/err/') && Number((x as unknown as { attempts: number }).attempts) >= 2 && x.status !== 'SENDING'),
       10000,
     );
-    expect(cap.captured.filter((c) => c.path.startsWith('/err/')).length).toBeGreaterThanOrEqual(2);
+    const attempts = cap.captured.filter((c) => c.path.startsWith('/err/'));
+    expect(attempts.length).toBeGreaterThanOrEqual(2);
+    // A retry sends the same request, byte for byte (same ID and IssueInstant).
+    expect(attempts[1].body).toBe(attempts[0].body);
     cap.release();
   }, 20000);
 
@@ -257,6 +265,8 @@ describe('single logout survives the node that queued it', () => {
       expect(rows.every((r) => r.status === 'SUCCESS')).toBe(true);
       expect(cap.captured).toHaveLength(rows.length);
       expect(cap.captured.map((c) => c.path).sort()).toEqual(['/app', '/crashed', '/other'].sort());
+      // A row from before messages were built at delivery is sent with the XML it stored.
+      expect(new URLSearchParams(cap.captured.find((c) => c.path === '/crashed')!.body).get('logoutRequest')).toBe('<x/>');
       // Further passes send nothing again.
       await nodeB.app.get(SingleLogoutDelivery).kick();
       expect(cap.captured).toHaveLength(rows.length);
