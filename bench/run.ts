@@ -45,6 +45,8 @@ const CLEAN_TIMEOUT = Number(env.BENCH_CLEAN_TIMEOUT ?? 300);
  * closed-loop saturation, where any extra work shows as queueing in the p99.
  */
 const CLEAN_LOAD = env.BENCH_CLEAN_LOAD ?? '0.5';
+/** Single-connection load streams per node for a rate-limited load, started evenly through a second. */
+const CLEAN_STREAMS = 10;
 const ARGON2 = { ARGON2_MEMORY_KIB: env.ARGON2_MEMORY_KIB ?? '19456', ARGON2_TIME_COST: env.ARGON2_TIME_COST ?? '2', ARGON2_PARALLELISM: env.ARGON2_PARALLELISM ?? '1' };
 const UA = 'cas-bench/1.0';
 const ROOT = resolve(__dirname, '../..');
@@ -370,8 +372,11 @@ async function timeRequests(label: string, n: number, urlFor: (i: number) => str
   return r;
 }
 
+/** A performance.now() time on process.hrtime's clock, in µs (the clock V8 stamps profile samples with). */
+const hrMicros = (perfNow: number) => Number(process.hrtime.bigint() / 1000n) - Math.round((performance.now() - perfNow) * 1000);
+
 /** Self time of a .cpuprofile by where the code lives (package, app, Node core, GC, native). */
-function summariseProfile(profDir: string, window: [number, number]): void {
+function summariseProfile(profDir: string, window: [number, number], label = 'the server during /p3/serviceValidate', byFunction = false): void {
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) return log('no CPU profile written');
   const prof = JSON.parse(readFileSync(join(profDir, file), 'utf8')) as {
@@ -389,7 +394,8 @@ function summariseProfile(profDir: string, window: [number, number]): void {
   for (const n of prof.nodes) {
     const { url, functionName } = n.callFrame;
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
-    where.set(n.id, pkg ?? (url.includes('/dist/src/') ? 'app (dist/src)' : url.startsWith('node:') ? 'node core (JS)' : url ? url : functionName || '(native)'));
+    const place = pkg ?? (url.includes('/dist/src/') ? 'app (dist/src)' : url.startsWith('node:') ? 'node core (JS)' : url ? url : functionName || '(native)');
+    where.set(n.id, byFunction && url ? `${place}: ${functionName || '(anonymous)'} ${url.split('/').pop()}` : place);
   }
   const self = new Map<string, number>();
   prof.samples.forEach((id, i) => {
@@ -398,8 +404,8 @@ function summariseProfile(profDir: string, window: [number, number]): void {
     self.set(k, (self.get(k) ?? 0) + (prof.timeDeltas[i] ?? 0));
   });
   const busy = [...self].filter(([k]) => k !== '(idle)').reduce((t, [, v]) => t + v, 0);
-  console.log(`#   node --cpu-prof of the server during /p3/serviceValidate: self time by location (${f0(busy / 1000)} ms busy; idle excluded; ${cut ? 'measured run only' : 'whole process life: clocks did not match'})`);
-  for (const [k, v] of [...self].filter(([k2]) => k2 !== '(idle)').sort((x, y) => y[1] - x[1]).slice(0, 12)) {
+  console.log(`#   node --cpu-prof of ${label}: self time by ${byFunction ? 'function' : 'location'} (${f0(busy / 1000)} ms busy; idle excluded; ${cut ? 'measured run only' : 'whole process life: clocks did not match'})`);
+  for (const [k, v] of [...self].filter(([k2]) => k2 !== '(idle)').sort((x, y) => y[1] - x[1]).slice(0, byFunction ? 25 : 12)) {
     console.log(`#     ${((v / busy) * 100).toFixed(1).padStart(5)}%  ${k}`);
   }
 }
@@ -691,7 +697,7 @@ async function main(): Promise<void> {
     }
 
     log('cleaner ceiling: 2 plain DELETE … LIMIT 5000 FOR UPDATE SKIP LOCKED loops on a copy of the seeded tickets, nothing else running');
-    const ceil = await cleanerCeiling(sql, url);
+    const ceil = env.BENCH_CEILING === '0' ? { rows: NaN, seconds: NaN } : await cleanerCeiling(sql, url);
     const ceilingRate = ceil.rows / ceil.seconds;
     log(`cleaner ceiling: ${f0(ceil.rows)} expired rows in ${ceil.seconds.toFixed(2)} s = ${f0(ceilingRate)} rows/s`);
 
@@ -710,8 +716,15 @@ async function main(): Promise<void> {
       CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: String(startDelay),
       CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: '1',
       ...(CLEANER_BATCH ? { TICKET_REGISTRY_CLEANER_BATCH_SIZE: CLEANER_BATCH } : {}),
+      // The cleaner's own settings pass through, to measure them (e.g. TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY=false).
+      ...Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('TICKET_REGISTRY_CLEANER_') && e[1] !== undefined)),
     };
-    const [b, c] = await Promise.all([startNode('B', dir, cleanerEnv), startNode('C', dir, cleanerEnv)]);
+    // BENCH_CLEAN_PROF=1: node B runs under --cpu-prof; its profile is summarised after the clean.
+    const cleanProfDir = join(dir, 'prof-clean');
+    const [b, c] = await Promise.all([
+      startNode('B', dir, cleanerEnv, env.BENCH_CLEAN_PROF ? ['--cpu-prof', '--cpu-prof-dir', cleanProfDir] : []),
+      startNode('C', dir, cleanerEnv),
+    ]);
     nodes.push(b, c);
     const ready = performance.now();
     const samples: { t: number; ms: number }[] = [];
@@ -719,18 +732,23 @@ async function main(): Promise<void> {
     let cleanBad = 0;
     const cursor = { next: 0 };
     const instances: Cannon[] = [];
-    const runs = [b, c].map((n) =>
-      cannon({
-        url: n.base,
-        connections: Math.ceil(CONNECTIONS / 2),
-        duration: CLEAN_TIMEOUT,
-        ...(cleanRate ? { overallRate: cleanRate } : {}),
-        headers: { 'user-agent': UA },
-        requests: [{ ...validationRequest(cleanPool, service, cursor), onResponse: (s, body) => (validated(s, body) ? cleanOk++ : cleanBad++) }],
-      }, (i) => {
-        instances.push(i);
-        i.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => samples.push({ t: performance.now(), ms }));
-      }),
+    const request = { ...validationRequest(cleanPool, service, cursor), onResponse: (s: number, body: string) => (validated(s, body) ? cleanOk++ : cleanBad++) };
+    const onInstance = (i: Cannon) => {
+      instances.push(i);
+      i.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => samples.push({ t: performance.now(), ms }));
+    };
+    // A rate-limited autocannon connection sends its quota back to back at the start of each of its
+    // seconds, and connections made together start their seconds together: one instance with
+    // overallRate is a burst at full concurrency every second. Single-connection instances started
+    // evenly through the second spread the same rate out, about one request in flight per node.
+    const runs = [b, c].flatMap((n) =>
+      cleanRate
+        ? Array.from({ length: CLEAN_STREAMS }, (_, k) =>
+            sleep((k * 1000) / CLEAN_STREAMS).then(() =>
+              cannon({ url: n.base, connections: 1, connectionRate: Math.max(1, Math.round(cleanRate / CLEAN_STREAMS)), duration: CLEAN_TIMEOUT, headers: { 'user-agent': UA }, requests: [request] }, onInstance),
+            ),
+          )
+        : [cannon({ url: n.base, connections: Math.ceil(CONNECTIONS / 2), duration: CLEAN_TIMEOUT, headers: { 'user-agent': UA }, requests: [request] }, onInstance)],
     );
     let cleanStart = 0;
     let cleanEnd = 0;
@@ -799,6 +817,7 @@ async function main(): Promise<void> {
       `delivered so far ${f0(sinkStats.received)} (${sinkStats.duplicates} SessionIndex received twice); RSS max ${rssMax.toFixed(0)} MB`);
     await Promise.all(nodes.map((n) => n.stop()));
     nodes.length = 0;
+    if (env.BENCH_CLEAN_PROF && cleanStart && cleanEnd) summariseProfile(cleanProfDir, [hrMicros(cleanStart), hrMicros(cleanEnd)], 'node B while cleaning', true);
 
     // 6. Cold start: main.ts with its own embedded Postgres, the cluster already initialised
     log('cold start: node dist/src/main.js with its embedded Postgres (initialised by a first run, not timed)');

@@ -98,21 +98,25 @@ describe('loadCasConfig', () => {
   });
 
   it("reads the cleaner schedule as seconds or CAS's ISO-8601 durations (PT10S, PT1M)", () => {
-    expect(loadCasConfig({}).cleaner).toEqual({ enabled: true, startDelaySeconds: 10, repeatIntervalSeconds: 60, batchSize: 1000, sloOnExpiry: true });
+    expect(loadCasConfig({}).cleaner).toEqual({ enabled: true, startDelaySeconds: 10, repeatIntervalSeconds: 60, batchSize: 1000, sloOnExpiry: true, pauseRatio: 0 });
     const c = loadCasConfig({
       CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: 'PT10S',
       CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: 'PT1M',
       CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false',
       TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY: 'false',
     }).cleaner;
-    expect(c).toMatchObject({ enabled: false, startDelaySeconds: 10, repeatIntervalSeconds: 60, sloOnExpiry: false });
+    expect(c).toMatchObject({ enabled: false, startDelaySeconds: 10, repeatIntervalSeconds: 60, sloOnExpiry: false, pauseRatio: 0 });
+    expect(loadCasConfig({ TICKET_REGISTRY_CLEANER_PAUSE_RATIO: '1.5' }).cleaner.pauseRatio).toBe(1.5);
     expect(loadCasConfig({ CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: 'PT0S', CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: '5' }).cleaner)
       .toMatchObject({ startDelaySeconds: 0, repeatIntervalSeconds: 5 });
     const message = configError({
       CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: 'soon',
       CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: 'PT0S',
       TICKET_REGISTRY_CLEANER_BATCH_SIZE: '20000',
+      TICKET_REGISTRY_CLEANER_PAUSE_RATIO: '-1',
     }).message;
+    expect(message).toContain('TICKET_REGISTRY_CLEANER_PAUSE_RATIO must be a number from 0 to 100');
+    expect(configError({ TICKET_REGISTRY_CLEANER_PAUSE_RATIO: '101' }).message).toContain('TICKET_REGISTRY_CLEANER_PAUSE_RATIO');
     expect(message).toContain('CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY must be seconds or an ISO-8601 duration such as PT10S');
     expect(message).toContain('CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL');
     expect(message).toContain('TICKET_REGISTRY_CLEANER_BATCH_SIZE');

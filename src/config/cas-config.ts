@@ -41,8 +41,8 @@ export interface CasConfig {
   sso: { enabled: boolean };
   /** `cas.slo.disabled`: no back-channel logout requests at all. */
   slo: { disabled: boolean };
-  /** The registry cleaner: `cas.ticket.registry.cleaner.schedule.*`, batch size, SLO for expired sessions. */
-  cleaner: { enabled: boolean; startDelaySeconds: number; repeatIntervalSeconds: number; batchSize: number; sloOnExpiry: boolean };
+  /** The registry cleaner: `cas.ticket.registry.cleaner.schedule.*`, batch size, SLO for expired sessions, pause between batches. */
+  cleaner: { enabled: boolean; startDelaySeconds: number; repeatIntervalSeconds: number; batchSize: number; sloOnExpiry: boolean; pauseRatio: number };
   /** Bearer tokens for /actuator (id → secret); empty: loopback clients only. */
   adminTokens: { id: string; secret: string }[];
   throttle: {
@@ -119,6 +119,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
       repeatIntervalSeconds: v.CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL,
       batchSize: v.TICKET_REGISTRY_CLEANER_BATCH_SIZE,
       sloOnExpiry: v.TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY,
+      pauseRatio: v.TICKET_REGISTRY_CLEANER_PAUSE_RATIO,
     },
     adminTokens: list(v.CAS_ADMIN_TOKENS).map((pair) => {
       const i = pair.indexOf(':');

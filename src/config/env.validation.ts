@@ -2,6 +2,7 @@ import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
   IsInt,
+  IsNumber,
   IsOptional,
   IsString,
   IsUrl,
@@ -19,6 +20,8 @@ import {
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const toNumber = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : value;
  /** Seconds, or an ISO-8601 duration as CAS 7 writes them (`PT8H`, `P14D`, `PT1M30S`). */
 const toDurationSeconds = ({ value }: { value: unknown }) => {
   if (typeof value !== 'string') return value;
@@ -158,6 +161,9 @@ export class EnvironmentVariables {
 
   @IsOptional() @Transform(toBool) @IsBoolean()
   TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY = true;
+
+  @IsOptional() @Transform(toNumber) @IsNumber({}, { message: 'TICKET_REGISTRY_CLEANER_PAUSE_RATIO must be a number from 0 to 100' }) @Min(0) @Max(100)
+  TICKET_REGISTRY_CLEANER_PAUSE_RATIO = 0;
 
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{24,}(,[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{24,})*$/, {
     message: 'CAS_ADMIN_TOKENS must be id:secret pairs, comma-separated, each secret at least 24 characters',

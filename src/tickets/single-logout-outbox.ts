@@ -24,6 +24,15 @@ export interface ClaimedRequest {
   attempts: number;
 }
 
+export interface AttemptOutcome {
+  id: string;
+  ok: boolean;
+  httpStatus?: number;
+  error?: string;
+  finalAttempt: boolean;
+  retryInSeconds: number;
+}
+
 /** Claims expire so a request held by a node that died is attempted again elsewhere. */
 const CLAIM_SECONDS = 30;
 
@@ -77,16 +86,25 @@ export class SingleLogoutOutbox {
     }));
   }
 
-  /** Records an attempt's outcome: SUCCESS, FAILURE (no attempts left), or PENDING again after `retryInSeconds`. */
-  async record(id: string, outcome: { ok: boolean; httpStatus?: number; error?: string; finalAttempt: boolean; retryInSeconds: number }): Promise<void> {
+  /**
+   * Records attempts' outcomes in one statement: SUCCESS, FAILURE (no attempts left), or PENDING
+   * again after `retryInSeconds`. A row no longer SENDING (its claim expired and another node took
+   * it) is left to that node.
+   */
+  async record(outcomes: AttemptOutcome[]): Promise<void> {
+    if (!outcomes.length) return;
     const now = this.clock.now();
-    const status: DeliveryStatus = outcome.ok ? 'SUCCESS' : outcome.finalAttempt ? 'FAILURE' : 'PENDING';
+    const status = (o: AttemptOutcome): DeliveryStatus => (o.ok ? 'SUCCESS' : o.finalAttempt ? 'FAILURE' : 'PENDING');
     await this.db.query(
-      `UPDATE slo_outbox SET status = $2::varchar, last_http_status = $3, last_error = $4, claimed_until = NULL,
-              next_attempt_at = $5::timestamptz + make_interval(secs => $6::integer),
-              completed_at = CASE WHEN $2::varchar IN ('SUCCESS', 'FAILURE') THEN $5::timestamptz ELSE NULL END
-        WHERE id = $1 AND status = 'SENDING'`,
-      [id, status, outcome.httpStatus ?? null, outcome.error ?? null, now, outcome.retryInSeconds],
+      `UPDATE slo_outbox o SET status = r.status, last_http_status = r.http_status, last_error = r.error, claimed_until = NULL,
+              next_attempt_at = $1::timestamptz + make_interval(secs => r.retry_in),
+              completed_at = CASE WHEN r.status IN ('SUCCESS', 'FAILURE') THEN $1::timestamptz ELSE NULL END
+         FROM unnest($2::varchar[], $3::varchar[], $4::integer[], $5::text[], $6::integer[]) AS r(id, status, http_status, error, retry_in)
+        WHERE o.id = r.id AND o.status = 'SENDING'`,
+      [
+        now, outcomes.map((o) => o.id), outcomes.map(status), outcomes.map((o) => o.httpStatus ?? null),
+        outcomes.map((o) => o.error ?? null), outcomes.map((o) => o.retryInSeconds),
+      ],
     );
   }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
-import { ClaimedRequest, SingleLogoutOutbox } from './single-logout-outbox';
+import { AttemptOutcome, ClaimedRequest, SingleLogoutOutbox } from './single-logout-outbox';
 
 const TIMEOUT_MS = 5000;
 const MAX_ATTEMPTS = 5;
@@ -22,6 +22,9 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
   /** Deliveries under way on this node; a slow service holds only its own slot. */
   private readonly inflight = new Set<Promise<void>>();
   private claiming: Promise<void> | null = null;
+  /** Outcomes waiting to be recorded, and the one writer recording them. */
+  private outcomes: { outcome: AttemptOutcome; recorded: () => void; failed: (e: Error) => void }[] = [];
+  private recording: Promise<void> | null = null;
   private again = false;
   private stopped = false;
 
@@ -78,12 +81,37 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
     const outcome = await this.post(r.logoutUrl, r.message);
     const finalAttempt = r.attempts >= MAX_ATTEMPTS;
     try {
-      await this.outbox.record(r.id, { ...outcome, finalAttempt, retryInSeconds: 5 * 2 ** (r.attempts - 1) });
+      await this.record({ id: r.id, ...outcome, finalAttempt, retryInSeconds: 5 * 2 ** (r.attempts - 1) });
     } catch (e) {
       // The claim expires and another pass retries it: at least once, never lost.
       this.logger.warn(`recording logout request ${r.id} failed: ${(e as Error).message}`);
     }
     if (!outcome.ok && finalAttempt) this.logger.warn(`logout request ${r.id} to ${originOf(r.logoutUrl)} failed ${r.attempts} times; giving up`);
+  }
+
+  /**
+   * Resolves once the outcome is written. Outcomes arriving while a write is under way go in the
+   * next one: when 200,000 expired sessions are being logged out, one UPDATE per hundred
+   * deliveries instead of one each, and the request path keeps its pool connections.
+   */
+  private record(outcome: AttemptOutcome): Promise<void> {
+    return new Promise((recorded, failed) => {
+      this.outcomes.push({ outcome, recorded, failed });
+      this.recording ??= this.writeOutcomes();
+    });
+  }
+
+  private async writeOutcomes(): Promise<void> {
+    while (this.outcomes.length) {
+      const batch = this.outcomes.splice(0, MAX_INFLIGHT);
+      try {
+        await this.outbox.record(batch.map((b) => b.outcome));
+        batch.forEach((b) => b.recorded());
+      } catch (e) {
+        batch.forEach((b) => b.failed(e as Error));
+      }
+    }
+    this.recording = null;
   }
 
   private async post(url: string, message: string): Promise<{ ok: boolean; httpStatus?: number; error?: string }> {

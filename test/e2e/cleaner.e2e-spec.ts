@@ -267,3 +267,49 @@ describe('the cleaner batch', () => {
     }
   });
 });
+
+describe('TICKET_REGISTRY_CLEANER_PAUSE_RATIO', () => {
+  /** Expired sessions made directly in the table (the clock is real here: their expiry is past). */
+  const seedExpired = async (t: TestApp, n: number) =>
+    t.sql.query(
+      `INSERT INTO tickets (id, type, session_id, principal, created_at, last_used_at, expires_at, hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes)
+       SELECT id, 'TGT', id, 'casuser', now() - interval '3 hours', now() - interval '3 hours', now() - interval '1 hour', now() + interval '5 hours', 7200, 1, false, '{}'
+         FROM (SELECT 'TGT-pause-' || md5(random()::text) AS id FROM generate_series(1, $1)) s`,
+      [n],
+    );
+
+  it('pauses after each batch for that many times as long as the batch took, and shutdown ends the pause', async () => {
+    const env = { CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false', TICKET_REGISTRY_CLEANER_BATCH_SIZE: '1' };
+    const unpaced = await startTestApp({ env });
+    let plain: number;
+    try {
+      await seedExpired(unpaced, 4);
+      const r = await unpaced.app.get(TicketRegistryCleaner).clean();
+      expect(r.removed.sessions).toBe(4);
+      plain = r.duration;
+    } finally {
+      await unpaced.close();
+    }
+    const paced = await startTestApp({ env: { ...env, TICKET_REGISTRY_CLEANER_PAUSE_RATIO: '20' } });
+    try {
+      await seedExpired(paced, 4);
+      const r = await paced.app.get(TicketRegistryCleaner).clean();
+      expect(r.removed.sessions).toBe(4);
+      // Seven batches (five of sessions, the last one empty; two of STs and requests), each
+      // followed by twenty times its own duration: about 21 times the unpaced run.
+      expect(r.duration).toBeGreaterThan(5 * plain);
+      expect((await paced.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE id LIKE 'TGT-pause-%'`)).rows[0].n).toBe(0);
+
+      // A long pause does not hold up shutdown: the run stops after the batch it is in.
+      await seedExpired(paced, 50);
+      const run = paced.app.get(TicketRegistryCleaner).clean();
+      await new Promise((r) => setTimeout(r, 200));
+      const closing = Date.now();
+      await paced.close();
+      expect(Date.now() - closing).toBeLessThan(2000);
+      expect((await run).removed.sessions).toBeLessThan(50);
+    } finally {
+      await paced.close().catch(() => undefined);
+    }
+  });
+});
