@@ -723,19 +723,21 @@ async function main(): Promise<void> {
     const cleanProfDir = join(dir, 'prof-clean');
     const [b, c] = await Promise.all([
       startNode('B', dir, cleanerEnv, env.BENCH_CLEAN_PROF ? ['--cpu-prof', '--cpu-prof-dir', cleanProfDir] : []),
-      startNode('C', dir, cleanerEnv),
+      // BENCH_CLEAN_NODES=1: only node B cleans; C serves validations only (to tell the cleaner's
+      // effect on its own node from its effect through the shared database and CPU).
+      startNode('C', dir, env.BENCH_CLEAN_NODES === '1' ? { ...cleanerEnv, CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false' } : cleanerEnv),
     ]);
     nodes.push(b, c);
     const ready = performance.now();
-    const samples: { t: number; ms: number }[] = [];
+    const samples: { t: number; ms: number; node: string }[] = [];
     let cleanOk = 0;
     let cleanBad = 0;
     const cursor = { next: 0 };
     const instances: Cannon[] = [];
     const request = { ...validationRequest(cleanPool, service, cursor), onResponse: (s: number, body: string) => (validated(s, body) ? cleanOk++ : cleanBad++) };
-    const onInstance = (i: Cannon) => {
+    const onInstance = (node: string) => (i: Cannon) => {
       instances.push(i);
-      i.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => samples.push({ t: performance.now(), ms }));
+      i.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => samples.push({ t: performance.now(), ms, node }));
     };
     // A rate-limited autocannon connection sends its quota back to back at the start of each of its
     // seconds, and connections made together start their seconds together: one instance with
@@ -745,10 +747,10 @@ async function main(): Promise<void> {
       cleanRate
         ? Array.from({ length: CLEAN_STREAMS }, (_, k) =>
             sleep((k * 1000) / CLEAN_STREAMS).then(() =>
-              cannon({ url: n.base, connections: 1, connectionRate: Math.max(1, Math.round(cleanRate / CLEAN_STREAMS)), duration: CLEAN_TIMEOUT, headers: { 'user-agent': UA }, requests: [request] }, onInstance),
+              cannon({ url: n.base, connections: 1, connectionRate: Math.max(1, Math.round(cleanRate / CLEAN_STREAMS)), duration: CLEAN_TIMEOUT, headers: { 'user-agent': UA }, requests: [request] }, onInstance(n.name)),
             ),
           )
-        : [cannon({ url: n.base, connections: Math.ceil(CONNECTIONS / 2), duration: CLEAN_TIMEOUT, headers: { 'user-agent': UA }, requests: [request] }, onInstance)],
+        : [cannon({ url: n.base, connections: Math.ceil(CONNECTIONS / 2), duration: CLEAN_TIMEOUT, headers: { 'user-agent': UA }, requests: [request] }, onInstance(n.name))],
     );
     let cleanStart = 0;
     let cleanEnd = 0;
@@ -785,7 +787,8 @@ async function main(): Promise<void> {
     if (!cleanEnd) log(`WARNING: expired rows still left after ${CLEAN_TIMEOUT} s`);
     const cleanSeconds = cleanEnd && cleanStart ? (cleanEnd - cleanStart) / 1000 : NaN;
     const rowsPerSecond = expiredBefore / cleanSeconds;
-    const window = (from: number, to: number) => samples.filter((s) => s.t >= from && s.t < to).map((s) => s.ms).sort((x, y) => x - y);
+    const window = (from: number, to: number, node?: string) =>
+      samples.filter((s) => s.t >= from && s.t < to && (!node || s.node === node)).map((s) => s.ms).sort((x, y) => x - y);
     const baseline = window(ready + WARMUP * 1000, cleanStart || deadline);
     const during = window(cleanStart || deadline, cleanEnd || deadline);
     const baseP99 = Math.round(pct(baseline, 99) * 10) / 10;
@@ -793,6 +796,10 @@ async function main(): Promise<void> {
     log(`cleaner: ${f0(expiredBefore)} expired rows gone in ${cleanSeconds.toFixed(2)} s = ${f0(rowsPerSecond)} rows/s; ` +
       `validation p99 ${duringP99} ms during (${during.length} requests) vs ${baseP99} ms before (${baseline.length} requests, same 2 nodes, ${f0(size.n + cleanPool.length)} tickets); ` +
       `${cleanBad} failed validations of ${cleanOk + cleanBad}` + (cleanCpu ? `; while cleaning: cores Node ${cleanCpu.nodeCores.toFixed(2)}, PG ${cleanCpu.pgCores.toFixed(2)}, load generator ${cleanCpu.loadGenCores.toFixed(2)}, other processes ${cleanCpu.otherCores.toFixed(2)}` : ''));
+    for (const n of [b, c]) {
+      const p99 = (xs: number[]) => (Math.round(pct(xs, 99) * 10) / 10).toString();
+      log(`  node ${n.name}${env.BENCH_CLEAN_NODES === '1' && n === c ? ' (not cleaning)' : ''}: validation p99 ${p99(window(cleanStart || deadline, cleanEnd || deadline, n.name))} ms during vs ${p99(window(ready + WARMUP * 1000, cleanStart || deadline, n.name))} ms before`);
+    }
     if (baseline.length < 1000) log('WARNING: short baseline window (the machine is slow or the cleaner started early)');
     if (cursor.next > cleanPool.length) log(`WARNING: the ST pool (${cleanPool.length}) ran out during the clean; reused tickets count as failures`);
 

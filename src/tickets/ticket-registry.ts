@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Pool, QueryResultRow } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { storableAttributes } from '../common/attributes';
@@ -60,6 +61,9 @@ export interface ConsumedTicket {
  * The one Postgres-backed ticket repository. Every read that decides validity compares with the
  * injected clock's time; single-use tickets are consumed by one atomic statement.
  */
+/** Sessions whose logout requests the cleaner builds between two turns of the event loop. */
+const BUILD_SLICE = 250;
+
 @Injectable()
 export class TicketRegistry {
   constructor(
@@ -483,9 +487,17 @@ export class TicketRegistry {
         if (list) list.push(r);
         else reachedBySession.set(r.session_id, [r]);
       }
-      // One INSERT for the whole batch: one round trip per session kept a 10,000-session batch's
-      // transaction open for minutes under validation load (npm run bench: 499 rows/s).
-      const requests = gone.flatMap((g) => backChannel(requestsFor(g.principal, (reachedBySession.get(g.id) ?? []).map(toReached)), g.id));
+      // Set-wise INSERTs for the whole batch: one round trip per session kept a 10,000-session
+      // batch's transaction open for minutes under validation load (npm run bench: 499 rows/s).
+      // The requests are built a slice of sessions at a time, letting this node's requests in
+      // between: 1,000 sessions' are 18-33 ms of synchronous work on a quiet core.
+      const requests: (LogoutRequestRow & { sessionId: string })[] = [];
+      for (let i = 0; i < gone.length; i += BUILD_SLICE) {
+        if (i > 0) await yieldToEventLoop();
+        for (const g of gone.slice(i, i + BUILD_SLICE)) {
+          requests.push(...backChannel(requestsFor(g.principal, (reachedBySession.get(g.id) ?? []).map(toReached)), g.id));
+        }
+      }
       await this.outbox.enqueue(m, 'EXPIRED', requests);
       return gone.length;
     });

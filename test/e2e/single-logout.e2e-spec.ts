@@ -1,9 +1,11 @@
 import { XMLParser } from 'fast-xml-parser';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { inflateRawSync } from 'node:zlib';
 import { SingleLogoutDelivery } from '../../src/tickets/single-logout.delivery';
 import { Browser, executionOf, setCookies, ticketOf } from '../helpers/browser';
+import { selfSigned } from '../helpers/certificates';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
 interface Captured {
@@ -276,4 +278,61 @@ describe('single logout survives the node that queued it', () => {
       await cap.close();
     }
   });
+});
+
+describe('single logout delivery over the wire', () => {
+  it('verifies https certificates, does not follow redirects, and gives up on an answer after 5 s', async () => {
+    const hits: string[] = [];
+    const plain = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      req.resume();
+      if (req.url?.startsWith('/moved')) res.writeHead(302, { location: `http://127.0.0.1:${(plain.address() as AddressInfo).port}/target` }).end();
+      else if (req.url?.startsWith('/stall')) return; // never answers
+      else res.writeHead(200).end();
+    });
+    const tlsHits: string[] = [];
+    const tls = createHttpsServer(selfSigned({ ip: ['127.0.0.1'] }), (req, res) => {
+      tlsHits.push(req.url ?? '');
+      res.writeHead(200).end();
+    });
+    await new Promise<void>((r) => plain.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', () => r()));
+    const p = (plain.address() as AddressInfo).port;
+    const q = (tls.address() as AddressInfo).port;
+    const t = await startTestApp({
+      env: { CAS_SLO_DISABLED: 'false' },
+      services: [
+        { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'plain', evaluationOrder: 1, serviceId: `^http://127\\.0\\.0\\.1:${p}/.*` },
+        { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 2, name: 'tls', evaluationOrder: 2, serviceId: `^https://127\\.0\\.0\\.1:${q}/.*` },
+      ],
+    });
+    try {
+      const b = new Browser(t.app);
+      await b.login('casuser', 'Mellon', `http://127.0.0.1:${p}/moved`);
+      await b.get(`/cas/login?service=${encodeURIComponent(`http://127.0.0.1:${p}/stall`)}`);
+      await b.get(`/cas/login?service=${encodeURIComponent(`https://127.0.0.1:${q}/app`)}`);
+      const started = Date.now();
+      await b.get('/cas/logout');
+      await t.app.get(SingleLogoutDelivery).kick();
+      const took = Date.now() - started;
+      const rows = (await t.sql.query(`SELECT service, status, last_http_status, last_error FROM slo_outbox ORDER BY service`)).rows;
+      const of = (part: string) => rows.find((r) => r.service.includes(part));
+      // A redirect is an answer (CAS counts 302 as delivered); its target is never requested.
+      expect(of('/moved')).toMatchObject({ status: 'SUCCESS', last_http_status: 302 });
+      expect(hits.filter((h) => h.startsWith('/target'))).toEqual([]);
+      // A certificate no CA vouches for: nothing reaches the service, the error names the cause.
+      expect(of('https://')).toMatchObject({ status: 'PENDING', last_http_status: null });
+      expect(of('https://').last_error).toMatch(/SELF_SIGNED|CERT/);
+      expect(tlsHits).toEqual([]);
+      // The stalled service: one deadline of 5 s for the whole request.
+      expect(of('/stall')).toMatchObject({ status: 'PENDING', last_error: 'timeout after 5 s' });
+      expect(took).toBeGreaterThanOrEqual(4900);
+      expect(took).toBeLessThan(8000);
+    } finally {
+      await t.close();
+      plain.closeAllConnections();
+      await new Promise((r) => plain.close(r));
+      await new Promise((r) => tls.close(r));
+    }
+  }, 20000);
 });
