@@ -22,6 +22,7 @@ import type autocannon from 'autocannon';
 import { Client } from 'pg';
 import { startEmbeddedCluster } from '../src/database/embedded-postgres';
 import { newTicketId } from '../src/tickets/ticket-ids';
+import { CLAIM_EXPIRED_SESSIONS_SQL, REMOVE_SESSION_ROWS_SQL } from '../src/tickets/ticket-registry';
 import { BENCH_TABLE, cannon, Cannon, CpuMeter, CpuSplit, freePort, GiveUp, load, pct, rssMb, sleep, waitFor } from './lib';
 
 const env = process.env;
@@ -425,23 +426,6 @@ async function explain(sql: Client, label: string, text: string, params: unknown
   }
 }
 
-/** The cleaner batch's statements (TicketRegistry.endExpiredSessions, removeSessionRows), for EXPLAIN: keep in step. */
-const CLEANER_CLAIM_SQL = `WITH victims AS (
-           SELECT id FROM tickets WHERE type = 'TGT' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
-         ), gone AS (
-           DELETE FROM tickets t USING victims v WHERE t.id = v.id RETURNING t.id, t.principal
-         )
-         SELECT id, principal FROM gone`;
-const CLEANER_REMOVE_SQL = `WITH ids AS (
-         SELECT unnest($1::varchar[]) AS id
-       ), reached AS (
-         DELETE FROM session_services s USING ids WHERE s.session_id = ids.id
-         RETURNING s.session_id, s.ticket_id, s.service, s.registered_service_id, s.issued_at
-       ), tickets_gone AS (
-         DELETE FROM tickets t USING ids WHERE t.session_id = ids.id
-       )
-       SELECT * FROM reached`;
-
 /** One cleaner batch, EXPLAINed statement by statement in a transaction that is rolled back. */
 async function explainCleanerBatch(sql: Client, sessions: number): Promise<void> {
   await sql.query('BEGIN');
@@ -449,8 +433,8 @@ async function explainCleanerBatch(sql: Client, sessions: number): Promise<void>
     await sql.query('SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off');
     const ids = (await sql.query(`SELECT id FROM tickets WHERE type = 'TGT' AND expires_at <= now() ORDER BY expires_at LIMIT $1`, [sessions])).rows.map((r) => r.id as string);
     for (const [label, text, params] of [
-      ['claim and delete the TGTs', CLEANER_CLAIM_SQL, [new Date(), sessions]],
-      ["delete the sessions' tickets and service records", CLEANER_REMOVE_SQL, [ids]],
+      ['claim and delete the TGTs', CLAIM_EXPIRED_SESSIONS_SQL, [new Date(), sessions]],
+      ["delete the sessions' tickets and service records", REMOVE_SESSION_ROWS_SQL, [ids]],
     ] as const) {
       const { rows } = await sql.query(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, [...params]);
       console.log(`#   EXPLAIN ANALYZE, cleaner batch of ${sessions} sessions, ${label} (rolled back):`);
