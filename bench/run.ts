@@ -430,7 +430,7 @@ async function explain(sql: Client, label: string, text: string, params: unknown
 async function explainCleanerBatch(sql: Client, sessions: number): Promise<void> {
   await sql.query('BEGIN');
   try {
-    await sql.query('SET LOCAL plan_cache_mode = force_generic_plan');
+    await sql.query('SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off');
     const ids = (await sql.query(`SELECT id FROM tickets WHERE type = 'TGT' AND expires_at <= now() ORDER BY expires_at LIMIT $1`, [sessions])).rows.map((r) => r.id as string);
     for (const [label, text, params] of [
       ['claim and delete the TGTs', CLAIM_EXPIRED_SESSIONS_SQL, [new Date(), sessions]],
