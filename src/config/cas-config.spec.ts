@@ -98,14 +98,14 @@ describe('loadCasConfig', () => {
   });
 
   it("reads the cleaner schedule as seconds or CAS's ISO-8601 durations (PT10S, PT1M)", () => {
-    expect(loadCasConfig({}).cleaner).toEqual({ enabled: true, startDelaySeconds: 10, repeatIntervalSeconds: 60, batchSize: 1000, sloOnExpiry: true, pauseRatio: 1 });
+    expect(loadCasConfig({}).cleaner).toEqual({ enabled: true, startDelaySeconds: 10, repeatIntervalSeconds: 60, batchSize: 1000, sloOnExpiry: true, pauseRatio: 2 });
     const c = loadCasConfig({
       CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: 'PT10S',
       CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: 'PT1M',
       CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false',
       TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY: 'false',
     }).cleaner;
-    expect(c).toMatchObject({ enabled: false, startDelaySeconds: 10, repeatIntervalSeconds: 60, sloOnExpiry: false, pauseRatio: 1 });
+    expect(c).toMatchObject({ enabled: false, startDelaySeconds: 10, repeatIntervalSeconds: 60, sloOnExpiry: false, pauseRatio: 2 });
     expect(loadCasConfig({ TICKET_REGISTRY_CLEANER_PAUSE_RATIO: '1.5' }).cleaner.pauseRatio).toBe(1.5);
     expect(loadCasConfig({ CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: 'PT0S', CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: '5' }).cleaner)
       .toMatchObject({ startDelaySeconds: 0, repeatIntervalSeconds: 5 });

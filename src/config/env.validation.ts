@@ -163,7 +163,7 @@ export class EnvironmentVariables {
   TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY = true;
 
   @IsOptional() @Transform(toNumber) @IsNumber({}, { message: 'TICKET_REGISTRY_CLEANER_PAUSE_RATIO must be a number from 0 to 100' }) @Min(0) @Max(100)
-  TICKET_REGISTRY_CLEANER_PAUSE_RATIO = 1;
+  TICKET_REGISTRY_CLEANER_PAUSE_RATIO = 2;
 
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{24,}(,[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{24,})*$/, {
     message: 'CAS_ADMIN_TOKENS must be id:secret pairs, comma-separated, each secret at least 24 characters',
