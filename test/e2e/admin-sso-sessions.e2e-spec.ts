@@ -1,4 +1,5 @@
 import { Browser, ticketOf } from '../helpers/browser';
+import { CACHED_TOTALS_FROM_SESSIONS } from '../../src/admin/sso-sessions.service';
 import { startTestApp, TestApp } from '../helpers/test-app';
 // Loopback services (test service 5) where nothing listens: single logout is on, and its requests
 // must never leave the machine.
@@ -206,6 +207,48 @@ describe('/actuator without CAS_ADMIN_TOKENS: loopback only, and the seed curl c
     const all = await fetch(`${base}/actuator/ssoSessions?type=ALL`, { method: 'DELETE' });
     expect(all.status).toBe(200);
     expect(await all.json()).toEqual({ status: 200, ended: 1 });
+  });
+});
+
+describe('/actuator/ssoSessions totals on a large table', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { CAS_ADMIN_TOKENS: TOKEN, AUTHN_THROTTLE_ENABLED: 'false' } });
+  });
+  afterAll(() => t.close());
+
+  const totals = async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/cas/actuator/ssoSessions?count=1', headers: BEARER });
+    expect(res.statusCode).toBe(200);
+    const { totalSsoSessions, totalsAsOf } = res.json();
+    return { n: totalSsoSessions as number, asOf: totalsAsOf as string };
+  };
+  const login = () => new Browser(t.app).login('casuser', 'Mellon');
+
+  it(`counts per request below ${CACHED_TOTALS_FROM_SESSIONS} sessions, then serves a copy at most 5 s old`, async () => {
+    await t.sql.query(
+      `INSERT INTO tickets (id, type, session_id, principal, created_at, last_used_at, expires_at, hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes)
+       SELECT id, 'TGT', id, 'bulk' || g, now(), now(), now() + interval '1 hour', now() + interval '8 hours', 7200, 1, false, '{}'
+         FROM (SELECT g, 'TGT-bulk-' || md5(g::text) AS id FROM generate_series(1, $1::int) g) s`,
+      [CACHED_TOTALS_FROM_SESSIONS - 1],
+    );
+    // Exact on every request while small, however long the count took.
+    expect((await totals()).n).toBe(CACHED_TOTALS_FROM_SESSIONS - 1);
+    await login();
+    const counted = await totals();
+    expect(counted.n).toBe(CACHED_TOTALS_FROM_SESSIONS);
+    // From the threshold on, the copy is served and says when it was counted.
+    await login();
+    expect(await totals()).toEqual(counted);
+    await new Promise((r) => setTimeout(r, 5100 - (Date.now() - Date.parse(counted.asOf))));
+    // The first request past 5 s starts a refresh in the background; a later one sees it.
+    let later = await totals();
+    for (let i = 0; i < 50 && later.n === counted.n; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      later = await totals();
+    }
+    expect(later.n).toBe(CACHED_TOTALS_FROM_SESSIONS + 1);
+    expect(Date.parse(later.asOf)).toBeGreaterThan(Date.parse(counted.asOf) + 5000);
   });
 });
 
