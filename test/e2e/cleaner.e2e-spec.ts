@@ -281,12 +281,17 @@ describe('TICKET_REGISTRY_CLEANER_PAUSE_RATIO', () => {
   it('pauses after each batch for that many times as long as the batch took, and shutdown ends the pause', async () => {
     const env = { CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false', TICKET_REGISTRY_CLEANER_BATCH_SIZE: '1' };
     const unpaced = await startTestApp({ env });
-    let plain: number;
+    // The unpaced reference is the fastest of three warm runs: a paced run can only be slowed by a
+    // busy machine (its pauses grow with its batches), but one slow reference run made this fail.
+    let plain = Infinity;
     try {
-      await seedExpired(unpaced, 4);
-      const r = await unpaced.app.get(TicketRegistryCleaner).clean();
-      expect(r.removed.sessions).toBe(4);
-      plain = r.duration;
+      await unpaced.app.get(TicketRegistryCleaner).clean();
+      for (let i = 0; i < 3; i++) {
+        await seedExpired(unpaced, 4);
+        const r = await unpaced.app.get(TicketRegistryCleaner).clean();
+        expect(r.removed.sessions).toBe(4);
+        plain = Math.min(plain, r.duration);
+      }
     } finally {
       await unpaced.close();
     }
