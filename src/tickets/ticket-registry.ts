@@ -58,10 +58,6 @@ export interface ConsumedTicket {
 }
 
 /**
- * The one Postgres-backed ticket repository. Every read that decides validity compares with the
- * injected clock's time; single-use tickets are consumed by one atomic statement.
- */
-/**
  * The cleaner batch's two statements, exported for the bench's EXPLAIN (npm run bench).
  * Claim: up to $2 sessions expired at $1, locked SKIP LOCKED and deleted, ordered on the
  * sessions-only expiry index.
@@ -91,6 +87,10 @@ export const REMOVE_SESSION_ROWS_SQL = `WITH ids AS (
 /** Sessions whose logout requests the cleaner builds between two turns of the event loop. */
 const BUILD_SLICE = 250;
 
+/**
+ * The one Postgres-backed ticket repository. Every read that decides validity compares with the
+ * injected clock's time; single-use tickets are consumed by one atomic statement.
+ */
 @Injectable()
 export class TicketRegistry {
   constructor(
