@@ -38,11 +38,12 @@ export class AppModule {
         CoreModule.register(config, clock),
         TypeOrmModule.forRootAsync({
           useFactory: () => dataSourceOptions(url),
-          // The schema is brought up to date, under an advisory lock, before any module uses it.
+          // The schema is brought up to date, on its own connection under an advisory lock, before
+          // the request pool opens and any module uses it.
           dataSourceFactory: async (options) => {
+            await runMigrations(url);
             const ds = await new DataSource(options!).initialize();
             attachPoolErrorHandler(ds);
-            await runMigrations(ds);
             return ds;
           },
         }),

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { loadCasConfig } from '../config/cas-config';
 import { ConfigurationError } from '../config/env.validation';
-import { openDatabase } from './data-source';
+import { runMigrations } from './data-source';
 import { runningEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 
 /** `npm run migration:run`: brings the schema up to date (the server also does this at boot). */
@@ -12,8 +12,7 @@ async function main(): Promise<void> {
   const running = config.databaseUrl ? null : runningEmbeddedPostgres(config.dataDir);
   const embedded = config.databaseUrl || running ? undefined : await startEmbeddedPostgres(config.dataDir);
   try {
-    const ds = await openDatabase(config.databaseUrl ?? running ?? embedded!.url);
-    await ds.destroy();
+    await runMigrations(config.databaseUrl ?? running ?? embedded!.url, { logger });
     logger.log('schema is up to date');
   } finally {
     await embedded?.stop();
