@@ -59,9 +59,10 @@ export async function runMigrations(url: string, o: MigrationOptions = {}): Prom
     migrations: o.migrations ?? migrations,
     applicationName: 'cas-server migrations',
     poolSize: 1,
-    extra: {},
+    extra: {}, // none of the request pool's timeouts: see the SET below
   });
   await ds.initialize();
+  attachPoolErrorHandler(ds);
   const runner = ds.createQueryRunner();
   try {
     await runner.connect();
