@@ -1,10 +1,10 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Client } from 'pg';
 
-/** Whether some backend is waiting right now for a lock that backend `pid` holds. */
-export async function isBlocking(sql: Client, pid: number): Promise<boolean> {
+/** How many backends are waiting right now for a lock that backend `pid` holds. */
+export async function blockedBy(sql: Client, pid: number): Promise<number> {
   const { rows } = await sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, [pid]);
-  return rows[0].n > 0;
+  return rows[0].n;
 }
 
 /**
@@ -18,13 +18,13 @@ export async function blocksWhile(sql: Client, pid: number, work: Promise<unknow
     () => (settled = true),
   );
   while (!settled) {
-    if (await isBlocking(sql, pid)) return true;
+    if ((await blockedBy(sql, pid)) > 0) return true;
     await nextTurn();
   }
   return false;
 }
 
-/** Resolves once a backend waits for a lock `pid` holds (the jest timeout is the only bound). */
-export async function untilBlocking(sql: Client, pid: number): Promise<void> {
-  while (!(await isBlocking(sql, pid))) await nextTurn();
+/** Resolves once `count` backends wait for a lock `pid` holds (the jest timeout is the only bound). */
+export async function untilBlocking(sql: Client, pid: number, count = 1): Promise<void> {
+  while ((await blockedBy(sql, pid)) < count) await nextTurn();
 }

@@ -57,6 +57,8 @@ export interface ServerProcess {
   url: string;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
+  /** Resolves once `holds(output())` is true, checked on every chunk the process prints. */
+  untilOutput(holds: (output: string) => boolean): Promise<void>;
   /** SIGTERM, then SIGKILL after 5 s; resolves once the process has exited. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -90,6 +92,11 @@ export async function startServerProcess(mainJs: string, env: Record<string, str
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
+  // Registered after the two above, so a waiter sees the chunk that woke it.
+  const outputWaiters = new Set<() => void>();
+  const wakeOutputWaiters = () => outputWaiters.forEach((check) => check());
+  child.stdout!.on('data', wakeOutputWaiters);
+  child.stderr!.on('data', wakeOutputWaiters);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   // Should the test process end without afterAll (a crash, a killed worker), take the node with it.
   const orphanGuard = () => child.kill('SIGKILL');
@@ -100,6 +107,16 @@ export async function startServerProcess(mainJs: string, env: Record<string, str
     port,
     url: `http://127.0.0.1:${port}`,
     output: () => output,
+    untilOutput: (holds) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (!holds(output)) return;
+          outputWaiters.delete(check);
+          resolve();
+        };
+        outputWaiters.add(check);
+        check();
+      }),
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
