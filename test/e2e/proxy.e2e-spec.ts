@@ -18,18 +18,36 @@ const TOKEN = 'ops:0123456789abcdefghijklmnopqrstuv';
 const BEARER = { authorization: 'Bearer 0123456789abcdefghijklmnopqrstuv' };
 
 /** The application side: services on loopback receive back-channel logout requests here. */
-async function sloCapture(): Promise<{ port: number; bodies: { path: string; body: string }[]; close: () => Promise<void> }> {
+async function sloCapture(): Promise<{
+  port: number;
+  bodies: { path: string; body: string }[];
+  /** Resolves once `holds()` is true, checked now and after every request received. */
+  until: (holds: () => boolean) => Promise<void>;
+  close: () => Promise<void>;
+}> {
   const bodies: { path: string; body: string }[] = [];
+  const waiters = new Set<() => void>();
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
       bodies.push({ path: req.url ?? '', body });
       res.writeHead(200).end();
+      waiters.forEach((check) => check());
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { port: (server.address() as AddressInfo).port, bodies, close: () => new Promise((r) => server.close(() => r())) };
+  const until = (holds: () => boolean) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (!holds()) return;
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+      check();
+    });
+  return { port: (server.address() as AddressInfo).port, bodies, until, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 describe('proxy authentication (checklist 41-43, 54-63; T8)', () => {
@@ -396,10 +414,8 @@ describe('proxy authentication (checklist 41-43, 54-63; T8)', () => {
         slo.bodies
           .filter((x) => x.path.startsWith('/backend/'))
           .map((x) => /<samlp:SessionIndex>([^<]+)</.exec(new URLSearchParams(x.body).get('logoutRequest') ?? '')?.[1]);
-      for (let i = 0; i < 50 && !sessionIndexes().includes(pt); i++) {
-        await t.app.get(SingleLogoutDelivery).kick();
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await t.app.get(SingleLogoutDelivery).kick();
+      await slo.until(() => sessionIndexes().includes(pt));
       expect(sessionIndexes()).toContain(pt);
     });
 
