@@ -150,39 +150,42 @@ describe('two server nodes on one database', () => {
   }, 90_000);
 
   it('the cleaner on both nodes at once ends each expired session exactly once (T21)', async () => {
-    // 300 expired and 300 live sessions, half of each having reached the logout receiver, are
-    // seeded in one transaction that also holds the tickets table against writes: both nodes'
-    // cleaners (every second, batches of 10) come to wait on it with a batch each, and race from
-    // its commit. Each takes part whatever the machine's speed.
+    // 300 expired and 300 live sessions, half of each having reached the logout receiver. They are
+    // seeded live; another transaction locks the service records of the 300 to come, and then they
+    // expire. Both nodes' cleaners (every second, batches of 10) each claim a batch and wait on
+    // that lock to delete its service records: when two batches wait, both nodes have taken part,
+    // whatever the machine's speed. They race on from the lock's release.
     const outputBefore = nodes.map((n) => n.output().length);
     const runsOf = (i: number) => [...nodes[i].output().slice(outputBefore[i]).matchAll(/(\d+) expired session\(s\)/g)].map((m) => Number(m[1]));
     const removedBy = () => nodes.map((_, i) => runsOf(i).reduce((sum, n) => sum + n, 0));
     const removedInAll = () => removedBy()[0] + removedBy()[1];
-    const seeder = new Client({ connectionString: db!.url });
-    seeder.on('error', () => undefined);
-    await seeder.connect();
-    const seederPid = (await seeder.query(`SELECT pg_backend_pid() AS pid`)).rows[0].pid as number;
-    await seeder.query(`BEGIN`);
-    await seeder.query(`LOCK TABLE tickets IN SHARE MODE`);
-    await seeder.query(
+    await sql!.query(`BEGIN`);
+    await sql!.query(
       `INSERT INTO tickets (id, type, session_id, principal, created_at, last_used_at, expires_at, hard_expires_at, idle_timeout_seconds)
        SELECT 'TGT-seed-' || kind || '-' || i, 'TGT', 'TGT-seed-' || kind || '-' || i, 'seed' || (i % 7),
-              now() - interval '3 hours', now() - interval '3 hours',
-              CASE kind WHEN 'dead' THEN now() - interval '1 hour' + make_interval(secs => i) ELSE now() + interval '1 hour' END,
-              now() + interval '5 hours', 7200
+              now() - interval '3 hours', now() - interval '3 hours', now() + interval '1 hour', now() + interval '5 hours', 7200
          FROM generate_series(1, 300) i, (VALUES ('dead'), ('live')) k(kind)`,
     );
-    await seeder.query(
+    await sql!.query(
       `INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at)
        SELECT id, 'ST-seed-' || substr(id, 10), $1, 5, now() - interval '3 hours'
          FROM tickets WHERE id LIKE 'TGT-seed-%' AND right(id, 1) IN ('0', '2', '4', '6', '8')`,
       [rx!.app],
     );
-    await untilBlocking(sql!, seederPid, 2);
-    await seeder.query(`COMMIT`);
-    await seeder.end();
+    await sql!.query(`COMMIT`);
     const expiredWithService = (await sql!.query(`SELECT count(*)::int AS n FROM session_services WHERE session_id LIKE 'TGT-seed-dead-%'`)).rows[0].n;
     expect(expiredWithService).toBe(150);
+    const holder = new Client({ connectionString: db!.url });
+    holder.on('error', () => undefined);
+    await holder.connect();
+    const holderPid = (await holder.query(`SELECT pg_backend_pid() AS pid`)).rows[0].pid as number;
+    await holder.query(`BEGIN`);
+    await holder.query(`SELECT 1 FROM session_services WHERE session_id LIKE 'TGT-seed-dead-%' FOR UPDATE`);
+    // Expired one second apart: every batch of 10 holds sessions with service records.
+    await sql!.query(`UPDATE tickets SET expires_at = now() - interval '1 hour' + make_interval(secs => substr(id, 15)::int) WHERE id LIKE 'TGT-seed-dead-%'`);
+    await untilBlocking(sql!, holderPid, 2);
+    await holder.query(`COMMIT`);
+    await holder.end();
     const liveBefore = (await sql!.query(`SELECT count(*)::int AS n FROM tickets WHERE expires_at > now()`)).rows[0].n;
     // A run logs one line of counts once it is over (after its last batch committed): the runs'
     // lines adding up to the 300 is the event that the cleaning is done.
