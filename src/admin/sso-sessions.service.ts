@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
 import { SessionTerminator } from '../tickets/session-terminator';
 import { SingleLogoutOutbox } from '../tickets/single-logout-outbox';
 import { parseTicketId } from '../tickets/ticket-ids';
@@ -29,6 +30,7 @@ export class SsoSessionsService {
     private readonly tickets: TicketRegistry,
     private readonly terminator: SessionTerminator,
     private readonly outbox: SingleLogoutOutbox,
+    private readonly clock: Clock,
   ) {}
 
   private totals?: { value: Totals; at: Date; cheap: boolean };
@@ -46,7 +48,7 @@ export class SsoSessionsService {
       await this.refreshTotals();
       return this.totals!;
     }
-    if (Date.now() - t.at.getTime() > TOTALS_MAX_AGE_MS && !this.refreshing) {
+    if (this.clock.now().getTime() - t.at.getTime() > TOTALS_MAX_AGE_MS && !this.refreshing) {
       this.refreshing = this.refreshTotals().finally(() => (this.refreshing = undefined));
       this.refreshing.catch(() => undefined);
     }
@@ -54,7 +56,7 @@ export class SsoSessionsService {
   }
 
   private async refreshTotals(): Promise<void> {
-    const at = new Date();
+    const at = this.clock.now();
     const value = await this.tickets.sessionTotals();
     this.totals = { value, at, cheap: value.tgts + value.pgts < CACHED_TOTALS_FROM_SESSIONS };
   }

@@ -18,18 +18,18 @@ export interface CleanReport {
 
 /**
  * The registry cleaner (CAS `cas.ticket.registry.cleaner.schedule.*`), run on every node: after
- * the start delay and then every repeat interval it ends expired sessions through the logout
- * pipeline and deletes expired STs/PTs, in bounded batches claimed with SKIP LOCKED, until a
- * batch comes back short. It never loads the table and logs one line per run, never ticket ids.
+ * the start delay, and then the repeat interval after each run ends (CAS's fixed delay), it ends
+ * expired sessions through the logout pipeline and deletes expired STs/PTs, in bounded batches
+ * claimed with SKIP LOCKED, until a batch comes back short. It never loads the table and logs one
+ * line per run, never ticket ids. Its waits and durations come from the injected clock.
  */
 @Injectable()
 export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('TicketRegistryCleaner');
-  private timers: NodeJS.Timeout[] = [];
   private running: Promise<CleanReport> | null = null;
-  private stopping = false;
-  /** Ends the pause under way, if any. */
-  private wake: (() => void) | null = null;
+  private schedule: Promise<void> | null = null;
+  /** Aborted at shutdown: ends the schedule's wait or the pause under way. */
+  private readonly stop = new AbortController();
 
   constructor(
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
@@ -42,22 +42,19 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
   onApplicationBootstrap(): void {
     const c = this.config.cleaner;
     if (!c.enabled) return;
-    const start = setTimeout(() => {
-      void this.clean();
-      const repeat = setInterval(() => void this.clean(), c.repeatIntervalSeconds * 1000);
-      repeat.unref();
-      this.timers.push(repeat);
-    }, c.startDelaySeconds * 1000);
-    start.unref();
-    this.timers.push(start);
+    this.schedule = (async () => {
+      await this.clock.sleep(c.startDelaySeconds * 1000, this.stop.signal);
+      while (!this.stop.signal.aborted) {
+        await this.clean();
+        await this.clock.sleep(c.repeatIntervalSeconds * 1000, this.stop.signal);
+      }
+    })();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.timers.forEach((t) => clearTimeout(t));
     // A run under way stops after its current batch (each batch is its own transaction).
-    this.stopping = true;
-    this.wake?.();
-    await this.running;
+    this.stop.abort();
+    await Promise.all([this.schedule, this.running]);
   }
 
   /** One run now (a run already under way on this node is joined, not doubled). */
@@ -72,37 +69,28 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
    * machine, and requests get the rest. Shutdown ends the pause.
    */
   private async paced<T>(batch: () => Promise<T>): Promise<T> {
-    const t0 = performance.now();
+    const t0 = this.clock.monotonicMs();
     const result = await batch();
-    const pause = (performance.now() - t0) * this.config.cleaner.pauseRatio;
-    if (pause > 0 && !this.stopping) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => this.wake?.(), pause);
-        this.wake = () => {
-          clearTimeout(timer);
-          this.wake = null;
-          resolve();
-        };
-      });
-    }
+    const pause = (this.clock.monotonicMs() - t0) * this.config.cleaner.pauseRatio;
+    if (pause > 0 && !this.stop.signal.aborted) await this.clock.sleep(pause, this.stop.signal);
     return result;
   }
 
   private async run(): Promise<CleanReport> {
-    const startTime = new Date();
+    const startTime = this.clock.now();
     const batch = this.config.cleaner.batchSize;
     let sessions = 0;
     let serviceTickets = 0;
     let logoutRequests = 0;
     try {
-      for (let n = batch; n === batch && !this.stopping; sessions += n) n = await this.paced(() => this.terminator.endExpired(batch));
-      for (let n = batch; n === batch && !this.stopping; serviceTickets += n) n = await this.paced(() => this.tickets.deleteExpiredServiceTickets(this.clock.now(), batch));
+      for (let n = batch; n === batch && !this.stop.signal.aborted; sessions += n) n = await this.paced(() => this.terminator.endExpired(batch));
+      for (let n = batch; n === batch && !this.stop.signal.aborted; serviceTickets += n) n = await this.paced(() => this.tickets.deleteExpiredServiceTickets(this.clock.now(), batch));
       const retention = new Date(this.clock.now().getTime() - SLO_RETENTION_DAYS * 86_400_000);
-      for (let n = batch; n === batch && !this.stopping; logoutRequests += n) n = await this.outbox.deleteFinished(retention, batch);
+      for (let n = batch; n === batch && !this.stop.signal.aborted; logoutRequests += n) n = await this.outbox.deleteFinished(retention, batch);
     } catch (e) {
       this.logger.warn(`cleaning stopped early: ${(e as Error).message}`);
     }
-    const endTime = new Date();
+    const endTime = this.clock.now();
     const duration = (endTime.getTime() - startTime.getTime()) / 1000;
     // One line per run, counts only (never ticket ids), so an operator sees the cleaner is alive.
     this.logger.log(

@@ -2,22 +2,28 @@ import { Logger } from '@nestjs/common';
 import { SingleLogoutDelivery } from '../../src/tickets/single-logout.delivery';
 import { TicketRegistryCleaner } from '../../src/tickets/ticket-registry.cleaner';
 import { Browser, executionOf, ticketOf } from '../helpers/browser';
-import { logoutReceiver } from '../helpers/logout-receiver';
+import { Client } from 'pg';
+import { eventually } from '../helpers/eventually';
+import { LogoutReceiver, logoutReceiver } from '../helpers/logout-receiver';
+import { untilBlocking } from '../helpers/pg-locks';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
 /**
- * Kicks delivery until every one of `tickets` has reached the receiver (bounded). A kick resolves
+ * Kicks delivery and waits until every one of `tickets` has reached the receiver. A kick resolves
  * once the deliveries it started are done, but not those an earlier pass (the cleaner's own kick,
- * the 1 s poll) still has in flight, so one kick is not enough under load.
+ * the 1 s poll) still has in flight: those arrive on their own, and the receiver says when.
  */
-async function delivered(rx: { received: string[] }, tickets: string[], kick: () => Promise<void>, ms = 10_000): Promise<void> {
-  const start = Date.now();
+async function delivered(rx: LogoutReceiver, tickets: string[], kick: () => Promise<void>): Promise<void> {
   await kick();
-  while (!tickets.every((x) => rx.received.includes(x)) && Date.now() - start < ms) {
-    await new Promise((r) => setTimeout(r, 50));
-    await kick();
-  }
+  await rx.receivedAll(tickets);
 }
+
+/** The outbox rows of a ticket once no delivery of them is pending or under way. */
+const settledOutbox = (t: TestApp, ticket: string) =>
+  eventually(
+    async () => (await t.sql.query(`SELECT reason, status FROM slo_outbox WHERE ticket_id = $1`, [ticket])).rows,
+    (rows) => rows.every((r) => r.status !== 'PENDING' && r.status !== 'SENDING'),
+  );
 
 describe('ticket registry cleaner', () => {
   let rx: Awaited<ReturnType<typeof logoutReceiver>>;
@@ -41,19 +47,25 @@ describe('ticket registry cleaner', () => {
     t.clock.advance(7201); // the first session is idle for longer than 2 h
     const live = new Browser(t.app);
     const liveSt = ticketOf(await live.login('casuser', 'Mellon', app));
+    const before = t.clock.now().getTime();
     const res = await t.app.inject({ method: 'DELETE', url: '/cas/actuator/ticketRegistry/clean' });
+    const after = t.clock.now().getTime();
     expect(res.statusCode).toBe(200);
     const report = res.json();
+    // The run is reported on the server's clock (the one that found the session expired), within
+    // this request, and its duration is the time between its start and end.
+    expect(Date.parse(report.startTime)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(report.endTime)).toBeGreaterThanOrEqual(Date.parse(report.startTime));
+    expect(Date.parse(report.endTime)).toBeLessThanOrEqual(after);
+    expect(report.duration).toBe((Date.parse(report.endTime) - Date.parse(report.startTime)) / 1000);
     expect(report.removed).toEqual({ sessions: 1, serviceTickets: 0, logoutRequests: 0 });
     expect(report).toMatchObject({ total: 1 });
-    expect(report.duration).toBeGreaterThanOrEqual(0);
     expect(await count(`type = 'TGT'`)).toBe(1);
     expect(await count(`id = '${oldSt}'`)).toBe(0);
     expect(await count(`id = '${liveSt}'`)).toBe(1);
     await delivered(rx, [oldSt], () => t.app.get(SingleLogoutDelivery).kick());
     expect(rx.received).toEqual([oldSt]);
-    const { rows } = await t.sql.query(`SELECT reason, status FROM slo_outbox WHERE ticket_id = $1`, [oldSt]);
-    expect(rows).toEqual([{ reason: 'EXPIRED', status: 'SUCCESS' }]);
+    expect(await settledOutbox(t, oldSt)).toEqual([{ reason: 'EXPIRED', status: 'SUCCESS' }]);
     // The live session's ST expires after 10 s and goes too; the session stays.
     t.clock.advance(11);
     expect((await t.app.get(TicketRegistryCleaner).clean()).removed).toEqual({ sessions: 0, serviceTickets: 1, logoutRequests: 0 });
@@ -98,19 +110,36 @@ describe('ticket registry cleaner', () => {
 describe('the cleaner on its schedule', () => {
   it('runs after the start delay and then every repeat interval', async () => {
     const t = await startTestApp({
-      env: { CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'true', CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: '0', CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: 'PT1S' },
+      env: {
+        CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'true',
+        CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: 'PT3H',
+        CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: 'PT3H',
+        TICKET_REGISTRY_CLEANER_PAUSE_RATIO: '0',
+      },
     });
+    const THREE_HOURS = 3 * 3600 * 1000;
+    const sessions = async () => (await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE type = 'TGT'`)).rows[0].n as number;
     try {
+      // The schedule waits on the app's clock; frozen, it moves only when the test moves it.
+      t.clock.freeze();
+      expect(t.clock.sleeps).toEqual([THREE_HOURS]);
       await new Browser(t.app).login('casuser', 'Mellon');
       t.clock.advance(7201);
-      const start = Date.now();
-      let left = 1;
-      while (left > 0 && Date.now() - start < 3000) {
-        await new Promise((r) => setTimeout(r, 100));
-        left = (await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE type = 'TGT'`)).rows[0].n;
-      }
-      expect(left).toBe(0);
-      expect(Date.now() - start).toBeLessThan(2500);
+      // Expired, but the start delay has not passed: no run yet, the first wait is still on.
+      expect(t.clock.pendingSleeps()).toHaveLength(1);
+      expect(await sessions()).toBe(1);
+      t.clock.advance(3 * 3600 - 7201);
+      // The start delay is over: one run, then the wait for the repeat interval.
+      expect(await t.clock.sleepsAsked(2)).toEqual([THREE_HOURS, THREE_HOURS]);
+      expect(await sessions()).toBe(0);
+
+      await new Browser(t.app).login('casuser', 'Mellon');
+      t.clock.advance(7201);
+      expect(t.clock.pendingSleeps()).toEqual([THREE_HOURS - 7201_000]);
+      expect(await sessions()).toBe(1);
+      t.clock.advance(3 * 3600 - 7201);
+      expect(await t.clock.sleepsAsked(3)).toEqual([THREE_HOURS, THREE_HOURS, THREE_HOURS]);
+      expect(await sessions()).toBe(0);
     } finally {
       await t.close();
     }
@@ -128,8 +157,12 @@ describe('DELETE /actuator/ticketRegistry/clean', () => {
   it('needs the admin credential and answers {total, removed, startTime, endTime, duration}; logs one line of counts, no ids', async () => {
     expect((await t.app.inject({ method: 'DELETE', url: '/cas/actuator/ticketRegistry/clean' })).statusCode).toBe(401);
     const st = ticketOf(await new Browser(t.app).login('casuser', 'Mellon', 'https://app.example.org/'));
+    const tgt = (await t.sql.query(`SELECT session_id FROM tickets WHERE id = $1`, [st])).rows[0].session_id as string;
     t.clock.advance(7201);
-    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    // Every level, not only the run's own line: an id must not leak through a warning either.
+    const levels = ['log', 'warn', 'error', 'debug', 'verbose', 'fatal'] as const;
+    const spies = levels.map((level) => jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined));
+    const log = spies[0];
     try {
       const res = await t.app.inject({ method: 'DELETE', url: '/cas/actuator/ticketRegistry/clean', headers: { authorization: `Bearer ${SECRET}` } });
       expect(res.statusCode).toBe(200);
@@ -141,13 +174,17 @@ describe('DELETE /actuator/ticketRegistry/clean', () => {
       const lines = log.mock.calls.filter((c) => String(c[0]).includes('expired session'));
       expect(lines).toHaveLength(1);
       expect(String(lines[0][0])).toMatch(/^1 expired session\(s\), 0 expired service ticket\(s\) and 0 finished logout request\(s\) removed in \d+\.\d{3} s$/);
-      expect(JSON.stringify(log.mock.calls)).not.toMatch(/TGT-|ST-/);
-      expect(st).toMatch(/^ST-/);
+      // The session that went is the one holding `st`; neither its id nor its ticket's was logged.
+      expect((await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE session_id = $1`, [tgt])).rows[0].n).toBe(0);
+      const logged = JSON.stringify(spies.map((s) => s.mock.calls));
+      expect(logged).not.toContain(tgt);
+      expect(logged).not.toContain(st);
+      expect(logged).not.toMatch(/TGT-|ST-/);
       // A run with nothing to do still reports itself, with zeros.
       await t.app.inject({ method: 'DELETE', url: '/cas/actuator/ticketRegistry/clean', headers: { authorization: `Bearer ${SECRET}` } });
       expect(log.mock.calls.filter((c) => String(c[0]).startsWith('0 expired session(s), 0 expired'))).toHaveLength(1);
     } finally {
-      log.mockRestore();
+      spies.forEach((s) => s.mockRestore());
     }
   });
 });
@@ -278,43 +315,53 @@ describe('TICKET_REGISTRY_CLEANER_PAUSE_RATIO', () => {
       [n],
     );
 
-  it('pauses after each batch for that many times as long as the batch took, and shutdown ends the pause', async () => {
-    const env = { CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false', TICKET_REGISTRY_CLEANER_BATCH_SIZE: '1' };
-    const unpaced = await startTestApp({ env });
-    // The unpaced reference is the fastest of three warm runs: a paced run can only be slowed by a
-    // busy machine (its pauses grow with its batches), but one slow reference run made this fail.
-    let plain = Infinity;
+  it('pauses after each batch for that many times as long as the batch took, on its clock, and shutdown ends the pause', async () => {
+    const t = await startTestApp({ env: { TICKET_REGISTRY_CLEANER_BATCH_SIZE: '1', TICKET_REGISTRY_CLEANER_PAUSE_RATIO: '20' } });
+    // The cleaner measures batches and pauses on the app's clock. Frozen, it moves only when the
+    // test moves it: a batch takes exactly as long as the test advances it while the batch runs.
+    t.clock.freeze();
+    const cleaner = t.app.get(TicketRegistryCleaner);
+    const table = new Client({ connectionString: t.config.databaseUrl });
+    table.on('error', () => undefined);
+    await table.connect();
+    const pid = (await table.query(`SELECT pg_backend_pid() AS pid`)).rows[0].pid as number;
+    const left = async () => (await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE id LIKE 'TGT-pause-%'`)).rows[0].n as number;
+    /** Starts a run whose first batch takes 50 ms by the clock: held on a table lock meanwhile. */
+    const runWithA50msBatch = async () => {
+      await table.query(`BEGIN`);
+      await table.query(`LOCK TABLE tickets IN SHARE MODE`);
+      const run = cleaner.clean();
+      await untilBlocking(t.sql, pid);
+      t.clock.advance(0.05);
+      await table.query(`COMMIT`);
+      return run;
+    };
     try {
-      await unpaced.app.get(TicketRegistryCleaner).clean();
-      for (let i = 0; i < 3; i++) {
-        await seedExpired(unpaced, 4);
-        const r = await unpaced.app.get(TicketRegistryCleaner).clean();
-        expect(r.removed.sessions).toBe(4);
-        plain = Math.min(plain, r.duration);
-      }
-    } finally {
-      await unpaced.close();
-    }
-    const paced = await startTestApp({ env: { ...env, TICKET_REGISTRY_CLEANER_PAUSE_RATIO: '20' } });
-    try {
-      await seedExpired(paced, 4);
-      const r = await paced.app.get(TicketRegistryCleaner).clean();
-      expect(r.removed.sessions).toBe(4);
-      // Seven batches (five of sessions, the last one empty; two of STs and requests), each
-      // followed by twenty times its own duration: about 21 times the unpaced run.
-      expect(r.duration).toBeGreaterThan(5 * plain);
-      expect((await paced.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE id LIKE 'TGT-pause-%'`)).rows[0].n).toBe(0);
+      await seedExpired(t, 3);
+      const run = runWithA50msBatch();
+      // After the 50 ms batch, a pause of 20 × 50 ms; the next batch waits for it to end.
+      expect(await t.clock.sleepsAsked(1)).toEqual([1000]);
+      t.clock.advance(0.999);
+      expect(t.clock.pendingSleeps()).toEqual([1]);
+      expect(await left()).toBe(2);
+      t.clock.advance(0.001);
+      expect(t.clock.pendingSleeps()).toEqual([]);
+      // The other batches took no time by the clock, so they asked for no pause.
+      expect((await run).removed.sessions).toBe(3);
+      expect(t.clock.sleeps).toEqual([1000]);
+      expect(await left()).toBe(0);
 
-      // A long pause does not hold up shutdown: the run stops after the batch it is in.
-      await seedExpired(paced, 50);
-      const run = paced.app.get(TicketRegistryCleaner).clean();
-      await new Promise((r) => setTimeout(r, 200));
-      const closing = Date.now();
-      await paced.close();
-      expect(Date.now() - closing).toBeLessThan(2000);
-      expect((await run).removed.sessions).toBeLessThan(50);
+      // A pause does not hold up shutdown: the run stops after the batch it is in. This pause would
+      // never end on its own (the clock is frozen), so closing returns only if shutdown ends it.
+      await seedExpired(t, 3);
+      const paused = runWithA50msBatch();
+      expect(await t.clock.sleepsAsked(2)).toEqual([1000, 1000]);
+      expect(await left()).toBe(2);
+      await t.close();
+      expect((await paused).removed.sessions).toBe(1);
     } finally {
-      await paced.close().catch(() => undefined);
+      await table.end();
+      await t.close().catch(() => undefined);
     }
   });
 });

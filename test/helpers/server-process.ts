@@ -57,6 +57,8 @@ export interface ServerProcess {
   url: string;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
+  /** Resolves once `holds(output())` is true, checked on every chunk the process prints. */
+  untilOutput(holds: (output: string) => boolean): Promise<void>;
   /** SIGTERM, then SIGKILL after 5 s; resolves once the process has exited. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -64,10 +66,11 @@ export interface ServerProcess {
 /**
  * Starts `node <mainJs>` as a server node on its own port with the given environment (on top of
  * test defaults: log level `log`, no colours, the test services in a directory of its own) and
- * resolves once its health endpoint answers 200. Rejects, after killing it, if it exits or is not
- * up within `timeoutMs`.
+ * resolves once it says it is ready (main.ts logs "CAS server ready" once listening) and its health
+ * endpoint answers 200. Rejects, after killing it, if it exits first or its health is not 200; the
+ * caller's jest timeout bounds the wait.
  */
-export async function startServerProcess(mainJs: string, env: Record<string, string>, timeoutMs = 30_000): Promise<ServerProcess> {
+export async function startServerProcess(mainJs: string, env: Record<string, string>): Promise<ServerProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cas-node-'));
   const servicesDir = join(dir, 'services');
@@ -90,6 +93,11 @@ export async function startServerProcess(mainJs: string, env: Record<string, str
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
+  // Registered after the two above, so a waiter sees the chunk that woke it.
+  const outputWaiters = new Set<() => void>();
+  const wakeOutputWaiters = () => outputWaiters.forEach((check) => check());
+  child.stdout!.on('data', wakeOutputWaiters);
+  child.stderr!.on('data', wakeOutputWaiters);
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   // Should the test process end without afterAll (a crash, a killed worker), take the node with it.
   const orphanGuard = () => child.kill('SIGKILL');
@@ -100,6 +108,16 @@ export async function startServerProcess(mainJs: string, env: Record<string, str
     port,
     url: `http://127.0.0.1:${port}`,
     output: () => output,
+    untilOutput: (holds) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (!holds(output)) return;
+          outputWaiters.delete(check);
+          resolve();
+        };
+        outputWaiters.add(check);
+        check();
+      }),
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
@@ -113,24 +131,17 @@ export async function startServerProcess(mainJs: string, env: Record<string, str
       return stopping;
     },
   };
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      await proc.stop();
-      throw new Error(`server process exited during start-up:\n${output}`);
-    }
-    try {
-      const res = await fetch(`${proc.url}/cas/actuator/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) return proc;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await proc.stop();
-      throw new Error(`server process not up after ${timeoutMs} ms:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  const ready = await Promise.race([proc.untilOutput((o) => o.includes('CAS server ready')).then(() => true), exited.then(() => false)]);
+  if (!ready) {
+    await proc.stop();
+    throw new Error(`server process exited during start-up:\n${output}`);
   }
+  const health = await fetch(`${proc.url}/cas/actuator/health`);
+  if (health.status !== 200) {
+    await proc.stop();
+    throw new Error(`server process up but its health is ${health.status}:\n${output}`);
+  }
+  return proc;
 }
 
 /** A browser over real HTTP (fetch): keeps cookies per name, never follows redirects. */
