@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
-import { parseServiceDefinition, SUPPORTED_FIELDS } from './registered-service';
+import { ignoredFields, parseServiceDefinition } from './registered-service';
 import { ServiceRegistry } from './service-registry';
 
 /**
@@ -39,7 +39,7 @@ export class ServiceRegistryImporter implements OnModuleInit {
     for (const file of files) {
       try {
         const service = parseServiceDefinition(JSON.parse(await readFile(join(dir, file), 'utf8')));
-        Object.keys(service.definition).filter((k) => !SUPPORTED_FIELDS.has(k)).forEach((k) => unsupported.add(k));
+        ignoredFields(service.definition).forEach((k) => unsupported.add(k));
         if (await this.registry.upsert(service, 'json')) imported++;
         else kept++;
       } catch (e) {
@@ -51,7 +51,7 @@ export class ServiceRegistryImporter implements OnModuleInit {
       `imported ${imported} service definition(s) from ${dir}${failed ? `, ${failed} failed` : ''}` +
         (kept ? `, ${kept} kept as changed through the API (SERVICE_REGISTRY_IMPORT_OVERWRITE=true replaces them)` : ''),
     );
-    if (unsupported.size) this.logger.warn(`service fields kept but not acted on yet: ${[...unsupported].sort().join(', ')}`);
+    if (unsupported.size) this.logger.warn(`service fields kept but not acted on (presentation only): ${[...unsupported].sort().join(', ')}`);
     return kept ? { imported, failed, kept } : { imported, failed };
   }
 }
