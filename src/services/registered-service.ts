@@ -78,7 +78,7 @@ export const SERVICE_FIELDS = {
   /** Presentation and bookkeeping only: nothing about access, release or authentication. */
   ignored: new Set([
     'theme', 'informationUrl', 'privacyUrl', 'logo', 'contacts', 'properties', 'locale', 'friendlyName',
-    'templateName', 'responseType', 'redirectUrl', 'webflowInterruptPolicy', 'bypassEnabled',
+    'templateName', 'responseType', 'redirectUrl', 'webflowInterruptPolicy',
   ]),
   /**
    * Security rules this server does not implement: accepted only when inert (absent, null, empty,
