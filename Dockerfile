@@ -1,5 +1,9 @@
 # Production image: compiled JavaScript, production dependencies only, unprivileged user.
 # The embedded Postgres is for development; in a container set DATABASE_URL (see docker-compose.yml).
+# The image starts with an empty service registry and no static users: mount your service
+# definitions on /app/services (or POST them to /cas/actuator/registeredServices) and set
+# CAS_AUTHN_ACCEPT_USERS or add users with the users CLI. The open development registry (dev/)
+# is excluded from the build context (.dockerignore) and never loaded with DATABASE_URL set.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

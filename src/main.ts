@@ -19,6 +19,7 @@ async function bootstrap(): Promise<void> {
     }
     throw e;
   }
+  announceDefaults(logger, config);
   let embedded: EmbeddedDatabase | undefined;
   if (!config.databaseUrl) {
     embedded = await startEmbeddedPostgres(config.dataDir);
@@ -42,6 +43,30 @@ async function bootstrap(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   await app.listen({ port: config.port, host: '0.0.0.0' });
   logger.log(`CAS server ready at ${config.server.prefix}/login (port ${config.port}) in ${Date.now() - started} ms`);
+}
+
+/**
+ * What the defaults open, said once before anything starts: development mode (open registry, demo
+ * user) and why, or why not and what that leaves closed. The registry importer says afterwards
+ * whether the registry ended up empty.
+ */
+function announceDefaults(logger: Logger, config: CasConfig): void {
+  const { development } = config;
+  if (development.enabled) {
+    const open = [
+      config.developmentRegistryLocation ? 'the open development registry' : null,
+      config.usingDefaultUsers ? 'the demo user casuser / Mellon' : null,
+    ].filter(Boolean);
+    logger.warn(
+      `development mode (${development.reasons.join(', ')})` +
+        (open.length ? `: ${open.join(' and ')} ${open.length > 1 ? 'are' : 'is'} on. Not for a server others can reach.` : ''),
+    );
+    return;
+  }
+  logger.log(`not a local development server (${development.reasons.join('; ')}): no development registry, no demo user`);
+  if (config.users.length === 0) {
+    logger.warn('no static users (CAS_AUTHN_ACCEPT_USERS unset): only accounts of the users table can log in (npm run users -- add <name>)');
+  }
 }
 
 bootstrap().catch((e: Error) => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
-import { attributesAllowed } from '../services/access-strategy';
+import { attributesAllowed, hasAttributeRules } from '../services/access-strategy';
 import { RegisteredService } from '../services/registered-service';
 import { ServiceRegistry } from '../services/service-registry';
 import { PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from '../services/ticket-policy';
@@ -97,7 +97,7 @@ export class LoginService {
     let staleCookie = false;
     if (r.tgtId && ssoAllowed) {
       if (r.service !== undefined && registered) {
-        if (Object.keys(registered.access.requiredAttributes).length > 0) {
+        if (hasAttributeRules(registered.access)) {
           const session = await this.tickets.findSession(r.tgtId);
           if (session && !attributesAllowed(registered.access, session.attributes)) return { outcome: this.accessDenied(registered) };
         }

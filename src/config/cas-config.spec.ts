@@ -183,4 +183,61 @@ describe('loadCasConfig', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  describe('development mode (issue 10: the open registry and the demo user only on a local development server)', () => {
+    const DEMO = [{ username: 'casuser', password: 'Mellon', attributes: { mail: ['casuser@example.org'], displayName: ['CAS Demo User'], memberOf: ['staff', 'faculty'] } }];
+
+    it('is on for a fresh clone (local prefix, no DATABASE_URL, no NODE_ENV): development registry and demo user', () => {
+      for (const prefix of ['http://localhost:8080/cas', 'http://127.0.0.1:9000/cas', 'http://[::1]:8080/cas', 'https://localhost/cas']) {
+        const c = loadCasConfig({ CAS_SERVER_PREFIX: prefix, NODE_ENV: 'development' });
+        expect(c.development.enabled).toBe(true);
+        expect(c.developmentRegistryLocation).toBe(resolve('dev/services'));
+        expect(c.serviceRegistryLocation).toBe(resolve('services'));
+        expect(c.users).toEqual(DEMO);
+        expect(c.usingDefaultUsers).toBe(true);
+      }
+      expect(loadCasConfig({}).development).toEqual({
+        enabled: true,
+        reasons: ['CAS_SERVER_PREFIX is on localhost', 'DATABASE_URL is unset (embedded Postgres)', 'NODE_ENV is not production'],
+      });
+    });
+
+    it.each<[string, Record<string, string>, string]>([
+      ['a public prefix', { CAS_SERVER_PREFIX: 'https://sso.example.org/cas' }, 'CAS_SERVER_PREFIX host sso.example.org is not localhost, 127.0.0.1 or [::1]'],
+      ['a prefix on another address of this machine', { CAS_SERVER_PREFIX: 'http://10.0.0.5:8080/cas' }, 'CAS_SERVER_PREFIX host 10.0.0.5 is not localhost, 127.0.0.1 or [::1]'],
+      ['a look-alike host', { CAS_SERVER_PREFIX: 'http://localhost.example.org/cas' }, 'CAS_SERVER_PREFIX host localhost.example.org is not localhost, 127.0.0.1 or [::1]'],
+      ['DATABASE_URL', { DATABASE_URL: 'postgres://cas@db/cas' }, 'DATABASE_URL is set'],
+      ['NODE_ENV=production', { NODE_ENV: 'production' }, 'NODE_ENV is production'],
+    ])('is off with %s alone: empty registry defaults, no demo user, and says why', (_what, env, reason) => {
+      const c = loadCasConfig(env);
+      expect(c.development).toEqual({ enabled: false, reasons: [reason] });
+      expect(c.developmentRegistryLocation).toBeUndefined();
+      expect(c.serviceRegistryLocation).toBe(resolve('services'));
+      expect(c.users).toEqual([]);
+      expect(c.usingDefaultUsers).toBe(false);
+    });
+
+    it('lists every condition that turned it off', () => {
+      expect(loadCasConfig({ CAS_SERVER_PREFIX: 'https://sso.example.org/cas', DATABASE_URL: 'postgres://cas@db/cas', NODE_ENV: 'production' }).development.reasons).toEqual([
+        'CAS_SERVER_PREFIX host sso.example.org is not localhost, 127.0.0.1 or [::1]',
+        'DATABASE_URL is set',
+        'NODE_ENV is production',
+      ]);
+    });
+
+    it('always honours explicit settings: a registry location replaces the development registry, users replace the demo user', () => {
+      const dev = loadCasConfig({ CAS_SERVICE_REGISTRY_JSON_LOCATION: '/etc/cas/services', CAS_AUTHN_ACCEPT_USERS: 'alice::x' });
+      expect(dev.development.enabled).toBe(true);
+      expect(dev.serviceRegistryLocation).toBe('/etc/cas/services');
+      expect(dev.developmentRegistryLocation).toBeUndefined();
+      expect(dev.users.map((u) => u.username)).toEqual(['alice']);
+      expect(dev.usingDefaultUsers).toBe(false);
+
+      const prod = loadCasConfig({ DATABASE_URL: 'postgres://cas@db/cas', CAS_SERVICE_REGISTRY_JSON_LOCATION: '/etc/cas/services', CAS_AUTHN_ACCEPT_USERS: 'casuser::Mellon' });
+      expect(prod.serviceRegistryLocation).toBe('/etc/cas/services');
+      // An operator who names casuser explicitly gets it (with the demo attributes, as before).
+      expect(prod.users).toEqual(DEMO);
+      expect(prod.usingDefaultUsers).toBe(false);
+    });
+  });
 });

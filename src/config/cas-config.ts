@@ -23,11 +23,23 @@ export interface CasConfig {
     contextPath: string;
     secure: boolean;
   };
+  /**
+   * Whether this is evidently a local development server: CAS_SERVER_PREFIX on localhost,
+   * 127.0.0.1 or [::1], no DATABASE_URL (the embedded Postgres) and NODE_ENV not `production`.
+   * Only then do the open development registry and the demo user come on by default. `reasons`
+   * says why it is on, or which conditions turned it off (for the boot log).
+   */
+  development: { enabled: boolean; reasons: string[] };
   serviceRegistryLocation: string;
+  /**
+   * The open development registry (dev/services), imported besides serviceRegistryLocation: only
+   * in development mode with CAS_SERVICE_REGISTRY_JSON_LOCATION unset.
+   */
+  developmentRegistryLocation?: string;
   /** The boot import replaces services last changed through the API too. */
   serviceRegistryImportOverwrite: boolean;
   users: StaticUser[];
-  /** True when CAS_AUTHN_ACCEPT_USERS was not set and the demo user is in use. */
+  /** True when the demo user is in use: development mode and CAS_AUTHN_ACCEPT_USERS unset. */
   usingDefaultUsers: boolean;
   /** argon2id parameters for new password hashes (existing hashes carry their own). */
   argon2: { memoryKib: number; timeCost: number; parallelism: number };
@@ -76,6 +88,9 @@ export interface CasConfig {
 export const CAS_CONFIG = Symbol('CAS_CONFIG');
 
 const DEFAULT_USERS = 'casuser::Mellon';
+/** Relative to the working directory, as `./services`; never copied into the Docker image. */
+export const DEVELOPMENT_REGISTRY_LOCATION = 'dev/services';
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const DEFAULT_ATTRIBUTES: Record<string, Attributes> = {
   casuser: {
     mail: ['casuser@example.org'],
@@ -89,15 +104,20 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
   const prefix = v.CAS_SERVER_PREFIX.replace(/\/+$/, '');
   const url = new URL(prefix);
   const attributes = parseAttributes(v.AUTHN_ACCEPT_USERS_ATTRIBUTES);
+  const development = developmentMode(url, v);
+  const users = v.CAS_AUTHN_ACCEPT_USERS ?? (development.enabled ? DEFAULT_USERS : undefined);
   return {
     port: v.PORT,
     databaseUrl: v.DATABASE_URL,
     dataDir: resolve(v.CAS_DATA_DIR),
     server: { prefix, contextPath: url.pathname === '/' ? '' : url.pathname, secure: url.protocol === 'https:' },
-    serviceRegistryLocation: resolve(v.CAS_SERVICE_REGISTRY_JSON_LOCATION),
+    development,
+    serviceRegistryLocation: resolve(v.CAS_SERVICE_REGISTRY_JSON_LOCATION ?? './services'),
+    developmentRegistryLocation:
+      development.enabled && v.CAS_SERVICE_REGISTRY_JSON_LOCATION === undefined ? resolve(DEVELOPMENT_REGISTRY_LOCATION) : undefined,
     serviceRegistryImportOverwrite: v.SERVICE_REGISTRY_IMPORT_OVERWRITE,
-    users: parseUsers(v.CAS_AUTHN_ACCEPT_USERS ?? DEFAULT_USERS, attributes ?? DEFAULT_ATTRIBUTES),
-    usingDefaultUsers: v.CAS_AUTHN_ACCEPT_USERS === undefined,
+    users: users === undefined ? [] : parseUsers(users, attributes ?? DEFAULT_ATTRIBUTES),
+    usingDefaultUsers: development.enabled && v.CAS_AUTHN_ACCEPT_USERS === undefined,
     argon2: { memoryKib: v.ARGON2_MEMORY_KIB, timeCost: v.ARGON2_TIME_COST, parallelism: v.ARGON2_PARALLELISM },
     tgt: {
       maxTimeToLiveSeconds: v.CAS_TICKET_TGT_PRIMARY_MAX_TIME_TO_LIVE_IN_SECONDS,
@@ -146,6 +166,22 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     view: { cas2V3ForwardCompatible: v.CAS_VIEW_CAS2_V3_FORWARD_COMPATIBLE },
     logLevel: v.LOG_LEVEL as CasConfig['logLevel'],
   };
+}
+
+/**
+ * Development mode needs all three signs of a developer's machine; any one missing (a public
+ * prefix, a real database, NODE_ENV=production) means the server may be reachable by others, and
+ * an open registry there is an open redirect and a blind SSRF (issue 10).
+ */
+function developmentMode(prefix: URL, v: EnvironmentVariables): CasConfig['development'] {
+  const local = LOCAL_HOSTS.has(prefix.hostname);
+  const conditions: [boolean, string, string][] = [
+    [local, `CAS_SERVER_PREFIX is on ${prefix.hostname}`, `CAS_SERVER_PREFIX host ${prefix.hostname} is not localhost, 127.0.0.1 or [::1]`],
+    [v.DATABASE_URL === undefined, 'DATABASE_URL is unset (embedded Postgres)', 'DATABASE_URL is set'],
+    [v.NODE_ENV !== 'production', 'NODE_ENV is not production', 'NODE_ENV is production'],
+  ];
+  const enabled = conditions.every(([ok]) => ok);
+  return { enabled, reasons: conditions.filter(([ok]) => ok === enabled).map(([ok, yes, no]) => (ok ? yes : no)) };
 }
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----/g;

@@ -83,8 +83,13 @@ export class EnvironmentVariables {
   @IsOptional() @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   CAS_SERVER_PREFIX = 'http://localhost:8080/cas';
 
+  /** Unset: `./services`, plus the open development registry in development mode (cas-config.ts). */
   @IsOptional() @IsString()
-  CAS_SERVICE_REGISTRY_JSON_LOCATION = './services';
+  CAS_SERVICE_REGISTRY_JSON_LOCATION?: string;
+
+  /** Node's convention, read only to rule out development mode (`production`). */
+  @IsOptional() @IsString()
+  NODE_ENV?: string;
 
   @IsOptional() @Transform(toBool) @IsBoolean()
   SERVICE_REGISTRY_IMPORT_OVERWRITE = false;

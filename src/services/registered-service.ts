@@ -28,6 +28,8 @@ export interface RegisteredService {
 export interface AccessRules {
   /** Attribute name -> value patterns (regular expressions, full match); one value must match per attribute. */
   requiredAttributes: Record<string, string[]>;
+  /** Attribute name -> value patterns: a principal value in which one of them is found denies access. */
+  rejectedAttributes: Record<string, string[]>;
   /** true: every listed attribute must be satisfied; false: any one suffices. */
   requireAll: boolean;
   caseInsensitive: boolean;
@@ -54,12 +56,55 @@ const SERVICE_CLASSES = new Set([
   'org.apereo.cas.services.RegexRegisteredService',
 ]);
 
-/** Fields this server understands today; others are kept in `definition` and reported once at import. */
-export const SUPPORTED_FIELDS = new Set([
-  '@class', 'id', 'name', 'serviceId', 'description', 'evaluationOrder', 'logoutType', 'logoutUrl',
-  'accessStrategy', 'attributeReleasePolicy', 'ticketGrantingTicketExpirationPolicy', 'serviceTicketExpirationPolicy',
-  'proxyPolicy', 'proxyTicketExpirationPolicy',
-]);
+/**
+ * Every top-level field of a CAS service definition, by what this server does with it. The rule is
+ * fail closed: a field that can narrow who gets in, what is released, or how a user must
+ * authenticate, and that this server does not implement, makes the whole definition invalid (the
+ * import reports the file, the API answers 400, naming the field), because ignoring it would let
+ * in people the operator meant to keep out. A field that only describes or decorates is kept in
+ * `definition` and warned about once. A field in none of these lists is refused too: it may be a
+ * typo of a rule (`acessStrategy`) or a CAS feature with security meaning this list does not know.
+ */
+export const SERVICE_FIELDS = {
+  /** Read and enforced (each one's parser refuses the values it does not implement). */
+  implemented: new Set([
+    '@class', 'id', 'name', 'serviceId', 'description', 'evaluationOrder', 'logoutType', 'logoutUrl',
+    'accessStrategy', 'attributeReleasePolicy', 'ticketGrantingTicketExpirationPolicy', 'serviceTicketExpirationPolicy',
+    'proxyPolicy', 'proxyTicketExpirationPolicy',
+    // Only CAS's defaults, which are what this server does: the full-match serviceId strategy and
+    // the principal id as username.
+    'matchingStrategy', 'usernameAttributeProvider',
+  ]),
+  /** Presentation and bookkeeping only: nothing about access, release or authentication. */
+  ignored: new Set([
+    'theme', 'informationUrl', 'privacyUrl', 'logo', 'contacts', 'properties', 'locale', 'friendlyName',
+    'templateName', 'responseType', 'redirectUrl', 'webflowInterruptPolicy',
+  ]),
+  /**
+   * Security rules this server does not implement: accepted only when inert (absent, null, empty,
+   * or CAS's default that enforces nothing), refused otherwise.
+   */
+  refusedUnlessInert: new Map<string, Record<string, unknown>>([
+    // DefaultRegisteredServiceMultifactorPolicy as CAS exports it when no provider is set.
+    ['multifactorPolicy', { failureMode: 'UNDEFINED' }],
+    ['authenticationPolicy', {}],
+    ['requiredHandlers', {}],
+    ['environments', {}],
+    ['supportedProtocols', {}],
+    ['singleSignOnParticipationPolicy', {}],
+    ['publicKey', {}],
+    ['expirationPolicy', {}],
+    ['passwordlessPolicy', {}],
+    ['surrogatePolicy', {}],
+    // CAS's DefaultRegisteredServiceAcceptableUsagePolicy is `enabled: true` with no terms of its own.
+    ['acceptableUsagePolicy', { enabled: true }],
+  ]),
+};
+
+/** Top-level fields kept but not acted on, for the import's warning. */
+export function ignoredFields(definition: Record<string, unknown>): string[] {
+  return Object.keys(definition).filter((k) => SERVICE_FIELDS.ignored.has(k));
+}
 
 /** Validates one CAS JSON service definition; throws InvalidServiceDefinition naming the field at fault. */
 export function parseServiceDefinition(json: unknown): RegisteredService {
@@ -80,8 +125,8 @@ export function parseServiceDefinition(json: unknown): RegisteredService {
     throw new InvalidServiceDefinition('logoutType: BACK_CHANNEL, FRONT_CHANNEL or NONE');
   }
   if (d.logoutUrl !== undefined && typeof d.logoutUrl !== 'string') throw new InvalidServiceDefinition('logoutUrl: must be a string');
-  const access = (d.accessStrategy ?? {}) as Record<string, unknown>;
-  if (typeof access !== 'object') throw new InvalidServiceDefinition('accessStrategy: must be an object');
+  refuseUnimplementedFields(d);
+  const access = parseAccessStrategyObject(d.accessStrategy);
   return {
     id: d.id,
     name: d.name,
@@ -173,29 +218,138 @@ function numeric(v: unknown, field: string): number | undefined {
   return n;
 }
 
-function parseAccessRules(a: Record<string, unknown>): AccessRules {
-  const required: Record<string, string[]> = {};
-  const map = a.requiredAttributes;
-  if (map !== undefined && map !== null) {
-    if (typeof map !== 'object' || Array.isArray(map)) throw new InvalidServiceDefinition('accessStrategy.requiredAttributes: must be a map');
-    for (const [name, values] of Object.entries(map as Record<string, unknown>)) {
-      if (name === '@class') continue;
-      required[name] = javaCollection(values, `accessStrategy.requiredAttributes.${name}`);
-      for (const v of required[name]) {
-        try {
-          new RegExp(v);
-        } catch {
-          throw new InvalidServiceDefinition(`accessStrategy.requiredAttributes.${name}: invalid pattern '${v}'`);
-        }
+const ACCESS_STRATEGY_CLASS = 'org.apereo.cas.services.DefaultRegisteredServiceAccessStrategy';
+
+/**
+ * The fields of DefaultRegisteredServiceAccessStrategy, by what this server does with them. Every
+ * field of an access strategy is about who gets in, so anything not listed is refused.
+ */
+export const ACCESS_STRATEGY_FIELDS = {
+  implemented: new Set([
+    '@class', 'enabled', 'ssoEnabled', 'requireAllAttributes', 'requiredAttributes', 'rejectedAttributes', 'caseInsensitive',
+    'unauthorizedRedirectUrl',
+    // Only orders strategies inside a chain, and chains are refused.
+    'order',
+  ]),
+  /**
+   * Not implemented: accepted only when inert. There is no delegated authentication here, so a
+   * policy that allows no provider (CAS's default, `permitUndefined: true` with an empty list)
+   * changes nothing; one that names providers or demands exclusivity is refused. Activation
+   * criteria and time windows would switch the rules on or off: refused.
+   */
+  refusedUnlessInert: new Map<string, Record<string, unknown>>([
+    ['delegatedAuthenticationPolicy', { permitUndefined: true }],
+    ['activationCriteria', {}],
+    ['startingDateTime', {}],
+    ['endingDateTime', {}],
+    ['zoneId', {}],
+  ]),
+};
+
+/**
+ * The access strategy object: DefaultRegisteredServiceAccessStrategy, or no `@class` (the same
+ * default). Any other class (TimeBased…, RemoteEndpoint…, Grouper…, Groovy…, Chaining…, ABAC
+ * variants) is refused: this server would enforce only part of its rules.
+ */
+function parseAccessStrategyObject(v: unknown): Record<string, unknown> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) throw new InvalidServiceDefinition('accessStrategy: must be an object');
+  const a = v as Record<string, unknown>;
+  const cls = a['@class'];
+  if (cls !== undefined && cls !== ACCESS_STRATEGY_CLASS) {
+    throw new InvalidServiceDefinition(`accessStrategy.@class: '${String(cls)}' is not implemented here; only ${ACCESS_STRATEGY_CLASS}`);
+  }
+  for (const key of Object.keys(a)) {
+    if (ACCESS_STRATEGY_FIELDS.implemented.has(key)) continue;
+    const defaults = ACCESS_STRATEGY_FIELDS.refusedUnlessInert.get(key);
+    const active = defaults ? activeField(a[key], `accessStrategy.${key}`, defaults) : `accessStrategy.${key}`;
+    if (active) throw new InvalidServiceDefinition(`${active}: not implemented by this server; refused rather than ignored`);
+  }
+  return a;
+}
+
+/** Top-level fields: see SERVICE_FIELDS. */
+function refuseUnimplementedFields(d: Record<string, unknown>): void {
+  for (const key of Object.keys(d)) {
+    if (SERVICE_FIELDS.implemented.has(key) || SERVICE_FIELDS.ignored.has(key)) continue;
+    const defaults = SERVICE_FIELDS.refusedUnlessInert.get(key);
+    if (!defaults) throw new InvalidServiceDefinition(`${key}: unknown field; refused rather than ignored (it may be a rule this server does not enforce)`);
+    const active = activeField(d[key], key, defaults);
+    if (active) throw new InvalidServiceDefinition(`${active}: not implemented by this server; refused rather than ignored`);
+  }
+  const matching = d.matchingStrategy;
+  if (matching !== undefined && matching !== null) {
+    const cls = typeof matching === 'object' && !Array.isArray(matching) ? (matching as Record<string, unknown>)['@class'] : undefined;
+    if (cls !== 'org.apereo.cas.services.FullRegexRegisteredServiceMatchingStrategy') {
+      throw new InvalidServiceDefinition('matchingStrategy.@class: only org.apereo.cas.services.FullRegexRegisteredServiceMatchingStrategy (serviceId matches the whole URL)');
+    }
+  }
+  const username = d.usernameAttributeProvider;
+  if (username !== undefined && username !== null) {
+    const cls = typeof username === 'object' && !Array.isArray(username) ? (username as Record<string, unknown>)['@class'] : undefined;
+    if (cls !== 'org.apereo.cas.services.DefaultRegisteredServiceUsernameProvider') {
+      throw new InvalidServiceDefinition('usernameAttributeProvider.@class: only org.apereo.cas.services.DefaultRegisteredServiceUsernameProvider (the principal id)');
+    }
+    const active = activeField(username, 'usernameAttributeProvider', { canonicalizationMode: 'NONE' });
+    if (active) throw new InvalidServiceDefinition(`${active}: not implemented by this server; refused rather than ignored`);
+  }
+}
+
+/**
+ * The path of the first part of `v` that would do something, or null when it is inert: absent,
+ * null, false, 0, '', an empty list (Jackson's `["java.util.X", []]` too), an object whose fields
+ * are all inert or equal to the given CAS defaults. The field's own `@class` does not count (CAS
+ * writes its default class with nothing in it); a class nested deeper does (a criteria or policy
+ * object can act by its class alone), unless it is a plain Java collection.
+ */
+function activeField(v: unknown, path: string, defaults: Record<string, unknown> = {}, nested = false): string | null {
+  if (v === undefined || v === null || v === false || v === 0 || v === '') return null;
+  if (Array.isArray(v)) {
+    const items = v.length === 2 && typeof v[0] === 'string' && v[0].startsWith('java.util.') && Array.isArray(v[1]) ? v[1] : v;
+    return items.length === 0 ? null : path;
+  }
+  if (typeof v === 'object') {
+    for (const [k, value] of Object.entries(v as Record<string, unknown>)) {
+      if (k === '@class' && (!nested || String(value).startsWith('java.util.'))) continue;
+      if (k in defaults && value === defaults[k]) continue;
+      const active = k === '@class' ? `${path}.@class` : activeField(value, `${path}.${k}`, {}, true);
+      if (active) return active;
+    }
+    return null;
+  }
+  return path;
+}
+
+/** `requiredAttributes` / `rejectedAttributes`: attribute name -> value patterns. */
+function attributePatterns(map: unknown, field: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  if (map === undefined || map === null) return out;
+  if (typeof map !== 'object' || Array.isArray(map)) throw new InvalidServiceDefinition(`${field}: must be a map`);
+  for (const [name, values] of Object.entries(map as Record<string, unknown>)) {
+    if (name === '@class') continue;
+    out[name] = javaCollection(values, `${field}.${name}`);
+    for (const v of out[name]) {
+      // CAS runs `groovy { … }` values as inline scripts; as a pattern it would match nothing, so a
+      // rejected rule would never reject. There is no script engine here: refuse.
+      if (/^\s*groovy\s*\{/i.test(v)) throw new InvalidServiceDefinition(`${field}.${name}: Groovy scripts are not implemented here`);
+      try {
+        new RegExp(v);
+      } catch {
+        throw new InvalidServiceDefinition(`${field}.${name}: invalid pattern '${v}'`);
       }
     }
   }
+  return out;
+}
+
+function parseAccessRules(a: Record<string, unknown>): AccessRules {
   const redirect = a.unauthorizedRedirectUrl;
   if (redirect !== undefined && (typeof redirect !== 'string' || !/^https?:\/\/[\x21-\x7e]+$/.test(redirect))) {
     throw new InvalidServiceDefinition('accessStrategy.unauthorizedRedirectUrl: must be an http(s) URL');
   }
   return {
-    requiredAttributes: required,
+    requiredAttributes: attributePatterns(a.requiredAttributes, 'accessStrategy.requiredAttributes'),
+    rejectedAttributes: attributePatterns(a.rejectedAttributes, 'accessStrategy.rejectedAttributes'),
     requireAll: flag(a.requireAllAttributes, 'accessStrategy.requireAllAttributes'),
     caseInsensitive: flag(a.caseInsensitive, 'accessStrategy.caseInsensitive', false),
     unauthorizedRedirectUrl: redirect as string | undefined,
@@ -211,13 +365,44 @@ function parseReleasePolicy(p: unknown): AttributeReleasePolicy {
   if (typeof p !== 'object' || Array.isArray(p)) throw new InvalidServiceDefinition('attributeReleasePolicy: must be an object');
   const policy = p as Record<string, unknown>;
   const cls = String(policy['@class'] ?? '');
-  if (cls.endsWith('.ReturnAllAttributeReleasePolicy')) return { kind: 'all' };
-  if (cls.endsWith('.DenyAllAttributeReleasePolicy')) return { kind: 'none' };
-  if (cls.endsWith('.ReturnAllowedAttributeReleasePolicy')) {
-    return { kind: 'allowed', names: javaCollection(policy.allowedAttributes, 'attributeReleasePolicy.allowedAttributes') };
+  let parsed: AttributeReleasePolicy;
+  if (cls.endsWith('.ReturnAllAttributeReleasePolicy')) parsed = { kind: 'all' };
+  else if (cls.endsWith('.DenyAllAttributeReleasePolicy')) parsed = { kind: 'none' };
+  else if (cls.endsWith('.ReturnAllowedAttributeReleasePolicy')) {
+    parsed = { kind: 'allowed', names: javaCollection(policy.allowedAttributes, 'attributeReleasePolicy.allowedAttributes') };
+  } else throw new InvalidServiceDefinition(`attributeReleasePolicy.@class: unsupported '${cls}'`);
+  // true is CAS's default; false would withhold authenticationDate & co., which this server always sends.
+  if (policy.authorizedToReleaseAuthenticationAttributes === false || policy.authorizedToReleaseAuthenticationAttributes === 'false') {
+    throw new InvalidServiceDefinition('attributeReleasePolicy.authorizedToReleaseAuthenticationAttributes: false is not implemented by this server; refused rather than ignored');
   }
-  throw new InvalidServiceDefinition(`attributeReleasePolicy.@class: unsupported '${cls}'`);
+  for (const key of Object.keys(policy)) {
+    if (key === 'authorizedToReleaseAuthenticationAttributes' || RELEASE_POLICY_FIELDS.implemented.has(key) || RELEASE_POLICY_FIELDS.ignored.has(key)) continue;
+    const defaults = RELEASE_POLICY_FIELDS.refusedUnlessInert.get(key);
+    const active = defaults ? activeField(policy[key], `attributeReleasePolicy.${key}`, defaults) : `attributeReleasePolicy.${key}`;
+    if (active) throw new InvalidServiceDefinition(`${active}: not implemented by this server; refused rather than ignored`);
+  }
+  return parsed;
 }
+
+/**
+ * Fields of the release policies this server implements. Ignored: ones that could only release
+ * less than CAS would (this server never releases the credential or the PGT as attributes) or
+ * that tune caching. Refused unless inert: ones that would make CAS release less than this server
+ * does (filters, consent, conditional activation, withholding the authentication attributes).
+ */
+const RELEASE_POLICY_FIELDS = {
+  implemented: new Set(['@class', 'allowedAttributes']),
+  ignored: new Set([
+    'authorizedToReleaseCredentialPassword', 'authorizedToReleaseProxyGrantingTicket', 'excludeDefaultAttributes',
+    'principalAttributesRepository', 'order', 'principalIdAttribute', 'canonicalizationMode',
+  ]),
+  refusedUnlessInert: new Map<string, Record<string, unknown>>([
+    ['attributeFilter', {}],
+    // DefaultRegisteredServiceConsentPolicy's neutral status.
+    ['consentPolicy', { status: 'UNDEFINED' }],
+    ['activationCriteria', {}],
+  ]),
+};
 
 /** Jackson writes collections either as a plain array or as `["java.util.ArrayList", [ … ]]`. */
 function javaCollection(v: unknown, field: string): string[] {

@@ -71,6 +71,27 @@ export class ServiceRegistry {
     });
   }
 
+  /**
+   * Deletes the services imported from files (never those last changed through the API) whose
+   * serviceId is exactly this one, and returns them. No change, no version bump.
+   */
+  async removeImported(serviceId: string): Promise<{ id: string; name: string }[]> {
+    const found: unknown[] = await this.db.query(`SELECT 1 FROM registered_services WHERE source = 'json' AND definition->>'serviceId' = $1`, [serviceId]);
+    if (!found.length) return [];
+    return this.change(async (m) => {
+      const [rows] = (await m.query(
+        `DELETE FROM registered_services WHERE source = 'json' AND definition->>'serviceId' = $1 RETURNING id, name`,
+        [serviceId],
+      )) as [{ id: string; name: string }[], number];
+      return rows;
+    });
+  }
+
+  /** How many services this node has loaded (enabled or not). */
+  get size(): number {
+    return this.compiled.length;
+  }
+
   /** Every stored definition, in evaluation order (from the table, not the cache). */
   async definitions(): Promise<Record<string, unknown>[]> {
     const rows: { definition: Record<string, unknown> }[] = await this.db.query(

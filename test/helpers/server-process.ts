@@ -65,7 +65,8 @@ export interface ServerProcess {
 
 /**
  * Starts `node <mainJs>` as a server node on its own port with the given environment (on top of
- * test defaults: log level `log`, no colours, the test services in a directory of its own) and
+ * test defaults: log level `log`, no colours, the test services in a directory of its own, the
+ * user casuser / Mellon; an empty string unsets a default, as the server reads '' as unset) and
  * resolves once it says it is ready (main.ts logs "CAS server ready" once listening) and its health
  * endpoint answers 200. Rejects, after killing it, if it exits first or its health is not 200; the
  * caller's jest timeout bounds the wait.
@@ -85,6 +86,8 @@ export async function startServerProcess(mainJs: string, env: Record<string, str
       LOG_LEVEL: 'log',
       CAS_DATA_DIR: join(dir, 'data'),
       CAS_SERVICE_REGISTRY_JSON_LOCATION: servicesDir,
+      // Not development mode once DATABASE_URL is set: the suites' casuser is named explicitly.
+      CAS_AUTHN_ACCEPT_USERS: 'casuser::Mellon',
       ...env,
       PORT: String(port),
     },

@@ -43,6 +43,9 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     CAS_DATA_DIR: join(dir, 'data'),
     CAS_SERVICE_REGISTRY_JSON_LOCATION: servicesDir,
     LOG_LEVEL: 'error',
+    // DATABASE_URL is set, so this is not development mode and there is no demo user by default:
+    // the suites log in as casuser, so name it explicitly (its demo attributes still apply).
+    CAS_AUTHN_ACCEPT_USERS: 'casuser::Mellon',
     // Tests may reach loopback only: single logout would POST to the registered services' URLs,
     // so it is off unless a suite whose services are local capture servers switches it on.
     CAS_SLO_DISABLED: 'true',
