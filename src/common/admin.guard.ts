@@ -98,6 +98,10 @@ export class AdminGuard implements CanActivate, OnModuleInit {
     // this server.
     const site = h['sec-fetch-site'];
     if (site !== undefined && site !== 'none' && site !== 'same-origin') return 'A cross-site browser request is not an admin request';
+    // A page, even this server's own (front-channel logout images), can embed a URL; only a
+    // document the user opened or a script's fetch is a request to the admin API.
+    const dest = h['sec-fetch-dest'];
+    if (dest !== undefined && dest !== 'document' && dest !== 'empty') return 'An embedded resource request is not an admin request';
     return null;
   }
 

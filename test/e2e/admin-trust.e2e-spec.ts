@@ -92,7 +92,8 @@ describe('/actuator loopback trust (no CAS_ADMIN_TOKENS)', () => {
     }
     // What a browser sends when the address is typed, or from the prefix's own pages, passes too.
     expect((await audited({ 'sec-fetch-site': 'none' })).status).toBe(200);
-    expect((await audited({ origin: `http://cas.example.test:${port}`, 'sec-fetch-site': 'same-origin' })).status).toBe(200);
+    expect((await audited({ 'sec-fetch-site': 'none', 'sec-fetch-dest': 'document' })).status).toBe(200);
+    expect((await audited({ origin: `http://cas.example.test:${port}`, 'sec-fetch-site': 'same-origin', 'sec-fetch-dest': 'empty' })).status).toBe(200);
   });
 
   it('refuses a Host that is not this server (DNS rebinding): 403, audited', async () => {
@@ -104,7 +105,7 @@ describe('/actuator loopback trust (no CAS_ADMIN_TOKENS)', () => {
     }
   });
 
-  it('refuses browser cross-site markers: an Origin of another site, Sec-Fetch-Site cross-site or same-site', async () => {
+  it('refuses browser cross-site markers: an Origin of another site, Sec-Fetch-Site cross-site or same-site, an embedded resource', async () => {
     for (const headers of [
       { origin: 'https://evil.example' },
       { origin: 'null' },
@@ -112,6 +113,9 @@ describe('/actuator loopback trust (no CAS_ADMIN_TOKENS)', () => {
       { origin: `http://127.0.0.1:${port}` },
       { 'sec-fetch-site': 'cross-site' },
       { 'sec-fetch-site': 'same-site' },
+      // An <img> on this server's own page (a front-channel logout URL pointing here).
+      { 'sec-fetch-site': 'same-origin', 'sec-fetch-dest': 'image' },
+      { 'sec-fetch-dest': 'iframe' },
     ] as Record<string, string>[]) {
       const res = await audited(headers);
       expect({ headers, status: res.status }).toEqual({ headers, status: 403 });
