@@ -1,15 +1,25 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import type { AdminRequest } from '../common/admin.guard';
+import { lenientPath } from '../common/outbound-requests';
 import { AuditLog } from './audit-log';
 
+/** Query parameters whose values are credentials or session handles: never stored as given. */
+const SECRET_PARAMETERS = new Set(['tgc', 'access_token', 'token', 'password', 'ticket']);
+
 /**
- * Records every answered request under /actuator (health excepted), refused ones included. A
+ * Records every answered admin request (/actuator, health excepted), refused ones included. A
  * Fastify onSend hook sees the final status whatever produced it (guard, handler, filter), and
  * runs before the answer leaves: once a client has its response, the entry is in the table (an
  * onResponse hook would race with the client's next request, and a crash could lose the entry).
+ *
+ * What is an admin request is decided on the route the router chose (its pattern), not on the URL
+ * as written: `/cas/%61ctuator/sso` reaches the same handler as `/cas/actuator/sso` and is
+ * recorded the same. A request no route matched is judged on its path read leniently (decoded,
+ * slashes collapsed, case folded), so probes of the admin API spelled any way are recorded too.
  */
 @Injectable()
 export class AuditHook implements OnModuleInit {
@@ -24,16 +34,16 @@ export class AuditHook implements OnModuleInit {
   onModuleInit(): void {
     // Commands (npm run users) run the modules without an HTTP server: nothing to audit there.
     if (!this.adapter.httpAdapter) return;
-    const prefix = `${this.config.server.contextPath}/actuator/`;
+    const contextPath = this.config.server.contextPath;
     const fastify = this.adapter.httpAdapter.getInstance<FastifyInstance>();
     fastify.addHook('onSend', async (req, reply, payload) => {
-      if (!req.url.startsWith(prefix) || req.url.startsWith(`${prefix}health`)) return payload;
+      if (!isAdminRequest(req, contextPath)) return payload;
       try {
         await this.audit.record({
           actor: (req as AdminRequest).adminActor ?? 'anonymous',
           clientIp: req.ip,
           action: req.method,
-          target: req.url.slice(this.config.server.contextPath.length),
+          target: auditTarget(req.url, contextPath),
           status: reply.statusCode,
         });
       } catch (e) {
@@ -41,5 +51,46 @@ export class AuditHook implements OnModuleInit {
       }
       return payload;
     });
+  }
+}
+
+/** Whether the request is for the admin API (health excepted), by its route or, unrouted, its path. */
+export function isAdminRequest(req: FastifyRequest, contextPath: string): boolean {
+  const admin = `${contextPath}/actuator/`;
+  const route = req.routeOptions?.url;
+  if (route !== undefined) return route.startsWith(admin) && route !== `${admin}health`;
+  const path = lenientPath(req.url.split('?')[0]);
+  return path.startsWith(admin.toLowerCase()) && !path.startsWith(`${admin}health`.toLowerCase());
+}
+
+/**
+ * The URL as the client wrote it (less the context path), so an odd spelling stays visible, with
+ * the values of secret query parameters replaced: a password by `***`, a token or ticket by the
+ * first 8 hex digits of its SHA-256, enough to tell which one was used and useless to replay.
+ */
+export function auditTarget(url: string, contextPath: string): string {
+  const relative = contextPath && url.startsWith(contextPath) ? url.slice(contextPath.length) : url;
+  const q = relative.indexOf('?');
+  if (q < 0) return relative;
+  const query = relative
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0) return pair;
+      const key = decoded(pair.slice(0, eq)).trim().toLowerCase();
+      if (!SECRET_PARAMETERS.has(key)) return pair;
+      const value = decoded(pair.slice(eq + 1));
+      return `${pair.slice(0, eq)}=${key === 'password' ? '***' : `sha256:${createHash('sha256').update(value, 'utf8').digest('hex').slice(0, 8)}`}`;
+    });
+  return `${relative.slice(0, q)}?${query.join('&')}`;
+}
+
+/** A query component as a query parser reads it ('+' is a space), or as written if malformed. */
+function decoded(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
   }
 }

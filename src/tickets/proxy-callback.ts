@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { get, RequestOptions } from 'node:https';
 import * as tls from 'node:tls';
+import { isAdminApiUrl, OUTBOUND_HEADERS } from '../common/outbound-requests';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 
 /** Spec 2.5.4 leaves the timeout open; ours keeps a validation answer under 6 s whatever the callback does. */
@@ -19,8 +20,10 @@ export type CallbackOutcome = { ok: true } | { ok: false; reason: string };
 export class ProxyCallback {
   private readonly logger = new Logger(ProxyCallback.name);
   private readonly trust: tls.SecureContext;
+  private readonly contextPath: string;
 
   constructor(@Inject(CAS_CONFIG) config: CasConfig) {
+    this.contextPath = config.server.contextPath;
     // An explicit CA list replaces Node's default store, NODE_EXTRA_CA_CERTS included (Node 20), so
     // the list is rebuilt in full: Node's defaults (newer Node: getCACertificates, which already
     // holds the extra certificates), NODE_EXTRA_CA_CERTS on older ones, then PROXY_CALLBACK_CA_FILE.
@@ -33,10 +36,16 @@ export class ProxyCallback {
   deliver(pgtUrl: string, pgtId: string, pgtIou: string): Promise<CallbackOutcome> {
     const url = callbackUrl(pgtUrl, pgtId, pgtIou);
     if (url === null) return Promise.resolve({ ok: false, reason: 'not an https URL' });
+    // A callback under this server's admin API is never called (see outbound-requests.ts).
+    if (isAdminApiUrl(new URL(url), this.contextPath)) {
+      this.logger.warn(`proxy callback ${originOf(pgtUrl)} refused: the URL is under this server's admin API`);
+      return Promise.resolve({ ok: false, reason: "the URL is under this server's admin API" });
+    }
     return new Promise<CallbackOutcome>((resolve) => {
       // secureContext reaches tls.connect (the typings of https.get omit it); agent: false, a fresh
       // connection each time: nothing pooled outlives the 5 s.
-      const options = { agent: false, secureContext: this.trust, signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS) } as RequestOptions;
+      // The outbound mark: the admin guard refuses whatever carries it.
+      const options = { agent: false, headers: { ...OUTBOUND_HEADERS }, secureContext: this.trust, signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS) } as RequestOptions;
       const req = get(url, options, (res) => {
         // Only the status matters; the connection is closed without reading the body.
         res.destroy();

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Interval } from '@nestjs/schedule';
+import { isAdminApiUrl, OUTBOUND_HEADERS } from '../common/outbound-requests';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { AttemptOutcome, ClaimedRequest, SingleLogoutOutbox } from './single-logout-outbox';
 
@@ -138,6 +139,8 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
       }
       const client = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : null;
       if (!client) return resolve({ ok: false, error: `unsupported protocol ${target.protocol}` });
+      // A logout URL under this server's admin API is never called (see outbound-requests.ts).
+      if (isAdminApiUrl(target, this.config.server.contextPath)) return resolve({ ok: false, error: "refused: the URL is under this server's admin API" });
       const body = new URLSearchParams({ logoutRequest: message }).toString();
       // Settles once, whatever comes first: the answer's end, an error, the deadline, a close.
       let settled = false;
@@ -151,7 +154,7 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
       const req = client.request(target, {
         method: 'POST',
         agent: client === https ? this.httpsAgent : this.httpAgent,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+        headers: { ...OUTBOUND_HEADERS, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
       });
       const deadline = setTimeout(() => done({ ok: false, error: 'timeout after 5 s' }), TIMEOUT_MS);
       req.on('response', (res) => {
