@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { CasError } from '../common/cas-error';
 import { flag, param, type RawParams } from '../common/params';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { originOf } from '../services/service-url';
 import { LoginFlows } from './login-flows';
 import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE } from './device-cookie';
 import { LoginResult, LoginService, THROTTLED } from './login.service';
@@ -83,8 +84,9 @@ export class LoginController {
   @Get('logout')
   async logout(@Query() q: RawParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name], clientOf(req));
-    const frontChannel = await this.login.logout(tgtId);
+    // Cleared first: whatever happens next, this browser holds no SSO cookie any more.
     this.clearTgc(reply);
+    const frontChannel = await this.login.logout(tgtId);
     if (req.cookies[WARN_COOKIE]) reply.setCookie(WARN_COOKIE, '', { ...this.cookieOptions(), maxAge: 0, expires: new Date(0) });
     // The CAS 2.0 `url` parameter is ignored (spec 2.3); `service` only when configured and registered.
     let service: string | undefined;
@@ -97,7 +99,7 @@ export class LoginController {
       return this.redirect(reply, service);
     }
     if (frontChannel.length) {
-      const origins = [...new Set(frontChannel.map((u) => new URL(u).origin))].join(' ');
+      const origins = [...new Set(frontChannel.map(originOf).filter((o) => o !== null))].join(' ');
       reply.header('content-security-policy', csp(`img-src ${origins}`));
     }
     return this.html(reply, 200, loggedOutPage(frontChannel));

@@ -3,6 +3,7 @@ import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { attributesAllowed } from '../services/access-strategy';
 import { RegisteredService } from '../services/registered-service';
 import { ServiceRegistry } from '../services/service-registry';
+import { isUsableServiceUrl } from '../services/service-url';
 import { PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from '../services/ticket-policy';
 import { SessionTerminator } from '../tickets/session-terminator';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
@@ -62,8 +63,6 @@ export interface CredentialSubmission {
 const GENERIC_FAILURE = 'Invalid credentials.';
 const EXPIRED_FORM = 'Your login form has expired or was already used. Please log in again.';
 export const THROTTLED = 'Too many failed login attempts. Please wait and try again later.';
-// Printable ASCII only: anything else could not be a safe Location header anyway (T2).
-const HEADER_SAFE_URL = /^[\x21-\x7e]{1,4096}$/;
 
 /** `/login` as credential requestor and acceptor (CAS protocol 2.1–2.2, CAS SSO rules), and `/logout`. */
 @Injectable()
@@ -83,9 +82,13 @@ export class LoginService {
     this.defaults = { tgt: config.tgt, rememberMe: config.rememberMe, st: config.st, pt: config.pt };
   }
 
-  /** The registered, enabled service for a URL the browser may be sent to, or null. */
+  /**
+   * The registered, enabled service for a URL the browser may be sent to, or null. Every path of
+   * /login and /logout asks this before it grants a ticket or redirects: a registry pattern
+   * cannot tell a URL from a string that only looks like one.
+   */
   authorizedService(service: string): RegisteredService | null {
-    return HEADER_SAFE_URL.test(service) ? this.services.authorized(service) : null;
+    return isUsableServiceUrl(service) ? this.services.authorized(service) : null;
   }
 
   async requestCredentials(r: CredentialRequest): Promise<LoginResult> {
@@ -224,10 +227,11 @@ export class LoginService {
     return { kind: 'redirect', location: withTicket(service, ticket) };
   }
 
-  /** A service that is not registered, or registered but disabled. */
+  /** A service that is not registered, registered but disabled, or no usable URL at all. */
   private denied(service: string): LoginOutcome {
+    if (!isUsableServiceUrl(service)) return { kind: 'notAuthorized' };
     const redirect = this.services.match(service)?.access.unauthorizedRedirectUrl;
-    return redirect && HEADER_SAFE_URL.test(service) ? { kind: 'redirect', location: redirect } : { kind: 'notAuthorized' };
+    return redirect ? { kind: 'redirect', location: redirect } : { kind: 'notAuthorized' };
   }
 
   /** The principal lacks what the service's access strategy requires. */
