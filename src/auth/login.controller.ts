@@ -8,7 +8,7 @@ import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { originOf } from '../services/service-url';
 import { LoginFlows } from './login-flows';
 import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE } from './device-cookie';
-import { LoginResult, LoginService, THROTTLED } from './login.service';
+import { LoginResult, LoginService, throttledMessage } from './login.service';
 import { ClientInfo, TgcCodec } from './tgc-codec';
 import { accessDeniedPage, loggedInPage, loggedOutPage, loginPage, notAuthorizedPage, postRedirectPage, warnPage } from './views';
 
@@ -131,7 +131,7 @@ export class LoginController {
         return this.html(reply, 403, accessDeniedPage());
       case 'throttled':
         reply.header('retry-after', String(o.retryAfterSeconds));
-        return this.form(req, reply, { service: o.service, method: o.method, error: THROTTLED }, this.config.throttle.httpStatus);
+        return this.form(req, reply, { service: o.service, method: o.method, error: throttledMessage(o.retryAfterSeconds) }, this.config.throttle.httpStatus);
       case 'form':
         return this.form(req, reply, o, o.status);
     }

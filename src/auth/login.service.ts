@@ -62,7 +62,12 @@ export interface CredentialSubmission {
 
 const GENERIC_FAILURE = 'Invalid credentials.';
 const EXPIRED_FORM = 'Your login form has expired or was already used. Please log in again.';
-export const THROTTLED = 'Too many failed login attempts. Please wait and try again later.';
+
+/** The throttled form's message, with the minutes left in the throttle's window (as Retry-After says). */
+export function throttledMessage(retryAfterSeconds: number): string {
+  const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
+  return `Too many failed login attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+}
 
 /** `/login` as credential requestor and acceptor (CAS protocol 2.1–2.2, CAS SSO rules), and `/logout`. */
 @Injectable()
