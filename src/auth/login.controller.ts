@@ -12,7 +12,12 @@ import { LoginResult, LoginService, throttledMessage } from './login.service';
 import { ClientInfo, TgcCodec } from './tgc-codec';
 import { accessDeniedPage, loggedInPage, loggedOutPage, loginPage, notAuthorizedPage, postRedirectPage, warnPage } from './views';
 
+/**
+ * The browser key login forms are bound to (login CSRF). Under https it is a `__Host-` cookie,
+ * which a sibling host cannot set (cookie tossing): Path=/, Secure, no Domain, as the prefix requires.
+ */
 const BROWSER_COOKIE = 'CASLOGIN';
+const HOST_BROWSER_COOKIE = '__Host-CASLOGIN';
 /** CAS's warning cookie: confirm before each SSO login. */
 const WARN_COOKIE = 'CASPRIVACY';
 
@@ -58,7 +63,7 @@ export class LoginController {
     if (text('_eventId') === 'proceed') {
       const proceeded = await this.login.proceedAfterWarning({
         execution: text('execution'),
-        browserKey: req.cookies[BROWSER_COOKIE],
+        browserKey: req.cookies[this.browserCookieName],
         method: text('method') || undefined,
         tgtId,
       });
@@ -66,7 +71,7 @@ export class LoginController {
     }
     const result = await this.login.acceptCredentials({
       execution: text('execution'),
-      browserKey: req.cookies[BROWSER_COOKIE],
+      browserKey: req.cookies[this.browserCookieName],
       // No account name contains control characters; dropping them keeps NUL & co. away from SQL.
       username: text('username').replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 256),
       password: text('password').slice(0, 4096),
@@ -122,7 +127,7 @@ export class LoginController {
       case 'loggedIn':
         return this.html(reply, 200, loggedInPage(o.principal));
       case 'warn': {
-        const execution = await this.flows.start(this.browserKey(req, reply), o.service);
+        const execution = await this.flows.start(this.browserKey(req, reply), o.service, 'warn');
         return this.html(reply, 200, warnPage(o.service, execution, o.method));
       }
       case 'notAuthorized':
@@ -139,7 +144,7 @@ export class LoginController {
 
   /** The login form with a fresh single-use execution token bound to this browser. */
   private async form(req: FastifyRequest, reply: FastifyReply, o: FormModel, status: number): Promise<void> {
-    const execution = await this.flows.start(this.browserKey(req, reply), o.service ?? null);
+    const execution = await this.flows.start(this.browserKey(req, reply), o.service ?? null, 'login');
     const page = loginPage({
       action: 'login',
       execution,
@@ -152,14 +157,21 @@ export class LoginController {
     return this.html(reply, status, page);
   }
 
-  /** The CASLOGIN value flow tokens are bound to, set on the browser if it has none yet. */
+  /**
+   * The browser key flow tokens are bound to: the browser's own if this server issued it,
+   * otherwise a fresh one set on the browser (a planted or forged value is never adopted).
+   */
   private browserKey(req: FastifyRequest, reply: FastifyReply): string {
-    let key = req.cookies[BROWSER_COOKIE];
-    if (!key || !/^[A-Za-z0-9]{32}$/.test(key)) {
-      key = this.flows.newBrowserKey();
-      reply.setCookie(BROWSER_COOKIE, key, this.cookieOptions());
-    }
-    return key;
+    const key = req.cookies[this.browserCookieName];
+    if (this.flows.isIssuedBrowserKey(key)) return key;
+    const fresh = this.flows.newBrowserKey();
+    const options = this.config.server.secure ? { ...this.cookieOptions(), path: '/', secure: true } : this.cookieOptions();
+    reply.setCookie(this.browserCookieName, fresh, options);
+    return fresh;
+  }
+
+  private get browserCookieName(): string {
+    return this.config.server.secure ? HOST_BROWSER_COOKIE : BROWSER_COOKIE;
   }
 
   /** A browser-session cookie, or for remember-me a persistent one (CAS `cas.tgc.remember-me-max-age`). */

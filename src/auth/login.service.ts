@@ -134,7 +134,7 @@ export class LoginService {
 
   async acceptCredentials(s: CredentialSubmission): Promise<LoginResult> {
     const method = postMethod(s.method);
-    const flow = await this.flows.consume(s.execution, s.browserKey);
+    const flow = await this.flows.consume(s.execution, s.browserKey, 'login');
     if (!flow) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
     const service = flow.service ?? undefined;
     const registered = service === undefined ? null : this.authorizedService(service);
@@ -195,7 +195,7 @@ export class LoginService {
   /** "Continue" on the warning interstitial: a single-use flow token, then an ST from the existing session. */
   async proceedAfterWarning(s: { execution: string; browserKey: string | undefined; method?: string; tgtId: string | null }): Promise<LoginResult> {
     const method = postMethod(s.method);
-    const flow = await this.flows.consume(s.execution, s.browserKey);
+    const flow = await this.flows.consume(s.execution, s.browserKey, 'warn');
     const service = flow?.service ?? undefined;
     const registered = service === undefined ? null : this.authorizedService(service);
     if (!flow || service === undefined || !registered) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
