@@ -1,61 +1,134 @@
 import { Injectable } from '@nestjs/common';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { EncryptJWT, jwtDecrypt, errors } from 'jose';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { randomToken } from '../tickets/ticket-ids';
+import { TgcCodec } from './tgc-codec';
 
-const FLOW_TTL_MS = 15 * 60 * 1000;
+const FLOW_TTL_SECONDS = 15 * 60;
+/**
+ * A used token's row outlives the token by this much, so a node whose clock runs behind the
+ * cleaning node's cannot accept a replay of a token whose use was already forgotten.
+ */
+const CLOCK_SKEW_MS = 5 * 60 * 1000;
+/** A service URL is at most 4 KB; the encrypted token adds less than 200 bytes around it. */
+const MAX_EXECUTION_LENGTH = 8192;
+const BROWSER_KEY = /^([A-Za-z0-9]{32})\.([A-Za-z0-9_-]{43})$/;
 const hash = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+
+/** What a token is for: the login form's credentials, or "Continue" on the warning interstitial. */
+export type FlowPurpose = 'login' | 'warn';
 
 export interface LoginFlow {
   service: string | null;
 }
 
+interface FlowClaims {
+  /** SHA-256 of the CASLOGIN value of the browser the form was served to. */
+  b: string;
+  s: string | null;
+  p: FlowPurpose;
+}
+
 /**
- * The login form's `execution` token (CAS's flow key; the spec's LT): single use, valid 15 minutes,
- * and bound to the browser that fetched the form through the CASLOGIN cookie, so a token taken
- * from another browser or replayed is refused (login CSRF, T14). Owner of `login_flows`.
+ * The login form's `execution` token (CAS's flow key; the spec's LT) and the CASLOGIN browser key
+ * it is bound to (login CSRF and replay protection, T14).
+ *
+ * Serving a form stores nothing: as Apereo CAS keeps its webflow state client-side, the token
+ * carries its state (browser binding, service, purpose, expiry in 15 minutes, a random id)
+ * encrypted (JWE dir/A256GCM) with a key derived from the TGC signing key, so any node can open
+ * it. Single use is enforced when it is posted: its id goes into `used_login_executions` (owner),
+ * and a second insert of the same id is a replay. The browser key is a random id with its HMAC,
+ * so only values this server issued count.
  */
 @Injectable()
 export class LoginFlows {
   constructor(
     private readonly db: DataSource,
     private readonly clock: Clock,
+    private readonly tgc: TgcCodec,
   ) {}
 
+  /** A new CASLOGIN value: a random id and its HMAC under the newest key. */
   newBrowserKey(): string {
-    return randomToken(32);
+    const id = randomToken(32);
+    return `${id}.${mac(this.browserKeyKeys()[0], id)}`;
   }
 
-  async start(browserKey: string, service: string | null): Promise<string> {
-    const id = `LT-${randomToken(32)}`;
-    const now = this.clock.now();
-    await this.db.query(
-      `INSERT INTO login_flows (id, browser_key, service, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-      [id, hash(browserKey), service, now, new Date(now.getTime() + FLOW_TTL_MS)],
+  /** Whether a CASLOGIN value is one this server issued (an attacker-chosen value is not). */
+  isIssuedBrowserKey(value: string | undefined): value is string {
+    const m = value ? BROWSER_KEY.exec(value) : null;
+    if (!m) return false;
+    const given = Buffer.from(m[2]);
+    return this.browserKeyKeys().some((k) => timingSafeEqual(Buffer.from(mac(k, m[1])), given));
+  }
+
+  /** A token for a form served to the browser holding `browserKey` (an issued one). */
+  start(browserKey: string, service: string | null, purpose: FlowPurpose): Promise<string> {
+    const claims: FlowClaims = { b: hash(browserKey), s: service, p: purpose };
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    return new EncryptJWT({ ...claims })
+      .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
+      .setJti(randomToken(32))
+      .setIssuedAt(now)
+      .setExpirationTime(now + FLOW_TTL_SECONDS)
+      .encrypt(this.flowKeys()[0]);
+  }
+
+  /**
+   * Uses the token up (whatever happens next); null when it is not this server's, altered,
+   * expired, for another purpose, from another browser or already used.
+   */
+  async consume(execution: string, browserKey: string | undefined, purpose: FlowPurpose): Promise<LoginFlow | null> {
+    if (!execution || execution.length > MAX_EXECUTION_LENGTH || !this.isIssuedBrowserKey(browserKey)) return null;
+    const claims = await this.open(execution);
+    if (!claims || claims.p !== purpose || typeof claims.b !== 'string' || claims.b.length !== 64) return null;
+    if (!timingSafeEqual(Buffer.from(claims.b), Buffer.from(hash(browserKey)))) return null;
+    const inserted: unknown[] = await this.db.query(
+      `INSERT INTO used_login_executions (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [claims.jti, new Date(claims.exp * 1000)],
     );
-    return id;
+    return inserted.length ? { service: typeof claims.s === 'string' ? claims.s : null } : null;
   }
 
-  /** Consumes the token (whatever happens next); null when unknown, expired, used, or from another browser. */
-  async consume(execution: string, browserKey: string | undefined): Promise<LoginFlow | null> {
-    if (!/^LT-[A-Za-z0-9]{32}$/.test(execution) || !browserKey) return null;
-    // TypeORM answers a DELETE with [rows, rowCount].
-    const [rows] = (await this.db.query(
-      `DELETE FROM login_flows WHERE id = $1 RETURNING browser_key, service, expires_at > $2 AS live`,
-      [execution, this.clock.now()],
-    )) as [{ browser_key: string; service: string | null; live: boolean }[], number];
-    if (!rows.length || !rows[0].live) return null;
-    const same = timingSafeEqual(Buffer.from(rows[0].browser_key), Buffer.from(hash(browserKey)));
-    return same ? { service: rows[0].service } : null;
-  }
-
-  /** Deletes up to `limit` expired tokens (forms never submitted); returns how many. */
+  /** Deletes up to `limit` rows of tokens expired (and past the clock-skew margin); returns how many. */
   async deleteExpired(limit: number): Promise<number> {
     const [, count] = (await this.db.query(
-      `DELETE FROM login_flows WHERE id IN (SELECT id FROM login_flows WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-      [this.clock.now(), limit],
+      `DELETE FROM used_login_executions WHERE id IN (
+         SELECT id FROM used_login_executions WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [new Date(this.clock.now().getTime() - CLOCK_SKEW_MS), limit],
     )) as [unknown, number];
     return count;
   }
+
+  private async open(execution: string): Promise<(Partial<FlowClaims> & { jti: string; exp: number }) | null> {
+    for (const key of this.flowKeys()) {
+      try {
+        const { payload } = await jwtDecrypt(execution, key, {
+          keyManagementAlgorithms: ['dir'],
+          contentEncryptionAlgorithms: ['A256GCM'],
+          currentDate: this.clock.now(),
+          requiredClaims: ['jti', 'exp'],
+        });
+        return typeof payload.jti === 'string' && payload.jti.length <= 64 ? (payload as Partial<FlowClaims> & { jti: string; exp: number }) : null;
+      } catch (e) {
+        // Opened with this key but expired or incomplete: no older key will do better.
+        if (e instanceof errors.JWTClaimValidationFailed || e instanceof errors.JWTExpired) return null;
+      }
+    }
+    return null;
+  }
+
+  private flowKeys(): Uint8Array[] {
+    return this.tgc.derivedKeys('cas-login-flow', 32);
+  }
+
+  private browserKeyKeys(): Uint8Array[] {
+    return this.tgc.derivedKeys('cas-login-browser-key', 32);
+  }
+}
+
+function mac(key: Uint8Array, id: string): string {
+  return createHmac('sha256', key).update(id, 'utf8').digest('base64url');
 }

@@ -5,13 +5,19 @@ import { randomBytes } from 'node:crypto';
 import { CasError } from '../common/cas-error';
 import { flag, param, type RawParams } from '../common/params';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { originOf } from '../services/service-url';
 import { LoginFlows } from './login-flows';
 import { DEVICE_COOKIE, DEVICE_COOKIE_MAX_AGE } from './device-cookie';
-import { LoginResult, LoginService, THROTTLED } from './login.service';
+import { LoginResult, LoginService, throttledMessage } from './login.service';
 import { ClientInfo, TgcCodec } from './tgc-codec';
 import { accessDeniedPage, loggedInPage, loggedOutPage, loginPage, notAuthorizedPage, postRedirectPage, warnPage } from './views';
 
+/**
+ * The browser key login forms are bound to (login CSRF). Under https it is a `__Host-` cookie,
+ * which a sibling host cannot set (cookie tossing): Path=/, Secure, no Domain, as the prefix requires.
+ */
 const BROWSER_COOKIE = 'CASLOGIN';
+const HOST_BROWSER_COOKIE = '__Host-CASLOGIN';
 /** CAS's warning cookie: confirm before each SSO login. */
 const WARN_COOKIE = 'CASPRIVACY';
 
@@ -57,7 +63,7 @@ export class LoginController {
     if (text('_eventId') === 'proceed') {
       const proceeded = await this.login.proceedAfterWarning({
         execution: text('execution'),
-        browserKey: req.cookies[BROWSER_COOKIE],
+        browserKey: req.cookies[this.browserCookieName],
         method: text('method') || undefined,
         tgtId,
       });
@@ -65,7 +71,7 @@ export class LoginController {
     }
     const result = await this.login.acceptCredentials({
       execution: text('execution'),
-      browserKey: req.cookies[BROWSER_COOKIE],
+      browserKey: req.cookies[this.browserCookieName],
       // No account name contains control characters; dropping them keeps NUL & co. away from SQL.
       username: text('username').replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 256),
       password: text('password').slice(0, 4096),
@@ -83,8 +89,9 @@ export class LoginController {
   @Get('logout')
   async logout(@Query() q: RawParams, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const tgtId = await this.tgc.decode(req.cookies[this.config.tgc.name], clientOf(req));
-    const frontChannel = await this.login.logout(tgtId);
+    // Cleared first: whatever happens next, this browser holds no SSO cookie any more.
     this.clearTgc(reply);
+    const frontChannel = await this.login.logout(tgtId);
     if (req.cookies[WARN_COOKIE]) reply.setCookie(WARN_COOKIE, '', { ...this.cookieOptions(), maxAge: 0, expires: new Date(0) });
     // The CAS 2.0 `url` parameter is ignored (spec 2.3); `service` only when configured and registered.
     let service: string | undefined;
@@ -97,7 +104,7 @@ export class LoginController {
       return this.redirect(reply, service);
     }
     if (frontChannel.length) {
-      const origins = [...new Set(frontChannel.map((u) => new URL(u).origin))].join(' ');
+      const origins = [...new Set(frontChannel.map(originOf).filter((o) => o !== null))].join(' ');
       reply.header('content-security-policy', csp(`img-src ${origins}`));
     }
     return this.html(reply, 200, loggedOutPage(frontChannel));
@@ -120,7 +127,7 @@ export class LoginController {
       case 'loggedIn':
         return this.html(reply, 200, loggedInPage(o.principal));
       case 'warn': {
-        const execution = await this.flows.start(this.browserKey(req, reply), o.service);
+        const execution = await this.flows.start(this.browserKey(req, reply), o.service, 'warn');
         return this.html(reply, 200, warnPage(o.service, execution, o.method));
       }
       case 'notAuthorized':
@@ -129,7 +136,7 @@ export class LoginController {
         return this.html(reply, 403, accessDeniedPage());
       case 'throttled':
         reply.header('retry-after', String(o.retryAfterSeconds));
-        return this.form(req, reply, { service: o.service, method: o.method, error: THROTTLED }, this.config.throttle.httpStatus);
+        return this.form(req, reply, { service: o.service, method: o.method, error: throttledMessage(o.retryAfterSeconds) }, this.config.throttle.httpStatus);
       case 'form':
         return this.form(req, reply, o, o.status);
     }
@@ -137,7 +144,7 @@ export class LoginController {
 
   /** The login form with a fresh single-use execution token bound to this browser. */
   private async form(req: FastifyRequest, reply: FastifyReply, o: FormModel, status: number): Promise<void> {
-    const execution = await this.flows.start(this.browserKey(req, reply), o.service ?? null);
+    const execution = await this.flows.start(this.browserKey(req, reply), o.service ?? null, 'login');
     const page = loginPage({
       action: 'login',
       execution,
@@ -150,14 +157,21 @@ export class LoginController {
     return this.html(reply, status, page);
   }
 
-  /** The CASLOGIN value flow tokens are bound to, set on the browser if it has none yet. */
+  /**
+   * The browser key flow tokens are bound to: the browser's own if this server issued it,
+   * otherwise a fresh one set on the browser (a planted or forged value is never adopted).
+   */
   private browserKey(req: FastifyRequest, reply: FastifyReply): string {
-    let key = req.cookies[BROWSER_COOKIE];
-    if (!key || !/^[A-Za-z0-9]{32}$/.test(key)) {
-      key = this.flows.newBrowserKey();
-      reply.setCookie(BROWSER_COOKIE, key, this.cookieOptions());
-    }
-    return key;
+    const key = req.cookies[this.browserCookieName];
+    if (this.flows.isIssuedBrowserKey(key)) return key;
+    const fresh = this.flows.newBrowserKey();
+    const options = this.config.server.secure ? { ...this.cookieOptions(), path: '/', secure: true } : this.cookieOptions();
+    reply.setCookie(this.browserCookieName, fresh, options);
+    return fresh;
+  }
+
+  private get browserCookieName(): string {
+    return this.config.server.secure ? HOST_BROWSER_COOKIE : BROWSER_COOKIE;
   }
 
   /** A browser-session cookie, or for remember-me a persistent one (CAS `cas.tgc.remember-me-max-age`). */

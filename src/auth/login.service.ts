@@ -3,6 +3,7 @@ import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { attributesAllowed, hasAttributeRules } from '../services/access-strategy';
 import { RegisteredService } from '../services/registered-service';
 import { ServiceRegistry } from '../services/service-registry';
+import { isUsableServiceUrl } from '../services/service-url';
 import { PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from '../services/ticket-policy';
 import { SessionTerminator } from '../tickets/session-terminator';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
@@ -61,9 +62,12 @@ export interface CredentialSubmission {
 
 const GENERIC_FAILURE = 'Invalid credentials.';
 const EXPIRED_FORM = 'Your login form has expired or was already used. Please log in again.';
-export const THROTTLED = 'Too many failed login attempts. Please wait and try again later.';
-// Printable ASCII only: anything else could not be a safe Location header anyway (T2).
-const HEADER_SAFE_URL = /^[\x21-\x7e]{1,4096}$/;
+
+/** The throttled form's message, with the minutes left in the throttle's window (as Retry-After says). */
+export function throttledMessage(retryAfterSeconds: number): string {
+  const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
+  return `Too many failed login attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`;
+}
 
 /** `/login` as credential requestor and acceptor (CAS protocol 2.1–2.2, CAS SSO rules), and `/logout`. */
 @Injectable()
@@ -83,9 +87,13 @@ export class LoginService {
     this.defaults = { tgt: config.tgt, rememberMe: config.rememberMe, st: config.st, pt: config.pt };
   }
 
-  /** The registered, enabled service for a URL the browser may be sent to, or null. */
+  /**
+   * The registered, enabled service for a URL the browser may be sent to, or null. Every path of
+   * /login and /logout asks this before it grants a ticket or redirects: a registry pattern
+   * cannot tell a URL from a string that only looks like one.
+   */
   authorizedService(service: string): RegisteredService | null {
-    return HEADER_SAFE_URL.test(service) ? this.services.authorized(service) : null;
+    return isUsableServiceUrl(service) ? this.services.authorized(service) : null;
   }
 
   async requestCredentials(r: CredentialRequest): Promise<LoginResult> {
@@ -126,7 +134,7 @@ export class LoginService {
 
   async acceptCredentials(s: CredentialSubmission): Promise<LoginResult> {
     const method = postMethod(s.method);
-    const flow = await this.flows.consume(s.execution, s.browserKey);
+    const flow = await this.flows.consume(s.execution, s.browserKey, 'login');
     if (!flow) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
     const service = flow.service ?? undefined;
     const registered = service === undefined ? null : this.authorizedService(service);
@@ -187,7 +195,7 @@ export class LoginService {
   /** "Continue" on the warning interstitial: a single-use flow token, then an ST from the existing session. */
   async proceedAfterWarning(s: { execution: string; browserKey: string | undefined; method?: string; tgtId: string | null }): Promise<LoginResult> {
     const method = postMethod(s.method);
-    const flow = await this.flows.consume(s.execution, s.browserKey);
+    const flow = await this.flows.consume(s.execution, s.browserKey, 'warn');
     const service = flow?.service ?? undefined;
     const registered = service === undefined ? null : this.authorizedService(service);
     if (!flow || service === undefined || !registered) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
@@ -224,10 +232,11 @@ export class LoginService {
     return { kind: 'redirect', location: withTicket(service, ticket) };
   }
 
-  /** A service that is not registered, or registered but disabled. */
+  /** A service that is not registered, registered but disabled, or no usable URL at all. */
   private denied(service: string): LoginOutcome {
+    if (!isUsableServiceUrl(service)) return { kind: 'notAuthorized' };
     const redirect = this.services.match(service)?.access.unauthorizedRedirectUrl;
-    return redirect && HEADER_SAFE_URL.test(service) ? { kind: 'redirect', location: redirect } : { kind: 'notAuthorized' };
+    return redirect ? { kind: 'redirect', location: redirect } : { kind: 'notAuthorized' };
   }
 
   /** The principal lacks what the service's access strategy requires. */

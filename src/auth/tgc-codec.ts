@@ -35,6 +35,7 @@ export class TgcCodec implements OnModuleInit {
   private encryptionKeys: Uint8Array[];
   private signingKeys: Uint8Array[];
   private deviceKey?: Uint8Array;
+  private readonly derived = new Map<string, Uint8Array[]>();
 
   constructor(@Inject(CAS_CONFIG) private readonly config: CasConfig) {}
 
@@ -85,6 +86,20 @@ export class TgcCodec implements OnModuleInit {
   deviceSigningKey(): Uint8Array {
     this.deviceKey ??= new Uint8Array(hkdfSync('sha512', this.signingKeys[0], new Uint8Array(0), 'cas-device-cookie', 64));
     return this.deviceKey;
+  }
+
+  /**
+   * Keys for another purpose (HKDF `info`), one per configured TGC signing key, newest first:
+   * every node derives the same ones, and values made before a key rotation still verify.
+   */
+  derivedKeys(purpose: string, length: number): Uint8Array[] {
+    const id = `${purpose}/${length}`;
+    let keys = this.derived.get(id);
+    if (!keys) {
+      keys = this.signingKeys.map((k) => new Uint8Array(hkdfSync('sha512', k, new Uint8Array(0), purpose, length)));
+      this.derived.set(id, keys);
+    }
+    return keys;
   }
 
   private async open(jws: string): Promise<TgcPayload | null> {

@@ -49,7 +49,7 @@ export class SessionTerminator {
         ? await this.tickets.endProxyGrantingTicket(tgtId, reason, requestsFor)
         : await this.tickets.endSession(tgtId, reason, requestsFor);
     if (!ended) return null;
-    const frontChannel = ended.requests.filter((r) => r.channel === 'FRONT_CHANNEL').map(frontChannelUrl);
+    const frontChannel = ended.requests.filter((r) => r.channel === 'FRONT_CHANNEL').flatMap((r) => frontChannelUrl(r) ?? []);
     if (!ended.requests.some((r) => r.channel === 'BACK_CHANNEL')) return { backChannel: [], frontChannel };
     const delivered = this.delivery.kick();
     if (waitMs > 0) await Promise.race([delivered, new Promise((r) => setTimeout(r, waitMs).unref())]);

@@ -1,6 +1,7 @@
 import { deflateRawSync } from 'node:zlib';
 import { buildXml, xmlText } from '../common/xml';
 import type { RegisteredService } from '../services/registered-service';
+import { isUsableServiceUrl } from '../services/service-url';
 import { randomToken } from './ticket-ids';
 
 /** A service that received a ticket in a session (a session_services row). */
@@ -76,9 +77,12 @@ export function logoutRequestXml(id: string, principal: string, sessionIndex: st
 
 /**
  * The browser-side request of a FRONT_CHANNEL service (CAS 2.3): a GET of its logout URL with
- * `logoutRequest` = base64 of the DEFLATE-compressed XML.
+ * `logoutRequest` = base64 of the DEFLATE-compressed XML. Null when the logout URL is no usable URL
+ * (a definition's `logoutUrl` is not checked when it is imported): that service is skipped, and
+ * the logout itself goes on.
  */
-export function frontChannelUrl(r: LogoutRequestRow): string {
+export function frontChannelUrl(r: LogoutRequestRow): string | null {
+  if (!isUsableServiceUrl(r.logoutUrl)) return null;
   const url = new URL(r.logoutUrl);
   const xml = logoutRequestXml(r.id, r.principal, r.ticketId, r.issuedAt);
   url.searchParams.set('logoutRequest', deflateRawSync(Buffer.from(xml, 'utf8')).toString('base64'));

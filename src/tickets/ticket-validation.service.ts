@@ -6,6 +6,7 @@ import { releaseAttributes } from '../services/attribute-release';
 import { proxyCallbackAllowed, RegisteredService } from '../services/registered-service';
 import { ServiceRegistry } from '../services/service-registry';
 import { sameService } from '../services/service-matching';
+import { isUsableServiceUrl } from '../services/service-url';
 import { PolicyDefaults, resolveProxyTicketPolicy } from '../services/ticket-policy';
 import { parseCallback, ProxyCallback } from './proxy-callback';
 import { SessionTerminator } from './session-terminator';
@@ -117,7 +118,8 @@ export class TicketValidationService {
   async grantProxyTicket(pgt: string, targetService: string): Promise<string> {
     const unknown = new CasError('INVALID_TICKET', 'Proxy-granting ticket not recognized');
     if (parseTicketId(pgt) !== 'PGT') throw unknown;
-    const target = this.services.authorized(targetService);
+    // A target that is no usable URL is refused like an unregistered one, as /login refuses it.
+    const target = isUsableServiceUrl(targetService) ? this.services.authorized(targetService) : null;
     const denied = new CasError('UNAUTHORIZED_SERVICE', `Service '${echo(targetService)}' is not authorized to use CAS proxy tickets`);
     if (!target || !target.ssoEnabled) throw denied;
     const found = await this.tickets.findProxyGrantingTicket(pgt);
