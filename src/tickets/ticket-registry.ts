@@ -141,7 +141,10 @@ export class TicketRegistry {
    * Uses the session to grant an ST, in one statement: the TGT's idle window slides (never past
    * its hard limit; a session without idle timeout keeps its expiry) and its use count grows, the
    * ST row and the session_services record are inserted. Returns the ST id, or null when the TGT
-   * is unknown, expired, or older than the service allows (nothing is written then).
+   * is unknown, expired, or older than the service allows (nothing is written then). The ST is
+   * "from new login" (renew=true, isFromNewLogin) only when this request checked credentials
+   * (SPEC 2.5.1), never because it is the session's first ticket: Apereo CAS also counts a fresh
+   * TGT's first use, so a login at /login without a service let the next SSO ticket pass renew.
    */
   async grantServiceTicket(tgtId: string, g: GrantServiceTicket): Promise<string | null> {
     const now = this.clock.now();
@@ -155,12 +158,12 @@ export class TicketRegistry {
                 expires_at = LEAST(hard_expires_at, $2 + make_interval(secs => idle_timeout_seconds))
           WHERE id = $1 AND type = 'TGT' AND expires_at > $2
             AND ($8::integer IS NULL OR created_at > $2 - make_interval(secs => $8::integer))
-          RETURNING id, principal, use_count
+          RETURNING id, principal
        ), st AS (
          INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
                               created_at, last_used_at, expires_at, from_new_login, max_uses)
          SELECT $3, 'ST', tgt.id, tgt.id, tgt.principal, $4, $5, $2, $2, $2 + make_interval(secs => $6),
-                $7 OR tgt.use_count = 1, $9
+                $7, $9
            FROM tgt
          RETURNING id
        ), tracked AS (
