@@ -318,8 +318,8 @@ export class TicketRegistry {
    * and the PGTs descending from it (FOR UPDATE, which every grant from one of them conflicts
    * with); only then does a second statement, with a snapshot taken after those locks, read and
    * delete the tree: a PT or PGT granted at that moment either committed before (and is deleted
-   * and logged out here) or finds its PGT gone. The lock repeats until it finds no PGT it had not
-   * locked, one committed under a PGT meanwhile.
+   * and logged out here) or finds its PGT gone. The locking statement runs again until it finds
+   * no PGT it had not locked yet (one that a grant committed under a PGT while this one waited).
    */
   async endProxyGrantingTicket(
     pgtId: string,
@@ -329,7 +329,7 @@ export class TicketRegistry {
     return this.db.transaction(async (m) => {
       let locked: string[] = [];
       for (;;) {
-        const now: { id: string }[] = await m.query(
+        const found: { id: string }[] = await m.query(
           `WITH RECURSIVE root AS (
              SELECT tgt.id FROM tickets tgt
               WHERE tgt.id = (SELECT session_id FROM tickets WHERE id = $1 AND type = 'PGT') AND tgt.type = 'TGT'
@@ -342,8 +342,8 @@ export class TicketRegistry {
            SELECT p.id FROM tickets p JOIN tree ON tree.id = p.id ORDER BY p.id FOR UPDATE OF p`,
           [pgtId],
         );
-        const grew = now.some((r) => !locked.includes(r.id));
-        locked = now.map((r) => r.id);
+        const grew = found.some((r) => !locked.includes(r.id));
+        locked = found.map((r) => r.id);
         if (!grew) break;
       }
       if (!locked.includes(pgtId)) return null;
