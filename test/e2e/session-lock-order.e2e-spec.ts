@@ -42,9 +42,16 @@ describe('session changes racing the end of a session (lock order)', () => {
     await receiver.close();
   });
 
-  /** Backends of this database waiting for a lock (row, transaction or advisory). */
-  const lockWaiters = async () =>
-    (await t.sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n as number;
+  /**
+   * Whether a backend of this database is waiting for a lock (row, transaction, table or
+   * advisory) in a statement containing `sql`; other waiters (the delivery worker, say) do not count.
+   */
+  const waitingIn = async (sql: string) =>
+    (await t.sql.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND strpos(query, $1) > 0`,
+      [sql],
+    )).rows[0].n > 0;
   /** Waits for the event itself: polls until `done` holds (jest's timeout bounds it). */
   const until = async (done: () => Promise<boolean> | boolean) => {
     while (!(await done())) await new Promise((r) => setTimeout(r, 10));
@@ -92,14 +99,14 @@ describe('session changes racing the end of a session (lock order)', () => {
         // The same user logs in again in this browser (renew): a new session takes the old one's services.
         const form = await b.get('/cas/login?renew=true');
         login = tracked(b.post('/cas/login', { username: 'casuser', password: 'Mellon', execution: executionOf(form.body), _eventId: 'submit' }));
-        await until(async () => (await lockWaiters()) === 1);
+        await until(() => waitingIn('DELETE FROM tickets WHERE session_id'));
         [fresh] = (await tgtIds()).filter((id) => !before.includes(id));
         expect(fresh).toBeDefined();
 
         // An administrator deletes the new session now (DELETE /cas/actuator/ssoSessions/{id}).
         end = tracked(t.app.get(SessionTerminator).end(fresh, 'ADMIN'));
         // It either finishes (it does not wait for the hand-over) or waits for the new session's lock.
-        await until(async () => end!.settled || (await lockWaiters()) === 2);
+        await until(async () => end!.settled || (await waitingIn(`DELETE FROM tickets WHERE id = $1 AND type = 'TGT'`)));
       } finally {
         await gate.query('COMMIT');
       }
@@ -162,10 +169,10 @@ describe('session changes racing the end of a session (lock order)', () => {
       let end: Tracked<unknown> | undefined;
       try {
         grant = tracked(proxy(pgt));
-        await until(async () => (await lockWaiters()) === 1);
+        await until(() => waitingIn('UPDATE tickets p'));
         // The proxied session ends (DELETE /cas/actuator/ssoSessions/PGT-…) while the grant is under way.
         end = tracked(t.app.get(SessionTerminator).end(pgt, 'ADMIN'));
-        await until(async () => end!.settled || (await lockWaiters()) === 2);
+        await until(async () => end!.settled || (await waitingIn('WITH RECURSIVE root')));
       } finally {
         await gate.query('SELECT pg_advisory_unlock(4242)');
       }
@@ -205,9 +212,9 @@ describe('session changes racing the end of a session (lock order)', () => {
         // request of the PT granted before waits for this table lock.
         await gate.query(`LOCK TABLE slo_outbox IN EXCLUSIVE MODE`);
         end = tracked(t.app.get(SessionTerminator).end(pgt, 'ADMIN'));
-        await until(async () => (await lockWaiters()) === 1);
+        await until(() => waitingIn('INSERT INTO slo_outbox'));
         const grant = tracked(proxy(pgt));
-        await until(async () => grant.settled || (await lockWaiters()) === 2);
+        await until(async () => grant.settled || (await waitingIn('UPDATE tickets p')));
         await gate.query('COMMIT');
         expect((await grant.promise).body).toContain('INVALID_TICKET');
       } finally {
