@@ -127,7 +127,9 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     pt: { timeToKillSeconds: v.CAS_TICKET_PT_TIME_TO_KILL_IN_SECONDS, numberOfUses: v.CAS_TICKET_PT_NUMBER_OF_USES },
     proxyCallback: { extraCaCertificates: [...nodeExtraCaCerts(v.NODE_EXTRA_CA_CERTS), ...callbackCaFile(v.PROXY_CALLBACK_CA_FILE)] },
     rememberMe: {
-      enabled: v.CAS_TICKET_TGT_REMEMBER_ME_ENABLED,
+      // Long-term SSO: with SSO off no session is ever reused, so a 14-day session and cookie
+      // would only linger; the form does not offer it and a posted rememberMe is ignored.
+      enabled: v.CAS_TICKET_TGT_REMEMBER_ME_ENABLED && v.CAS_SSO_SSO_ENABLED,
       timeToKillSeconds: v.CAS_TICKET_TGT_REMEMBER_ME_TIME_TO_KILL_IN_SECONDS,
       cookieMaxAgeSeconds: v.CAS_TGC_REMEMBER_ME_MAX_AGE,
     },

@@ -27,6 +27,11 @@ export interface ClaimedRequest {
 
 export interface AttemptOutcome {
   id: string;
+  /**
+   * The claim this outcome is for: the row's `attempts` as claimDue returned it. Every claim
+   * counts one more, so it names the claim, and a late outcome of an expired claim is dropped.
+   */
+  attempt: number;
   ok: boolean;
   httpStatus?: number;
   error?: string;
@@ -99,8 +104,10 @@ export class SingleLogoutOutbox {
 
   /**
    * Records attempts' outcomes in one statement: SUCCESS, FAILURE (no attempts left), or PENDING
-   * again after `retryInSeconds`. A row no longer SENDING (its claim expired and another node took
-   * it) is left to that node.
+   * again after `retryInSeconds`, each only for the claim it was made under (same `attempts`): a
+   * claim that expired and was taken by another node (attempts + 1) is that node's to record, and
+   * a late outcome of the old one would otherwise overwrite it (a retry or SUCCESS lost, or a row
+   * marked done while the other node is still sending).
    */
   async record(outcomes: AttemptOutcome[]): Promise<void> {
     if (!outcomes.length) return;
@@ -110,11 +117,12 @@ export class SingleLogoutOutbox {
       `UPDATE slo_outbox o SET status = r.status, last_http_status = r.http_status, last_error = r.error, claimed_until = NULL,
               next_attempt_at = $1::timestamptz + make_interval(secs => r.retry_in),
               completed_at = CASE WHEN r.status IN ('SUCCESS', 'FAILURE') THEN $1::timestamptz ELSE NULL END
-         FROM unnest($2::varchar[], $3::varchar[], $4::integer[], $5::text[], $6::integer[]) AS r(id, status, http_status, error, retry_in)
-        WHERE o.id = r.id AND o.status = 'SENDING'`,
+         FROM unnest($2::varchar[], $3::varchar[], $4::integer[], $5::text[], $6::integer[], $7::integer[])
+              AS r(id, status, http_status, error, retry_in, attempt)
+        WHERE o.id = r.id AND o.status = 'SENDING' AND o.attempts = r.attempt`,
       [
         now, outcomes.map((o) => o.id), outcomes.map(status), outcomes.map((o) => o.httpStatus ?? null),
-        outcomes.map((o) => o.error ?? null), outcomes.map((o) => o.retryInSeconds),
+        outcomes.map((o) => o.error ?? null), outcomes.map((o) => o.retryInSeconds), outcomes.map((o) => o.attempt),
       ],
     );
   }

@@ -89,7 +89,7 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
     const outcome = await this.post(r.logoutUrl, r.message);
     const finalAttempt = r.attempts >= MAX_ATTEMPTS;
     try {
-      await this.record({ id: r.id, ...outcome, finalAttempt, retryInSeconds: 5 * 2 ** (r.attempts - 1) });
+      await this.record({ id: r.id, attempt: r.attempts, ...outcome, finalAttempt, retryInSeconds: 5 * 2 ** (r.attempts - 1) });
     } catch (e) {
       // The claim expires and another pass retries it: at least once, never lost.
       this.logger.warn(`recording logout request ${r.id} failed: ${(e as Error).message}`);

@@ -141,7 +141,10 @@ export class TicketRegistry {
    * Uses the session to grant an ST, in one statement: the TGT's idle window slides (never past
    * its hard limit; a session without idle timeout keeps its expiry) and its use count grows, the
    * ST row and the session_services record are inserted. Returns the ST id, or null when the TGT
-   * is unknown, expired, or older than the service allows (nothing is written then).
+   * is unknown, expired, or older than the service allows (nothing is written then). The ST is
+   * "from new login" (renew=true, isFromNewLogin) only when this request checked credentials
+   * (SPEC 2.5.1), never because it is the session's first ticket: Apereo CAS also counts a fresh
+   * TGT's first use, so a login at /login without a service let the next SSO ticket pass renew.
    */
   async grantServiceTicket(tgtId: string, g: GrantServiceTicket): Promise<string | null> {
     const now = this.clock.now();
@@ -155,12 +158,12 @@ export class TicketRegistry {
                 expires_at = LEAST(hard_expires_at, $2 + make_interval(secs => idle_timeout_seconds))
           WHERE id = $1 AND type = 'TGT' AND expires_at > $2
             AND ($8::integer IS NULL OR created_at > $2 - make_interval(secs => $8::integer))
-          RETURNING id, principal, use_count
+          RETURNING id, principal
        ), st AS (
          INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
                               created_at, last_used_at, expires_at, from_new_login, max_uses)
          SELECT $3, 'ST', tgt.id, tgt.id, tgt.principal, $4, $5, $2, $2, $2 + make_interval(secs => $6),
-                $7 OR tgt.use_count = 1, $9
+                $7, $9
            FROM tgt
          RETURNING id
        ), tracked AS (
@@ -228,10 +231,11 @@ export class TicketRegistry {
    * session's end removes it), descends from the ticket-granting ticket `from` came from, and lives
    * like that session: the same hard limit and idle timeout, the idle window sliding with each PT
    * it grants. Returns false, writing nothing, when the session is gone or expired meanwhile, or
-   * when `from` already minted a PGT (an ST or PT mints at most one). The TGT row is locked
-   * (KEY SHARE) so a logout running at the same time either waits and then removes the new PGT
-   * with the rest, or has already removed the TGT and nothing is inserted: never a foreign-key
-   * error.
+   * when `from` already minted a PGT (an ST or PT mints at most one), or when the PGT that
+   * granted `from` (a PT) has ended meanwhile. The TGT row, then the ticket-granting ticket `from`
+   * came from, are locked (KEY SHARE, the lock order): a logout of the session or of that proxied
+   * session (which locks its PGTs FOR UPDATE) running at the same time either waits and then
+   * removes the new PGT with the rest, or has already removed them and nothing is inserted.
    */
   async grantProxyGrantingTicket(from: ConsumedTicket, pgtId: string, pgtUrl: string): Promise<boolean> {
     const now = this.clock.now();
@@ -240,7 +244,8 @@ export class TicketRegistry {
                             hard_expires_at, idle_timeout_seconds, use_count, remember_me, proxied_by, proxy_chain, granted_from)
        SELECT $1, 'PGT', tgt.id, $3, $4, $5, $5, LEAST(tgt.hard_expires_at, $5::timestamptz + make_interval(secs => tgt.idle_timeout_seconds)),
               tgt.hard_expires_at, tgt.idle_timeout_seconds, 0, tgt.remember_me, $6, $7::text[], $8
-         FROM tickets tgt WHERE tgt.id = $2 AND tgt.type = 'TGT' AND tgt.expires_at > $5
+         FROM tickets tgt JOIN tickets parent ON parent.id = $3 AND parent.session_id = tgt.id
+        WHERE tgt.id = $2 AND tgt.type = 'TGT' AND tgt.expires_at > $5
           FOR KEY SHARE
        ON CONFLICT (granted_from) WHERE type = 'PGT' DO NOTHING
        RETURNING id`,
@@ -267,7 +272,10 @@ export class TicketRegistry {
    * PGT's proxy chain) and its session_services record (granted_by = the PGT, so single logout
    * reaches back-end services too) are inserted. Returns the PT id, or null when the PGT or its
    * session is unknown or expired (nothing is written then). The TGT is locked (KEY SHARE) before
-   * the PGT, the order a logout takes them in, so the two cannot deadlock.
+   * the PGT, the order a logout takes them in, so the two cannot deadlock. The UPDATE locks the
+   * PGT row, which conflicts with the FOR UPDATE lock endProxyGrantingTicket takes on it before it
+   * reads what to remove: an end of the proxied session either waits for this grant and then
+   * removes the PT with the rest, or removed the PGT first and no PT is granted.
    */
   async grantProxyTicket(pgtId: string, g: Omit<GrantServiceTicket, 'credentialsProvided' | 'sessionMaxAgeSeconds'>): Promise<string | null> {
     const now = this.clock.now();
@@ -306,7 +314,12 @@ export class TicketRegistry {
    * every PT and PGT descending from it, and the service records of the PTs they granted are
    * deleted, and the logout requests for those back-end services are written to the outbox (under
    * the PGT's id). The user's SSO session itself lives on. Returns null when there was no such PGT.
-   * The TGT is locked first (KEY SHARE), in the order a logout of the whole session takes rows.
+   * First the TGT is locked (KEY SHARE, as every proxy grant does) and then, in id order, the PGT
+   * and the PGTs descending from it (FOR UPDATE, which every grant from one of them conflicts
+   * with); only then does a second statement, with a snapshot taken after those locks, read and
+   * delete the tree: a PT or PGT granted at that moment either committed before (and is deleted
+   * and logged out here) or finds its PGT gone. The locking statement runs again until it finds
+   * no PGT it had not locked yet (one that a grant committed under a PGT while this one waited).
    */
   async endProxyGrantingTicket(
     pgtId: string,
@@ -314,6 +327,26 @@ export class TicketRegistry {
     requestsFor: (principal: string, reached: ReachedService[]) => LogoutRequestRow[],
   ): Promise<{ principal: string; requests: LogoutRequestRow[] } | null> {
     return this.db.transaction(async (m) => {
+      let locked: string[] = [];
+      for (;;) {
+        const found: { id: string }[] = await m.query(
+          `WITH RECURSIVE root AS (
+             SELECT tgt.id FROM tickets tgt
+              WHERE tgt.id = (SELECT session_id FROM tickets WHERE id = $1 AND type = 'PGT') AND tgt.type = 'TGT'
+              FOR KEY SHARE
+           ), tree AS (
+             SELECT p.id FROM tickets p JOIN root ON p.session_id = root.id WHERE p.id = $1 AND p.type = 'PGT'
+             UNION ALL
+             SELECT t.id FROM tickets t JOIN tree ON t.parent_id = tree.id WHERE t.type = 'PGT'
+           )
+           SELECT p.id FROM tickets p JOIN tree ON tree.id = p.id ORDER BY p.id FOR UPDATE OF p`,
+          [pgtId],
+        );
+        const grew = found.some((r) => !locked.includes(r.id));
+        locked = found.map((r) => r.id);
+        if (!grew) break;
+      }
+      if (!locked.includes(pgtId)) return null;
       const rows: { principal: string; reached: ReachedRow[] }[] = await m.query(
         `WITH RECURSIVE root AS (
            SELECT tgt.id FROM tickets tgt
@@ -388,10 +421,19 @@ export class TicketRegistry {
    * every ticket of it (ASVS 3.2.1: a new token at each authentication), and the services it
    * reached move to the new session in the same transaction, so that the new session's single
    * logout still reaches them. Returns false, changing nothing, when `oldId` is not a live
-   * session of that principal (compared ignoring case).
+   * session of that principal (compared ignoring case), or when the new session is gone already
+   * (an administrator ended it): the caller then ends the old one, with its single logout. Both
+   * TGT rows are locked, in id order, before anything moves: an end of the new session waits,
+   * then sees the moved records (without that lock its snapshot missed them, and they stayed,
+   * owned by no session, never logged out).
    */
   async handOverSession(oldId: string, newId: string, principal: string): Promise<boolean> {
     return this.db.transaction(async (m) => {
+      const both = (await m.query(
+        `SELECT id FROM tickets WHERE id IN ($1, $2) AND type = 'TGT' ORDER BY id FOR UPDATE`,
+        [oldId, newId],
+      )) as { id: string }[];
+      if (!both.some((r) => r.id === newId)) return false;
       const live = (await m.query(
         `SELECT id FROM tickets WHERE id = $1 AND type = 'TGT' AND expires_at > $2 AND lower(principal) = lower($3) FOR UPDATE`,
         [oldId, this.clock.now(), principal],

@@ -252,17 +252,30 @@ describe('session policies', () => {
 describe('global SSO switch (CAS_SSO_SSO_ENABLED=false)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ services: SERVICES, env: { CAS_SSO_SSO_ENABLED: 'false' } });
+    // Remember-me is switched on here, so that its absence below is SSO's doing, not the default's.
+    t = await startTestApp({ services: SERVICES, env: { CAS_SSO_SSO_ENABLED: 'false', CAS_TICKET_TGT_REMEMBER_ME_ENABLED: 'true' } });
   });
   afterAll(() => t.close());
 
-  it('asks for credentials at every login, and does not offer remember-me when it is off', async () => {
+  it('asks for credentials at every login, and neither offers nor grants remember-me (no session is ever reused)', async () => {
     const b = new Browser(t.app);
     await b.login('casuser', 'Mellon', B);
     const res = await b.get(login(C));
     expect(isForm(res.body)).toBe(true);
     expect(res.body).not.toContain('name="rememberMe"');
+    // A rememberMe field posted all the same is ignored: a browser-session cookie, a session with
+    // the default idle timeout, and the service is told the login was not long-term.
     const remembered = await b.login('casuser', 'Mellon', B, { rememberMe: 'true' });
-    expect(setCookies(remembered).find((c) => c.name === 'TGC')!.attributes['max-age']).toBeUndefined();
+    const tgc = setCookies(remembered).find((c) => c.name === 'TGC');
+    expect(tgc?.value).toBeTruthy();
+    expect(tgc?.attributes['max-age']).toBeUndefined();
+    expect(tgc?.attributes.expires).toBeUndefined();
+    const { rows } = await t.sql.query(`SELECT remember_me, idle_timeout_seconds FROM tickets WHERE type = 'TGT'`);
+    expect(rows).toEqual([{ remember_me: false, idle_timeout_seconds: 7200 }]);
+    const validated = await t.app.inject({
+      method: 'GET',
+      url: `/cas/p3/serviceValidate?service=${encodeURIComponent(B)}&ticket=${ticketOf(remembered)}&format=JSON`,
+    });
+    expect(validated.json().serviceResponse.authenticationSuccess.attributes.longTermAuthenticationRequestTokenUsed).toEqual([false]);
   });
 });

@@ -3,7 +3,9 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 import { openDatabase } from '../../src/database/data-source';
-import { Browser } from '../helpers/browser';
+import { SessionTerminator } from '../../src/tickets/session-terminator';
+import { TicketRegistry } from '../../src/tickets/ticket-registry';
+import { logoutReceiver, LogoutReceiver } from '../helpers/logout-receiver';
 import { startTestApp, TestApp } from '../helpers/test-app';
 import { createTestDatabase } from '../helpers/test-database';
 
@@ -111,45 +113,89 @@ describe('database', () => {
       expect(table.rows[0].c).toMatch(/ticket registry/);
     });
 
-    it('leaves no ticket or service record behind when a grant commits while a logout waits for the session; never synchronized', async () => {
-      // No foreign key guards session_id (its cascade triggers were most of the cleaner's time):
-      // the TGT row lock taken by every grant and every logout must, so nothing is left behind.
-      const b = new Browser(t.app);
-      await b.login('casuser', 'Mellon');
-      const { rows } = await t.sql.query(`SELECT id FROM tickets WHERE type = 'TGT' ORDER BY created_at DESC LIMIT 1`);
-      const tgt = rows[0].id as string;
-      // A grant in flight, holding the session's row lock as grantServiceTicket does.
-      const grant = new Client({ connectionString: t.config.databaseUrl });
-      await grant.connect();
-      try {
-        await grant.query('BEGIN');
-        await grant.query(`UPDATE tickets SET use_count = use_count + 1 WHERE id = $1`, [tgt]);
-        await grant.query(
-          `INSERT INTO tickets (id, type, session_id, parent_id, principal, service, created_at, last_used_at, expires_at, max_uses)
-           VALUES ('ST-race0000000000000000000000000', 'ST', $1, $1, 'casuser', 'https://app.example.org/', now(), now(), now() + interval '10 s', 1)`,
-          [tgt],
-        );
-        await grant.query(
-          `INSERT INTO session_services (session_id, ticket_id, service, issued_at) VALUES ($1, 'ST-race0000000000000000000000000', 'https://app.example.org/', now())`,
-          [tgt],
-        );
-        const logout = b.get('/cas/logout');
-        const waiting = async () =>
-          (await t.sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rows[0].n;
-        for (let i = 0; i < 100 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 20));
-        expect(await waiting()).toBe(1);
-        await grant.query('COMMIT');
-        expect((await logout).statusCode).toBe(200);
-      } finally {
-        await grant.end();
-      }
-      const left = await t.sql.query(
-        `SELECT (SELECT count(*)::int FROM tickets WHERE session_id = $1) AS tickets,
-                (SELECT count(*)::int FROM session_services WHERE session_id = $1) AS services`,
-        [tgt],
-      );
-      expect(left.rows[0]).toEqual({ tickets: 0, services: 0 });
+    it('comes from the migrations only, never synchronized', () => {
       expect(t.app.get(DataSource).options.synchronize).toBe(false);
+    });
+  });
+
+  describe('sessions changed and ended at once, on two nodes (no foreign key: the lock order keeps rows consistent)', () => {
+    // No foreign key guards session_id (its cascade triggers were most of the cleaner's time):
+    // the TGT row locks taken by every grant, hand-over and end must keep every row owned by a
+    // session until that session's end deletes it and queues its logout requests.
+    let receiver: LogoutReceiver;
+    let a: TestApp;
+    let b: TestApp;
+    let base: string;
+    beforeAll(async () => {
+      receiver = await logoutReceiver();
+      base = `http://127.0.0.1:${receiver.port}/app`;
+      const services = [{
+        '@class': 'org.apereo.cas.services.CasRegisteredService',
+        id: 1,
+        name: 'App',
+        evaluationOrder: 1,
+        serviceId: `^http://127\\.0\\.0\\.1:${receiver.port}/app/.*`,
+      }];
+      const env = { CAS_SLO_DISABLED: 'false' };
+      a = await startTestApp({ env, services });
+      b = await startTestApp({ env, services, databaseUrl: a.config.databaseUrl });
+      // Node b's clock is past every session's hard limit: its cleaner ends any session it can claim.
+      b.clock.advance(3600);
+    });
+    afterAll(async () => {
+      await b.close();
+      await a.close();
+      await receiver.close();
+    });
+
+    it('leaves no ticket or service record behind, and queues one logout request per service reached, whatever the order', async () => {
+      const registry = a.app.get(TicketRegistry);
+      const terminator = a.app.get(SessionTerminator);
+      const cleaner = b.app.get(SessionTerminator);
+      const policy = { maxTimeToLiveSeconds: 600, timeToKillSeconds: 300 };
+      const grant = (session: string, service: string) =>
+        registry.grantServiceTicket(session, {
+          service, registeredServiceId: 1, credentialsProvided: false, policy: { numberOfUses: 1, timeToLiveSeconds: 10 },
+        });
+      const ROUNDS = 25;
+      for (let round = 0; round < ROUNDS; round++) {
+        const old = (await registry.createSession({ principal: 'casuser', attributes: {}, rememberMe: false, policy })).id;
+        const fresh = (await registry.createSession({ principal: 'casuser', attributes: {}, rememberMe: false, policy })).id;
+        const first = await grant(old, `${base}/${round}/first`);
+        expect(first).toMatch(/^ST-/);
+        // All at once: grants into both sessions, the old one handed over to the new one (a new
+        // login of the same user), an administrator ending the new one, a user logging out of the
+        // old one, and another node's cleaner ending whichever it can claim.
+        const results = await Promise.all([
+          grant(old, `${base}/${round}/old-0`),
+          registry.handOverSession(old, fresh, 'casuser'),
+          grant(fresh, `${base}/${round}/new-0`),
+          cleaner.endExpired(10),
+          grant(old, `${base}/${round}/old-1`),
+          terminator.end(fresh, 'ADMIN'),
+          grant(fresh, `${base}/${round}/new-1`),
+          terminator.end(old, 'LOGOUT'),
+          grant(old, `${base}/${round}/old-2`),
+        ]);
+        // Whatever was left standing ends too (the cleaner, whose node sees both sessions expired).
+        while ((await cleaner.endExpired(10)) > 0);
+        const granted = [first!, ...results.filter((r): r is string => typeof r === 'string' && r.startsWith('ST-'))];
+
+        const left = await a.sql.query(
+          `SELECT (SELECT count(*)::int FROM tickets WHERE session_id = ANY($1)) AS tickets,
+                  (SELECT count(*)::int FROM session_services WHERE session_id = ANY($1)) AS services`,
+          [[old, fresh]],
+        );
+        expect({ round, ...left.rows[0] }).toEqual({ round, tickets: 0, services: 0 });
+        // Every service that received a ticket gets exactly one logout request, under whichever
+        // session ended with it; none for a ticket that was not granted.
+        const queued = await a.sql.query(
+          `SELECT ticket_id, count(*)::int AS n FROM slo_outbox WHERE service LIKE $1 GROUP BY ticket_id`,
+          [`${base}/${round}/%`],
+        );
+        const byTicket = (x: { ticket_id: string }, y: { ticket_id: string }) => (x.ticket_id < y.ticket_id ? -1 : 1);
+        expect({ round, queued: queued.rows.sort(byTicket) }).toEqual({ round, queued: granted.map((ticket_id) => ({ ticket_id, n: 1 })).sort(byTicket) });
+      }
     });
   });
 });
