@@ -268,9 +268,9 @@ async function parallel<T>(n: number, concurrency: number, fn: (i: number) => Pr
 async function seedServiceTickets(sql: Client, service: string, count: number, sessions: number): Promise<string[]> {
   const tgts = Array.from({ length: sessions }, () => newTicketId('TGT'));
   await sql.query(
-    `INSERT INTO tickets (id, type, session_id, principal, created_at, last_used_at, expires_at, hard_expires_at,
+    `INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at,
                           idle_timeout_seconds, use_count, remember_me, attributes)
-     SELECT id, 'TGT', id, 'casuser', now(), now(), now() + interval '2 hours', now() + interval '8 hours', 7200, $2, false, $3::jsonb
+     SELECT id, 'TGT', id, 'casuser', 'casuser', now(), now(), now() + interval '2 hours', now() + interval '8 hours', 7200, $2, false, $3::jsonb
        FROM unnest($1::varchar[]) id`,
     [tgts, Math.ceil(count / sessions), ATTRS],
   );
@@ -329,9 +329,9 @@ async function seedBulk(sql: Client, service: string, expired: number, live: num
     const lastUsed = kind === 'x' ? `now() - interval '3 hours' - (g % 3600) * interval '1 second'` : `now() - (g % 600) * interval '1 second'`;
     const stExpires = kind === 'x' ? `created + interval '10 seconds'` : `now() + interval '1 hour'`;
     await sql.query(`
-      INSERT INTO tickets (id, type, session_id, principal, created_at, last_used_at, expires_at, hard_expires_at,
+      INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at,
                            idle_timeout_seconds, use_count, remember_me, attributes)
-      SELECT ${tgt('g')}, 'TGT', ${tgt('g')}, 'user' || (g % 10000), lu - interval '1 hour', lu,
+      SELECT ${tgt('g')}, 'TGT', ${tgt('g')}, 'user' || (g % 10000), 'user' || (g % 10000), lu - interval '1 hour', lu,
              LEAST(lu - interval '1 hour' + interval '8 hours', lu + interval '2 hours'), lu - interval '1 hour' + interval '8 hours',
              7200, 4, false, $1::jsonb
         FROM generate_series(1, ${sessions}) g, LATERAL (SELECT ${lastUsed} AS lu) t`, [ATTRS]);
@@ -676,7 +676,7 @@ async function main(): Promise<void> {
               COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at) ORDER BY s.issued_at)
                           FROM session_services s WHERE s.session_id = t.id), '[]'::json) AS services
          FROM tickets t
-        WHERE t.type = 'TGT' AND t.expires_at > $1 AND t.id > $2 AND ($3::text IS NULL OR lower(t.principal) = lower($3::text))
+        WHERE t.type = 'TGT' AND t.expires_at > $1 AND t.id > $2 AND ($3::text IS NULL OR t.principal_key = $3::text)
         ORDER BY t.id LIMIT $4`, [new Date(), cursors[0], null, 50]);
     }
 

@@ -9,6 +9,7 @@ import { CreateDbaViews1764000007000 } from './1764000007000-CreateDbaViews';
 import { AddSessionExpiryIndex1764000008000 } from './1764000008000-AddSessionExpiryIndex';
 import { DropSessionForeignKeys1764000009000 } from './1764000009000-DropSessionForeignKeys';
 import { BuildLogoutMessageAtDelivery1764000010000 } from './1764000010000-BuildLogoutMessageAtDelivery';
+import { StoreCanonicalUsernames1764000013000 } from './1764000013000-StoreCanonicalUsernames';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   AddSessionExpiryIndex1764000008000,
   DropSessionForeignKeys1764000009000,
   BuildLogoutMessageAtDelivery1764000010000,
+  StoreCanonicalUsernames1764000013000,
 ];

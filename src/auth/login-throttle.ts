@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
+import { usernameKey } from '../common/username';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 
 export interface AttemptKeys {
@@ -24,6 +25,9 @@ export interface Reservation {
  * is counted per browser class: browsers that logged in to it before (device cookie) have their
  * own counter, so an attacker exhausting the account's counter cannot lock the real user out.
  * Windows are fixed, so in any sliding window at most twice a threshold get through.
+ *
+ * Keys: `ip:<address>`, `account:<canonical username>` (common/username.ts: every spelling of
+ * one account counts on one counter) and `device:<device id>`.
  */
 @Injectable()
 export class LoginThrottle {
@@ -44,7 +48,7 @@ export class LoginThrottle {
     const windowStart = new Date(Math.floor(this.clock.now().getTime() / windowMs) * windowMs);
     const limits: [string, number][] = [
       [`ip:${k.ip}`, t.ipThreshold],
-      k.deviceId ? [`device:${k.deviceId}`, t.deviceThreshold] : [`account:${k.username.toLowerCase()}`, t.accountThreshold],
+      k.deviceId ? [`device:${k.deviceId}`, t.deviceThreshold] : [accountKey(k.username), t.accountThreshold],
     ];
     const taken: string[] = [];
     for (const [key, limit] of limits) {
@@ -90,3 +94,5 @@ export class LoginThrottle {
     return count;
   }
 }
+
+const accountKey = (username: string) => `account:${usernameKey(username)}`;

@@ -7,6 +7,8 @@ import { UserStore, UserSummary } from './user-store';
 export class UserError extends Error {}
 
 const USERNAME = /^[^\s:,]{1,256}$/;
+/** Unassigned code points: a later Unicode version could give them a case mapping, changing the name's key. */
+const UNASSIGNED = /\p{Cn}/u;
 
 /** Account management (the users command; later the admin API). */
 @Injectable()
@@ -19,9 +21,10 @@ export class UsersService {
 
   async add(username: string, password: string, attributes: Attributes = {}): Promise<void> {
     if (!USERNAME.test(username)) throw new UserError('username: 1 to 256 characters, no spaces, colons or commas');
+    if (UNASSIGNED.test(username)) throw new UserError('username: no unassigned Unicode code points');
     checkPassword(password);
     if (!(await this.store.add(username, await this.hasher.hash(password), attributes))) {
-      throw new UserError(`user '${username}' already exists (usernames are case-insensitive)`);
+      throw new UserError(`user '${username}' already exists (usernames ignore case and Unicode compatibility forms)`);
     }
   }
 
