@@ -54,7 +54,7 @@ export class StoreCanonicalUsernames1764000013000 implements MigrationInterface 
 
     await q.query(`ALTER TABLE login_throttle ALTER COLUMN key TYPE text`);
     await q.query(
-      `COMMENT ON COLUMN login_throttle.key IS 'ip:<address>, account:<canonical username (users.username_key)> or device:<device cookie id>'`,
+      `COMMENT ON COLUMN login_throttle.key IS 'ip:<address>, account:<canonical username (users.username_key)> or device:<account digest>:<device cookie id>'`,
     );
 
     await q.query(`

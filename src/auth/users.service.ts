@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Attributes } from '../config/cas-config';
 import { SessionTerminator } from '../tickets/session-terminator';
+import { LoginThrottle } from './login-throttle';
 import { PasswordHasher } from './password-hasher';
 import { UserStore, UserSummary } from './user-store';
 
@@ -17,6 +18,7 @@ export class UsersService {
     private readonly store: UserStore,
     private readonly hasher: PasswordHasher,
     private readonly terminator: SessionTerminator,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   async add(username: string, password: string, attributes: Attributes = {}): Promise<void> {
@@ -45,6 +47,14 @@ export class UsersService {
 
   list(): Promise<UserSummary[]> {
     return this.store.list();
+  }
+
+  /**
+   * Lifts a lockout: clears the throttle counters of the account (any name, existing or not:
+   * attackers' counters name accounts that may not exist). Returns the counters cleared.
+   */
+  unthrottle(username: string): Promise<number> {
+    return this.throttle.clearAccount(username);
   }
 }
 

@@ -93,7 +93,7 @@ describe('npm run users (the compiled command)', () => {
     });
 
   beforeAll(async () => {
-    t = await startTestApp({ env: FAST_ARGON2 });
+    t = await startTestApp({ env: { ...FAST_ARGON2, AUTHN_THROTTLE_ACCOUNT_THRESHOLD: '3' } });
     out = mkdtempSync(join(tmpdir(), 'cas-cli-'));
     execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out, '--tsBuildInfoFile', join(out, '.tsbuildinfo')]);
   }, 120_000);
@@ -115,6 +115,18 @@ describe('npm run users (the compiled command)', () => {
     const disable = cli(['disable', 'erin']);
     expect(disable.stdout).toContain("user 'erin' disabled, 1 SSO session(s) ended");
     expect((await new Browser(t.app).login('erin', 'erin password 1', APP)).statusCode).toBe(401);
+  });
+
+  it('unthrottle lifts a lockout: the next correct login succeeds', async () => {
+    expect(cli(['add', 'gina'], 'gina password 1\n').status).toBe(0);
+    for (let i = 0; i < 3; i++) expect((await new Browser(t.app).login('gina', 'wrong password', APP)).statusCode).toBe(401);
+    expect((await new Browser(t.app).login('gina', 'gina password 1', APP)).statusCode).toBe(429);
+    const unthrottle = cli(['unthrottle', 'GINA']);
+    expect(unthrottle.stderr).toBe('');
+    expect(unthrottle.stdout).toBe("user 'GINA': 1 throttle counter(s) cleared\n");
+    expect(unthrottle.status).toBe(0);
+    expect((await new Browser(t.app).login('gina', 'gina password 1', APP)).statusCode).toBe(302);
+    expect(cli(['unthrottle']).status).toBe(2);
   });
 
   it('answers bad use with a message and a non-zero status, never a stack trace', () => {
