@@ -57,9 +57,9 @@ async function main(): Promise<void> {
     await sql.connect();
     const t0 = Date.now();
     await sql.query(`
-      INSERT INTO tickets (id, type, session_id, principal, created_at, last_used_at, expires_at, hard_expires_at, idle_timeout_seconds, use_count, attributes)
+      INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at, idle_timeout_seconds, use_count, attributes)
       SELECT 'TGT-' || lpad(g::text, 12, '0') || md5(g::text), 'TGT', 'TGT-' || lpad(g::text, 12, '0') || md5(g::text),
-             'user' || (g % 50000), now() - interval '1 hour', now(), now() + interval '1 hour', now() + interval '7 hours', 7200, 2,
+             'user' || (g % 50000), 'user' || (g % 50000), now() - interval '1 hour', now(), now() + interval '1 hour', now() + interval '7 hours', 7200, 2,
              '{"mail":["u@example.org"]}'::jsonb
         FROM generate_series(1, 200000) g`);
     await sql.query(`
@@ -79,9 +79,9 @@ async function main(): Promise<void> {
     const ids = (await sql.query(`SELECT id FROM tickets WHERE type = 'TGT' ORDER BY random() LIMIT 1000`)).rows.map((r) => r.id as string);
     if (process.env.BENCH_EXPLAIN) {
       for (const q of [
-        `EXPLAIN ANALYZE SELECT count(*) FILTER (WHERE type = 'TGT'), count(DISTINCT lower(principal)) FILTER (WHERE type = 'TGT') FROM tickets WHERE type IN ('TGT', 'PGT') AND expires_at > now()`,
-        `EXPLAIN ANALYZE SELECT t.id FROM tickets t WHERE t.type = 'TGT' AND t.expires_at > now() AND t.id > 'TGT-' AND ('user5'::text IS NULL OR lower(t.principal) = lower('user5')) ORDER BY t.id LIMIT 50`,
-        `EXPLAIN ANALYZE SELECT t.id FROM tickets t WHERE t.type = 'TGT' AND t.expires_at > now() AND t.id > '${ids[0]}' AND (NULL::text IS NULL OR lower(t.principal) = lower(NULL::text)) ORDER BY t.id LIMIT 50`,
+        `EXPLAIN ANALYZE SELECT count(*) FILTER (WHERE type = 'TGT'), count(DISTINCT principal_key) FILTER (WHERE type = 'TGT') FROM tickets WHERE type IN ('TGT', 'PGT') AND expires_at > now()`,
+        `EXPLAIN ANALYZE SELECT t.id FROM tickets t WHERE t.type = 'TGT' AND t.expires_at > now() AND t.id > 'TGT-' AND ('user5'::text IS NULL OR t.principal_key = 'user5') ORDER BY t.id LIMIT 50`,
+        `EXPLAIN ANALYZE SELECT t.id FROM tickets t WHERE t.type = 'TGT' AND t.expires_at > now() AND t.id > '${ids[0]}' AND (NULL::text IS NULL OR t.principal_key = NULL::text) ORDER BY t.id LIMIT 50`,
       ]) {
         const plan = await sql.query(q);
         console.log(plan.rows.map((r) => r['QUERY PLAN']).filter((l: string) => /Execution Time|Scan|Sort/.test(l)).join('\n'));

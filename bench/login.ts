@@ -64,6 +64,7 @@ async function serve(): Promise<void> {
     CAS_DATA_DIR: join(dir, 'data'),
     CAS_SERVICE_REGISTRY_JSON_LOCATION: join(dir, 'services'),
     AUTHN_THROTTLE_ENABLED: 'false', // all load comes from one address
+    CAS_AUTHN_ACCEPT_USERS: 'casuser::Mellon', // DATABASE_URL is set: no development defaults
     LOG_LEVEL: 'error',
     ARGON2_MEMORY_KIB: String(ARGON2.memoryCost),
     ARGON2_TIME_COST: String(ARGON2.timeCost),

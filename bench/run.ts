@@ -189,6 +189,8 @@ async function startNode(name: string, dir: string, extra: Record<string, string
       CAS_DATA_DIR: join(dir, `data-${name}`),
       CAS_SERVICE_REGISTRY_JSON_LOCATION: join(dir, 'services'),
       CAS_ADMIN_TOKENS: `bench:${ADMIN_SECRET}`,
+      // DATABASE_URL is set, so this is no development server: the demo user is named explicitly.
+      CAS_AUTHN_ACCEPT_USERS: 'casuser::Mellon',
       AUTHN_THROTTLE_ENABLED: 'false', // every request comes from 127.0.0.1
       CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS: '300', // pre-issued STs must outlive warm-up and run
       CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false',
@@ -268,9 +270,9 @@ async function parallel<T>(n: number, concurrency: number, fn: (i: number) => Pr
 async function seedServiceTickets(sql: Client, service: string, count: number, sessions: number): Promise<string[]> {
   const tgts = Array.from({ length: sessions }, () => newTicketId('TGT'));
   await sql.query(
-    `INSERT INTO tickets (id, type, session_id, principal, created_at, last_used_at, expires_at, hard_expires_at,
+    `INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at,
                           idle_timeout_seconds, use_count, remember_me, attributes)
-     SELECT id, 'TGT', id, 'casuser', now(), now(), now() + interval '2 hours', now() + interval '8 hours', 7200, $2, false, $3::jsonb
+     SELECT id, 'TGT', id, 'casuser', 'casuser', now(), now(), now() + interval '2 hours', now() + interval '8 hours', 7200, $2, false, $3::jsonb
        FROM unnest($1::varchar[]) id`,
     [tgts, Math.ceil(count / sessions), ATTRS],
   );
@@ -329,9 +331,9 @@ async function seedBulk(sql: Client, service: string, expired: number, live: num
     const lastUsed = kind === 'x' ? `now() - interval '3 hours' - (g % 3600) * interval '1 second'` : `now() - (g % 600) * interval '1 second'`;
     const stExpires = kind === 'x' ? `created + interval '10 seconds'` : `now() + interval '1 hour'`;
     await sql.query(`
-      INSERT INTO tickets (id, type, session_id, principal, created_at, last_used_at, expires_at, hard_expires_at,
+      INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at,
                            idle_timeout_seconds, use_count, remember_me, attributes)
-      SELECT ${tgt('g')}, 'TGT', ${tgt('g')}, 'user' || (g % 10000), lu - interval '1 hour', lu,
+      SELECT ${tgt('g')}, 'TGT', ${tgt('g')}, 'user' || (g % 10000), 'user' || (g % 10000), lu - interval '1 hour', lu,
              LEAST(lu - interval '1 hour' + interval '8 hours', lu + interval '2 hours'), lu - interval '1 hour' + interval '8 hours',
              7200, 4, false, $1::jsonb
         FROM generate_series(1, ${sessions}) g, LATERAL (SELECT ${lastUsed} AS lu) t`, [ATTRS]);
@@ -628,7 +630,7 @@ async function main(): Promise<void> {
 
     // 4. A million tickets
     log(`seeding ${f0(TICKETS)} expired tickets (TGTs with 4 STs each) and ${f0(LIVE_TICKETS)} live ones`);
-    await sql.query('TRUNCATE tickets, session_services, slo_outbox, login_flows, admin_audit');
+    await sql.query('TRUNCATE tickets, session_services, slo_outbox, used_login_executions, admin_audit');
     const seed0 = Date.now();
     await seedBulk(sql, service, TICKETS, LIVE_TICKETS);
     await sql.query('VACUUM ANALYZE tickets');
@@ -676,7 +678,7 @@ async function main(): Promise<void> {
               COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at) ORDER BY s.issued_at)
                           FROM session_services s WHERE s.session_id = t.id), '[]'::json) AS services
          FROM tickets t
-        WHERE t.type = 'TGT' AND t.expires_at > $1 AND t.id > $2 AND ($3::text IS NULL OR lower(t.principal) = lower($3::text))
+        WHERE t.type = 'TGT' AND t.expires_at > $1 AND t.id > $2 AND ($3::text IS NULL OR t.principal_key = $3::text)
         ORDER BY t.id LIMIT $4`, [new Date(), cursors[0], null, 50]);
     }
 

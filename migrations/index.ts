@@ -10,6 +10,7 @@ import { AddSessionExpiryIndex1764000008000 } from './1764000008000-AddSessionEx
 import { DropSessionForeignKeys1764000009000 } from './1764000009000-DropSessionForeignKeys';
 import { BuildLogoutMessageAtDelivery1764000010000 } from './1764000010000-BuildLogoutMessageAtDelivery';
 import { ReplaceLoginFlowsByUsedExecutions1764000011000 } from './1764000011000-ReplaceLoginFlowsByUsedExecutions';
+import { StoreCanonicalUsernames1764000013000 } from './1764000013000-StoreCanonicalUsernames';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   DropSessionForeignKeys1764000009000,
   BuildLogoutMessageAtDelivery1764000010000,
   ReplaceLoginFlowsByUsedExecutions1764000011000,
+  StoreCanonicalUsernames1764000013000,
 ];

@@ -14,11 +14,12 @@ import { UserStore } from './user-store';
 import { UsersService } from './users.service';
 import { SsoStatusController } from './sso-status.controller';
 import { TgcCodec } from './tgc-codec';
+import { ThrottlesController } from './throttles.controller';
 
 /** Login form, credentials, logout and the TGC cookie. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [LoginController, SsoStatusController],
+  controllers: [LoginController, SsoStatusController, ThrottlesController],
   providers: [AdminGuard, AuthHousekeeping, Authenticator, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore, UsersService],
   exports: [UsersService],
 })

@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { usernameKey } from '../common/username';
 import { type Attributes, CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { ConfigurationError } from '../config/env.validation';
 import { PasswordHasher } from './password-hasher';
 import { UserStore } from './user-store';
 
@@ -12,12 +14,14 @@ export interface AuthenticatedPrincipal {
  * Password authentication: the `users` table first, then the static CAS_AUTHN_ACCEPT_USERS list
  * (CAS's AcceptUsersAuthenticationHandler). Every attempt costs exactly one argon2id verify —
  * static passwords are hashed at boot and unknown names are checked against a dummy hash — so
- * response times do not tell which usernames exist.
+ * response times do not tell which usernames exist. Both find a user by the canonical form of
+ * the name typed (common/username.ts), and the principal is the account's own spelling.
  */
 @Injectable()
 export class Authenticator implements OnModuleInit {
   private readonly logger = new Logger('Authentication');
-  private readonly staticUsers = new Map<string, { hash: string; attributes: Attributes }>();
+  /** Static users by canonical username. */
+  private readonly staticUsers = new Map<string, { username: string; hash: string; attributes: Attributes }>();
   private dummyHash: string;
 
   constructor(
@@ -29,7 +33,13 @@ export class Authenticator implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     this.dummyHash = await this.hasher.hash('\u0000no-such-user\u0000');
     for (const u of this.config.users) {
-      this.staticUsers.set(u.username, { hash: await this.hasher.hash(u.password), attributes: u.attributes });
+      const key = usernameKey(u.username);
+      const taken = this.staticUsers.get(key);
+      if (taken) {
+        // Either could log in as the other: refuse to start rather than pick one.
+        throw new ConfigurationError(`CAS_AUTHN_ACCEPT_USERS: '${taken.username}' and '${u.username}' are one username (case and Unicode forms are not told apart)`);
+      }
+      this.staticUsers.set(key, { username: u.username, hash: await this.hasher.hash(u.password), attributes: u.attributes });
     }
     if (this.config.usingDefaultUsers) {
       this.logger.warn('CAS_AUTHN_ACCEPT_USERS not set: the demo user casuser is enabled. Set your own users in production.');
@@ -43,8 +53,8 @@ export class Authenticator implements OnModuleInit {
       const ok = await this.hasher.verify(stored.passwordHash, password);
       return ok && !stored.disabled ? { username: stored.username, attributes: stored.attributes } : null;
     }
-    const fixed = this.staticUsers.get(username);
+    const fixed = this.staticUsers.get(usernameKey(username));
     const ok = await this.hasher.verify(fixed?.hash ?? this.dummyHash, password);
-    return ok && fixed ? { username, attributes: fixed.attributes } : null;
+    return ok && fixed ? { username: fixed.username, attributes: fixed.attributes } : null;
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { compactVerify, CompactSign } from 'jose';
-import { createHash } from 'node:crypto';
+import { usernameDigest } from '../common/username';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { randomToken } from '../tickets/ticket-ids';
 import { TgcCodec } from './tgc-codec';
@@ -11,7 +11,8 @@ export const DEVICE_COOKIE_MAX_AGE = 180 * 24 * 3600;
 
 /**
  * The device cookie of OWASP's "device cookies" defence: issued after a successful login, a JWS
- * (HS512) naming the account and a random device id. Attempts from a browser holding one for the
+ * (HS512) naming the account (the digest of its canonical username: not in clear, and the same
+ * for every spelling) and a random device id. Attempts from a browser holding one for the
  * account are throttled on their own counter instead of the account's.
  */
 @Injectable()
@@ -22,7 +23,7 @@ export class DeviceCookies {
   ) {}
 
   issue(username: string): Promise<string> {
-    return new CompactSign(encoder.encode(JSON.stringify({ typ: 'device', u: accountOf(username), d: randomToken(24) })))
+    return new CompactSign(encoder.encode(JSON.stringify({ typ: 'device', u: usernameDigest(username), d: randomToken(24) })))
       .setProtectedHeader({ alg: 'HS512' })
       .sign(this.tgc.deviceSigningKey());
   }
@@ -33,7 +34,7 @@ export class DeviceCookies {
     try {
       const { payload } = await compactVerify(cookie, this.tgc.deviceSigningKey(), { algorithms: ['HS512'] });
       const p = JSON.parse(new TextDecoder().decode(payload)) as { typ?: string; u?: string; d?: string };
-      return p.typ === 'device' && p.u === accountOf(username) && typeof p.d === 'string' ? p.d : undefined;
+      return p.typ === 'device' && p.u === usernameDigest(username) && typeof p.d === 'string' ? p.d : undefined;
     } catch {
       return undefined;
     }
@@ -42,9 +43,4 @@ export class DeviceCookies {
   get secure(): boolean {
     return this.config.server.secure;
   }
-}
-
-/** The account as a digest: the cookie does not carry the username in clear. */
-function accountOf(username: string): string {
-  return createHash('sha256').update(username.toLowerCase()).digest('base64url');
 }

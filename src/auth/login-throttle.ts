@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
+import { usernameDigest, usernameKey } from '../common/username';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 
 export interface AttemptKeys {
@@ -24,6 +25,10 @@ export interface Reservation {
  * is counted per browser class: browsers that logged in to it before (device cookie) have their
  * own counter, so an attacker exhausting the account's counter cannot lock the real user out.
  * Windows are fixed, so in any sliding window at most twice a threshold get through.
+ *
+ * Keys: `ip:<address>`, `account:<canonical username>` (common/username.ts: every spelling of
+ * one account counts on one counter) and `device:<account digest>:<device id>`, so that an
+ * administrator clearing an account's lockout clears its browsers' counters too.
  */
 @Injectable()
 export class LoginThrottle {
@@ -44,7 +49,7 @@ export class LoginThrottle {
     const windowStart = new Date(Math.floor(this.clock.now().getTime() / windowMs) * windowMs);
     const limits: [string, number][] = [
       [`ip:${k.ip}`, t.ipThreshold],
-      k.deviceId ? [`device:${k.deviceId}`, t.deviceThreshold] : [`account:${k.username.toLowerCase()}`, t.accountThreshold],
+      k.deviceId ? [deviceKey(k.username, k.deviceId), t.deviceThreshold] : [accountKey(k.username), t.accountThreshold],
     ];
     const taken: string[] = [];
     for (const [key, limit] of limits) {
@@ -78,6 +83,21 @@ export class LoginThrottle {
     return Math.ceil((windowMs - (this.clock.now().getTime() % windowMs)) / 1000);
   }
 
+  /**
+   * An administrator's way out of a lockout: deletes the counters of the account and of the
+   * browsers that logged in to it. Every window's: the current one is what matters, and with no
+   * clock involved, a node whose clock is a little off still clears it. The IP counters are left
+   * alone: they are not this account's. Returns the counters deleted.
+   */
+  async clearAccount(username: string): Promise<number> {
+    // starts_with() reads every counter: fine for an administrator's action.
+    const [, count] = (await this.db.query(
+      `DELETE FROM login_throttle WHERE key = $1 OR starts_with(key, $2)`,
+      [accountKey(username), deviceKey(username, '')],
+    )) as [unknown, number];
+    return count;
+  }
+
   /** Deletes up to `limit` counters of windows that have ended; returns how many. */
   async deletePastWindows(limit: number): Promise<number> {
     const windowMs = this.config.throttle.rangeSeconds * 1000;
@@ -90,3 +110,7 @@ export class LoginThrottle {
     return count;
   }
 }
+
+const accountKey = (username: string) => `account:${usernameKey(username)}`;
+/** The digest holds no `:`, so an account's device keys share a prefix no other account's do. */
+const deviceKey = (username: string, deviceId: string) => `device:${usernameDigest(username)}:${deviceId}`;

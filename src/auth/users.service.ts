@@ -1,12 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { Attributes } from '../config/cas-config';
 import { SessionTerminator } from '../tickets/session-terminator';
+import { LoginThrottle } from './login-throttle';
 import { PasswordHasher } from './password-hasher';
 import { UserStore, UserSummary } from './user-store';
 
 export class UserError extends Error {}
 
 const USERNAME = /^[^\s:,]{1,256}$/;
+/** Unassigned code points: a later Unicode version could give them a case mapping, changing the name's key. */
+const UNASSIGNED = /\p{Cn}/u;
 
 /** Account management (the users command; later the admin API). */
 @Injectable()
@@ -15,13 +18,15 @@ export class UsersService {
     private readonly store: UserStore,
     private readonly hasher: PasswordHasher,
     private readonly terminator: SessionTerminator,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   async add(username: string, password: string, attributes: Attributes = {}): Promise<void> {
     if (!USERNAME.test(username)) throw new UserError('username: 1 to 256 characters, no spaces, colons or commas');
+    if (UNASSIGNED.test(username)) throw new UserError('username: no unassigned Unicode code points');
     checkPassword(password);
     if (!(await this.store.add(username, await this.hasher.hash(password), attributes))) {
-      throw new UserError(`user '${username}' already exists (usernames are case-insensitive)`);
+      throw new UserError(`user '${username}' already exists (usernames ignore case and Unicode compatibility forms)`);
     }
   }
 
@@ -42,6 +47,14 @@ export class UsersService {
 
   list(): Promise<UserSummary[]> {
     return this.store.list();
+  }
+
+  /**
+   * Lifts a lockout: clears the throttle counters of the account (any name, existing or not:
+   * attackers' counters name accounts that may not exist). Returns the counters cleared.
+   */
+  unthrottle(username: string): Promise<number> {
+    return this.throttle.clearAccount(username);
   }
 }
 

@@ -14,6 +14,7 @@ const USAGE = `usage: npm run users -- <command>
   passwd <username>                                       set a new password (stdin or prompt)
   disable <username>                                      disable the account and end its SSO sessions
   enable <username>                                       enable the account again
+  unthrottle <username>                                   clear the account's failed-login counters (lift a lockout)
   list                                                    list users`;
 
 /** Reads the password from a prompt that does not echo, or from stdin when it is not a terminal. */
@@ -56,7 +57,7 @@ function parseAttributes(args: string[]): Record<string, string[]> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, username, ...rest] = argv;
-  if (!command || !['add', 'passwd', 'disable', 'enable', 'list'].includes(command) || (command !== 'list' && !username)) {
+  if (!command || !['add', 'passwd', 'disable', 'enable', 'unthrottle', 'list'].includes(command) || (command !== 'list' && !username)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
@@ -85,6 +86,9 @@ async function main(argv: string[]): Promise<number> {
       case 'enable':
         await users.enable(username);
         process.stdout.write(`user '${username}' enabled\n`);
+        break;
+      case 'unthrottle':
+        process.stdout.write(`user '${username}': ${await users.unthrottle(username)} throttle counter(s) cleared\n`);
         break;
       case 'list':
         for (const u of await users.list()) {

@@ -100,7 +100,7 @@ describe('database', () => {
         'ix_tickets_pgt_id',
         'ix_tickets_session',
         'ix_tickets_tgt_expires',
-        'ix_tickets_type_principal',
+        'ix_tickets_type_principal_key',
         'pk_tickets',
         'ux_tickets_pgt_granted_from',
       ]);
