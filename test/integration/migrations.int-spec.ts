@@ -127,7 +127,7 @@ describe('migrations on their own connection (no statement timeout)', () => {
       const applied = await sql.query('SELECT name FROM schema_migrations ORDER BY id');
       expect(applied.rows.map((r) => r.name)).toEqual([...migrations.map((m) => m.name), 'SlowTestMigration9999999999999']);
       expect((await sql.query('SELECT count(*)::int AS n FROM slow_migration_ran')).rows[0].n).toBe(1);
-      expect(log1.lines).toEqual([expect.stringMatching(/^applied 12 migration\(s\): CreateTicketRegistry1764000000000, .*SlowTestMigration9999999999999$/)]);
+      expect(log1.lines).toEqual([`applied ${migrations.length + 1} migration(s): ${[...migrations.map((m) => m.name), 'SlowTestMigration9999999999999'].join(', ')}`]);
       expect(log2.lines[log2.lines.length - 1]).toMatch(/^the other node's migrations are done/);
       expect(log2.lines.join('\n')).not.toContain('applied');
       // The request pools keep their statement timeout.
