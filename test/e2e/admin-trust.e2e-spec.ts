@@ -7,6 +7,7 @@ import { Browser, ticketOf } from '../helpers/browser';
 import { createAuthority } from '../helpers/certificates';
 import { freePort } from '../helpers/server-process';
 import { startTestApp, TestApp } from '../helpers/test-app';
+import { eventually } from '../helpers/eventually';
 
 /**
  * The admin API with no CAS_ADMIN_TOKENS trusts loopback clients; over real HTTP (req.ip really is
@@ -161,8 +162,7 @@ describe('/actuator loopback trust (no CAS_ADMIN_TOKENS)', () => {
     expect((await b.get('/cas/logout')).statusCode).toBe(200);
     // Wait for the first attempt at each of the three to be recorded.
     const outbox = () => t.sql.query(`SELECT logout_url, status, attempts, last_http_status, last_error FROM slo_outbox WHERE principal = 'casuser' ORDER BY logout_url`);
-    for (let i = 0; i < 200 && !(await outbox()).rows.every((r) => r.attempts >= 1 && r.status !== 'SENDING'); i++) await new Promise((r) => setTimeout(r, 25));
-    const { rows } = await outbox();
+    const { rows } = await eventually(outbox, (o) => o.rows.length === 3 && o.rows.every((r) => r.attempts >= 1 && r.status !== 'SENDING'));
     expect(rows).toHaveLength(3);
     expect(rows).toEqual(expect.arrayContaining([
       { logout_url: `http://127.0.0.1:${port}/cas/actuator/registeredServices`, status: 'PENDING', attempts: 1, last_http_status: null, last_error: "refused: the URL is under this server's admin API" },

@@ -6,6 +6,7 @@ import { TicketRegistry } from '../../src/tickets/ticket-registry';
 import { Browser, executionOf, ticketOf } from '../helpers/browser';
 import { logoutReceiver, LogoutReceiver } from '../helpers/logout-receiver';
 import { startTestApp, TestApp } from '../helpers/test-app';
+import { eventually } from '../helpers/eventually';
 
 /**
  * Every statement that adds rows to a session, or moves rows between sessions, locks what it adds
@@ -54,7 +55,7 @@ describe('session changes racing the end of a session (lock order)', () => {
     )).rows[0].n > 0;
   /** Waits for the event itself: polls until `done` holds (jest's timeout bounds it). */
   const until = async (done: () => Promise<boolean> | boolean) => {
-    while (!(await done())) await new Promise((r) => setTimeout(r, 10));
+    await eventually(async () => done(), (d) => d);
   };
   const tracked = <T>(p: Promise<T>): Tracked<T> => {
     const s = { settled: false, promise: p };
