@@ -86,8 +86,9 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
   }
 
   private async deliver(r: ClaimedRequest): Promise<void> {
-    const outcome = await this.post(r.logoutUrl, r.message);
-    const finalAttempt = r.attempts >= MAX_ATTEMPTS;
+    const { permanent, ...outcome } = await this.post(r.logoutUrl, r.message);
+    // A URL that can never be sent to (unparseable, not http(s), this server's admin API) is not retried.
+    const finalAttempt = permanent === true || r.attempts >= MAX_ATTEMPTS;
     try {
       await this.record({ id: r.id, attempt: r.attempts, ...outcome, finalAttempt, retryInSeconds: 5 * 2 ** (r.attempts - 1) });
     } catch (e) {
@@ -129,18 +130,18 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
    * connecting, sending and the answer; redirects are not followed; https verifies the service's
    * certificate against Node's store (and NODE_EXTRA_CA_CERTS).
    */
-  private post(url: string, message: string): Promise<{ ok: boolean; httpStatus?: number; error?: string }> {
+  private post(url: string, message: string): Promise<{ ok: boolean; httpStatus?: number; error?: string; permanent?: boolean }> {
     return new Promise((resolve) => {
       let target: URL;
       try {
         target = new URL(url);
       } catch {
-        return resolve({ ok: false, error: 'invalid URL' });
+        return resolve({ ok: false, error: 'invalid URL', permanent: true });
       }
       const client = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : null;
-      if (!client) return resolve({ ok: false, error: `unsupported protocol ${target.protocol}` });
+      if (!client) return resolve({ ok: false, error: `unsupported protocol ${target.protocol}`, permanent: true });
       // A logout URL under this server's admin API is never called (see outbound-requests.ts).
-      if (isAdminApiUrl(target, this.config.server.contextPath)) return resolve({ ok: false, error: "refused: the URL is under this server's admin API" });
+      if (isAdminApiUrl(target, this.config.server.contextPath)) return resolve({ ok: false, error: "refused: the URL is under this server's admin API", permanent: true });
       const body = new URLSearchParams({ logoutRequest: message }).toString();
       // Settles once, whatever comes first: the answer's end, an error, the deadline, a close.
       let settled = false;

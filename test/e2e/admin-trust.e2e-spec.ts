@@ -165,9 +165,9 @@ describe('/actuator loopback trust (no CAS_ADMIN_TOKENS)', () => {
     const { rows } = await eventually(outbox, (o) => o.rows.length === 3 && o.rows.every((r) => r.attempts >= 1 && r.status !== 'SENDING'));
     expect(rows).toHaveLength(3);
     expect(rows).toEqual(expect.arrayContaining([
-      { logout_url: `http://127.0.0.1:${port}/cas/actuator/registeredServices`, status: 'PENDING', attempts: 1, last_http_status: null, last_error: "refused: the URL is under this server's admin API" },
+      { logout_url: `http://127.0.0.1:${port}/cas/actuator/registeredServices`, status: 'FAILURE', attempts: 1, last_http_status: null, last_error: "refused: the URL is under this server's admin API" },
       { logout_url: `http://127.0.0.1:${relayPort}/relay`, status: 'PENDING', attempts: 1, last_http_status: 403, last_error: 'HTTP 403' },
-      { logout_url: `http://localhost:${port}/cas/%61ctuator/registeredServices`, status: 'PENDING', attempts: 1, last_http_status: null, last_error: "refused: the URL is under this server's admin API" },
+      { logout_url: `http://localhost:${port}/cas/%61ctuator/registeredServices`, status: 'FAILURE', attempts: 1, last_http_status: null, last_error: "refused: the URL is under this server's admin API" },
     ]));
     // The relayed one arrived marked, and the guard refused it; nothing was let in as loopback.
     expect(relayed.map((h) => h['x-cas-outbound'])).toEqual(['1']);
