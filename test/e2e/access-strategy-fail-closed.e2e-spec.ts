@@ -3,15 +3,9 @@
 import { Logger } from '@nestjs/common';
 import { Browser, ticketOf } from '../helpers/browser';
 import { startTestApp, TestApp } from '../helpers/test-app';
+import { serviceFor } from '../helpers/test-services';
 
-const svc = (id: number, host: string, extra: Record<string, unknown> = {}) => ({
-  '@class': 'org.apereo.cas.services.CasRegisteredService',
-  id,
-  name: host,
-  serviceId: `^https://${host.replace(/\./g, '\\.')}/.*`,
-  evaluationOrder: id,
-  ...extra,
-});
+const svc = serviceFor;
 const DEFAULT_STRATEGY = 'org.apereo.cas.services.DefaultRegisteredServiceAccessStrategy';
 
 const OPEN = 'https://open.example.org/';

@@ -1,15 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { ServiceRegistry } from '../../src/services/service-registry';
 import { startTestApp, TestApp } from '../helpers/test-app';
+import { serviceFor } from '../helpers/test-services';
 
-const def = (id: number, host: string, extra: Record<string, unknown> = {}) => ({
-  '@class': 'org.apereo.cas.services.CasRegisteredService',
-  id,
-  name: host,
-  serviceId: `^https://${host.replace(/\./g, '\\.')}/.*`,
-  evaluationOrder: id,
-  ...extra,
-});
+const def = serviceFor;
 
 describe('/actuator/registeredServices', () => {
   let a: TestApp;

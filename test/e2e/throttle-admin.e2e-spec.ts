@@ -1,4 +1,4 @@
-import { Browser, executionOf } from '../helpers/browser';
+import { Browser } from '../helpers/browser';
 import { startTestApp, TestApp } from '../helpers/test-app';
 import { APP } from '../helpers/test-services';
 
@@ -16,16 +16,7 @@ const ENV = {
 };
 
 /** One login attempt (form + POST) from a given client address. */
-async function attempt(b: Browser, username: string, password: string, ip: string) {
-  const form = await b.request({ method: 'GET', url: `/cas/login?service=${encodeURIComponent(APP)}`, remoteAddress: ip });
-  return b.request({
-    method: 'POST',
-    url: '/cas/login',
-    remoteAddress: ip,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ username, password, execution: executionOf(form.body) }).toString(),
-  });
-}
+const attempt = (b: Browser, username: string, password: string, ip: string) => b.loginFrom(ip, username, password, APP);
 
 /** The administrator's way out of the account lockout: DELETE /actuator/throttles?username=. */
 describe('DELETE /actuator/throttles', () => {

@@ -1,5 +1,5 @@
 import { PasswordHasher } from '../../src/auth/password-hasher';
-import { Browser, executionOf, setCookies } from '../helpers/browser';
+import { Browser, setCookies } from '../helpers/browser';
 import { startTestApp, TestApp } from '../helpers/test-app';
 import { APP } from '../helpers/test-services';
 
@@ -14,16 +14,7 @@ const ENV = {
 };
 
 /** One login attempt (form + POST) from a given client address. */
-async function attempt(b: Browser, username: string, password: string, ip: string) {
-  const form = await b.request({ method: 'GET', url: `/cas/login?service=${encodeURIComponent(APP)}`, remoteAddress: ip });
-  return b.request({
-    method: 'POST',
-    url: '/cas/login',
-    remoteAddress: ip,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ username, password, execution: executionOf(form.body) }).toString(),
-  });
-}
+const attempt = (b: Browser, username: string, password: string, ip: string) => b.loginFrom(ip, username, password, APP);
 
 describe('login throttling', () => {
   let t: TestApp;

@@ -68,6 +68,18 @@ export class Browser {
     const execution = executionOf(form.body);
     return this.post('/cas/login', { username, password, execution, _eventId: 'submit', ...extra });
   }
+
+  /** One login attempt (form for `service`, then POST) made from the client address `ip`. */
+  async loginFrom(ip: string, username: string, password: string, service: string): Promise<Response> {
+    const form = await this.request({ method: 'GET', url: `/cas/login?service=${encodeURIComponent(service)}`, remoteAddress: ip });
+    return this.request({
+      method: 'POST',
+      url: '/cas/login',
+      remoteAddress: ip,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({ username, password, execution: executionOf(form.body) }).toString(),
+    });
+  }
 }
 
 export function executionOf(html: string): string {

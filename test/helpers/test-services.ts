@@ -46,3 +46,15 @@ export const TEST_SERVICES: Record<string, unknown>[] = [
     attributeReleasePolicy: { '@class': 'org.apereo.cas.services.ReturnAllAttributeReleasePolicy' },
   },
 ];
+
+/** A CAS JSON definition for `https://<host>/…`, ordered by its id, with `extra` fields on top. */
+export function serviceFor(id: number, host: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    '@class': 'org.apereo.cas.services.CasRegisteredService',
+    id,
+    name: host,
+    serviceId: `^https://${host.replace(/\./g, '\\.')}/.*`,
+    evaluationOrder: id,
+    ...extra,
+  };
+}
