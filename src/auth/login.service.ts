@@ -61,6 +61,7 @@ export interface CredentialSubmission {
 }
 
 const GENERIC_FAILURE = 'Invalid credentials.';
+const SESSION_ENDED = 'Your session was ended while you were logging in. Please log in again.';
 const EXPIRED_FORM = 'Your login form has expired or was already used. Please log in again.';
 
 /** The throttled form's message, with the minutes left in the throttle's window (as Retry-After says). */
@@ -169,7 +170,9 @@ export class LoginService {
       return { outcome: { kind: 'loggedIn', principal: principal.username }, newSession, deviceCookie: device, warnCookie };
     }
     const st = await this.tickets.grantServiceTicket(session.id, this.grant(service, registered, true));
-    if (!st) throw new Error('session created in this request could not grant a ticket');
+    // No ticket from a session created a moment ago: it was ended meanwhile (an administrator's
+    // DELETE during this login). Nothing of it may reach the browser; the user logs in again.
+    if (!st) return { outcome: { kind: 'form', status: 200, service, method, error: SESSION_ENDED }, staleCookie: true };
     return {
       outcome: this.toService(service, st, method),
       newSession,

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { SessionTerminator } from '../../src/tickets/session-terminator';
 import { newTicketId } from '../../src/tickets/ticket-ids';
 import { TicketRegistry } from '../../src/tickets/ticket-registry';
-import { Browser, executionOf, ticketOf } from '../helpers/browser';
+import { Browser, executionOf, setCookies, ticketOf } from '../helpers/browser';
 import { logoutReceiver, LogoutReceiver } from '../helpers/logout-receiver';
 import { startTestApp, TestApp } from '../helpers/test-app';
 import { eventually } from '../helpers/eventually';
@@ -117,6 +117,38 @@ describe('session changes racing the end of a session (lock order)', () => {
       expect(await leftBehind([old, fresh])).toEqual({ services: 0, tickets: 0, pts_without_pgt: 0, services_without_pgt: 0 });
       // The application the old session reached gets its logout request, from the new session's end.
       expect(await outboxFor(st)).toEqual([{ session_id: expect.not.stringMatching(old), service: APP, reason: 'ADMIN' }]);
+    });
+
+    it('a login for a service whose new session an admin ends meanwhile gets the form again, not a 500', async () => {
+      const b = new Browser(t.app);
+      const st = ticketOf(await b.login('casuser', 'Mellon', APP));
+      const [old] = (await t.sql.query(`SELECT session_id FROM session_services WHERE ticket_id = $1`, [st])).rows.map((r) => r.session_id as string);
+      const before = await tgtIds();
+      await gate.query('BEGIN');
+      await gate.query(`SELECT id FROM tickets WHERE id = $1 FOR UPDATE`, [st]);
+      let login: Tracked<Response> | undefined;
+      let end: Tracked<unknown> | undefined;
+      try {
+        const form = await b.get(`/cas/login?renew=true&service=${encodeURIComponent(APP)}`);
+        login = tracked(b.post('/cas/login', { username: 'casuser', password: 'Mellon', execution: executionOf(form.body), _eventId: 'submit' }));
+        await until(() => waitingIn('DELETE FROM tickets WHERE session_id'));
+        const [fresh] = (await tgtIds()).filter((id) => !before.includes(id));
+        // The admin's end queues behind the hand-over's lock on the new session, ahead of the
+        // ticket grant the login makes next: that grant finds the session gone.
+        end = tracked(t.app.get(SessionTerminator).end(fresh, 'ADMIN'));
+        await until(() => waitingIn(`DELETE FROM tickets WHERE id = $1 AND type = 'TGT'`));
+      } finally {
+        await gate.query('COMMIT');
+      }
+      const res = await login!.promise;
+      expect(res.statusCode).toBe(200);
+      expect(res.headers.location).toBeUndefined();
+      expect(res.body).toContain('Your session was ended while you were logging in');
+      expect(setCookies(res).filter((c) => c.name === 'TGC' && c.value !== '')).toEqual([]);
+      expect(await end!.promise).not.toBeNull();
+      // Neither the old session (handed over, then deleted) nor the new one (ended) is left.
+      expect((await tgtIds()).filter((id) => id === old || !before.includes(id))).toEqual([]);
+      expect(await leftBehind([old])).toEqual({ services: 0, tickets: 0, pts_without_pgt: 0, services_without_pgt: 0 });
     });
 
     it('refuses to hand over to a session that is already gone, changing nothing', async () => {
