@@ -6,11 +6,12 @@ import { AuthModule } from './auth/auth.module';
 import { Clock, SystemClock } from './common/clock';
 import { CAS_CONFIG, type CasConfig } from './config/cas-config';
 import { attachPoolErrorHandler, dataSourceOptions, runMigrations } from './database/data-source';
+import { Sql } from './database/sql';
 import { ServicesModule } from './services/services.module';
 import { TicketsModule } from './tickets/tickets.module';
 import { DataSource } from 'typeorm';
 
-/** Configuration and the clock, visible to every module. */
+/** Configuration, the clock and the SQL helper, visible to every module. */
 @Global()
 @Module({})
 class CoreModule {
@@ -20,8 +21,9 @@ class CoreModule {
       providers: [
         { provide: CAS_CONFIG, useValue: config },
         { provide: Clock, useValue: clock },
+        Sql,
       ],
-      exports: [CAS_CONFIG, Clock],
+      exports: [CAS_CONFIG, Clock, Sql],
     };
   }
 }

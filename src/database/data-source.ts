@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource, MigrationExecutor } from 'typeorm';
 import type { PostgresConnectionOptions } from 'typeorm/driver/postgres/PostgresConnectionOptions';
 import { migrations } from '../../migrations';
+import { poolOf } from './sql';
 
 /** Advisory lock key for migrations: several nodes may boot at once, one migrates, the rest wait. */
 export const MIGRATION_LOCK_KEY = 7_210_411_001;
@@ -124,6 +125,6 @@ export async function openDatabase(url: string, o: MigrationOptions & RequestPoo
  * the process. TypeORM attaches a handler of its own; ours makes the guarantee explicit (T18).
  */
 export function attachPoolErrorHandler(ds: DataSource, logger = new Logger('Database')): void {
-  const pool = (ds.driver as unknown as { master?: { on(ev: 'error', fn: (e: Error) => void): void } }).master;
+  const pool = poolOf(ds);
   pool?.on('error', (e) => logger.warn(`idle database connection lost: ${e.message}`));
 }
