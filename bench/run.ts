@@ -22,7 +22,7 @@ import type autocannon from 'autocannon';
 import { Client } from 'pg';
 import { startEmbeddedCluster } from '../src/database/embedded-postgres';
 import { newTicketId } from '../src/tickets/ticket-ids';
-import { CLAIM_EXPIRED_SESSIONS_SQL, REMOVE_SESSION_ROWS_SQL } from '../src/tickets/ticket-registry';
+import { CLAIM_EXPIRED_SESSIONS_SQL, REMOVE_SESSION_ROWS_SQL } from '../src/tickets/ticket-statements';
 import { BENCH_TABLE, cannon, Cannon, CpuMeter, CpuSplit, freePort, GiveUp, load, pct, rssMb, sleep, waitFor } from './lib';
 
 const env = process.env;

@@ -1,13 +1,14 @@
-import { Injectable } from '@nestjs/common';
-import { Inject } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Clock } from '../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { Sql } from '../database/sql';
 import { ServiceRegistry } from '../services/service-registry';
-import { frontChannelUrl, logoutRequests, ReachedService } from './single-logout';
+import { frontChannelUrl, LogoutRequestRow, logoutRequests } from './single-logout';
 import { EndReason, LogoutRequestStatus, SingleLogoutOutbox } from './single-logout-outbox';
 import { SingleLogoutDelivery } from './single-logout.delivery';
 import { parseTicketId } from './ticket-ids';
-import { TicketRegistry } from './ticket-registry';
+import { EndedSessionRows, ReachedService, TicketRegistry } from './ticket-registry';
 
 export interface EndedSession {
   /** Back-channel requests and their delivery status. */
@@ -16,13 +17,19 @@ export interface EndedSession {
   frontChannel: string[];
 }
 
+/** Sessions whose logout requests the cleaner's batch builds between two turns of the event loop. */
+const BUILD_SLICE = 250;
+
 /**
  * The one logout pipeline: user logout, admin deletion, a disabled account (and expiry, with the
  * cleaner) all end sessions here, so every one of them sends the same single logout requests.
+ * Each end is one transaction: the registry deletes the session and says what it reached, the
+ * logout requests are built from that, and the outbox queues them; a crash loses neither half.
  */
 @Injectable()
 export class SessionTerminator {
   constructor(
+    private readonly sql: Sql,
     private readonly tickets: TicketRegistry,
     private readonly services: ServiceRegistry,
     private readonly outbox: SingleLogoutOutbox,
@@ -41,25 +48,42 @@ export class SessionTerminator {
    */
   async end(tgtId: string, reason: EndReason, waitMs = 0): Promise<EndedSession | null> {
     const now = this.clock.now();
-    // cas.slo.disabled: sessions end without any logout request.
-    const requestsFor = (principal: string, reached: ReachedService[]) =>
-      this.config.slo.disabled ? [] : logoutRequests(principal, reached, (r) => this.lookup(r), now);
-    const ended =
-      parseTicketId(tgtId) === 'PGT'
-        ? await this.tickets.endProxyGrantingTicket(tgtId, reason, requestsFor)
-        : await this.tickets.endSession(tgtId, reason, requestsFor);
-    if (!ended) return null;
-    const frontChannel = ended.requests.filter((r) => r.channel === 'FRONT_CHANNEL').flatMap((r) => frontChannelUrl(r) ?? []);
-    if (!ended.requests.some((r) => r.channel === 'BACK_CHANNEL')) return { backChannel: [], frontChannel };
+    const requests = await this.sql.transaction(async (tx) => {
+      const ended =
+        parseTicketId(tgtId) === 'PGT' ? await this.tickets.endProxyGrantingTicket(tx, tgtId) : await this.tickets.endSession(tx, tgtId);
+      if (!ended) return null;
+      // cas.slo.disabled: sessions end without any logout request.
+      const built = this.config.slo.disabled ? [] : this.requestsFor(ended, now);
+      await this.outbox.enqueue(tx, reason, backChannel(built, tgtId));
+      return built;
+    });
+    if (!requests) return null;
+    const frontChannel = requests.filter((r) => r.channel === 'FRONT_CHANNEL').flatMap((r) => frontChannelUrl(r) ?? []);
+    if (!requests.some((r) => r.channel === 'BACK_CHANNEL')) return { backChannel: [], frontChannel };
     const delivered = this.delivery.kick();
     if (waitMs > 0) await Promise.race([delivered, new Promise((r) => setTimeout(r, waitMs).unref())]);
     return { backChannel: await this.outbox.forSession(tgtId), frontChannel };
   }
 
-  /** The cleaner's batch: expired sessions ended with their logout requests queued; returns how many. */
+  /**
+   * The cleaner's batch: expired sessions ended with their logout requests queued, in one
+   * transaction; returns how many. Set-wise INSERTs for the whole batch, because one round trip
+   * per session kept a large batch's transaction open for minutes under validation load; the
+   * requests are built a slice of sessions at a time, letting this node's requests in between
+   * (docs/benchmarks.md).
+   */
   async endExpired(limit: number): Promise<number> {
     const now = this.clock.now();
-    const ended = await this.tickets.endExpiredSessions(now, limit, (principal, reached) => this.expiryRequests(principal, reached, now));
+    const ended = await this.sql.transaction(async (tx) => {
+      const gone = await this.tickets.endExpiredSessions(tx, now, limit);
+      const requests: (LogoutRequestRow & { sessionId: string })[] = [];
+      for (let i = 0; i < gone.length; i += BUILD_SLICE) {
+        if (i > 0) await yieldToEventLoop();
+        for (const g of gone.slice(i, i + BUILD_SLICE)) requests.push(...backChannel(this.expiryRequests(g, now), g.id));
+      }
+      await this.outbox.enqueue(tx, 'EXPIRED', requests);
+      return gone.length;
+    });
     if (ended > 0) void this.delivery.kick();
     return ended;
   }
@@ -73,14 +97,24 @@ export class SessionTerminator {
    */
   async endIfExpired(tgtId: string): Promise<boolean> {
     const now = this.clock.now();
-    const ended = await this.tickets.endSession(tgtId, 'EXPIRED', (principal, reached) => this.expiryRequests(principal, reached, now), now);
-    if (ended?.requests.some((r) => r.channel === 'BACK_CHANNEL')) void this.delivery.kick();
-    return ended !== null;
+    const requests = await this.sql.transaction(async (tx) => {
+      const ended = await this.tickets.endSession(tx, tgtId, now);
+      if (!ended) return null;
+      const built = this.expiryRequests(ended, now);
+      await this.outbox.enqueue(tx, 'EXPIRED', backChannel(built, tgtId));
+      return built;
+    });
+    if (requests?.some((r) => r.channel === 'BACK_CHANNEL')) void this.delivery.kick();
+    return requests !== null;
   }
 
   /** Logout requests for an expired session, unless SLO or SLO-on-expiry is switched off. */
-  private expiryRequests(principal: string, reached: ReachedService[], now: Date) {
-    return this.config.slo.disabled || !this.config.cleaner.sloOnExpiry ? [] : logoutRequests(principal, reached, (r) => this.lookup(r), now);
+  private expiryRequests(ended: EndedSessionRows, now: Date): LogoutRequestRow[] {
+    return this.config.slo.disabled || !this.config.cleaner.sloOnExpiry ? [] : this.requestsFor(ended, now);
+  }
+
+  private requestsFor(ended: EndedSessionRows, now: Date): LogoutRequestRow[] {
+    return logoutRequests(ended.principal, ended.reached, (r) => this.lookup(r), now);
   }
 
   private lookup(r: ReachedService) {
@@ -95,4 +129,9 @@ export class SessionTerminator {
     }
     return ended;
   }
+}
+
+/** The requests the outbox delivers (FRONT_CHANNEL ones are made by the browser), tagged with their session. */
+function backChannel(requests: LogoutRequestRow[], sessionId: string): (LogoutRequestRow & { sessionId: string })[] {
+  return requests.filter((r) => r.channel === 'BACK_CHANNEL').map((r) => ({ ...r, sessionId }));
 }

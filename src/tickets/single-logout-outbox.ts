@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
+import { Sql, Tx } from '../database/sql';
 import { logoutRequestXml, type LogoutRequestRow } from './single-logout';
 
 export type EndReason = 'LOGOUT' | 'ADMIN' | 'EXPIRED' | 'DISABLED';
@@ -49,7 +49,7 @@ const CLAIM_SECONDS = 30;
 @Injectable()
 export class SingleLogoutOutbox {
   constructor(
-    private readonly db: DataSource,
+    private readonly sql: Sql,
     private readonly clock: Clock,
   ) {}
 
@@ -57,15 +57,15 @@ export class SingleLogoutOutbox {
    * Inserts the requests of one or many ended sessions inside the caller's transaction (the one
    * deleting the sessions): the cleaner's batch costs a few round trips, not one per session. The
    * SAML message is not stored: claimDue rebuilds it from the row (migration 1764000010000).
-   * Rows go in chunks with a turn of the event loop between them: serialising 1,000 rows'
-   * parameters is 12–21 ms of synchronous work that requests on this node would otherwise queue
-   * behind.
+   * Rows go in chunks with a turn of the event loop between them: serialising a whole batch's
+   * parameters at once is enough synchronous work for requests on this node to queue behind
+   * (docs/benchmarks.md).
    */
-  async enqueue(m: EntityManager, reason: EndReason, rows: (LogoutRequestRow & { sessionId: string })[]): Promise<void> {
+  async enqueue(tx: Tx, reason: EndReason, rows: (LogoutRequestRow & { sessionId: string })[]): Promise<void> {
     for (let i = 0; i < rows.length; i += ENQUEUE_CHUNK) {
       if (i > 0) await yieldToEventLoop();
       const chunk = rows.slice(i, i + ENQUEUE_CHUNK);
-      await m.query(
+      await tx.affected(
         // Times as epoch milliseconds: pg formats a Date parameter far more slowly than a number.
         `INSERT INTO slo_outbox (id, session_id, ticket_id, principal, service, logout_url, reason, next_attempt_at, created_at)
          SELECT id, session_id, ticket_id, principal, service, logout_url, $1, to_timestamp(issued_ms / 1000.0), to_timestamp(issued_ms / 1000.0)
@@ -83,8 +83,7 @@ export class SingleLogoutOutbox {
   /** Claims up to `limit` due requests for this node (SKIP LOCKED: nodes never claim the same row). */
   async claimDue(limit: number): Promise<ClaimedRequest[]> {
     const now = this.clock.now();
-    // TypeORM answers an UPDATE with [rows, rowCount].
-    const [rows] = (await this.db.query(
+    const rows = await this.sql.rows<{ id: string; logout_url: string; message: string | null; principal: string; ticket_id: string; created_at: Date; attempts: number }>(
       `UPDATE slo_outbox SET status = 'SENDING', attempts = attempts + 1, claimed_until = $1::timestamptz + make_interval(secs => ${CLAIM_SECONDS})
         WHERE id IN (
           SELECT id FROM slo_outbox
@@ -92,7 +91,7 @@ export class SingleLogoutOutbox {
            ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
         RETURNING id, logout_url, message, principal, ticket_id, created_at, attempts`,
       [now, limit],
-    )) as [{ id: string; logout_url: string; message: string | null; principal: string; ticket_id: string; created_at: Date; attempts: number }[], number];
+    );
     return rows.map((r) => ({
       id: r.id,
       logoutUrl: r.logout_url,
@@ -113,7 +112,7 @@ export class SingleLogoutOutbox {
     if (!outcomes.length) return;
     const now = this.clock.now();
     const status = (o: AttemptOutcome): DeliveryStatus => (o.ok ? 'SUCCESS' : o.finalAttempt ? 'FAILURE' : 'PENDING');
-    await this.db.query(
+    await this.sql.affected(
       `UPDATE slo_outbox o SET status = r.status, last_http_status = r.http_status, last_error = r.error, claimed_until = NULL,
               next_attempt_at = $1::timestamptz + make_interval(secs => r.retry_in),
               completed_at = CASE WHEN r.status IN ('SUCCESS', 'FAILURE') THEN $1::timestamptz ELSE NULL END
@@ -128,10 +127,10 @@ export class SingleLogoutOutbox {
   }
 
   async forSession(sessionId: string): Promise<LogoutRequestStatus[]> {
-    const rows: {
+    const rows = await this.sql.rows<{
       id: string; ticket_id: string; service: string; logout_url: string; status: DeliveryStatus;
       attempts: number; last_http_status: number | null; last_error: string | null;
-    }[] = await this.db.query(
+    }>(
       `SELECT id, ticket_id, service, logout_url, status, attempts, last_http_status, last_error
          FROM slo_outbox WHERE session_id = $1 ORDER BY service`,
       [sessionId],
@@ -144,11 +143,10 @@ export class SingleLogoutOutbox {
 
   /** Deletes up to `limit` requests finished (SUCCESS or FAILURE) before `before`; returns how many. */
   async deleteFinished(before: Date, limit: number): Promise<number> {
-    const [, count] = (await this.db.query(
+    return this.sql.affected(
       `DELETE FROM slo_outbox WHERE id IN (
          SELECT id FROM slo_outbox WHERE status IN ('SUCCESS', 'FAILURE') AND completed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       [before, limit],
-    )) as [unknown, number];
-    return count;
+    );
   }
 }

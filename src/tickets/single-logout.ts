@@ -3,14 +3,7 @@ import { buildXml, xmlText } from '../common/xml';
 import type { RegisteredService } from '../services/registered-service';
 import { isUsableServiceUrl } from '../services/service-url';
 import { randomToken } from './ticket-ids';
-
-/** A service that received a ticket in a session (a session_services row). */
-export interface ReachedService {
-  ticketId: string;
-  service: string;
-  registeredServiceId: number | null;
-  issuedAt: Date;
-}
+import type { ReachedService } from './ticket-rows';
 
 /** A logout request; its SAML message is built from these fields when sent (logoutRequestXml). */
 export interface LogoutRequestRow {

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { CLAIM_EXPIRED_SESSIONS_SQL } from '../../src/tickets/ticket-registry';
+import { CLAIM_EXPIRED_SESSIONS_SQL } from '../../src/tickets/ticket-statements';
 import { TicketRegistryCleaner } from '../../src/tickets/ticket-registry.cleaner';
 import { Browser } from '../helpers/browser';
 import { blocksWhile } from '../helpers/pg-locks';

@@ -1,4 +1,4 @@
-import { DataSource } from 'typeorm';
+import { Sql } from '../../src/database/sql';
 import { SingleLogoutOutbox } from '../../src/tickets/single-logout-outbox';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
@@ -27,8 +27,8 @@ describe('single logout outbox claims on two nodes', () => {
     const nodeA = a.app.get(SingleLogoutOutbox);
     const nodeB = b.app.get(SingleLogoutOutbox);
     const id = 'LR-claimrace000000000000000000';
-    await a.app.get(DataSource).transaction((m) =>
-      nodeA.enqueue(m, 'LOGOUT', [{
+    await a.app.get(Sql).transaction((tx) =>
+      nodeA.enqueue(tx, 'LOGOUT', [{
         id, sessionId: 'TGT-claimrace', ticketId: 'ST-claimrace', principal: 'casuser', service: 'https://app.example.org/',
         logoutUrl: 'https://app.example.org/logout', issuedAt: a.clock.now(), channel: 'BACK_CHANNEL',
       }]),

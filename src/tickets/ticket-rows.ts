@@ -1,0 +1,160 @@
+import type { Attributes } from '../config/cas-config';
+import type { TicketType } from './ticket-ids';
+
+/**
+ * What the ticket registry answers, and the rows of its statements (ticket-statements.ts) they
+ * are mapped from: pg hands back snake_case columns, and JSON aggregates with their timestamps as
+ * strings.
+ */
+
+export interface Session {
+  id: string;
+  principal: string;
+  createdAt: Date;
+  lastUsedAt: Date;
+  expiresAt: Date;
+  useCount: number;
+  attributes: Attributes;
+}
+
+/** TGT: sessions established with CAS (DIRECT); PGT: proxied sessions (PROXIED); ALL: both. */
+export type SessionKind = 'ALL' | 'TGT' | 'PGT';
+
+export interface SessionDetail extends Session {
+  /** For a PGT: the service that proxies; null for a TGT. */
+  proxiedBy: string | null;
+  hardExpiresAt: Date | null;
+  idleTimeoutSeconds: number | null;
+  rememberMe: boolean;
+  services: { ticketId: string; service: string; issuedAt: Date }[];
+}
+
+export interface ConsumedTicket {
+  id: string;
+  type: TicketType;
+  /** Root TGT of the session. */
+  sessionId: string;
+  /** The ticket-granting ticket it came from: the TGT for an ST, the PGT for a PT. */
+  parentId: string;
+  service: string;
+  /** PT: the proxies' callback URLs, most recent first (cas:proxies); empty for an ST. */
+  proxies: string[];
+  principal: string;
+  attributes: Attributes;
+  authenticatedAt: Date;
+  fromNewLogin: boolean;
+  rememberMe: boolean;
+  /** False when the ticket or its session had expired: the ticket is consumed all the same. */
+  live: boolean;
+}
+
+/** A service that received a ticket in a session (a session_services row). */
+export interface ReachedService {
+  ticketId: string;
+  service: string;
+  registeredServiceId: number | null;
+  issuedAt: Date;
+}
+
+/** What ending a session (or a proxied session) found: whose it was and the services it reached. */
+export interface EndedSessionRows {
+  principal: string;
+  reached: ReachedService[];
+}
+
+export interface SessionRow {
+  id: string;
+  principal: string;
+  created_at: Date;
+  last_used_at: Date;
+  expires_at: Date;
+  use_count: number;
+  attributes: Attributes | null;
+}
+
+export interface SessionDetailRow extends SessionRow {
+  type: TicketType;
+  proxied_by: string | null;
+  hard_expires_at: Date | null;
+  idle_timeout_seconds: number | null;
+  remember_me: boolean;
+  services: { ticket_id: string; service: string; issued_at: string }[];
+}
+
+export interface ConsumedRow {
+  id: string;
+  type: TicketType;
+  session_id: string;
+  parent_id: string;
+  proxy_chain: string[] | null;
+  service: string;
+  principal: string;
+  from_new_login: boolean | null;
+  attributes: Attributes | null;
+  authenticated_at: Date;
+  remember_me: boolean;
+  live: boolean;
+}
+
+export interface ReachedRow {
+  ticket_id: string;
+  service: string;
+  registered_service_id: number | null;
+  issued_at: string;
+}
+
+export interface SessionTotals {
+  tgts: number;
+  pgts: number;
+  principals: number;
+  uses: number;
+}
+
+export function toSession(r: SessionRow): Session {
+  return {
+    id: r.id,
+    principal: r.principal,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    expiresAt: r.expires_at,
+    useCount: r.use_count,
+    attributes: r.attributes ?? {},
+  };
+}
+
+export function toSessionDetail(r: SessionDetailRow): SessionDetail {
+  return {
+    ...toSession(r),
+    proxiedBy: r.type === 'PGT' ? r.proxied_by : null,
+    hardExpiresAt: r.hard_expires_at,
+    idleTimeoutSeconds: r.idle_timeout_seconds,
+    rememberMe: r.remember_me,
+    services: r.services.map((s) => ({ ticketId: s.ticket_id, service: s.service, issuedAt: new Date(s.issued_at) })),
+  };
+}
+
+export function toConsumed(r: ConsumedRow): ConsumedTicket {
+  return {
+    id: r.id,
+    type: r.type,
+    sessionId: r.session_id,
+    parentId: r.parent_id,
+    service: r.service,
+    proxies: r.proxy_chain ?? [],
+    principal: r.principal,
+    attributes: r.attributes ?? {},
+    authenticatedAt: r.authenticated_at,
+    fromNewLogin: r.from_new_login === true,
+    rememberMe: r.remember_me,
+    live: r.live,
+  };
+}
+
+export function toReached(r: ReachedRow): ReachedService {
+  return {
+    ticketId: r.ticket_id,
+    service: r.service,
+    registeredServiceId: r.registered_service_id === null ? null : Number(r.registered_service_id),
+    issuedAt: new Date(r.issued_at),
+  };
+}

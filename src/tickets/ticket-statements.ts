@@ -1,0 +1,222 @@
+/**
+ * The ticket registry's SQL (ticket-registry.ts runs them; the bench EXPLAINs the cleaner's two),
+ * named for what they do, with the planner notes that shaped them. The lock order every statement
+ * that adds to a session keeps: its TGT row first (KEY SHARE, or the UPDATE of a grant), then the
+ * PGT it descends from; a logout takes them in the same order, so the two never deadlock.
+ */
+
+/** $1 id, $2 principal, $3 now, $4 expires, $5 hard limit, $6 idle seconds, $7 remember-me, $8 attributes, $9 principal key. */
+export const INSERT_SESSION_SQL = `INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at,
+                            hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes)
+       VALUES ($1, 'TGT', $1, $2, $9, $3, $3, $4, $5, $6, 0, $7, $8)`;
+
+export const FIND_SESSION_SQL = `SELECT id, principal, created_at, last_used_at, expires_at, use_count, attributes
+         FROM tickets WHERE id = $1 AND type = 'TGT' AND expires_at > $2`;
+
+/**
+ * Prepared as cas_grant_service_ticket. The TGT's UPDATE (idle window slid, never past its hard
+ * limit; use counted) locks it first; the ST row and its session_services record are inserted
+ * only from the row it returned. $8: the service's own TGT lifetime, or null.
+ */
+export const GRANT_SERVICE_TICKET_SQL = `WITH tgt AS (
+         UPDATE tickets
+            SET last_used_at = $2,
+                use_count = use_count + 1,
+                expires_at = LEAST(hard_expires_at, $2 + make_interval(secs => idle_timeout_seconds))
+          WHERE id = $1 AND type = 'TGT' AND expires_at > $2
+            AND ($8::integer IS NULL OR created_at > $2 - make_interval(secs => $8::integer))
+          RETURNING id, principal
+       ), st AS (
+         INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
+                              created_at, last_used_at, expires_at, from_new_login, max_uses)
+         SELECT $3, 'ST', tgt.id, tgt.id, tgt.principal, $4, $5, $2, $2, $2 + make_interval(secs => $6),
+                $7, $9
+           FROM tgt
+         RETURNING id
+       ), tracked AS (
+         INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at)
+         SELECT tgt.id, $3, $4, $5, $2 FROM tgt
+       )
+       SELECT id FROM st`;
+
+/**
+ * Prepared as cas_consume_service_ticket. The last use deletes the ticket, an earlier one counts
+ * it; the two branches exclude each other. A PT is also dead once the PGT it came from is gone or
+ * expired (CAS: an expired parent expires its children).
+ */
+export const CONSUME_SERVICE_TICKET_SQL = `WITH last_use AS (
+         DELETE FROM tickets WHERE id = $1 AND type = ANY($2::varchar[]) AND use_count + 1 >= max_uses
+         RETURNING id, type, session_id, parent_id, service, principal, expires_at, from_new_login, proxy_chain
+       ), earlier_use AS (
+         UPDATE tickets SET use_count = use_count + 1, last_used_at = $3
+          WHERE id = $1 AND type = ANY($2::varchar[]) AND use_count + 1 < max_uses
+         RETURNING id, type, session_id, parent_id, service, principal, expires_at, from_new_login, proxy_chain
+       ), st AS (
+         SELECT * FROM last_use UNION ALL SELECT * FROM earlier_use
+       )
+       SELECT st.id, st.type, st.session_id, st.parent_id, st.service, st.principal, st.from_new_login, st.proxy_chain,
+              tgt.attributes, tgt.created_at AS authenticated_at, tgt.remember_me,
+              (st.expires_at > $3 AND tgt.expires_at > $3 AND (st.type <> 'PT' OR COALESCE(pgt.expires_at > $3, false))) AS live
+         FROM st JOIN tickets tgt ON tgt.id = st.session_id
+         LEFT JOIN tickets pgt ON st.type = 'PT' AND pgt.id = st.parent_id AND pgt.type = 'PGT'`;
+
+/** The TGT row, then the ticket-granting ticket `from` came from, locked KEY SHARE (the lock order). */
+export const INSERT_PROXY_GRANTING_TICKET_SQL = `INSERT INTO tickets (id, type, session_id, parent_id, principal, principal_key, created_at, last_used_at, expires_at,
+                            hard_expires_at, idle_timeout_seconds, use_count, remember_me, proxied_by, proxy_chain, granted_from)
+       SELECT $1, 'PGT', tgt.id, $3, $4, tgt.principal_key, $5, $5, LEAST(tgt.hard_expires_at, $5::timestamptz + make_interval(secs => tgt.idle_timeout_seconds)),
+              tgt.hard_expires_at, tgt.idle_timeout_seconds, 0, tgt.remember_me, $6, $7::text[], $8
+         FROM tickets tgt JOIN tickets parent ON parent.id = $3 AND parent.session_id = tgt.id
+        WHERE tgt.id = $2 AND tgt.type = 'TGT' AND tgt.expires_at > $5
+          FOR KEY SHARE
+       ON CONFLICT (granted_from) WHERE type = 'PGT' DO NOTHING
+       RETURNING id`;
+
+export const FIND_PROXY_GRANTING_TICKET_SQL = `SELECT p.id, p.principal, tgt.attributes
+         FROM tickets p JOIN tickets tgt ON tgt.id = p.session_id
+        WHERE p.id = $1 AND p.type = 'PGT' AND p.expires_at > $2 AND tgt.expires_at > $2`;
+
+/** The TGT locked KEY SHARE, then the PGT by its UPDATE: a logout's order. */
+export const GRANT_PROXY_TICKET_SQL = `WITH root AS (
+         SELECT tgt.id FROM tickets tgt
+          WHERE tgt.id = (SELECT session_id FROM tickets WHERE id = $1 AND type = 'PGT') AND tgt.type = 'TGT' AND tgt.expires_at > $2
+          FOR KEY SHARE
+       ), pgt AS (
+         UPDATE tickets p
+            SET last_used_at = $2,
+                use_count = p.use_count + 1,
+                expires_at = LEAST(p.hard_expires_at, $2 + make_interval(secs => p.idle_timeout_seconds))
+           FROM root
+          WHERE p.id = $1 AND p.type = 'PGT' AND p.expires_at > $2 AND p.session_id = root.id
+          RETURNING p.id, p.session_id, p.principal, p.proxy_chain
+       ), pt AS (
+         INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
+                              created_at, last_used_at, expires_at, from_new_login, max_uses, proxy_chain)
+         SELECT $3, 'PT', pgt.session_id, pgt.id, pgt.principal, $4, $5, $2, $2, $2 + make_interval(secs => $6), false, $7, pgt.proxy_chain
+           FROM pgt
+         RETURNING id
+       ), tracked AS (
+         INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at, granted_by)
+         SELECT pgt.session_id, $3, $4, $5, $2, pgt.id FROM pgt
+       )
+       SELECT id FROM pt`;
+
+/** The proxied session $1's TGT (KEY SHARE), then, in id order, the PGT and the PGTs below it (FOR UPDATE). */
+export const LOCK_PROXIED_SESSION_SQL = `WITH RECURSIVE root AS (
+             SELECT tgt.id FROM tickets tgt
+              WHERE tgt.id = (SELECT session_id FROM tickets WHERE id = $1 AND type = 'PGT') AND tgt.type = 'TGT'
+              FOR KEY SHARE
+           ), tree AS (
+             SELECT p.id FROM tickets p JOIN root ON p.session_id = root.id WHERE p.id = $1 AND p.type = 'PGT'
+             UNION ALL
+             SELECT t.id FROM tickets t JOIN tree ON t.parent_id = tree.id WHERE t.type = 'PGT'
+           )
+           SELECT p.id FROM tickets p JOIN tree ON tree.id = p.id ORDER BY p.id FOR UPDATE OF p`;
+
+/** The locked tree's PGTs and PTs and their PTs' service records, deleted; the principal and the records returned. */
+export const REMOVE_PROXIED_SESSION_SQL = `WITH RECURSIVE root AS (
+           SELECT tgt.id FROM tickets tgt
+            WHERE tgt.id = (SELECT session_id FROM tickets WHERE id = $1 AND type = 'PGT') AND tgt.type = 'TGT'
+            FOR KEY SHARE
+         ), tree AS (
+           SELECT p.id, p.session_id, p.principal FROM tickets p JOIN root ON p.session_id = root.id WHERE p.id = $1 AND p.type = 'PGT'
+           UNION ALL
+           SELECT t.id, t.session_id, t.principal FROM tickets t JOIN tree ON t.parent_id = tree.id WHERE t.type IN ('PGT', 'PT')
+         ), reached AS (
+           DELETE FROM session_services s USING tree WHERE s.session_id = tree.session_id AND s.granted_by = tree.id
+           RETURNING s.ticket_id, s.service, s.registered_service_id, s.issued_at
+         ), gone AS (
+           DELETE FROM tickets t USING tree WHERE t.id = tree.id RETURNING t.id
+         )
+         SELECT (SELECT principal FROM tree WHERE id = $1) AS principal,
+                COALESCE((SELECT json_agg(reached.*) FROM reached), '[]'::json) AS reached
+           FROM tree WHERE tree.id = $1`;
+
+/** The TGT $1 deleted (with $2, only if it had expired by then), its principal returned. */
+export const DELETE_SESSION_SQL = `WITH gone AS (
+           DELETE FROM tickets WHERE id = $1 AND type = 'TGT' AND ($2::timestamptz IS NULL OR expires_at <= $2) RETURNING principal
+         ) SELECT principal FROM gone`;
+
+/**
+ * Every ticket and service record of the sessions $1, returning the service records. A join to
+ * unnest() rather than = ANY($1): the planner estimated every element of a 1,000-id array one
+ * by one, and planning became most of a cleaner batch (docs/benchmarks.md).
+ */
+export const REMOVE_SESSION_ROWS_SQL = `WITH ids AS (
+         SELECT unnest($1::varchar[]) AS id
+       ), reached AS (
+         DELETE FROM session_services s USING ids WHERE s.session_id = ids.id
+         RETURNING s.session_id, s.ticket_id, s.service, s.registered_service_id, s.issued_at
+       ), tickets_gone AS (
+         DELETE FROM tickets t USING ids WHERE t.session_id = ids.id
+       )
+       SELECT * FROM reached`;
+
+/** A hand-over's two TGT rows, locked in id order. */
+export const LOCK_SESSION_PAIR_SQL = `SELECT id FROM tickets WHERE id IN ($1, $2) AND type = 'TGT' ORDER BY id FOR UPDATE`;
+
+export const LOCK_LIVE_SESSION_OF_SQL = `SELECT id FROM tickets WHERE id = $1 AND type = 'TGT' AND expires_at > $2 AND principal_key = $3 FOR UPDATE`;
+
+export const MOVE_SESSION_SERVICES_SQL = `UPDATE session_services SET session_id = $2 WHERE session_id = $1`;
+
+export const DELETE_SESSION_TICKETS_SQL = `DELETE FROM tickets WHERE session_id = $1`;
+
+/**
+ * A keyset page of live sessions: $1 now, $2 after, $3 principal key or null, $4 limit, $5 kind.
+ * "(expires_at > $1) IS TRUE" keeps the expiry indexes out of the plan: combined in a bitmap with
+ * the id range, they made a page near the end of the ids sort every live session after it to
+ * return a few, many times slower at a million tickets (EXPLAIN ANALYZE, docs/benchmarks.md).
+ */
+export const LIST_SESSIONS_SQL = `WITH page AS (
+         (SELECT p.id FROM tickets p
+           WHERE $5::text IN ('ALL', 'PGT') AND p.type = 'PGT' AND (p.expires_at > $1) IS TRUE AND p.id > $2
+             AND ($3::text IS NULL OR p.principal_key = $3::text)
+             -- a PGT outlives an idle TGT only until the cleaner ends the session: it is dead already
+             AND EXISTS (SELECT 1 FROM tickets r WHERE r.id = p.session_id AND r.expires_at > $1)
+           ORDER BY p.id LIMIT $4)
+         UNION ALL
+         (SELECT id FROM tickets
+           WHERE $5::text IN ('ALL', 'TGT') AND type = 'TGT' AND (expires_at > $1) IS TRUE AND id > GREATEST($2, 'TGT-')
+             AND ($3::text IS NULL OR principal_key = $3::text)
+           ORDER BY id LIMIT $4)
+         ORDER BY id LIMIT $4
+       )
+       SELECT t.id, t.type, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
+              t.use_count, t.remember_me, root.attributes, t.proxied_by,
+              COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at)
+                                        ORDER BY s.issued_at)
+                          FROM session_services s
+                         WHERE s.session_id = t.session_id
+                           AND (CASE WHEN t.type = 'PGT' THEN s.granted_by = t.id ELSE s.granted_by IS NULL END)), '[]'::json) AS services
+         FROM page JOIN tickets t ON t.id = page.id JOIN tickets root ON root.id = t.session_id
+        ORDER BY t.id`;
+
+export const SESSION_TOTALS_SQL = `SELECT count(*) FILTER (WHERE type = 'TGT')::int AS tgts,
+              count(*) FILTER (WHERE type = 'PGT')::int AS pgts,
+              count(DISTINCT principal_key) FILTER (WHERE type = 'TGT')::int AS principals,
+              COALESCE(sum(use_count) FILTER (WHERE type = 'TGT'), 0)::int AS uses
+         FROM tickets WHERE type IN ('TGT', 'PGT') AND expires_at > $1`;
+
+/**
+ * For a batch of ids, the planner weighs the unnest() (estimated at its real size) against the
+ * whole tables and picks hash joins over sequential scans of tickets and session_services, several
+ * times slower per batch than the ix_tickets_session / pk_session_services lookups it takes
+ * otherwise (docs/benchmarks.md). Only the cleaner transaction's statements are steered (SET
+ * LOCAL); none of them gains from a hash join.
+ */
+export const STEER_CLEANER_JOINS_SQL = 'SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off';
+
+/**
+ * The cleaner batch's claim: up to $2 sessions expired at $1, locked SKIP LOCKED and deleted,
+ * ordered on the sessions-only expiry index.
+ */
+export const CLAIM_EXPIRED_SESSIONS_SQL = `WITH victims AS (
+           SELECT id FROM tickets WHERE type = 'TGT' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
+         ), gone AS (
+           DELETE FROM tickets t USING victims v WHERE t.id = v.id RETURNING t.id, t.principal
+         )
+         SELECT id, principal FROM gone`;
+
+export const DELETE_EXPIRED_SERVICE_TICKETS_SQL = `DELETE FROM tickets WHERE id IN (
+         SELECT id FROM tickets WHERE type IN ('ST', 'PT') AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`;
+
+export const SESSION_IDS_OF_SQL = `SELECT id FROM tickets WHERE type = 'TGT' AND principal_key = $1 ORDER BY id`;
