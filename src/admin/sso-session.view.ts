@@ -1,4 +1,4 @@
-import type { LogoutRequestStatus } from '../tickets/single-logout-outbox';
+import type { LogoutRequestStatus } from '../tickets/logout/single-logout-outbox';
 import type { SessionDetail } from '../tickets/ticket-registry';
 
 /** CAS's `*_formatted` timestamps: `yyyy-MM-dd'T'HH:mm:ss'Z'`, here in true UTC. */

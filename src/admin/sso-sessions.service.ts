@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
-import { SessionTerminator } from '../tickets/session-terminator';
-import { SingleLogoutOutbox } from '../tickets/single-logout-outbox';
+import { SessionTerminator } from '../tickets/logout/session-terminator';
+import { SingleLogoutOutbox } from '../tickets/logout/single-logout-outbox';
 import { parseTicketId } from '../tickets/ticket-ids';
 import { SessionKind, TicketRegistry } from '../tickets/ticket-registry';
 import { mapLogoutRequest, mapSsoSession } from './sso-session.view';

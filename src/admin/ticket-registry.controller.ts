@@ -1,7 +1,7 @@
 import { Controller, Delete, HttpCode, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AdminGuard } from '../common/admin.guard';
-import { TicketRegistryCleaner } from '../tickets/ticket-registry.cleaner';
+import { TicketRegistryCleaner } from '../tickets/logout/ticket-registry.cleaner';
 
 /** `DELETE /actuator/ticketRegistry/clean`: run the registry cleaner now (CAS 7's endpoint). */
 @ApiBearerAuth()

@@ -5,7 +5,7 @@ import { RegisteredService } from '../services/registered-service';
 import { ServiceRegistry } from '../services/service-registry';
 import { isUsableServiceUrl } from '../services/service-url';
 import { PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from '../services/ticket-policy';
-import { SessionTerminator } from '../tickets/session-terminator';
+import { SessionTerminator } from '../tickets/logout/session-terminator';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
 import { Authenticator } from './authenticator';
 import { DeviceCookies } from './device-cookie';

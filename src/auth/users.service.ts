@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Attributes } from '../config/cas-config';
-import { SessionTerminator } from '../tickets/session-terminator';
+import { SessionTerminator } from '../tickets/logout/session-terminator';
 import { LoginThrottle } from './login-throttle';
 import { PasswordHasher } from './password-hasher';
 import { UserStore, UserSummary } from './user-store';

@@ -9,7 +9,7 @@ import { sameService } from '../services/service-matching';
 import { isUsableServiceUrl } from '../services/service-url';
 import { PolicyDefaults, resolveProxyTicketPolicy } from '../services/ticket-policy';
 import { parseCallback, ProxyCallback } from './proxy-callback';
-import { SessionTerminator } from './session-terminator';
+import { SessionTerminator } from './logout/session-terminator';
 import { newProxyGrantingTicketIou, newTicketId, parseTicketId, TicketType } from './ticket-ids';
 import { ConsumedTicket, TicketRegistry } from './ticket-registry';
 import type { ValidationSuccess } from './validation-response';

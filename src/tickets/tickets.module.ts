@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
 import { ServicesModule } from '../services/services.module';
 import { ProxyCallback } from './proxy-callback';
-import { SessionTerminator } from './session-terminator';
-import { SingleLogoutOutbox } from './single-logout-outbox';
-import { SingleLogoutDelivery } from './single-logout.delivery';
+import { SessionTerminator } from './logout/session-terminator';
+import { SingleLogoutOutbox } from './logout/single-logout-outbox';
+import { SingleLogoutDelivery } from './logout/single-logout.delivery';
 import { TicketRegistry } from './ticket-registry';
-import { TicketRegistryCleaner } from './ticket-registry.cleaner';
+import { TicketRegistryCleaner } from './logout/ticket-registry.cleaner';
 import { TicketValidationService } from './ticket-validation.service';
 import { ValidationController } from './validation.controller';
 

@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { CLAIM_EXPIRED_SESSIONS_SQL } from '../../src/tickets/ticket-statements';
-import { TicketRegistryCleaner } from '../../src/tickets/ticket-registry.cleaner';
+import { TicketRegistryCleaner } from '../../src/tickets/logout/ticket-registry.cleaner';
 import { Browser } from '../helpers/browser';
 import { blocksWhile } from '../helpers/pg-locks';
 import { startTestApp, TestApp } from '../helpers/test-app';

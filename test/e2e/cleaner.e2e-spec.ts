@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { SingleLogoutDelivery } from '../../src/tickets/single-logout.delivery';
-import { TicketRegistryCleaner } from '../../src/tickets/ticket-registry.cleaner';
+import { SingleLogoutDelivery } from '../../src/tickets/logout/single-logout.delivery';
+import { TicketRegistryCleaner } from '../../src/tickets/logout/ticket-registry.cleaner';
 import { Browser, executionOf, ticketOf } from '../helpers/browser';
 import { Client } from 'pg';
 import { eventually } from '../helpers/eventually';

@@ -1,6 +1,6 @@
 import type { Response } from 'light-my-request';
 import { Client } from 'pg';
-import { SessionTerminator } from '../../src/tickets/session-terminator';
+import { SessionTerminator } from '../../src/tickets/logout/session-terminator';
 import { newTicketId } from '../../src/tickets/ticket-ids';
 import { TicketRegistry } from '../../src/tickets/ticket-registry';
 import { Browser, executionOf, setCookies, ticketOf } from '../helpers/browser';

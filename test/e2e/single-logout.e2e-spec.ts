@@ -3,7 +3,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { inflateRawSync } from 'node:zlib';
-import { SingleLogoutDelivery } from '../../src/tickets/single-logout.delivery';
+import { SingleLogoutDelivery } from '../../src/tickets/logout/single-logout.delivery';
 import { Browser, executionOf, setCookies, ticketOf } from '../helpers/browser';
 import { selfSigned } from '../helpers/certificates';
 import { eventually } from '../helpers/eventually';

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { migrations } from '../../migrations';
 import { openDatabase } from '../../src/database/data-source';
-import { SessionTerminator } from '../../src/tickets/session-terminator';
+import { SessionTerminator } from '../../src/tickets/logout/session-terminator';
 import { TicketRegistry } from '../../src/tickets/ticket-registry';
 import { logoutReceiver, LogoutReceiver } from '../helpers/logout-receiver';
 import { startTestApp, TestApp } from '../helpers/test-app';

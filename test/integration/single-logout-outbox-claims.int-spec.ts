@@ -1,5 +1,5 @@
 import { Sql } from '../../src/database/sql';
-import { SingleLogoutOutbox } from '../../src/tickets/single-logout-outbox';
+import { SingleLogoutOutbox } from '../../src/tickets/logout/single-logout-outbox';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
 /**

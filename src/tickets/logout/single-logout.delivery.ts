@@ -2,8 +2,8 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Interval } from '@nestjs/schedule';
-import { isAdminApiUrl, OUTBOUND_HEADERS } from '../common/outbound-requests';
-import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { isAdminApiUrl, OUTBOUND_HEADERS } from '../../common/outbound-requests';
+import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
 import { AttemptOutcome, ClaimedRequest, SingleLogoutOutbox } from './single-logout-outbox';
 
 const TIMEOUT_MS = 5000;

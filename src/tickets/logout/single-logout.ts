@@ -1,9 +1,9 @@
 import { deflateRawSync } from 'node:zlib';
-import { buildXml, xmlText } from '../common/xml';
-import type { RegisteredService } from '../services/registered-service';
-import { isUsableServiceUrl } from '../services/service-url';
-import { randomToken } from './ticket-ids';
-import type { ReachedService } from './ticket-rows';
+import { buildXml, xmlText } from '../../common/xml';
+import type { RegisteredService } from '../../services/registered-service';
+import { isUsableServiceUrl } from '../../services/service-url';
+import { randomToken } from '../ticket-ids';
+import type { ReachedService } from '../ticket-rows';
 
 /** A logout request; its SAML message is built from these fields when sent (logoutRequestXml). */
 export interface LogoutRequestRow {

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Clock } from '../common/clock';
-import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { Clock } from '../../common/clock';
+import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
+import { TicketRegistry } from '../ticket-registry';
 import { SessionTerminator } from './session-terminator';
 import { SingleLogoutOutbox } from './single-logout-outbox';
-import { TicketRegistry } from './ticket-registry';
 
 /** Finished logout requests are kept this long for the admin API and DBAs, then deleted. */
 const SLO_RETENTION_DAYS = 7;

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Clock } from '../common/clock';
-import { Sql, Tx } from '../database/sql';
+import { Clock } from '../../common/clock';
+import { Sql, Tx } from '../../database/sql';
 import { logoutRequestXml, type LogoutRequestRow } from './single-logout';
 
 export type EndReason = 'LOGOUT' | 'ADMIN' | 'EXPIRED' | 'DISABLED';

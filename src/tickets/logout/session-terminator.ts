@@ -1,14 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Clock } from '../common/clock';
-import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
-import { Sql } from '../database/sql';
-import { ServiceRegistry } from '../services/service-registry';
+import { Clock } from '../../common/clock';
+import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
+import { Sql } from '../../database/sql';
+import { ServiceRegistry } from '../../services/service-registry';
+import { parseTicketId } from '../ticket-ids';
+import { EndedSessionRows, ReachedService, TicketRegistry } from '../ticket-registry';
 import { frontChannelUrl, LogoutRequestRow, logoutRequests } from './single-logout';
 import { EndReason, LogoutRequestStatus, SingleLogoutOutbox } from './single-logout-outbox';
 import { SingleLogoutDelivery } from './single-logout.delivery';
-import { parseTicketId } from './ticket-ids';
-import { EndedSessionRows, ReachedService, TicketRegistry } from './ticket-registry';
 
 export interface EndedSession {
   /** Back-channel requests and their delivery status. */
