@@ -124,11 +124,11 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
   }
 
   /**
-   * POSTs with node:http(s) on keep-alive agents rather than fetch(): 0.22–0.29 ms of CPU per
-   * request against 0.8–1.0 ms (a 10,000-POST loop on this box), which is what 200,000 expired
-   * sessions' logout requests cost the nodes serving requests meanwhile. One 5 s deadline covers
-   * connecting, sending and the answer; redirects are not followed; https verifies the service's
-   * certificate against Node's store (and NODE_EXTRA_CA_CERTS).
+   * POSTs with node:http(s) on keep-alive agents rather than fetch(): a fraction of fetch()'s CPU
+   * per request, and that CPU, times a mass expiry's logout requests, is taken from the requests
+   * the node serves meanwhile (docs/benchmarks.md). One 5 s deadline covers connecting, sending
+   * and the answer; redirects are not followed; https verifies the service's certificate against
+   * Node's store (and NODE_EXTRA_CA_CERTS).
    */
   private post(url: string, message: string): Promise<{ ok: boolean; httpStatus?: number; error?: string; permanent?: boolean }> {
     return new Promise((resolve) => {
