@@ -1,8 +1,8 @@
 import { Controller, Get, HttpCode, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { CasError } from '../common/cas-error';
-import { flag, param, type RawParams } from '../common/params';
-import { TicketType } from './ticket-ids';
+import { CasError } from '../../common/cas-error';
+import { flag, param, type RawParams } from '../../common/params';
+import { TicketType } from '../ticket-ids';
 import { TicketValidationService } from './ticket-validation.service';
 import { Rendered, renderCas1, renderFailure, renderProxyFailure, renderProxySuccess, renderSuccess, ResponseFormat } from './validation-response';
 

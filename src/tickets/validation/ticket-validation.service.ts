@@ -1,17 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CasError, echo } from '../common/cas-error';
-import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
-import { attributesAllowed } from '../services/access-strategy';
-import { releaseAttributes } from '../services/attribute-release';
-import { proxyCallbackAllowed, RegisteredService } from '../services/registered-service';
-import { ServiceRegistry } from '../services/service-registry';
-import { sameService } from '../services/service-matching';
-import { isUsableServiceUrl } from '../services/service-url';
-import { PolicyDefaults, resolveProxyTicketPolicy } from '../services/ticket-policy';
+import { CasError, echo } from '../../common/cas-error';
+import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
+import { attributesAllowed } from '../../services/access-strategy';
+import { releaseAttributes } from '../../services/attribute-release';
+import { proxyCallbackAllowed, RegisteredService } from '../../services/registered-service';
+import { ServiceRegistry } from '../../services/service-registry';
+import { sameService } from '../../services/service-matching';
+import { isUsableServiceUrl } from '../../services/service-url';
+import { PolicyDefaults, resolveProxyTicketPolicy } from '../../services/ticket-policy';
+import { SessionTerminator } from '../session-terminator';
+import { newProxyGrantingTicketIou, newTicketId, parseTicketId, TicketType } from '../ticket-ids';
+import { ConsumedTicket, TicketRegistry } from '../ticket-registry';
 import { parseCallback, ProxyCallback } from './proxy-callback';
-import { SessionTerminator } from './session-terminator';
-import { newProxyGrantingTicketIou, newTicketId, parseTicketId, TicketType } from './ticket-ids';
-import { ConsumedTicket, TicketRegistry } from './ticket-registry';
 import type { ValidationSuccess } from './validation-response';
 
 export interface ValidationRequest {
