@@ -7,7 +7,7 @@ import { proxyCallbackAllowed, RegisteredService } from '../../services/register
 import { ServiceRegistry } from '../../services/service-registry';
 import { sameService } from '../../services/service-matching';
 import { isUsableServiceUrl } from '../../services/service-url';
-import { PolicyDefaults, resolveProxyTicketPolicy } from '../../services/ticket-policy';
+import { POLICY_DEFAULTS, type PolicyDefaults, resolveProxyTicketPolicy } from '../../services/ticket-policy';
 import { SessionTerminator } from '../session-terminator';
 import { newProxyGrantingTicketIou, newTicketId, parseTicketId, TicketType } from '../ticket-ids';
 import { ConsumedTicket, TicketRegistry } from '../ticket-registry';
@@ -27,17 +27,14 @@ export interface ValidationRequest {
 /** Ticket validation rules of CAS protocol 2.5–2.7 (validation, PGT callback, `/proxy`), in CAS's order of checks. */
 @Injectable()
 export class TicketValidationService {
-  private readonly defaults: PolicyDefaults;
-
   constructor(
     private readonly tickets: TicketRegistry,
     private readonly services: ServiceRegistry,
     private readonly callback: ProxyCallback,
     private readonly terminator: SessionTerminator,
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
-  ) {
-    this.defaults = { tgt: config.tgt, rememberMe: config.rememberMe, st: config.st, pt: config.pt };
-  }
+    @Inject(POLICY_DEFAULTS) private readonly defaults: PolicyDefaults,
+  ) {}
 
   async validate(r: ValidationRequest): Promise<ValidationSuccess> {
     const type = parseTicketId(r.ticket);
