@@ -1,18 +1,27 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CasError, echo } from '../../common/cas-error';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
-import { attributesAllowed } from '../../services/access-strategy';
 import { releaseAttributes } from '../../services/attribute-release';
-import { proxyCallbackAllowed, RegisteredService } from '../../services/registered-service';
+import { RegisteredService } from '../../services/registered-service';
 import { ServiceRegistry } from '../../services/service-registry';
-import { sameService } from '../../services/service-matching';
-import { isUsableServiceUrl } from '../../services/service-url';
 import { POLICY_DEFAULTS, type PolicyDefaults, resolveProxyTicketPolicy } from '../../services/ticket-policy';
 import { SessionTerminator } from '../session-terminator';
-import { newProxyGrantingTicketIou, newTicketId, parseTicketId, TicketType } from '../ticket-ids';
+import { newProxyGrantingTicketIou, newTicketId, TicketType } from '../ticket-ids';
 import { ConsumedTicket, TicketRegistry } from '../ticket-registry';
-import { parseCallback, ProxyCallback } from './proxy-callback';
+import { ProxyCallback } from './proxy-callback';
 import type { ValidationSuccess } from './validation-response';
+import {
+  acceptedTicket,
+  checkProxyCallback,
+  checkProxyGrantingTicketForm,
+  checkProxyTargetAccess,
+  proxyCallbackNotAuthenticated,
+  proxyGrantingTicketNotRecognized,
+  proxyTarget,
+  ticketNotRecognized,
+  ticketTypeRefusal,
+  validatedTicketType,
+} from './validation-rules';
 
 export interface ValidationRequest {
   service: string;
@@ -24,7 +33,10 @@ export interface ValidationRequest {
   releaseAttributes: boolean;
 }
 
-/** Ticket validation rules of CAS protocol 2.5–2.7 (validation, PGT callback, `/proxy`), in CAS's order of checks. */
+/**
+ * Ticket validation of CAS protocol 2.5–2.7 (validation, PGT callback, `/proxy`): the rules of
+ * validation-rules.ts in CAS's order of checks, around the registry and the callback.
+ */
 @Injectable()
 export class TicketValidationService {
   constructor(
@@ -37,13 +49,12 @@ export class TicketValidationService {
   ) {}
 
   async validate(r: ValidationRequest): Promise<ValidationSuccess> {
-    const type = parseTicketId(r.ticket);
-    // A value that cannot be a ticket we issued, or a TGT/PGT, costs no query.
-    if (type !== 'ST' && type !== 'PT') throw new CasError('INVALID_TICKET', `Ticket '${echo(r.ticket)}' not recognized`);
-    if (!r.accept.includes(type)) {
+    const type = validatedTicketType(r.ticket);
+    const refusal = ticketTypeRefusal(r.ticket, type, r.accept);
+    if (refusal) {
       // A PT at /validate or /serviceValidate is a validation attempt like any (spec 3.2.1): spent, then refused.
       await this.tickets.consumeServiceTicket(r.ticket, [type]);
-      throw new CasError('INVALID_TICKET', `Ticket '${echo(r.ticket)}' not recognized (a proxy ticket is not accepted here)`);
+      throw refusal;
     }
     // Consumed before any other check: a failed validation burns the ticket too (spec 2.5.3).
     const t = await this.tickets.consumeServiceTicket(r.ticket, r.accept);
@@ -52,20 +63,8 @@ export class TicketValidationService {
       // as the cleaner would end it (single logout, once); a live session is left alone.
       await this.terminator.endIfExpired(t.sessionId);
     }
-    if (!t || !t.live) throw new CasError('INVALID_TICKET', `Ticket '${echo(r.ticket)}' not recognized`);
-    if (!sameService(t.service, r.service)) {
-      throw new CasError(
-        'INVALID_SERVICE',
-        `Ticket '${echo(r.ticket)}' does not match supplied service. The original service was '${echo(t.service)}' and the supplied service was '${echo(r.service)}'.`,
-      );
-    }
-    // The service the ticket was issued for must still be registered and enabled (the presented
-    // URL only has to match it, e.g. in letter case, which a registry pattern may not allow).
-    const registered = this.services.authorized(t.service);
-    if (!registered) throw new CasError('UNAUTHORIZED_SERVICE', `Service '${echo(t.service)}' is not authorized to use CAS`);
-    if (r.renew && !t.fromNewLogin) {
-      throw new CasError('INVALID_TICKET', `Ticket '${echo(r.ticket)}' was not issued from a credential login as renew requires`);
-    }
+    if (!t || !t.live) throw ticketNotRecognized(r.ticket);
+    const registered = acceptedTicket(t, r, this.services);
     const proxyGrantingTicket = r.pgtUrl === undefined ? undefined : await this.mintProxyGrantingTicket(t, registered, r.pgtUrl);
     return {
       user: t.principal,
@@ -83,23 +82,15 @@ export class TicketValidationService {
   }
 
   /**
-   * The pgtUrl handshake for a ticket that passed validation; returns the PGTIOU. Checks, in this
-   * order: the service may proxy at all (else UNAUTHORIZED_SERVICE_PROXY), the callback is an
-   * https URL (else INVALID_PROXY_CALLBACK, without any request), the policy's pattern allows it
-   * (else UNAUTHORIZED_SERVICE_PROXY), then the callback accepts the PGT (else
+   * The pgtUrl handshake for a ticket that passed validation; returns the PGTIOU. The callback is
+   * checked first (checkProxyCallback, without any request), then must accept the PGT (else
    * INVALID_PROXY_CALLBACK). The PGT is stored only after that 200, so a failure leaves none.
    */
   private async mintProxyGrantingTicket(t: ConsumedTicket, registered: RegisteredService, pgtUrl: string): Promise<string> {
-    const refused = new CasError('UNAUTHORIZED_SERVICE_PROXY', `The supplied service '${echo(t.service)}' is not authorized to use CAS proxy authentication.`);
-    const unauthenticated = new CasError('INVALID_PROXY_CALLBACK', `The supplied proxy callback url '${echo(pgtUrl)}' could not be authenticated.`);
-    if (registered.proxyPolicy.kind === 'refuse') throw refused;
-    const parsed = parseCallback(pgtUrl);
-    if (!parsed) throw unauthenticated;
-    // The pattern must hold for the URL as written and as the URL parser (hence the request) reads it.
-    if (!proxyCallbackAllowed(registered.proxyPolicy, pgtUrl) || !proxyCallbackAllowed(registered.proxyPolicy, parsed.href)) throw refused;
+    checkProxyCallback(t.service, registered.proxyPolicy, pgtUrl);
     const pgtId = newTicketId('PGT');
     const iou = newProxyGrantingTicketIou();
-    if (!(await this.callback.deliver(pgtUrl, pgtId, iou)).ok) throw unauthenticated;
+    if (!(await this.callback.deliver(pgtUrl, pgtId, iou)).ok) throw proxyCallbackNotAuthenticated(pgtUrl);
     if (!(await this.tickets.grantProxyGrantingTicket(t, pgtId, pgtUrl))) {
       throw new CasError('INVALID_TICKET', `Ticket '${echo(t.id)}' cannot grant a proxy-granting ticket: its session ended, or it granted one already`);
     }
@@ -108,26 +99,21 @@ export class TicketValidationService {
 
   /**
    * `/proxy` (spec 2.7): a PT for `targetService` from a live PGT. Codes: INVALID_TICKET for an
-   * unknown, expired or logged-out PGT (CAS's code; the CAS 2.0 spec's BAD_PGT is not in 3.0),
-   * UNAUTHORIZED_SERVICE for a target that is not registered, disabled, out of SSO or closed to
-   * the user (the spec's code, where CAS says UNAUTHORIZED_SERVICE_PROXY).
+   * unknown, expired or logged-out PGT, UNAUTHORIZED_SERVICE for a target that is not registered,
+   * disabled, out of SSO or closed to the user (validation-rules.ts).
    */
   async grantProxyTicket(pgt: string, targetService: string): Promise<string> {
-    const unknown = new CasError('INVALID_TICKET', 'Proxy-granting ticket not recognized');
-    if (parseTicketId(pgt) !== 'PGT') throw unknown;
-    // A target that is no usable URL is refused like an unregistered one, as /login refuses it.
-    const target = isUsableServiceUrl(targetService) ? this.services.authorized(targetService) : null;
-    const denied = new CasError('UNAUTHORIZED_SERVICE', `Service '${echo(targetService)}' is not authorized to use CAS proxy tickets`);
-    if (!target || !target.ssoEnabled) throw denied;
+    checkProxyGrantingTicketForm(pgt);
+    const target = proxyTarget(targetService, this.services);
     const found = await this.tickets.findProxyGrantingTicket(pgt);
-    if (!found) throw unknown;
-    if (!attributesAllowed(target.access, found.attributes)) throw denied;
+    if (!found) throw proxyGrantingTicketNotRecognized();
+    checkProxyTargetAccess(targetService, target, found.attributes);
     const pt = await this.tickets.grantProxyTicket(pgt, {
       service: targetService,
       registeredServiceId: target.id,
       policy: resolveProxyTicketPolicy(this.defaults, target),
     });
-    if (!pt) throw unknown;
+    if (!pt) throw proxyGrantingTicketNotRecognized();
     return pt;
   }
 
