@@ -4,7 +4,7 @@ import { attributesAllowed, hasAttributeRules } from '../services/access-strateg
 import { RegisteredService } from '../services/registered-service';
 import { ServiceRegistry } from '../services/service-registry';
 import { isUsableServiceUrl } from '../services/service-url';
-import { PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from '../services/ticket-policy';
+import { POLICY_DEFAULTS, type PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from '../services/ticket-policy';
 import { SessionTerminator } from '../tickets/logout/session-terminator';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
 import { Authenticator } from './authenticator';
@@ -73,10 +73,9 @@ export function throttledMessage(retryAfterSeconds: number): string {
 /** `/login` as credential requestor and acceptor (CAS protocol 2.1–2.2, CAS SSO rules), and `/logout`. */
 @Injectable()
 export class LoginService {
-  private readonly defaults: PolicyDefaults;
-
   constructor(
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
+    @Inject(POLICY_DEFAULTS) private readonly defaults: PolicyDefaults,
     private readonly tickets: TicketRegistry,
     private readonly services: ServiceRegistry,
     private readonly authenticator: Authenticator,
@@ -84,9 +83,7 @@ export class LoginService {
     private readonly throttle: LoginThrottle,
     private readonly devices: DeviceCookies,
     private readonly terminator: SessionTerminator,
-  ) {
-    this.defaults = { tgt: config.tgt, rememberMe: config.rememberMe, st: config.st, pt: config.pt };
-  }
+  ) {}
 
   /**
    * The registered, enabled service for a URL the browser may be sent to, or null. Every path of

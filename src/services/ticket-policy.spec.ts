@@ -1,5 +1,6 @@
+import { loadCasConfig } from '../config/cas-config';
 import { parseServiceDefinition } from './registered-service';
-import { PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from './ticket-policy';
+import { PolicyDefaults, policyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from './ticket-policy';
 
 const defaults: PolicyDefaults = {
   tgt: { maxTimeToLiveSeconds: 28800, timeToKillSeconds: 7200 },
@@ -10,6 +11,26 @@ const defaults: PolicyDefaults = {
 
 const service = (extra: Record<string, unknown> = {}) =>
   parseServiceDefinition({ '@class': 'org.apereo.cas.services.CasRegisteredService', id: 7, name: 's', serviceId: '^https://s/.*', ...extra });
+
+describe('policyDefaults', () => {
+  it('reads each global ticket setting from its own variable', () => {
+    const config = loadCasConfig({
+      CAS_TICKET_TGT_PRIMARY_MAX_TIME_TO_LIVE_IN_SECONDS: '1001',
+      CAS_TICKET_TGT_PRIMARY_TIME_TO_KILL_IN_SECONDS: '1002',
+      CAS_TICKET_TGT_REMEMBER_ME_TIME_TO_KILL_IN_SECONDS: '1003',
+      CAS_TICKET_ST_TIME_TO_KILL_IN_SECONDS: '11',
+      CAS_TICKET_ST_NUMBER_OF_USES: '2',
+      CAS_TICKET_PT_TIME_TO_KILL_IN_SECONDS: '12',
+      CAS_TICKET_PT_NUMBER_OF_USES: '3',
+    });
+    expect(policyDefaults(config)).toEqual({
+      tgt: { maxTimeToLiveSeconds: 1001, timeToKillSeconds: 1002 },
+      rememberMe: { timeToKillSeconds: 1003 },
+      st: { timeToKillSeconds: 11, numberOfUses: 2 },
+      pt: { timeToKillSeconds: 12, numberOfUses: 3 },
+    });
+  });
+});
 
 describe('resolveSessionPolicy', () => {
   it('uses the global hard and idle limits without a service override', () => {

@@ -1,3 +1,4 @@
+import type { CasConfig } from '../config/cas-config';
 import type { RegisteredService } from './registered-service';
 
 /** How long a new SSO session lives: a hard limit, and an idle timeout that each use slides (null: none). */
@@ -16,6 +17,14 @@ export interface PolicyDefaults {
   rememberMe: { timeToKillSeconds: number };
   st: { timeToKillSeconds: number; numberOfUses: number };
   pt: { timeToKillSeconds: number; numberOfUses: number };
+}
+
+/** The PolicyDefaults provider (ServicesModule): the global ticket settings, read from the configuration once. */
+export const POLICY_DEFAULTS = Symbol('POLICY_DEFAULTS');
+
+/** The global settings every service's own expiration policy falls back to. */
+export function policyDefaults(config: CasConfig): PolicyDefaults {
+  return { tgt: config.tgt, rememberMe: { timeToKillSeconds: config.rememberMe.timeToKillSeconds }, st: config.st, pt: config.pt };
 }
 
 /**

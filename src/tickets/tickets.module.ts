@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ServicesModule } from '../services/services.module';
-import { ProxyCallback } from './proxy-callback';
+import { ProxyCallback } from './validation/proxy-callback';
 import { SessionTerminator } from './logout/session-terminator';
 import { SingleLogoutOutbox } from './logout/single-logout-outbox';
 import { SingleLogoutDelivery } from './logout/single-logout.delivery';
 import { TicketRegistry } from './ticket-registry';
 import { TicketRegistryCleaner } from './logout/ticket-registry.cleaner';
-import { TicketValidationService } from './ticket-validation.service';
-import { ValidationController } from './validation.controller';
+import { TicketValidationService } from './validation/ticket-validation.service';
+import { ValidationController } from './validation/validation.controller';
 
 /** The ticket registry (sole owner of the ticket tables) and the validation endpoints. */
 @Module({

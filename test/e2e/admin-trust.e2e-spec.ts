@@ -2,7 +2,7 @@ import { createServer, IncomingHttpHeaders, request, Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo, createServer as createTcpServer } from 'node:net';
 import { loadCasConfig } from '../../src/config/cas-config';
-import { ProxyCallback } from '../../src/tickets/proxy-callback';
+import { ProxyCallback } from '../../src/tickets/validation/proxy-callback';
 import { Browser, ticketOf } from '../helpers/browser';
 import { createAuthority } from '../helpers/certificates';
 import { freePort } from '../helpers/server-process';

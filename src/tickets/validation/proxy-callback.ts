@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { get, RequestOptions } from 'node:https';
 import * as tls from 'node:tls';
-import { isAdminApiUrl, OUTBOUND_HEADERS } from '../common/outbound-requests';
-import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { isAdminApiUrl, OUTBOUND_HEADERS } from '../../common/outbound-requests';
+import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
 
 /** Spec 2.5.4 leaves the timeout open; ours keeps a validation answer under 6 s whatever the callback does. */
 export const CALLBACK_TIMEOUT_MS = 5000;

@@ -1,10 +1,19 @@
-import { CasError } from '../common/cas-error';
-import { buildXml, isXmlName, xmlText, XmlNode } from '../common/xml';
-import type { Attributes } from '../config/cas-config';
+import type { FastifyReply } from 'fastify';
+import { CasError } from '../../common/cas-error';
+import { param, type RawParams } from '../../common/params';
+import { buildXml, isXmlName, xmlText, XmlNode } from '../../common/xml';
+import type { Attributes } from '../../config/cas-config';
 
 const CAS_NS = 'http://www.yale.edu/tp/cas';
 
 export type ResponseFormat = 'XML' | 'JSON';
+
+/**
+ * How an endpoint answers a CasError: `cas1` is `/validate`'s `no`, `serviceResponse` the
+ * authenticationFailure of the CAS 2.0/3.0 validation endpoints (XML or JSON by `format`),
+ * `proxy` the proxyFailure of `/proxy` (XML only).
+ */
+export type FailureShape = 'cas1' | 'serviceResponse' | 'proxy';
 
 export interface ValidationSuccess {
   user: string;
@@ -48,7 +57,36 @@ export function renderSuccess(s: ValidationSuccess, format: ResponseFormat): Ren
   };
 }
 
-export function renderFailure(e: CasError, format: ResponseFormat): Rendered {
+/** `format` is XML (default) or JSON; any other value is an invalid request answered in XML. */
+export function responseFormat(q: RawParams): ResponseFormat {
+  const f = param(q, 'format');
+  if (f === undefined) return 'XML';
+  const upper = f.toUpperCase();
+  if (upper === 'XML' || upper === 'JSON') return upper;
+  throw new CasError('INVALID_REQUEST', 'Unsupported format; use XML or JSON');
+}
+
+/** The one renderer of protocol failures: `e` in the endpoint's shape, given the request's query. */
+export function renderCasError(e: CasError, shape: FailureShape, q: RawParams): Rendered {
+  if (shape === 'cas1') return renderCas1(null);
+  if (shape === 'proxy') return renderProxyFailure(e);
+  let format: ResponseFormat = 'XML';
+  try {
+    format = responseFormat(q);
+  } catch {
+    // The refusal of the format itself (unsupported or repeated) is answered in XML, the default.
+  }
+  return renderFailure(e, format);
+}
+
+/** Puts a rendered answer's headers on the reply; returns its body, for Nest or the filter to send. */
+export function answer(reply: FastifyReply, r: Rendered): string {
+  reply.header('content-type', r.contentType);
+  reply.header('cache-control', 'no-store');
+  return r.body;
+}
+
+function renderFailure(e: CasError, format: ResponseFormat): Rendered {
   if (format === 'JSON') {
     return {
       contentType: JSON_TYPE,
@@ -74,7 +112,7 @@ export function renderProxySuccess(proxyTicket: string): Rendered {
   };
 }
 
-export function renderProxyFailure(e: CasError): Rendered {
+function renderProxyFailure(e: CasError): Rendered {
   return {
     contentType: XML_TYPE,
     body: buildXml({
