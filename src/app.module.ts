@@ -6,12 +6,13 @@ import { AuthModule } from './auth/auth.module';
 import { Clock, SystemClock } from './common/clock';
 import { CAS_CONFIG, type CasConfig } from './config/cas-config';
 import { attachPoolErrorHandler, dataSourceOptions, runMigrations } from './database/data-source';
+import { DatabaseHealth } from './database/database-health';
 import { Sql } from './database/sql';
 import { ServicesModule } from './services/services.module';
 import { TicketsModule } from './tickets/tickets.module';
 import { DataSource } from 'typeorm';
 
-/** Configuration, the clock and the SQL helper, visible to every module. */
+/** Configuration, the clock, the SQL helper and the database's health check, visible to every module. */
 @Global()
 @Module({})
 class CoreModule {
@@ -22,8 +23,9 @@ class CoreModule {
         { provide: CAS_CONFIG, useValue: config },
         { provide: Clock, useValue: clock },
         Sql,
+        DatabaseHealth,
       ],
-      exports: [CAS_CONFIG, Clock, Sql],
+      exports: [CAS_CONFIG, Clock, Sql, DatabaseHealth],
     };
   }
 }

@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './app.setup';
 import { CasConfig, loadCasConfig } from './config/cas-config';
 import { ConfigurationError } from './config/env.validation';
-import { EmbeddedDatabase, startEmbeddedPostgres } from './database/embedded-postgres';
+import { resolveDatabase } from './database/resolve-database';
 
 async function bootstrap(): Promise<void> {
   const logger = new Logger('Bootstrap');
@@ -20,11 +20,8 @@ async function bootstrap(): Promise<void> {
     throw e;
   }
   announceDefaults(logger, config);
-  let embedded: EmbeddedDatabase | undefined;
-  if (!config.databaseUrl) {
-    embedded = await startEmbeddedPostgres(config.dataDir);
-    config = { ...config, databaseUrl: embedded.url };
-  }
+  const database = await resolveDatabase(config, { attachToRunning: false });
+  config = { ...config, databaseUrl: database.url };
   const app = await createApp(config);
   // Stop in order: stop accepting requests and close the pool, then the embedded cluster.
   let stopping = false;
@@ -33,8 +30,8 @@ async function bootstrap(): Promise<void> {
     stopping = true;
     logger.log(`${signal} received, shutting down`);
     await app.close();
-    if (embedded) {
-      await embedded.stop();
+    if (database.startedEmbedded) {
+      await database.stop();
       logger.log('embedded Postgres stopped');
     }
     process.exit(0);

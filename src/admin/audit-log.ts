@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
+import { Sql } from '../database/sql';
 
 export interface AuditEntry {
   id: number;
@@ -16,12 +16,12 @@ export interface AuditEntry {
 @Injectable()
 export class AuditLog {
   constructor(
-    private readonly db: DataSource,
+    private readonly sql: Sql,
     private readonly clock: Clock,
   ) {}
 
   async record(e: Omit<AuditEntry, 'id' | 'at'>): Promise<void> {
-    await this.db.query(
+    await this.sql.affected(
       `INSERT INTO admin_audit (at, actor, client_ip, action, target, status) VALUES ($1, $2, $3, $4, $5, $6)`,
       [this.clock.now(), e.actor, e.clientIp, e.action, e.target.slice(0, 2048), e.status],
     );
@@ -29,7 +29,7 @@ export class AuditLog {
 
   /** Newest first, keyset on id: entries older than `before`. */
   async page(limit: number, before?: number): Promise<AuditEntry[]> {
-    const rows: { id: string; at: Date; actor: string; client_ip: string; action: string; target: string; status: number }[] = await this.db.query(
+    const rows = await this.sql.rows<{ id: string; at: Date; actor: string; client_ip: string; action: string; target: string; status: number }>(
       `SELECT id, at, actor, client_ip, action, target, status FROM admin_audit
         WHERE ($1::bigint IS NULL OR id < $1::bigint) ORDER BY id DESC LIMIT $2`,
       [before ?? null, limit],

@@ -1,23 +1,19 @@
 import { ApiTags } from '@nestjs/swagger';
 import { Controller, Get, HttpCode, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { DataSource } from 'typeorm';
+import { DatabaseHealth, type HealthStatus } from '../database/database-health';
 
 /** `GET /actuator/health`: public, says whether the database answers. */
 @ApiTags('health')
 @Controller('actuator')
 export class HealthController {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly database: DatabaseHealth) {}
 
   @Get('health')
   @HttpCode(200)
-  async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: 'UP' | 'DOWN'; components: object }> {
-    try {
-      await this.db.query('SELECT 1');
-      return { status: 'UP', components: { db: { status: 'UP' } } };
-    } catch {
-      reply.status(503);
-      return { status: 'DOWN', components: { db: { status: 'DOWN' } } };
-    }
+  async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<{ status: HealthStatus; components: object }> {
+    const db = await this.database.check();
+    if (db === 'DOWN') reply.status(503);
+    return { status: db, components: { db: { status: db } } };
   }
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { EncryptJWT, jwtDecrypt, errors } from 'jose';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
+import { Sql } from '../database/sql';
 import { randomToken } from '../tickets/ticket-ids';
 import { TgcCodec } from './tgc-codec';
 
@@ -45,7 +45,7 @@ interface FlowClaims {
 @Injectable()
 export class LoginFlows {
   constructor(
-    private readonly db: DataSource,
+    private readonly sql: Sql,
     private readonly clock: Clock,
     private readonly tgc: TgcCodec,
   ) {}
@@ -85,21 +85,20 @@ export class LoginFlows {
     const claims = await this.open(execution);
     if (!claims || claims.p !== purpose || typeof claims.b !== 'string' || claims.b.length !== 64) return null;
     if (!timingSafeEqual(Buffer.from(claims.b), Buffer.from(hash(browserKey)))) return null;
-    const inserted: unknown[] = await this.db.query(
+    const inserted = await this.sql.one(
       `INSERT INTO used_login_executions (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`,
       [claims.jti, new Date(claims.exp * 1000)],
     );
-    return inserted.length ? { service: typeof claims.s === 'string' ? claims.s : null } : null;
+    return inserted ? { service: typeof claims.s === 'string' ? claims.s : null } : null;
   }
 
   /** Deletes up to `limit` rows of tokens expired (and past the clock-skew margin); returns how many. */
   async deleteExpired(limit: number): Promise<number> {
-    const [, count] = (await this.db.query(
+    return this.sql.affected(
       `DELETE FROM used_login_executions WHERE id IN (
          SELECT id FROM used_login_executions WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       [new Date(this.clock.now().getTime() - CLOCK_SKEW_MS), limit],
-    )) as [unknown, number];
-    return count;
+    );
   }
 
   private async open(execution: string): Promise<(Partial<FlowClaims> & { jti: string; exp: number }) | null> {

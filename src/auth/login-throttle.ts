@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { usernameDigest, usernameKey } from '../common/username';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { Sql } from '../database/sql';
 
 export interface AttemptKeys {
   ip: string;
@@ -33,7 +33,7 @@ export interface Reservation {
 @Injectable()
 export class LoginThrottle {
   constructor(
-    private readonly db: DataSource,
+    private readonly sql: Sql,
     private readonly clock: Clock,
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
   ) {}
@@ -53,14 +53,14 @@ export class LoginThrottle {
     ];
     const taken: string[] = [];
     for (const [key, limit] of limits) {
-      const rows: unknown[] = await this.db.query(
+      const reserved = await this.sql.one(
         `INSERT INTO login_throttle (key, window_start, failures) VALUES ($1, $2, 1)
          ON CONFLICT (key, window_start) DO UPDATE SET failures = login_throttle.failures + 1
           WHERE login_throttle.failures < $3
          RETURNING failures`,
         [key, windowStart, limit],
       );
-      if (rows.length === 0) {
+      if (!reserved) {
         await this.refund({ keys: taken, windowStart });
         return null;
       }
@@ -72,7 +72,7 @@ export class LoginThrottle {
   /** Gives reserved slots back (the password was right). */
   async refund(r: Reservation): Promise<void> {
     if (!r.keys.length) return;
-    await this.db.query(
+    await this.sql.affected(
       `UPDATE login_throttle SET failures = failures - 1 WHERE key = ANY($1::varchar[]) AND window_start = $2 AND failures > 0`,
       [r.keys, r.windowStart],
     );
@@ -91,23 +91,21 @@ export class LoginThrottle {
    */
   async clearAccount(username: string): Promise<number> {
     // starts_with() reads every counter: fine for an administrator's action.
-    const [, count] = (await this.db.query(
+    return this.sql.affected(
       `DELETE FROM login_throttle WHERE key = $1 OR starts_with(key, $2)`,
       [accountKey(username), deviceKey(username, '')],
-    )) as [unknown, number];
-    return count;
+    );
   }
 
   /** Deletes up to `limit` counters of windows that have ended; returns how many. */
   async deletePastWindows(limit: number): Promise<number> {
     const windowMs = this.config.throttle.rangeSeconds * 1000;
     const currentStart = new Date(Math.floor(this.clock.now().getTime() / windowMs) * windowMs);
-    const [, count] = (await this.db.query(
+    return this.sql.affected(
       `DELETE FROM login_throttle WHERE (key, window_start) IN (
          SELECT key, window_start FROM login_throttle WHERE window_start < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
       [currentStart, limit],
-    )) as [unknown, number];
-    return count;
+    );
   }
 }
 

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { storableAttributes } from '../common/attributes';
 import { usernameKey } from '../common/username';
 import type { Attributes } from '../config/cas-config';
+import { Sql } from '../database/sql';
 
 export interface StoredUser {
   username: string;
@@ -26,49 +26,49 @@ export interface UserSummary {
  */
 @Injectable()
 export class UserStore {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   async find(username: string): Promise<StoredUser | null> {
-    const rows: { username: string; password_hash: string; attributes: Attributes; disabled: boolean }[] = await this.db.query(
+    const r = await this.sql.one<{ username: string; password_hash: string; attributes: Attributes; disabled: boolean }>(
       `SELECT username, password_hash, attributes, disabled FROM users WHERE username_key = $1`,
       [usernameKey(username)],
     );
-    if (!rows.length) return null;
-    const r = rows[0];
+    if (!r) return null;
     return { username: r.username, passwordHash: r.password_hash, attributes: r.attributes, disabled: r.disabled };
   }
 
   /** Inserts a user; false when the name (in its canonical form) is taken. */
   async add(username: string, passwordHash: string, attributes: Attributes): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(
+    const added = await this.sql.one(
       `INSERT INTO users (username, username_key, password_hash, attributes) VALUES ($1, $2, $3, $4)
        ON CONFLICT DO NOTHING RETURNING username`,
       [username, usernameKey(username), passwordHash, JSON.stringify(storableAttributes(attributes))],
     );
-    return rows.length === 1;
+    return added !== null;
   }
 
   /** Replaces the password hash; false for an unknown user. */
   async setPassword(username: string, passwordHash: string): Promise<boolean> {
-    const [, count] = (await this.db.query(
+    const updated = await this.sql.affected(
       `UPDATE users SET password_hash = $2, updated_at = now() WHERE username_key = $1`,
       [usernameKey(username), passwordHash],
-    )) as [unknown, number];
-    return count === 1;
+    );
+    return updated === 1;
   }
 
   /** Sets the disabled flag; false for an unknown user. */
   async setDisabled(username: string, disabled: boolean): Promise<boolean> {
-    const [, count] = (await this.db.query(
+    const updated = await this.sql.affected(
       `UPDATE users SET disabled = $2, updated_at = now() WHERE username_key = $1`,
       [usernameKey(username), disabled],
-    )) as [unknown, number];
-    return count === 1;
+    );
+    return updated === 1;
   }
 
   async list(): Promise<UserSummary[]> {
-    const rows: { username: string; disabled: boolean; attributes: Attributes; created_at: Date; updated_at: Date }[] =
-      await this.db.query(`SELECT username, disabled, attributes, created_at, updated_at FROM users ORDER BY username_key`);
+    const rows = await this.sql.rows<{ username: string; disabled: boolean; attributes: Attributes; created_at: Date; updated_at: Date }>(
+      `SELECT username, disabled, attributes, created_at, updated_at FROM users ORDER BY username_key`,
+    );
     return rows.map((r) => ({ username: r.username, disabled: r.disabled, attributes: r.attributes, createdAt: r.created_at, updatedAt: r.updated_at }));
   }
 }

@@ -7,7 +7,7 @@ import { AppModule } from '../app.module';
 import { UserError, UsersService } from '../auth/users.service';
 import { loadCasConfig } from '../config/cas-config';
 import { ConfigurationError } from '../config/env.validation';
-import { EmbeddedDatabase, runningEmbeddedPostgres, startEmbeddedPostgres } from '../database/embedded-postgres';
+import { resolveDatabase } from '../database/resolve-database';
 
 const USAGE = `usage: npm run users -- <command>
   add <username> [--attributes '{"mail":["a@b.org"]}']   create a user (password from stdin or a prompt)
@@ -61,14 +61,11 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  let config = loadCasConfig(process.env);
-  let embedded: EmbeddedDatabase | undefined;
-  if (!config.databaseUrl) {
-    const running = runningEmbeddedPostgres(config.dataDir);
-    if (!running) embedded = await startEmbeddedPostgres(config.dataDir);
-    config = { ...config, databaseUrl: running ?? embedded!.url };
-  }
-  const ctx = await NestFactory.createApplicationContext(AppModule.register({ ...config, logLevel: 'error' }), { logger: ['error'] });
+  const config = loadCasConfig(process.env);
+  const database = await resolveDatabase(config, { attachToRunning: true });
+  const ctx = await NestFactory.createApplicationContext(AppModule.register({ ...config, databaseUrl: database.url, logLevel: 'error' }), {
+    logger: ['error'],
+  });
   try {
     const users = ctx.get(UsersService);
     switch (command) {
@@ -99,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } finally {
     await ctx.close();
-    await embedded?.stop();
+    await database.stop();
   }
 }
 

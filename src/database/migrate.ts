@@ -3,19 +3,17 @@ import { Logger } from '@nestjs/common';
 import { loadCasConfig } from '../config/cas-config';
 import { ConfigurationError } from '../config/env.validation';
 import { runMigrations } from './data-source';
-import { runningEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
+import { resolveDatabase } from './resolve-database';
 
 /** `npm run migration:run`: brings the schema up to date (the server also does this at boot). */
 async function main(): Promise<void> {
   const logger = new Logger('Migrations');
-  const config = loadCasConfig(process.env);
-  const running = config.databaseUrl ? null : runningEmbeddedPostgres(config.dataDir);
-  const embedded = config.databaseUrl || running ? undefined : await startEmbeddedPostgres(config.dataDir);
+  const database = await resolveDatabase(loadCasConfig(process.env), { attachToRunning: true });
   try {
-    await runMigrations(config.databaseUrl ?? running ?? embedded!.url, { logger });
+    await runMigrations(database.url, { logger });
     logger.log('schema is up to date');
   } finally {
-    await embedded?.stop();
+    await database.stop();
   }
 }
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { DataSource, EntityManager } from 'typeorm';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { Sql, type Tx } from '../database/sql';
 import { compileServicePattern, parseServiceDefinition, RegisteredService } from './registered-service';
 
 interface CompiledService {
@@ -26,7 +26,7 @@ export class ServiceRegistry {
   private version = -1;
 
   constructor(
-    private readonly db: DataSource,
+    private readonly sql: Sql,
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
   ) {}
 
@@ -36,8 +36,8 @@ export class ServiceRegistry {
    */
   async upsert(s: RegisteredService, source: ServiceSource): Promise<boolean> {
     const keepApiChanges = source === 'json' && !this.config.serviceRegistryImportOverwrite;
-    return this.change(async (m) => {
-      const rows: unknown[] = await m.query(
+    return this.change(async (tx) => {
+      const written = await tx.one(
         `INSERT INTO registered_services (id, name, service_id, evaluation_order, enabled, definition, source)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, service_id = EXCLUDED.service_id,
@@ -47,28 +47,25 @@ export class ServiceRegistry {
          RETURNING id`,
         [s.id, s.name, s.serviceId, s.evaluationOrder, s.enabled, JSON.stringify(s.definition), source, keepApiChanges],
       );
-      return rows.length === 1;
+      return written !== null;
     });
   }
 
   /** Inserts a new service; false when the id is taken. */
   async create(s: RegisteredService): Promise<boolean> {
-    return this.change(async (m) => {
-      const rows: unknown[] = await m.query(
+    return this.change(async (tx) => {
+      const created = await tx.one(
         `INSERT INTO registered_services (id, name, service_id, evaluation_order, enabled, definition, source)
          VALUES ($1, $2, $3, $4, $5, $6, 'api') ON CONFLICT (id) DO NOTHING RETURNING id`,
         [s.id, s.name, s.serviceId, s.evaluationOrder, s.enabled, JSON.stringify(s.definition)],
       );
-      return rows.length === 1;
+      return created !== null;
     });
   }
 
   /** Deletes a service; false when there was none. */
   async remove(id: number): Promise<boolean> {
-    return this.change(async (m) => {
-      const [, count] = (await m.query(`DELETE FROM registered_services WHERE id = $1`, [id])) as [unknown, number];
-      return count === 1;
-    });
+    return this.change(async (tx) => (await tx.affected(`DELETE FROM registered_services WHERE id = $1`, [id])) === 1);
   }
 
   /**
@@ -76,15 +73,14 @@ export class ServiceRegistry {
    * serviceId is exactly this one, and returns them. No change, no version bump.
    */
   async removeImported(serviceId: string): Promise<{ id: string; name: string }[]> {
-    const found: unknown[] = await this.db.query(`SELECT 1 FROM registered_services WHERE source = 'json' AND definition->>'serviceId' = $1`, [serviceId]);
-    if (!found.length) return [];
-    return this.change(async (m) => {
-      const [rows] = (await m.query(
+    const found = await this.sql.one(`SELECT 1 FROM registered_services WHERE source = 'json' AND definition->>'serviceId' = $1`, [serviceId]);
+    if (!found) return [];
+    return this.change((tx) =>
+      tx.rows<{ id: string; name: string }>(
         `DELETE FROM registered_services WHERE source = 'json' AND definition->>'serviceId' = $1 RETURNING id, name`,
         [serviceId],
-      )) as [{ id: string; name: string }[], number];
-      return rows;
-    });
+      ),
+    );
   }
 
   /** How many services this node has loaded (enabled or not). */
@@ -94,21 +90,21 @@ export class ServiceRegistry {
 
   /** Every stored definition, in evaluation order (from the table, not the cache). */
   async definitions(): Promise<Record<string, unknown>[]> {
-    const rows: { definition: Record<string, unknown> }[] = await this.db.query(
+    const rows = await this.sql.rows<{ definition: Record<string, unknown> }>(
       `SELECT definition FROM registered_services ORDER BY evaluation_order, name, id`,
     );
     return rows.map((r) => r.definition);
   }
 
   async definition(id: number): Promise<Record<string, unknown> | null> {
-    const rows: { definition: Record<string, unknown> }[] = await this.db.query(`SELECT definition FROM registered_services WHERE id = $1`, [id]);
-    return rows.length ? rows[0].definition : null;
+    const row = await this.sql.one<{ definition: Record<string, unknown> }>(`SELECT definition FROM registered_services WHERE id = $1`, [id]);
+    return row ? row.definition : null;
   }
 
   /** Reloads the in-memory list from the table. A row that no longer parses is skipped and reported. */
   async reload(): Promise<void> {
-    const [{ version }] = (await this.db.query(`SELECT version FROM service_registry_version WHERE id = 1`)) as { version: string }[];
-    const rows: { id: string; definition: unknown }[] = await this.db.query(
+    const version = await this.storedVersion();
+    const rows = await this.sql.rows<{ id: string; definition: unknown }>(
       `SELECT id, definition FROM registered_services ORDER BY evaluation_order, name, id`,
     );
     const next: CompiledService[] = [];
@@ -121,7 +117,7 @@ export class ServiceRegistry {
       }
     }
     this.compiled = next;
-    this.version = Number(version);
+    this.version = version;
   }
 
   /**
@@ -132,8 +128,7 @@ export class ServiceRegistry {
   @Interval(500)
   async refreshIfChanged(): Promise<void> {
     try {
-      const [{ version }] = (await this.db.query(`SELECT version FROM service_registry_version WHERE id = 1`)) as { version: string }[];
-      if (Number(version) !== this.version) await this.reload();
+      if ((await this.storedVersion()) !== this.version) await this.reload();
     } catch (e) {
       this.logger.warn(`registry version check failed: ${(e as Error).message}`);
     }
@@ -161,13 +156,19 @@ export class ServiceRegistry {
   }
 
   /** Runs a change and bumps the version in one transaction, then reloads this node at once. */
-  private async change<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
-    const result = await this.db.transaction(async (m) => {
-      const r = await fn(m);
-      await m.query(`UPDATE service_registry_version SET version = version + 1 WHERE id = 1`);
+  private async change<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const result = await this.sql.transaction(async (tx) => {
+      const r = await fn(tx);
+      await tx.affected(`UPDATE service_registry_version SET version = version + 1 WHERE id = 1`);
       return r;
     });
     await this.reload();
     return result;
+  }
+
+  /** The registry's version in the table (bumped by every change, on any node). */
+  private async storedVersion(): Promise<number> {
+    const row = await this.sql.one<{ version: string }>(`SELECT version FROM service_registry_version WHERE id = 1`);
+    return Number(row!.version);
   }
 }
