@@ -4,21 +4,17 @@ import { Browser, ticketOf } from '../helpers/browser';
 import { startTestApp, TestApp } from '../helpers/test-app';
 import { APP, OTHER } from '../helpers/test-services';
 
-/** The ```sql blocks of the README's "For DBAs" section, each with the header of the output shown after it. */
-function readmeQueries(): { sql: string; columns: string[] }[] {
-  const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
-  const start = readme.indexOf('\n## For DBAs\n');
-  if (start < 0) throw new Error('README has no "## For DBAs" section');
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end);
-  return [...section.matchAll(/```sql\n([\s\S]*?)```\s*```text\n([^\n]*)\n/g)].map((m) => ({
+/** The ```sql blocks of the DBA handbook (docs/dba.md), each with the header of the output shown after it. */
+function handbookQueries(): { sql: string; columns: string[] }[] {
+  const handbook = readFileSync(join(__dirname, '..', '..', 'docs', 'dba.md'), 'utf8');
+  return [...handbook.matchAll(/```sql\n([\s\S]*?)```\s*```text\n([^\n]*)\n/g)].map((m) => ({
     sql: m[1],
     columns: m[2].split('|').map((c) => c.trim()),
   }));
 }
 
-/** The README must not rot: every DBA query runs on a database filled through the server, and answers the columns it shows. */
-describe('README "For DBAs" queries', () => {
+/** The DBA handbook must not rot: every query runs on a database filled through the server, and answers the columns it shows. */
+describe('docs/dba.md queries', () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await startTestApp({ env: { AUTHN_THROTTLE_ENABLED: 'false', CAS_AUTHN_ACCEPT_USERS: 'alice::Mellon' } });
@@ -36,7 +32,7 @@ describe('README "For DBAs" queries', () => {
   });
   afterAll(() => t.close());
 
-  const queries = readmeQueries();
+  const queries = handbookQueries();
 
   it('has the six documented queries, each followed by its output', () => {
     expect(queries).toHaveLength(6);
