@@ -124,28 +124,44 @@ describe('session changes racing the end of a session (lock order)', () => {
       const st = ticketOf(await b.login('casuser', 'Mellon', APP));
       const [old] = (await t.sql.query(`SELECT session_id FROM session_services WHERE ticket_id = $1`, [st])).rows.map((r) => r.session_id as string);
       const before = await tgtIds();
-      await gate.query('BEGIN');
-      await gate.query(`SELECT id FROM tickets WHERE id = $1 FOR UPDATE`, [st]);
+      // Test-only: every UPDATE statement on tickets (the login's ticket grant is the only one
+      // here) waits, before touching a row, for an advisory lock a second connection holds. So the
+      // admin's end runs to its commit between the hand-over and the grant, whatever the load.
+      const hold = new Client({ connectionString: t.config.databaseUrl });
+      await hold.connect();
+      await t.sql.query(`CREATE FUNCTION test_hold_ticket_updates() RETURNS trigger LANGUAGE plpgsql AS
+                           $$ BEGIN PERFORM pg_advisory_xact_lock_shared(4343); RETURN NULL; END $$`);
+      await t.sql.query(`CREATE TRIGGER test_hold_ticket_updates BEFORE UPDATE ON tickets
+                           FOR EACH STATEMENT EXECUTE FUNCTION test_hold_ticket_updates()`);
+      await hold.query('SELECT pg_advisory_lock(4343)');
       let login: Tracked<Response> | undefined;
-      let end: Tracked<unknown> | undefined;
       try {
-        const form = await b.get(`/cas/login?renew=true&service=${encodeURIComponent(APP)}`);
-        login = tracked(b.post('/cas/login', { username: 'casuser', password: 'Mellon', execution: executionOf(form.body), _eventId: 'submit' }));
-        await until(() => waitingIn('DELETE FROM tickets WHERE session_id'));
-        const [fresh] = (await tgtIds()).filter((id) => !before.includes(id));
-        // The admin's end queues behind the hand-over's lock on the new session, ahead of the
-        // ticket grant the login makes next: that grant finds the session gone.
-        end = tracked(t.app.get(SessionTerminator).end(fresh, 'ADMIN'));
-        await until(() => waitingIn(`DELETE FROM tickets WHERE id = $1 AND type = 'TGT'`));
+        await gate.query('BEGIN');
+        await gate.query(`SELECT id FROM tickets WHERE id = $1 FOR UPDATE`, [st]);
+        let end: Tracked<unknown> | undefined;
+        try {
+          const form = await b.get(`/cas/login?renew=true&service=${encodeURIComponent(APP)}`);
+          login = tracked(b.post('/cas/login', { username: 'casuser', password: 'Mellon', execution: executionOf(form.body), _eventId: 'submit' }));
+          await until(() => waitingIn('DELETE FROM tickets WHERE session_id'));
+          const [fresh] = (await tgtIds()).filter((id) => !before.includes(id));
+          // The admin's end waits for the hand-over's lock on the new session.
+          end = tracked(t.app.get(SessionTerminator).end(fresh, 'ADMIN'));
+          await until(() => waitingIn(`DELETE FROM tickets WHERE id = $1 AND type = 'TGT'`));
+        } finally {
+          await gate.query('COMMIT');
+        }
+        // The hand-over commits, the admin's end follows; the grant is still held.
+        expect(await end!.promise).not.toBeNull();
       } finally {
-        await gate.query('COMMIT');
+        await hold.query('SELECT pg_advisory_unlock(4343)');
+        await hold.end();
       }
       const res = await login!.promise;
+      await t.sql.query(`DROP TRIGGER test_hold_ticket_updates ON tickets; DROP FUNCTION test_hold_ticket_updates()`);
       expect(res.statusCode).toBe(200);
       expect(res.headers.location).toBeUndefined();
       expect(res.body).toContain('Your session was ended while you were logging in');
       expect(setCookies(res).filter((c) => c.name === 'TGC' && c.value !== '')).toEqual([]);
-      expect(await end!.promise).not.toBeNull();
       // Neither the old session (handed over, then deleted) nor the new one (ended) is left.
       expect((await tgtIds()).filter((id) => id === old || !before.includes(id))).toEqual([]);
       expect(await leftBehind([old])).toEqual({ services: 0, tickets: 0, pts_without_pgt: 0, services_without_pgt: 0 });
