@@ -1,7 +1,7 @@
-import { Controller, Get, Header, Injectable, UseGuards } from '@nestjs/common';
+import { Controller, Get, Header, Injectable } from '@nestjs/common';
 import { ApiExcludeController, type OpenAPIObject } from '@nestjs/swagger';
 import escapeHtml from 'escape-html';
-import { AdminGuard } from '../common/admin.guard';
+import { AdminApi } from '../common/admin-api';
 
 /** Holds the document app.setup generates once all controllers are known. */
 @Injectable()
@@ -24,7 +24,7 @@ export class ApiDocument {
  */
 @ApiExcludeController()
 @Controller('actuator')
-@UseGuards(AdminGuard)
+@AdminApi()
 export class ApiDocumentController {
   constructor(private readonly doc: ApiDocument) {}
 

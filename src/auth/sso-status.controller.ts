@@ -1,7 +1,6 @@
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { BadRequestException, Controller, Get, Inject, Query, Req, UseGuards } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Inject, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AdminGuard } from '../common/admin.guard';
+import { AdminApi } from '../common/admin-api';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { TicketRegistry } from '../tickets/ticket-registry';
 import { TgcCodec } from './tgc-codec';
@@ -12,9 +11,7 @@ import { TgcCodec } from './tgc-codec';
  * Pinning applies: a cookie is only readable from the client it was issued to.
  */
 @Controller('actuator')
-@ApiBearerAuth()
-@ApiTags('admin')
-@UseGuards(AdminGuard)
+@AdminApi()
 export class SsoStatusController {
   constructor(
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
