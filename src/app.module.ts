@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
+import { AdminAccess } from './common/admin.guard';
 import { Clock, SystemClock } from './common/clock';
 import { CAS_CONFIG, type CasConfig } from './config/cas-config';
 import { attachPoolErrorHandler, dataSourceOptions, runMigrations } from './database/data-source';
@@ -11,7 +12,7 @@ import { ServicesModule } from './services/services.module';
 import { TicketsModule } from './tickets/tickets.module';
 import { DataSource } from 'typeorm';
 
-/** Configuration, the clock and the SQL helper, visible to every module. */
+/** Configuration, the clock, the SQL helper and who may use the admin API, visible to every module. */
 @Global()
 @Module({})
 class CoreModule {
@@ -22,8 +23,9 @@ class CoreModule {
         { provide: CAS_CONFIG, useValue: config },
         { provide: Clock, useValue: clock },
         Sql,
+        AdminAccess,
       ],
-      exports: [CAS_CONFIG, Clock, Sql],
+      exports: [CAS_CONFIG, Clock, Sql, AdminAccess],
     };
   }
 }

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { AdminGuard } from '../common/admin.guard';
 import { ServicesModule } from '../services/services.module';
 import { TicketsModule } from '../tickets/tickets.module';
 import { AuthHousekeeping } from './auth-housekeeping';
@@ -20,7 +19,7 @@ import { ThrottlesController } from './throttles.controller';
 @Module({
   imports: [ServicesModule, TicketsModule],
   controllers: [LoginController, SsoStatusController, ThrottlesController],
-  providers: [AdminGuard, AuthHousekeeping, Authenticator, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore, UsersService],
+  providers: [AuthHousekeeping, Authenticator, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore, UsersService],
   exports: [UsersService],
 })
 export class AuthModule {}
