@@ -2,6 +2,7 @@ import { Controller, Get, Header, Injectable } from '@nestjs/common';
 import { ApiExcludeController, type OpenAPIObject } from '@nestjs/swagger';
 import escapeHtml from 'escape-html';
 import { AdminApi } from '../common/admin-api';
+import { pagePolicy } from '../common/security-headers';
 
 /** Holds the document app.setup generates once all controllers are known. */
 @Injectable()
@@ -35,7 +36,7 @@ export class ApiDocumentController {
 
   @Get('docs')
   @Header('content-type', 'text/html; charset=utf-8')
-  @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+  @Header('content-security-policy', pagePolicy())
   html(): string {
     const d = this.doc.get();
     const rows = Object.entries(d.paths).flatMap(([path, ops]) =>
