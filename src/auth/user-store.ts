@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { storableAttributes } from '../common/attributes';
 import { usernameKey } from '../common/username';
-import type { Attributes } from '../config/cas-config';
+import type { Attributes } from '../common/attributes';
 
 export interface StoredUser {
   username: string;

@@ -5,7 +5,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { storableAttributes } from '../common/attributes';
 import { Clock } from '../common/clock';
 import { usernameKey } from '../common/username';
-import type { Attributes } from '../config/cas-config';
+import type { Attributes } from '../common/attributes';
 import type { ServiceTicketPolicy, SessionPolicy } from '../services/ticket-policy';
 import type { LogoutRequestRow, ReachedService } from './single-logout';
 import { EndReason, SingleLogoutOutbox } from './single-logout-outbox';

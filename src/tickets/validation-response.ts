@@ -1,6 +1,6 @@
 import { CasError } from '../common/cas-error';
 import { buildXml, isXmlName, xmlText, XmlNode } from '../common/xml';
-import type { Attributes } from '../config/cas-config';
+import type { Attributes } from '../common/attributes';
 
 const CAS_NS = 'http://www.yale.edu/tp/cas';
 
