@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
+import { AdminAccess } from './common/admin.guard';
 import { Clock, SystemClock } from './common/clock';
 import { CAS_CONFIG, type CasConfig } from './config/cas-config';
 import { attachPoolErrorHandler, dataSourceOptions, runMigrations } from './database/data-source';
@@ -12,7 +13,7 @@ import { ServicesModule } from './services/services.module';
 import { TicketsModule } from './tickets/tickets.module';
 import { DataSource } from 'typeorm';
 
-/** Configuration, the clock, the SQL helper and the database's health check, visible to every module. */
+/** Configuration, the clock, the SQL helper, the database's health check and who may use the admin API, visible to every module. */
 @Global()
 @Module({})
 class CoreModule {
@@ -24,8 +25,9 @@ class CoreModule {
         { provide: Clock, useValue: clock },
         Sql,
         DatabaseHealth,
+        AdminAccess,
       ],
-      exports: [CAS_CONFIG, Clock, Sql, DatabaseHealth],
+      exports: [CAS_CONFIG, Clock, Sql, DatabaseHealth, AdminAccess],
     };
   }
 }

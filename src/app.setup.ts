@@ -8,6 +8,7 @@ import { ApiDocument } from './admin/api-document.controller';
 import { AuthModule } from './auth/auth.module';
 import { Clock } from './common/clock';
 import { CasConfig } from './config/cas-config';
+import { addSecurityHeaders } from './common/security-headers';
 import { UnexpectedErrorFilter } from './common/unexpected-error.filter';
 
 const MAX_URL_LENGTH = 8192;
@@ -48,12 +49,7 @@ export async function configureApp(app: NestFastifyApplication, config: CasConfi
       await reply.code(414).header('content-type', 'text/plain; charset=utf-8').send('URI too long\n');
     }
   });
-  fastify.addHook('onSend', async (_req, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
-    return payload;
-  });
+  addSecurityHeaders(fastify);
   app.setGlobalPrefix(config.server.contextPath.replace(/^\//, ''));
   app.useGlobalFilters(new UnexpectedErrorFilter());
   serveAdminApiDocument(app);

@@ -1,7 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ServicesModule } from '../services/services.module';
 import { TicketsModule } from '../tickets/tickets.module';
-import { AdminGuard } from '../common/admin.guard';
 import { ApiDocument, ApiDocumentController } from './api-document.controller';
 import { AuditLog } from './audit-log';
 import { AuditLogController } from './audit-log.controller';
@@ -16,6 +15,6 @@ import { TicketRegistryController } from './ticket-registry.controller';
 @Module({
   imports: [ServicesModule, TicketsModule],
   controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController, TicketRegistryController],
-  providers: [AdminGuard, ApiDocument, AuditLog, AuditHook, SsoSessionsService],
+  providers: [ApiDocument, AuditLog, AuditHook, SsoSessionsService],
 })
 export class AdminModule {}

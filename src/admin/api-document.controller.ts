@@ -1,7 +1,8 @@
-import { Controller, Get, Header, Injectable, UseGuards } from '@nestjs/common';
+import { Controller, Get, Header, Injectable } from '@nestjs/common';
 import { ApiExcludeController, type OpenAPIObject } from '@nestjs/swagger';
 import escapeHtml from 'escape-html';
-import { AdminGuard } from '../common/admin.guard';
+import { AdminApi } from '../common/admin-api';
+import { pagePolicy } from '../common/security-headers';
 
 /** Holds the document app.setup generates once all controllers are known. */
 @Injectable()
@@ -24,7 +25,7 @@ export class ApiDocument {
  */
 @ApiExcludeController()
 @Controller('actuator')
-@UseGuards(AdminGuard)
+@AdminApi()
 export class ApiDocumentController {
   constructor(private readonly doc: ApiDocument) {}
 
@@ -35,7 +36,7 @@ export class ApiDocumentController {
 
   @Get('docs')
   @Header('content-type', 'text/html; charset=utf-8')
-  @Header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'")
+  @Header('content-security-policy', pagePolicy())
   html(): string {
     const d = this.doc.get();
     const rows = Object.entries(d.paths).flatMap(([path, ops]) =>

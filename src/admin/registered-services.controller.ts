@@ -1,15 +1,8 @@
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import {
-  BadRequestException, Body, ConflictException, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post, Put, UseGuards,
-} from '@nestjs/common';
-import { AdminGuard } from '../common/admin.guard';
+import { BadRequestException, Body, ConflictException, Controller, Delete, Get, HttpCode, NotFoundException, Param, Post, Put } from '@nestjs/common';
+import { AdminApi } from '../common/admin-api';
 import { InvalidServiceDefinition, parseServiceDefinition, RegisteredService } from '../services/registered-service';
 import { ServiceRegistry } from '../services/service-registry';
-
-function serviceId(raw: string): number {
-  if (!/^\d{1,15}$/.test(raw)) throw new BadRequestException("the service id must be a non-negative integer");
-  return Number(raw);
-}
+import { ServiceIdParams } from './dto/service-id.params';
 
 /** A definition in CAS's JSON service format, validated; a 400 names the field at fault. */
 function validated(body: unknown): RegisteredService {
@@ -27,9 +20,7 @@ function validated(body: unknown): RegisteredService {
  * used by every node within a second.
  */
 @Controller('actuator/registeredServices')
-@ApiBearerAuth()
-@ApiTags('admin')
-@UseGuards(AdminGuard)
+@AdminApi()
 export class RegisteredServicesController {
   constructor(private readonly registry: ServiceRegistry) {}
 
@@ -39,8 +30,8 @@ export class RegisteredServicesController {
   }
 
   @Get(':id')
-  async get(@Param('id') id: string) {
-    const definition = await this.registry.definition(serviceId(id));
+  async get(@Param() { id, number }: ServiceIdParams) {
+    const definition = await this.registry.definition(number);
     if (!definition) throw new NotFoundException(`no registered service ${id}`);
     return definition;
   }
@@ -54,17 +45,17 @@ export class RegisteredServicesController {
   }
 
   @Put(':id')
-  async replace(@Param('id') id: string, @Body() body: unknown) {
+  async replace(@Param() { id, number }: ServiceIdParams, @Body() body: unknown) {
     const service = validated(body);
-    if (service.id !== serviceId(id)) throw new BadRequestException(`id: the body's id ${service.id} differs from the path's ${id}`);
+    if (service.id !== number) throw new BadRequestException(`id: the body's id ${service.id} differs from the path's ${id}`);
     await this.registry.upsert(service, 'api');
     return service.definition;
   }
 
   @Delete(':id')
   @HttpCode(200)
-  async remove(@Param('id') id: string) {
-    if (!(await this.registry.remove(serviceId(id)))) throw new NotFoundException(`no registered service ${id}`);
-    return { status: 200, id: Number(id) };
+  async remove(@Param() { id, number }: ServiceIdParams) {
+    if (!(await this.registry.remove(number))) throw new NotFoundException(`no registered service ${id}`);
+    return { status: 200, id: number };
   }
 }

@@ -1,12 +1,9 @@
-import { Controller, Delete, HttpCode, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { AdminGuard } from '../common/admin.guard';
+import { Controller, Delete, HttpCode } from '@nestjs/common';
+import { AdminApi } from '../common/admin-api';
 import { TicketRegistryCleaner } from '../tickets/logout/ticket-registry.cleaner';
 
 /** `DELETE /actuator/ticketRegistry/clean`: run the registry cleaner now (CAS 7's endpoint). */
-@ApiBearerAuth()
-@ApiTags('admin')
-@UseGuards(AdminGuard)
+@AdminApi()
 @Controller('actuator/ticketRegistry')
 export class TicketRegistryController {
   constructor(private readonly cleaner: TicketRegistryCleaner) {}

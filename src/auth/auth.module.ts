@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
-import { AdminGuard } from '../common/admin.guard';
 import { ServicesModule } from '../services/services.module';
 import { TicketsModule } from '../tickets/tickets.module';
 import { AuthHousekeeping } from './auth-housekeeping';
 import { Authenticator } from './authenticator';
+import { BrowserCookies } from './cookies';
 import { DeviceCookies } from './device-cookie';
 import { LoginFlows } from './login-flows';
 import { LoginThrottle } from './login-throttle';
@@ -20,7 +20,7 @@ import { ThrottlesController } from './throttles.controller';
 @Module({
   imports: [ServicesModule, TicketsModule],
   controllers: [LoginController, SsoStatusController, ThrottlesController],
-  providers: [AdminGuard, AuthHousekeeping, Authenticator, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore, UsersService],
+  providers: [AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore, UsersService],
   exports: [UsersService],
 })
 export class AuthModule {}

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { usernameKey } from '../common/username';
-import { type Attributes, CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import type { Attributes } from '../common/attributes';
+import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { ConfigurationError } from '../config/env.validation';
 import { PasswordHasher } from './password-hasher';
 import { UserStore } from './user-store';

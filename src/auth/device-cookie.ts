@@ -6,8 +6,6 @@ import { randomToken } from '../tickets/ticket-ids';
 import { TgcCodec } from './tgc-codec';
 
 const encoder = new TextEncoder();
-export const DEVICE_COOKIE = 'CASDEVICE';
-export const DEVICE_COOKIE_MAX_AGE = 180 * 24 * 3600;
 
 /**
  * The device cookie of OWASP's "device cookies" defence: issued after a successful login, a JWS

@@ -1,9 +1,8 @@
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { BadRequestException, Controller, Get, Inject, Query, Req, UseGuards } from '@nestjs/common';
+import { BadRequestException, Controller, Get, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AdminGuard } from '../common/admin.guard';
-import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
+import { AdminApi } from '../common/admin-api';
 import { TicketRegistry } from '../tickets/ticket-registry';
+import { BrowserCookies, clientOf } from './cookies';
 import { TgcCodec } from './tgc-codec';
 
 /**
@@ -12,21 +11,18 @@ import { TgcCodec } from './tgc-codec';
  * Pinning applies: a cookie is only readable from the client it was issued to.
  */
 @Controller('actuator')
-@ApiBearerAuth()
-@ApiTags('admin')
-@UseGuards(AdminGuard)
+@AdminApi()
 export class SsoStatusController {
   constructor(
-    @Inject(CAS_CONFIG) private readonly config: CasConfig,
     private readonly tgc: TgcCodec,
     private readonly tickets: TicketRegistry,
+    private readonly cookies: BrowserCookies,
   ) {}
 
   @Get('sso')
   async status(@Req() req: FastifyRequest, @Query('tgc') tgcParam?: string) {
-    const ua = req.headers['user-agent'];
-    const value = typeof tgcParam === 'string' ? tgcParam : req.cookies[this.config.tgc.name];
-    const tgtId = await this.tgc.decode(value, { ip: req.ip, userAgent: typeof ua === 'string' ? ua : '' });
+    const value = typeof tgcParam === 'string' ? tgcParam : this.cookies.tgc(req);
+    const tgtId = await this.tgc.decode(value, clientOf(req));
     const session = tgtId ? await this.tickets.findSession(tgtId) : null;
     if (!session) throw new BadRequestException('No valid SSO session for this request');
     return {

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { storableAttributes } from '../common/attributes';
+import { storableAttributes, type Attributes } from '../common/attributes';
 import { usernameKey } from '../common/username';
-import type { Attributes } from '../config/cas-config';
 import { Sql } from '../database/sql';
 
 export interface StoredUser {

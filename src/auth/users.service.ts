@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Attributes } from '../config/cas-config';
+import type { Attributes } from '../common/attributes';
 import { SessionTerminator } from '../tickets/logout/session-terminator';
 import { LoginThrottle } from './login-throttle';
 import { PasswordHasher } from './password-hasher';

@@ -28,7 +28,7 @@ type Verdict = { actor: string } | { status: 401 | 403; message: string };
  * server's own outbound requests come from loopback too. Each of those is refused with 403.
  */
 @Injectable()
-export class AdminGuard implements CanActivate, OnModuleInit {
+export class AdminAccess implements OnModuleInit {
   private readonly logger = new Logger('Admin');
   private readonly tokens: { id: string; digest: Buffer }[];
   private readonly hosts: Set<string>;
@@ -41,23 +41,12 @@ export class AdminGuard implements CanActivate, OnModuleInit {
     this.origin = prefix.origin;
   }
 
-  /** The guard is instantiated in each module that uses it; each warning is said once a process. */
-  private static warned = false;
+  /** A relaying proxy sends every request forwarded: that is said once a process, not once a request. */
   private static warnedForwarded = false;
 
   onModuleInit(): void {
-    if (!this.tokens.length && !AdminGuard.warned) {
-      AdminGuard.warned = true;
-      this.logger.warn('CAS_ADMIN_TOKENS not set: the administration API (/actuator) answers loopback clients only.');
-    }
-  }
-
-  canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<AdminRequest>();
-    const verdict = this.verdictOn(req);
-    if ('status' in verdict) throw verdict.status === 401 ? new UnauthorizedException(verdict.message) : new ForbiddenException(verdict.message);
-    req.adminActor = verdict.actor;
-    return true;
+    // Said once: CoreModule provides the one instance.
+    if (!this.tokens.length) this.logger.warn('CAS_ADMIN_TOKENS not set: the administration API (/actuator) answers loopback clients only.');
   }
 
   /** Who is calling (token id, or `loopback`), or why the request may not use the admin API. */
@@ -78,8 +67,8 @@ export class AdminGuard implements CanActivate, OnModuleInit {
   private loopbackRefusal(req: FastifyRequest): string | null {
     const h = req.headers;
     if (FORWARDING.some((name) => h[name] !== undefined)) {
-      if (!this.config.trustedProxies.length && !AdminGuard.warnedForwarded) {
-        AdminGuard.warnedForwarded = true;
+      if (!this.config.trustedProxies.length && !AdminAccess.warnedForwarded) {
+        AdminAccess.warnedForwarded = true;
         this.logger.warn(
           'An admin request from loopback carried X-Forwarded-For/Forwarded/X-Real-IP: a reverse proxy on this machine is relaying ' +
             'other clients, so loopback is not trusted for it (refused with 403). Set TRUSTED_PROXIES to the proxy address ' +
@@ -114,5 +103,22 @@ export class AdminGuard implements CanActivate, OnModuleInit {
     // Compare with every token (no early exit) so timing says nothing about which one matched.
     for (const t of this.tokens) if (timingSafeEqual(t.digest, given)) found = t.id;
     return found;
+  }
+}
+
+/**
+ * The route guard of /actuator (through @AdminApi()). Nest builds one in every module whose
+ * controllers name it, so it holds nothing and asks AdminAccess, of which there is one.
+ */
+@Injectable()
+export class AdminGuard implements CanActivate {
+  constructor(private readonly access: AdminAccess) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<AdminRequest>();
+    const verdict = this.access.verdictOn(req);
+    if ('status' in verdict) throw verdict.status === 401 ? new UnauthorizedException(verdict.message) : new ForbiddenException(verdict.message);
+    req.adminActor = verdict.actor;
+    return true;
   }
 }

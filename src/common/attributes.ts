@@ -1,4 +1,5 @@
-import type { Attributes } from '../config/cas-config';
+/** A principal's attributes: each name has a list of values (CAS's multi-valued attributes). */
+export type Attributes = Record<string, string[]>;
 
 /**
  * Postgres text and jsonb cannot hold U+0000, so it is removed from attribute names and values

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { Attributes } from '../common/attributes';
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './env.validation';
-
-export type Attributes = Record<string, string[]>;
 
 export interface StaticUser {
   username: string;

@@ -1,4 +1,4 @@
-import type { Attributes } from '../config/cas-config';
+import type { Attributes } from '../common/attributes';
 import type { AccessRules } from './registered-service';
 
 /** Whether the rules look at attributes at all (the SSO path reads the session only then). */

@@ -1,4 +1,4 @@
-import type { Attributes } from '../config/cas-config';
+import type { Attributes } from '../common/attributes';
 import type { AttributeReleasePolicy } from './registered-service';
 
 /** The principal attributes a service may see under its attribute release policy. */

@@ -1,4 +1,4 @@
-import { Attributes } from '../config/cas-config';
+import { Attributes } from '../common/attributes';
 import { attributesAllowed } from './access-strategy';
 import { ignoredFields, InvalidServiceDefinition, parseServiceDefinition } from './registered-service';
 

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { storableAttributes } from '../common/attributes';
 import { Clock } from '../common/clock';
 import { usernameKey } from '../common/username';
-import type { Attributes } from '../config/cas-config';
+import type { Attributes } from '../common/attributes';
 import { Sql, Tx } from '../database/sql';
 import type { ServiceTicketPolicy, SessionPolicy } from '../services/ticket-policy';
 import { newTicketId, TicketType } from './ticket-ids';

@@ -1,4 +1,4 @@
-import type { Attributes } from '../config/cas-config';
+import type { Attributes } from '../common/attributes';
 import type { TicketType } from './ticket-ids';
 
 /**

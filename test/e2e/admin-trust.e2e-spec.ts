@@ -124,6 +124,11 @@ describe('/actuator loopback trust (no CAS_ADMIN_TOKENS)', () => {
     }
   });
 
+  it('says once at boot that the admin API answers loopback clients only (one AdminAccess behind every admin controller)', () => {
+    const lines = stdout.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('CAS_ADMIN_TOKENS not set'));
+    expect(lines).toHaveLength(1);
+  });
+
   it('refuses a loopback request relayed by a proxy (X-Forwarded-For, Forwarded) and says why once', async () => {
     const lines = () => stdout.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('X-Forwarded-For'));
     expect(lines()).toEqual([]);

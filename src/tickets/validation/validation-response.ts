@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import { CasError } from '../../common/cas-error';
 import { param, type RawParams } from '../../common/params';
 import { buildXml, isXmlName, xmlText, XmlNode } from '../../common/xml';
-import type { Attributes } from '../../config/cas-config';
+import type { Attributes } from '../../common/attributes';
 
 const CAS_NS = 'http://www.yale.edu/tp/cas';
 

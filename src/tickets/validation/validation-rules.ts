@@ -1,5 +1,5 @@
 import { CasError, echo } from '../../common/cas-error';
-import type { Attributes } from '../../config/cas-config';
+import type { Attributes } from '../../common/attributes';
 import { attributesAllowed } from '../../services/access-strategy';
 import { proxyCallbackAllowed, type ProxyPolicy, type RegisteredService } from '../../services/registered-service';
 import { sameService } from '../../services/service-matching';
