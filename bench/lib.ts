@@ -1,9 +1,9 @@
-/** Helpers shared by `npm run bench` (bench/run.ts) and its tiny servers (bench/servers.ts). */
+/** Helpers shared by the bench's steps, its scripts (run.ts, login.ts, admin-listing.ts) and its tiny servers. */
 import autocannon from 'autocannon';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 
-/** The ceilings' ticket-shaped table (varchar PK, jsonb), as in performance.md 1.2. */
+/** The ceilings' ticket-shaped table (varchar PK, jsonb): the rows C1, C2 and the bare login route write (GOALS.md). */
 export const BENCH_TABLE = `
   CREATE TABLE IF NOT EXISTS bench_tickets (
     id         varchar(256) NOT NULL PRIMARY KEY,
@@ -16,7 +16,6 @@ export const BENCH_TABLE = `
     consumed   boolean      NOT NULL DEFAULT false,
     attributes jsonb
   )`;
-
 
 export const CLK_TCK = 100; // USER_HZ on Linux
 
@@ -33,6 +32,14 @@ export { freePort } from '../src/database/embedded-postgres';
 export function load(): string {
   return loadavg().map((l) => l.toFixed(2)).join(' ');
 }
+
+/** A progress line: time of day and load average, so a slow figure can be told from a busy box. */
+export function log(line: string): void {
+  console.log(`# ${new Date().toISOString().slice(11, 19)} [load ${load()}] ${line}`);
+}
+
+export const f0 = (x: number) => x.toLocaleString('en-US', { maximumFractionDigits: 0 });
+export const f1 = (x: number) => x.toFixed(1);
 
 /** utime + stime of a process, in seconds; 0 when it is gone. */
 export function cpuSeconds(pid: number): number {

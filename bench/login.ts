@@ -12,18 +12,15 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hash, verify } from '@node-rs/argon2';
-import { Client } from 'pg';
 import { createApp } from '../src/app.setup';
 import { loadCasConfig } from '../src/config/cas-config';
-import { startEmbeddedCluster } from '../src/database/embedded-postgres';
+import { loginForm } from './browser';
+import { benchDatabase } from './cluster';
+import { pct } from './lib';
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const ARGON2 = { memoryCost: Number(process.env.ARGON2_MEMORY_KIB ?? 19456), timeCost: Number(process.env.ARGON2_TIME_COST ?? 2), parallelism: 1 };
-
-function pct(sorted: number[], p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
-}
 
 async function measureHash(): Promise<void> {
   const h = await hash('correct horse battery staple', { ...ARGON2, algorithm: 2 });
@@ -54,13 +51,9 @@ async function measureHash(): Promise<void> {
 /** Child process: the real application on an embedded Postgres; sends its port to the parent. */
 async function serve(): Promise<void> {
   const dir = process.env.BENCH_DIR!;
-  const cluster = await startEmbeddedCluster({ databaseDir: join(dir, 'pg'), password: 'bench', persistent: false, postgresFlags: ['-c', 'synchronous_commit=on'] });
-  const admin = new Client({ connectionString: cluster.adminUrl });
-  await admin.connect();
-  await admin.query('CREATE DATABASE cas');
-  await admin.end();
+  const db = await benchDatabase(dir, ['-c', 'synchronous_commit=on']);
   const config = loadCasConfig({
-    DATABASE_URL: cluster.adminUrl.replace(/\/postgres$/, '/cas'),
+    DATABASE_URL: db.url,
     CAS_DATA_DIR: join(dir, 'data'),
     CAS_SERVICE_REGISTRY_JSON_LOCATION: join(dir, 'services'),
     AUTHN_THROTTLE_ENABLED: 'false', // all load comes from one address
@@ -75,16 +68,13 @@ async function serve(): Promise<void> {
   process.send!({ port });
   process.on('message', async () => {
     await app.close();
-    await cluster.stop();
+    await db.stop();
     process.exit(0);
   });
 }
 
 async function loginOnce(base: string, username: string, password: string): Promise<{ status: number; ms: number }> {
-  const service = 'https://app.example.org/';
-  const form = await fetch(`${base}/cas/login?service=${encodeURIComponent(service)}`);
-  const cookie = form.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-  const execution = /name="execution" value="([^"]+)"/.exec(await form.text())![1];
+  const { cookie, execution } = await loginForm(base, 'https://app.example.org/');
   const t0 = process.hrtime.bigint();
   const res = await fetch(`${base}/cas/login`, {
     method: 'POST',

@@ -1,5 +1,5 @@
 /**
- * The tiny servers `npm run bench` measures the ceilings with (performance.md 1.2), each a child
+ * The tiny servers `npm run bench` measures the ceilings with (GOALS.md), each a child
  * process on its own port: bare Fastify + one pg Pool (max 10), no framework, no ORM.
  *
  *   c1     GET /      1 INSERT of a ticket-shaped row + 1 SELECT by primary key        (C1)
@@ -14,9 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import { Pool } from 'pg';
 import { newTicketId } from '../src/tickets/ticket-ids';
-
-
-const ATTRS = JSON.stringify({ mail: ['casuser@example.org'], displayName: ['CAS Demo User'], memberOf: ['staff', 'faculty'] });
+import { ATTRS } from './seed';
 const SERVICE = 'https://app.example.org/';
 
 async function main(): Promise<void> {

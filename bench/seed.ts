@@ -1,0 +1,110 @@
+/**
+ * Ticket rows written by SQL in the shape the application writes them (TicketRegistry's
+ * createSession and grantServiceTicket: a TGT, its STs, a session_services row per ST), for the
+ * bench to measure against without logging in a million times. The one place the bench knows that
+ * shape; test/integration/bench-seed.int-spec.ts checks the app sees these rows as its own.
+ */
+import type { Client } from 'pg';
+import { newTicketId } from '../src/tickets/ticket-ids';
+
+/** The demo user's attributes, as stored on a TGT (and written by the tiny servers). */
+export const ATTRS = JSON.stringify({ mail: ['casuser@example.org'], displayName: ['CAS Demo User'], memberOf: ['staff', 'faculty'] });
+
+/** The ids of the live tickets seedBulk wrote (TGTs and STs): the cleaner must leave every one. */
+export const LIVE_IDS_TABLE = 'bench_live_ids';
+
+/**
+ * `count` unused STs for `service` (registered service 1), valid for 300 s, under `sessions` live
+ * TGTs of casuser, with ids from the app's own generator; returns the ST ids.
+ */
+export async function seedServiceTickets(sql: Client, service: string, count: number, sessions: number): Promise<string[]> {
+  const tgts = Array.from({ length: sessions }, () => newTicketId('TGT'));
+  await sql.query(
+    `INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at,
+                          idle_timeout_seconds, use_count, remember_me, attributes)
+     SELECT id, 'TGT', id, 'casuser', 'casuser', now(), now(), now() + interval '2 hours', now() + interval '8 hours', 7200, $2, false, $3::jsonb
+       FROM unnest($1::varchar[]) id`,
+    [tgts, Math.ceil(count / sessions), ATTRS],
+  );
+  const sts: string[] = [];
+  for (let done = 0; done < count; ) {
+    const n = Math.min(20_000, count - done);
+    const ids = Array.from({ length: n }, () => newTicketId('ST'));
+    const parents = ids.map((_, i) => tgts[(done + i) % sessions]);
+    await sql.query(
+      `WITH st AS (
+         INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
+                              created_at, last_used_at, expires_at, from_new_login, max_uses)
+         SELECT s.id, 'ST', s.tgt, s.tgt, 'casuser', $3, 1, now(), now(), now() + interval '300 seconds', false, 1
+           FROM unnest($1::varchar[], $2::varchar[]) s(id, tgt)
+         RETURNING id, session_id
+       )
+       INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at)
+       SELECT session_id, id, $3, 1, now() FROM st`,
+      [ids, parents, service],
+    );
+    sts.push(...ids);
+    done += n;
+  }
+  return sts;
+}
+
+export interface BulkSeed {
+  /** The service every ST was issued for (registered service 1). */
+  service: string;
+  /** Tickets of sessions past their idle limit (1 TGT : 4 STs), for the cleaner to end. */
+  expired: number;
+  /** Tickets of sessions in use (1 TGT : 4 STs), listed `user0`…, remembered in LIVE_IDS_TABLE. */
+  live: number;
+  /** Distinct principals (`user0` … `user<users - 1>`) the sessions are spread over. */
+  users?: number;
+}
+
+/**
+ * Seeds `expired` and `live` tickets by set-wise SQL: sessions with a 2 h idle timeout inside an
+ * 8 h hard limit, each with 4 STs (the first from a new login) and a session_services row per ST.
+ * Ids are md5-based, of the app's lengths ('TGT-' + 48, 'ST-' + 32) in a subset of its alphabet.
+ * FK triggers are skipped and secondary indexes dropped for the insert, then rebuilt from their
+ * own definitions (about twice as fast); the rows are consistent by construction.
+ */
+export async function seedBulk(sql: Client, o: BulkSeed): Promise<void> {
+  const users = o.users ?? 10_000;
+  await sql.query(`SET session_replication_role = replica`);
+  await sql.query(`CREATE TABLE IF NOT EXISTS ${LIVE_IDS_TABLE} (id varchar(256) PRIMARY KEY)`);
+  const { rows: indexes } = await sql.query(
+    `SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('tickets', 'session_services') AND indexname NOT LIKE 'pk\\_%'`,
+  );
+  for (const i of indexes) await sql.query(`DROP INDEX ${i.indexname}`);
+  for (const [kind, tickets] of [['x', o.expired], ['L', o.live]] as const) {
+    const sessions = Math.round(tickets / 5);
+    const tgt = (g: string) => `'TGT-' || md5('${kind}' || ${g}) || substr(md5('${kind}t' || ${g}), 1, 16)`;
+    // Expired: idle for 3 h (idle limit 2 h); live: used just now.
+    const lastUsed = kind === 'x' ? `now() - interval '3 hours' - (g % 3600) * interval '1 second'` : `now() - (g % 600) * interval '1 second'`;
+    const stExpires = kind === 'x' ? `created + interval '10 seconds'` : `now() + interval '1 hour'`;
+    await sql.query(`
+      INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at,
+                           idle_timeout_seconds, use_count, remember_me, attributes)
+      SELECT ${tgt('g')}, 'TGT', ${tgt('g')}, 'user' || (g % ${users}), 'user' || (g % ${users}), lu - interval '1 hour', lu,
+             LEAST(lu - interval '1 hour' + interval '8 hours', lu + interval '2 hours'), lu - interval '1 hour' + interval '8 hours',
+             7200, 4, false, $1::jsonb
+        FROM generate_series(1, ${sessions}) g, LATERAL (SELECT ${lastUsed} AS lu) t`, [ATTRS]);
+    await sql.query(`
+      WITH st AS (
+        INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
+                             created_at, last_used_at, expires_at, from_new_login, max_uses)
+        SELECT 'ST-' || md5('${kind}s' || g || '-' || k), 'ST', ${tgt('g')}, ${tgt('g')}, 'user' || (g % ${users}), $1, 1,
+               created, created, ${stExpires}, k = 0, 1
+          FROM generate_series(1, ${sessions}) g, generate_series(0, 3) k,
+               LATERAL (SELECT ${lastUsed} - (3 - k) * interval '10 minutes' AS created) t
+        RETURNING id, session_id, created_at
+      )
+      INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at)
+      SELECT session_id, id, $1, 1, created_at FROM st`, [o.service]);
+    if (kind === 'L') {
+      await sql.query(`INSERT INTO ${LIVE_IDS_TABLE} SELECT ${tgt('g')} FROM generate_series(1, ${sessions}) g`);
+      await sql.query(`INSERT INTO ${LIVE_IDS_TABLE} SELECT 'ST-' || md5('Ls' || g || '-' || k) FROM generate_series(1, ${sessions}) g, generate_series(0, 3) k`);
+    }
+  }
+  for (const i of indexes) await sql.query(i.indexdef);
+  await sql.query(`SET session_replication_role = origin`);
+}

@@ -1,0 +1,52 @@
+/**
+ * The admin listing (GET /cas/actuator/ssoSessions) over the seeded table, on a node restarted
+ * with DATABASE_URL (its boot time is the warm cold start): one user's sessions, pages at random
+ * keyset cursors, the first page, and a walk following `next` as a client would.
+ */
+import { performance } from 'node:perf_hooks';
+import type { BenchContext } from '../context';
+import { log, pct } from '../lib';
+import { timeRequests } from '../measure';
+import { startNode } from '../nodes';
+import { LIVE_IDS_TABLE } from '../seed';
+import { ADMIN_SECRET, settings } from '../settings';
+
+export interface ListingFigures {
+  oneUser: { p50: number; p99: number };
+  page50: { p50: number; p99: number };
+  /** The worst p99 of any page: at a random cursor, the first, or walked to. */
+  anyPageP99: number;
+  /** Node A2's start to its first 200, schema already up to date. */
+  warmBootMs: number;
+  /** Random live session ids, keyset cursors. */
+  cursors: string[];
+}
+
+export async function adminListingStep(ctx: BenchContext): Promise<ListingFigures> {
+  log('admin listing over the seeded table (node A restarted: cold start with DATABASE_URL, schema up to date)');
+  const a2 = await startNode('A2', ctx.dir, { DATABASE_URL: ctx.url });
+  ctx.nodes.push(a2);
+  const cursors = (await ctx.sql.query(`SELECT id FROM ${LIVE_IDS_TABLE} WHERE id LIKE 'TGT-%' ORDER BY random() LIMIT 1000`)).rows.map((r) => r.id as string);
+  const base = `${a2.base}/cas/actuator/ssoSessions`;
+  const auth = { authorization: `Bearer ${ADMIN_SECRET}` };
+  const n = settings.adminRequests;
+  await timeRequests('warm-up', 50, (i) => `${base}?username=user${i}`, auth);
+  const oneUser = await timeRequests("one user's sessions (?username=)", n, (i) => `${base}?username=user${(i * 7919) % 10000}`, auth);
+  const page50 = await timeRequests('a page of 50 at a random keyset cursor', n, (i) => `${base}?count=50&cursor=${cursors[i % cursors.length]}`, auth);
+  const first = await timeRequests('the first page (default 100)', n, () => base, auth);
+  const walk: number[] = [];
+  let next: string | undefined;
+  for (let i = 0; i < Math.min(n, 100); i++) {
+    const t0 = performance.now();
+    const res = await fetch(`${base}?count=100${next ? `&cursor=${next}` : ''}`, { headers: auth });
+    const body = (await res.json()) as { next?: string };
+    walk.push(performance.now() - t0);
+    next = body.next;
+    if (!next) break;
+  }
+  walk.sort((x, y) => x - y);
+  log(`admin listing, walking ${walk.length} pages of 100 via next: p50 ${pct(walk, 50).toFixed(2)} ms, p99 ${pct(walk, 99).toFixed(2)} ms`);
+  await a2.stop();
+  ctx.nodes.length = 0;
+  return { oneUser, page50, anyPageP99: Math.max(page50.p99, first.p99, pct(walk, 99)), warmBootMs: a2.readyMs, cursors };
+}

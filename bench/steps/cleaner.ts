@@ -1,0 +1,181 @@
+/**
+ * The cleaner on two nodes (B and C) under validation load: how fast the expired rows go, what
+ * it does to the validations' p99 meanwhile, and whether it stayed correct (no deadlock, no live
+ * row deleted, every expired session's logout queued once).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Client } from 'pg';
+import type { BenchContext } from '../context';
+import { hrMicros, summariseProfile } from '../cpu-profile';
+import { cannon, Cannon, CpuMeter, CpuSplit, f0, log, pct, rssMb, sleep } from '../lib';
+import { Node, startNode } from '../nodes';
+import { LIVE_IDS_TABLE, seedServiceTickets } from '../seed';
+import { settings, UA } from '../settings';
+import { resetStatements, topStatements } from '../statements';
+import type { TableSize } from './tickets';
+import { validated, validationRequest } from './validation';
+
+export interface CleanerFigures {
+  expiredBefore: number;
+  cleanSeconds: number;
+  rowsPerSecond: number;
+  /** Validations per second on both nodes together; 0: closed loop at saturation. */
+  loadRate: number;
+  baseP99: number;
+  duringP99: number;
+  deadlocks: number;
+  liveDeleted: number;
+  expiredLeft: number;
+  /** Sessions with EXPIRED logout requests queued, and (session, service) pairs queued twice. */
+  queuedSessions: number;
+  duplicated: number;
+  expiredSessions: number;
+  rssMaxMb: number;
+}
+
+const deadlockCount = async (sql: Client) =>
+  Number((await sql.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`)).rows[0].deadlocks);
+
+export async function cleanerStep(ctx: BenchContext, validationRps: number, size: TableSize): Promise<CleanerFigures> {
+  const { sql } = ctx;
+  const { warmup, duration, cleanTimeout, cleanLoad, cleanerBatch } = settings;
+  // Its STs are issued last: they live 300 s.
+  const cleanPool = await seedServiceTickets(sql, ctx.service, Math.ceil(Math.max(30_000, 3000 * (warmup + duration + 30))), 1000);
+  await sql.query('ANALYZE tickets');
+  const deadlocks0 = await deadlockCount(sql);
+  const expiredBefore = size.expired;
+  const startDelay = warmup + duration + 4;
+  const cleanRate = cleanLoad === 'max' ? 0 : Math.max(1, Math.round((Number(cleanLoad) * validationRps) / 2));
+  const loadLabel = cleanRate ? `${f0(2 * cleanRate)} validations/s (${cleanLoad} × G1)` : 'validations closed-loop at saturation';
+  log(`cleaner: nodes B and C, cleaner every 1 s from ${startDelay} s after boot, batch ${cleanerBatch ?? 'default (1000)'} sessions; ${loadLabel} on both meanwhile`);
+  const cleanerEnv = {
+    DATABASE_URL: ctx.url,
+    CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'true',
+    CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_START_DELAY: String(startDelay),
+    CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_REPEAT_INTERVAL: '1',
+    ...(cleanerBatch ? { TICKET_REGISTRY_CLEANER_BATCH_SIZE: cleanerBatch } : {}),
+    // The cleaner's own settings pass through, to measure them (e.g. TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY=false).
+    ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('TICKET_REGISTRY_CLEANER_') && e[1] !== undefined)),
+  };
+  const cleanProfDir = join(ctx.dir, 'prof-clean');
+  const [b, c] = await Promise.all([
+    startNode('B', ctx.dir, cleanerEnv, settings.cleanProfile ? ['--cpu-prof', '--cpu-prof-dir', cleanProfDir] : []),
+    // BENCH_CLEAN_NODES=1: C serves validations only (to tell the cleaner's effect on its own
+    // node from its effect through the shared database and CPU).
+    startNode('C', ctx.dir, settings.oneCleaner ? { ...cleanerEnv, CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false' } : cleanerEnv),
+  ]);
+  ctx.nodes.push(b, c);
+  const ready = performance.now();
+  const samples: { t: number; ms: number; node: string }[] = [];
+  let cleanOk = 0;
+  let cleanBad = 0;
+  const cursor = { next: 0 };
+  const instances: Cannon[] = [];
+  const request = { ...validationRequest(cleanPool, ctx.service, cursor), onResponse: (s: number, body: string) => (validated(s, body) ? cleanOk++ : cleanBad++) };
+  const onInstance = (node: string) => (i: Cannon) => {
+    instances.push(i);
+    i.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => samples.push({ t: performance.now(), ms, node }));
+  };
+  // A rate-limited autocannon connection sends its quota back to back at the start of each of its
+  // seconds, and connections made together start their seconds together: one instance with
+  // overallRate is a burst at full concurrency every second. Single-connection instances started
+  // evenly through the second spread the same rate out, about one request in flight per node.
+  const streams = settings.cleanStreams;
+  const runs = [b, c].flatMap((n) =>
+    cleanRate
+      ? Array.from({ length: streams }, (_, k) =>
+          sleep((k * 1000) / streams).then(() =>
+            cannon({ url: n.base, connections: 1, connectionRate: Math.max(1, Math.round(cleanRate / streams)), duration: cleanTimeout, headers: { 'user-agent': UA }, requests: [request] }, onInstance(n.name)),
+          ),
+        )
+      : [cannon({ url: n.base, connections: Math.ceil(settings.connections / 2), duration: cleanTimeout, headers: { 'user-agent': UA }, requests: [request] }, onInstance(n.name))],
+  );
+  let cleanStart = 0;
+  let cleanEnd = 0;
+  let rssMax = 0;
+  const meter = new CpuMeter([b.pid, c.pid], ctx.postmasterPid);
+  const deadline = ready + cleanTimeout * 1000;
+  while (performance.now() < deadline) {
+    rssMax = Math.max(rssMax, rssMb(b.pid), rssMb(c.pid));
+    if (!cleanStart) {
+      const { rows: act } = await sql.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND (query LIKE '%WITH victims AS%' OR query LIKE '%INSERT INTO slo_outbox%')`,
+      );
+      if (act[0].n > 0) {
+        cleanStart = performance.now();
+        meter.start();
+        await resetStatements();
+        log('cleaner started');
+      }
+    } else {
+      const { rows: left } = await sql.query(`SELECT EXISTS (SELECT 1 FROM tickets WHERE expires_at <= now()) AS e`);
+      if (!left[0].e) {
+        cleanEnd = performance.now();
+        break;
+      }
+    }
+    await sleep(cleanStart ? 100 : 50);
+  }
+  const cleanCpu = cleanStart ? meter.stop() : null;
+  if (cleanEnd) await topStatements('while cleaning (validations on 2 nodes + both cleaners)', 8);
+  await sleep(1000);
+  instances.forEach((i) => i.stop());
+  await Promise.all(runs);
+  if (!cleanEnd) log(`WARNING: expired rows still left after ${cleanTimeout} s`);
+  const cleanSeconds = cleanEnd && cleanStart ? (cleanEnd - cleanStart) / 1000 : NaN;
+  const rowsPerSecond = expiredBefore / cleanSeconds;
+  const window = (from: number, to: number, node?: string) =>
+    samples.filter((s) => s.t >= from && s.t < to && (!node || s.node === node)).map((s) => s.ms).sort((x, y) => x - y);
+  const baseline = window(ready + warmup * 1000, cleanStart || deadline);
+  const during = window(cleanStart || deadline, cleanEnd || deadline);
+  const p99 = (xs: number[]) => Math.round(pct(xs, 99) * 10) / 10;
+  const baseP99 = p99(baseline);
+  const duringP99 = p99(during);
+  log(`cleaner: ${f0(expiredBefore)} expired rows gone in ${cleanSeconds.toFixed(2)} s = ${f0(rowsPerSecond)} rows/s; ` +
+    `validation p99 ${duringP99} ms during (${during.length} requests) vs ${baseP99} ms before (${baseline.length} requests, same 2 nodes, ${f0(size.n + cleanPool.length)} tickets); ` +
+    `${cleanBad} failed validations of ${cleanOk + cleanBad}` + (cleanCpu ? `; while cleaning: ${cores(cleanCpu)}` : ''));
+  for (const n of [b, c]) {
+    log(`  node ${n.name}${settings.oneCleaner && n === c ? ' (not cleaning)' : ''}: validation p99 ${p99(window(cleanStart || deadline, cleanEnd || deadline, n.name))} ms during vs ${p99(window(ready + warmup * 1000, cleanStart || deadline, n.name))} ms before`);
+  }
+  if (baseline.length < 1000) log('WARNING: short baseline window (the machine is slow or the cleaner started early)');
+  if (cursor.next > cleanPool.length) log(`WARNING: the ST pool (${cleanPool.length}) ran out during the clean; reused tickets count as failures`);
+
+  // Give the runs under way on both nodes a moment to finish, then count.
+  await sleep(1500);
+  const after = await afterTheClean(ctx, [b, c], deadlocks0, rssMax);
+  await Promise.all(ctx.nodes.map((n) => n.stop()));
+  ctx.nodes.length = 0;
+  if (settings.cleanProfile && cleanStart && cleanEnd) summariseProfile(cleanProfDir, [hrMicros(cleanStart), hrMicros(cleanEnd)], 'node B while cleaning', true);
+  return { expiredBefore, cleanSeconds, rowsPerSecond, loadRate: 2 * cleanRate, baseP99, duringP99, rssMaxMb: rssMax, ...after };
+}
+
+const cores = (cpu: CpuSplit) =>
+  `cores Node ${cpu.nodeCores.toFixed(2)}, PG ${cpu.pgCores.toFixed(2)}, load generator ${cpu.loadGenCores.toFixed(2)}, other processes ${cpu.otherCores.toFixed(2)}`;
+
+/** What the clean left: deadlocks, live rows lost, expired rows left, logout requests queued and delivered. */
+async function afterTheClean(ctx: BenchContext, nodes: Node[], deadlocks0: number, rssMax: number) {
+  const { sql } = ctx;
+  const deadlocks = (await deadlockCount(sql)) - deadlocks0;
+  const nodeLogs = nodes.map((n) => readFileSync(n.logFile, 'utf8'));
+  const deadlockLines = nodeLogs.reduce((s, l) => s + (l.match(/40P01|deadlock/gi)?.length ?? 0), 0);
+  const errorLines = nodeLogs.reduce((s, l) => s + (l.match(/cleaning stopped early/g)?.length ?? 0), 0);
+  const perNode = nodeLogs.map((l) => [...l.matchAll(/(\d+) expired session\(s\), (\d+) expired service ticket\(s\) and \d+ finished logout request\(s\) removed/g)].reduce((s, m) => s + Number(m[1]), 0));
+  const liveDeleted = Number((await sql.query(`SELECT count(*)::int AS n FROM ${LIVE_IDS_TABLE} l WHERE NOT EXISTS (SELECT 1 FROM tickets t WHERE t.id = l.id)`)).rows[0].n);
+  const expiredLeft = Number((await sql.query(`SELECT count(*)::int AS n FROM tickets WHERE expires_at <= now()`)).rows[0].n);
+  const outbox = (await sql.query(`
+    SELECT count(*)::int AS total, count(DISTINCT session_id)::int AS sessions,
+           (SELECT count(*)::int FROM (SELECT 1 FROM slo_outbox GROUP BY session_id, service HAVING count(*) > 1) d) AS duplicated
+      FROM slo_outbox WHERE reason = 'EXPIRED'`)).rows[0];
+  const expiredSessions = Math.round(settings.tickets / 5);
+  const sinkStats = (await (await fetch(`http://127.0.0.1:${ctx.sink.port}/stats`)).json()) as { received: number; distinct: number; duplicates: number };
+  log(`cleaner: sessions ended per node ${perNode.map(f0).join(' + ')} = ${f0(perNode.reduce((x, y) => x + y, 0))} (expected ${f0(expiredSessions)}); ` +
+    `deadlocks ${deadlocks} (pg_stat_database), ${deadlockLines} deadlock lines and ${errorLines} "stopped early" in node logs; live rows deleted ${liveDeleted}; expired rows left ${expiredLeft}; ` +
+    `outbox: ${f0(outbox.total)} EXPIRED logout requests for ${f0(outbox.sessions)} sessions, ${outbox.duplicated} duplicated (session, service); ` +
+    `delivered so far ${f0(sinkStats.received)} (${sinkStats.duplicates} SessionIndex received twice); RSS max ${rssMax.toFixed(0)} MB`);
+  return {
+    deadlocks: deadlocks + deadlockLines, liveDeleted, expiredLeft, queuedSessions: Number(outbox.sessions), duplicated: Number(outbox.duplicated), expiredSessions,
+  };
+}
