@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Attributes } from '../common/attributes';
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './env.validation';
+
+/**
+ * Attribute lists of the static users: the shape of common/attributes.ts's `Attributes`, spelled
+ * out because config is the floor every module stands on and imports none of them.
+ */
+type Attributes = Record<string, string[]>;
 
 export interface StaticUser {
   username: string;
