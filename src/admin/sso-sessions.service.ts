@@ -12,10 +12,9 @@ export type SessionType = 'ALL' | 'DIRECT' | 'PROXIED';
 const SLO_WAIT_MS = 1500;
 /**
  * Below this many live sessions the totals are counted for every request; from it on they are
- * cached. The count took 4.6 ms at 1,000 sessions, 15.6 ms at 5,000 and 600 ms at 200,000
- * (medians, 2 vCPU, 2026-12-01). Decided by the count, not by timing one query: a single slow
- * count on a small table (a cold cache, a busy box) must not turn exact totals into a copy up
- * to 5 s old.
+ * cached: the count grows with the sessions, from a few milliseconds to far more than a page
+ * (docs/benchmarks.md). Decided by the count, not by timing one query: a single slow count on a
+ * small table (a cold cache, a busy box) must not turn exact totals into a copy up to 5 s old.
  */
 export const CACHED_TOTALS_FROM_SESSIONS = 5000;
 const TOTALS_MAX_AGE_MS = 5000;
@@ -38,7 +37,7 @@ export class SsoSessionsService {
 
   /**
    * The CAS 6 totals count every live session, which over a large table costs far more than a
-   * page (300–600 ms at 200k sessions against 0.05 ms for the page). Below
+   * page (docs/benchmarks.md). Below
    * CACHED_TOTALS_FROM_SESSIONS they are computed per request; from it on, a copy at most 5 s old
    * is served and refreshed in the background, and `totalsAsOf` says how old it is.
    */

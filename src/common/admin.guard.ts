@@ -19,7 +19,7 @@ type Verdict = { actor: string } | { status: 401 | 403; message: string };
 
 /**
  * /actuator/* (except health): a bearer token from CAS_ADMIN_TOKENS, compared in constant time.
- * With no token configured only loopback clients get in, so the README's curl lines work on the
+ * With no token configured only loopback clients get in, so the curl lines of docs/administration.md work on the
  * machine itself and nowhere else. A non-cookie credential: the admin API needs no CSRF defence.
  *
  * Loopback trust holds only for a request that is evidently a program on this machine talking to
