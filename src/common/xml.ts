@@ -2,7 +2,7 @@ import { XMLBuilder } from 'fast-xml-parser';
 
 // fast-xml-parser escapes & < > " ' in text and attribute values. What it cannot do is make
 // text that XML forbids outright legal, so those characters are dropped first (documented in
-// the README): C0 controls other than TAB/LF/CR, U+FFFE/U+FFFF and lone surrogates.
+// docs/protocol.md): C0 controls other than TAB/LF/CR, U+FFFE/U+FFFF and lone surrogates.
 const ILLEGAL_XML_CHARS = /[^\x09\x0A\x0D\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
 
 /** A name usable as an XML element local name (no colon: that would claim a namespace prefix). */
