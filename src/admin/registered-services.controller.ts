@@ -2,7 +2,7 @@ import { BadRequestException, Body, ConflictException, Controller, Delete, Get, 
 import { AdminApi } from '../common/admin-api';
 import { InvalidServiceDefinition, parseServiceDefinition, RegisteredService } from '../services/registered-service';
 import { ServiceRegistry } from '../services/service-registry';
-import { ServiceIdParams } from './dto/service-id.params';
+import { ServiceIdParams, serviceIdOf } from './dto/service-id.params';
 
 /** A definition in CAS's JSON service format, validated; a 400 names the field at fault. */
 function validated(body: unknown): RegisteredService {
@@ -45,9 +45,9 @@ export class RegisteredServicesController {
   }
 
   @Put(':id')
-  async replace(@Param() { id, number }: ServiceIdParams, @Body() body: unknown) {
+  async replace(@Param('id') id: string, @Body() body: unknown) {
     const service = validated(body);
-    if (service.id !== number) throw new BadRequestException(`id: the body's id ${service.id} differs from the path's ${id}`);
+    if (service.id !== serviceIdOf(id)) throw new BadRequestException(`id: the body's id ${service.id} differs from the path's ${id}`);
     await this.registry.upsert(service, 'api');
     return service.definition;
   }

@@ -80,6 +80,11 @@ describe('/actuator/registeredServices', () => {
     expect(put.statusCode).toBe(200);
     await seenBy(a, async () => (await loginStatus(a, 'https://wiki.example.org/')) === 403);
     expect((await call(b, 'PUT', '/3', def(2, 'wiki.example.org'))).statusCode).toBe(400);
+    // The body is checked before the path's id: a request wrong in both is told about its body.
+    const both = await call(b, 'PUT', '/abc', { '@class': 'nope' });
+    expect(both.statusCode).toBe(400);
+    expect(both.json().message).toMatch(/^invalid service definition: @class/);
+    expect((await call(b, 'PUT', '/abc', def(2, 'wiki.example.org'))).json().message).toBe('the service id must be a non-negative integer');
     expect((await call(a, 'DELETE', '/2')).json()).toEqual({ status: 200, id: 2 });
     expect((await call(a, 'DELETE', '/2')).statusCode).toBe(404);
     // GET reads the table, so this holds at once; b's in-memory registry drops it at its next reload.
