@@ -10,6 +10,9 @@ import { newTicketId } from '../src/tickets/ticket-ids';
 /** The demo user's attributes, as stored on a TGT (and written by the tiny servers). */
 export const ATTRS = JSON.stringify({ mail: ['casuser@example.org'], displayName: ['CAS Demo User'], memberOf: ['staff', 'faculty'] });
 
+/** The handler a TGT of the demo user records (a static user: the app's AcceptUsersAuthenticationHandler). */
+export const HANDLER = 'AcceptUsersAuthenticationHandler';
+
 /** The ids of the live tickets seedBulk wrote (TGTs and STs): the cleaner must leave every one. */
 export const LIVE_IDS_TABLE = 'bench_live_ids';
 
@@ -21,10 +24,10 @@ export async function seedServiceTickets(sql: Client, service: string, count: nu
   const tgts = Array.from({ length: sessions }, () => newTicketId('TGT'));
   await sql.query(
     `INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at,
-                          idle_timeout_seconds, use_count, remember_me, attributes)
-     SELECT id, 'TGT', id, 'casuser', 'casuser', now(), now(), now() + interval '2 hours', now() + interval '8 hours', 7200, $2, false, $3::jsonb
+                          idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler)
+     SELECT id, 'TGT', id, 'casuser', 'casuser', now(), now(), now() + interval '2 hours', now() + interval '8 hours', 7200, $2, false, $3::jsonb, $4
        FROM unnest($1::varchar[]) id`,
-    [tgts, Math.ceil(count / sessions), ATTRS],
+    [tgts, Math.ceil(count / sessions), ATTRS, HANDLER],
   );
   const sts: string[] = [];
   for (let done = 0; done < count; ) {
@@ -83,11 +86,11 @@ export async function seedBulk(sql: Client, o: BulkSeed): Promise<void> {
     const stExpires = kind === 'x' ? `created + interval '10 seconds'` : `now() + interval '1 hour'`;
     await sql.query(`
       INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at,
-                           idle_timeout_seconds, use_count, remember_me, attributes)
+                           idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler)
       SELECT ${tgt('g')}, 'TGT', ${tgt('g')}, 'user' || (g % ${users}), 'user' || (g % ${users}), lu - interval '1 hour', lu,
              LEAST(lu - interval '1 hour' + interval '8 hours', lu + interval '2 hours'), lu - interval '1 hour' + interval '8 hours',
-             7200, 4, false, $1::jsonb
-        FROM generate_series(1, ${sessions}) g, LATERAL (SELECT ${lastUsed} AS lu) t`, [ATTRS]);
+             7200, 4, false, $1::jsonb, $2
+        FROM generate_series(1, ${sessions}) g, LATERAL (SELECT ${lastUsed} AS lu) t`, [ATTRS, HANDLER]);
     await sql.query(`
       WITH st AS (
         INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,

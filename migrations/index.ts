@@ -11,6 +11,7 @@ import { DropSessionForeignKeys1764000009000 } from './1764000009000-DropSession
 import { BuildLogoutMessageAtDelivery1764000010000 } from './1764000010000-BuildLogoutMessageAtDelivery';
 import { ReplaceLoginFlowsByUsedExecutions1764000011000 } from './1764000011000-ReplaceLoginFlowsByUsedExecutions';
 import { StoreCanonicalUsernames1764000013000 } from './1764000013000-StoreCanonicalUsernames';
+import { AddAuthenticationHandler1764000014000 } from './1764000014000-AddAuthenticationHandler';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -27,4 +28,5 @@ export const migrations = [
   BuildLogoutMessageAtDelivery1764000010000,
   ReplaceLoginFlowsByUsedExecutions1764000011000,
   StoreCanonicalUsernames1764000013000,
+  AddAuthenticationHandler1764000014000,
 ];

@@ -17,12 +17,19 @@ export interface AppOverrides {
   clock?: Clock;
 }
 
-/**
- * Builds the application exactly as production runs it; main.ts and the tests both use this.
- * Limits (T3): 64 KB bodies, 8 KB URLs (414), header and request timeouts against slow clients.
- */
+/** Builds the application exactly as production runs it; main.ts and the tests both use this. */
 export async function createApp(config: CasConfig, overrides: AppOverrides = {}): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, overrides.clock), fastifyAdapter(config), applicationOptions(config));
+  await configureApp(app, config);
+  return app;
+}
+
+/**
+ * The HTTP server and its limits (T3): 64 KB bodies, 8 KB URLs (414), header and request timeouts
+ * against slow clients. Exported, with applicationOptions, for tests that compile the module themselves.
+ */
+export function fastifyAdapter(config: CasConfig): FastifyAdapter {
+  return new FastifyAdapter({
     bodyLimit: 64 * 1024,
     routerOptions: { maxParamLength: 512 },
     requestTimeout: 30_000,
@@ -33,12 +40,10 @@ export async function createApp(config: CasConfig, overrides: AppOverrides = {})
     trustProxy: config.trustedProxies.length ? config.trustedProxies : false,
     return503OnClosing: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config, overrides.clock), adapter, {
-    logger: loggerLevels(config),
-    abortOnError: false,
-  });
-  await configureApp(app, config);
-  return app;
+}
+
+export function applicationOptions(config: CasConfig): { logger: ReturnType<typeof loggerLevels>; abortOnError: false } {
+  return { logger: loggerLevels(config), abortOnError: false };
 }
 
 export async function configureApp(app: NestFastifyApplication, config: CasConfig): Promise<void> {

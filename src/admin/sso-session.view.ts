@@ -19,10 +19,7 @@ export function mapSsoSession(s: SessionDetail, includeProxied: boolean): Record
     number_of_uses: s.useCount,
     ticket_granting_ticket: s.id,
     principal_attributes: s.attributes,
-    authentication_attributes: {
-      credentialType: ['UsernamePasswordCredential'],
-      longTermAuthenticationRequestTokenUsed: [s.rememberMe],
-    },
+    authentication_attributes: authenticationAttributes(s),
     expiration_policy: expirationPolicy(s),
     remember_me: s.rememberMe,
   };
@@ -32,6 +29,17 @@ export function mapSsoSession(s: SessionDetail, includeProxied: boolean): Record
     s.services.map((x) => [x.ticketId, { id: x.service, originalUrl: x.service, issued: x.issuedAt.toISOString() }]),
   );
   return view;
+}
+
+/** CAS's authentication attributes of a session, with the handler that authenticated it when it was recorded. */
+function authenticationAttributes(s: SessionDetail): Record<string, unknown[]> {
+  const attributes: Record<string, unknown[]> = { credentialType: ['UsernamePasswordCredential'] };
+  if (s.authenticationHandler !== null) {
+    attributes.successfulAuthenticationHandlers = [s.authenticationHandler];
+    attributes.authenticationMethod = [s.authenticationHandler];
+  }
+  attributes.longTermAuthenticationRequestTokenUsed = [s.rememberMe];
+  return attributes;
 }
 
 function expirationPolicy(s: SessionDetail): Record<string, unknown> {

@@ -1,61 +1,83 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { usernameKey } from '../common/username';
 import type { Attributes } from '../common/attributes';
-import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
-import { ConfigurationError } from '../config/env.validation';
+import { AUTHENTICATION_HANDLERS, type AuthenticationHandler, type HandlerResult } from './handlers/authentication-handler';
 import { PasswordHasher } from './password-hasher';
-import { UserStore } from './user-store';
 
 export interface AuthenticatedPrincipal {
   username: string;
   attributes: Attributes;
+  /** Name of the handler that authenticated the user (CAS successfulAuthenticationHandlers). */
+  handler: string;
 }
 
 /**
- * Password authentication: the `users` table first, then the static CAS_AUTHN_ACCEPT_USERS list
- * (CAS's AcceptUsersAuthenticationHandler). Every attempt costs exactly one argon2id verify —
- * static passwords are hashed at boot and unknown names are checked against a dummy hash — so
- * response times do not tell which usernames exist. Both find a user by the canonical form of
- * the name typed (common/username.ts), and the principal is the account's own spelling.
+ * `authenticated`; `failed`: one outcome for an unknown user, a wrong password and a disabled
+ * account; `unavailable`: no handler could decide and at least one was down.
+ */
+export type AuthenticationResult =
+  | { kind: 'authenticated'; principal: AuthenticatedPrincipal }
+  | { kind: 'failed' }
+  | { kind: 'unavailable' };
+
+/**
+ * Password authentication through the chain of handlers (AUTHENTICATION_HANDLERS), by `order`.
+ * The first handler that knows the user decides, success or refusal: a user of the `users` table
+ * is never tried against the static list with another password. A handler that is down is logged
+ * and skipped (CAS's default "any" policy); only when none could decide and one was down is the
+ * answer `unavailable`. Every attempt costs one argon2id verify: the handler that knows the user
+ * makes it, and when none did, a dummy hash takes its place, so response times do not tell which
+ * usernames exist.
  */
 @Injectable()
 export class Authenticator implements OnModuleInit {
   private readonly logger = new Logger('Authentication');
-  /** Static users by canonical username. */
-  private readonly staticUsers = new Map<string, { username: string; hash: string; attributes: Attributes }>();
+  private readonly handlers: AuthenticationHandler[];
   private dummyHash: string;
 
   constructor(
-    @Inject(CAS_CONFIG) private readonly config: CasConfig,
+    @Inject(AUTHENTICATION_HANDLERS) handlers: AuthenticationHandler[],
     private readonly hasher: PasswordHasher,
-    private readonly users: UserStore,
-  ) {}
+  ) {
+    // A stable sort: equal orders keep the provider's order.
+    this.handlers = [...handlers].sort((a, b) => a.order - b.order);
+  }
 
   async onModuleInit(): Promise<void> {
     this.dummyHash = await this.hasher.hash('\u0000no-such-user\u0000');
-    for (const u of this.config.users) {
-      const key = usernameKey(u.username);
-      const taken = this.staticUsers.get(key);
-      if (taken) {
-        // Either could log in as the other: refuse to start rather than pick one.
-        throw new ConfigurationError(`CAS_AUTHN_ACCEPT_USERS: '${taken.username}' and '${u.username}' are one username (case and Unicode forms are not told apart)`);
-      }
-      this.staticUsers.set(key, { username: u.username, hash: await this.hasher.hash(u.password), attributes: u.attributes });
-    }
-    if (this.config.usingDefaultUsers) {
-      this.logger.warn('CAS_AUTHN_ACCEPT_USERS not set: the demo user casuser is enabled. Set your own users in production.');
-    }
   }
 
-  /** The principal for these credentials, or null: one outcome for unknown user, wrong password and disabled account. */
-  async authenticate(username: string, password: string): Promise<AuthenticatedPrincipal | null> {
-    const stored = await this.users.find(username);
-    if (stored) {
-      const ok = await this.hasher.verify(stored.passwordHash, password);
-      return ok && !stored.disabled ? { username: stored.username, attributes: stored.attributes } : null;
+  async authenticate(username: string, password: string): Promise<AuthenticationResult> {
+    let unavailable = false;
+    for (const handler of this.handlers) {
+      const result = await this.ask(handler, username, password);
+      switch (result.kind) {
+        case 'success':
+          return { kind: 'authenticated', principal: { username: result.username, attributes: result.attributes, handler: handler.name } };
+        case 'rejected':
+          return { kind: 'failed' };
+        case 'unavailable':
+          unavailable = true;
+          // The error's message only: the username and the password stay out of the log.
+          this.logger.error(`${handler.name} is unavailable, trying the next handler: ${describe(result.error)}`);
+          break;
+        case 'unknown':
+          break;
+      }
     }
-    const fixed = this.staticUsers.get(usernameKey(username));
-    const ok = await this.hasher.verify(fixed?.hash ?? this.dummyHash, password);
-    return ok && fixed ? { username: fixed.username, attributes: fixed.attributes } : null;
+    await this.hasher.verify(this.dummyHash, password);
+    return unavailable ? { kind: 'unavailable' } : { kind: 'failed' };
   }
+
+  private async ask(handler: AuthenticationHandler, username: string, password: string): Promise<HandlerResult> {
+    try {
+      return await handler.authenticate(username, password);
+    } catch (error) {
+      return { kind: 'unavailable', error };
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 500);
 }

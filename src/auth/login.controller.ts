@@ -9,7 +9,7 @@ import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { originOf } from '../services/service-url';
 import { BrowserCookies, clientOf } from './cookies';
 import { LoginFlows } from './login-flows';
-import { LoginResult, LoginService, throttledMessage } from './login.service';
+import { AUTHENTICATION_UNAVAILABLE, LoginResult, LoginService, throttledMessage } from './login.service';
 import { TgcCodec } from './tgc-codec';
 import { accessDeniedPage, loggedInPage, loggedOutPage, loginPage, notAuthorizedPage, postRedirectPage, warnPage } from './views';
 
@@ -131,6 +131,8 @@ export class LoginController {
       case 'throttled':
         reply.header('retry-after', String(o.retryAfterSeconds));
         return this.form(req, reply, { service: o.service, method: o.method, error: throttledMessage(o.retryAfterSeconds) }, this.config.throttle.httpStatus);
+      case 'unavailable':
+        return this.form(req, reply, { service: o.service, method: o.method, username: o.username, error: AUTHENTICATION_UNAVAILABLE }, 503);
       case 'form':
         return this.form(req, reply, o, o.status);
     }

@@ -20,7 +20,9 @@ export type LoginOutcome =
   | { kind: 'warn'; service: string; method?: string }
   | { kind: 'notAuthorized' }
   | { kind: 'accessDenied' }
-  | { kind: 'throttled'; service?: string; method?: string; retryAfterSeconds: number };
+  | { kind: 'throttled'; service?: string; method?: string; retryAfterSeconds: number }
+  /** No authentication handler could decide, and one was down: the form again, with a 503. */
+  | { kind: 'unavailable'; service?: string; method?: string; username: string };
 
 export interface LoginResult {
   outcome: LoginOutcome;
@@ -63,6 +65,8 @@ export interface CredentialSubmission {
 const GENERIC_FAILURE = 'Invalid credentials.';
 const SESSION_ENDED = 'Your session was ended while you were logging in. Please log in again.';
 const EXPIRED_FORM = 'Your login form has expired or was already used. Please log in again.';
+/** No handler could decide whether the credentials are good (CAS: authentication service unavailable). */
+export const AUTHENTICATION_UNAVAILABLE = 'Authentication service unavailable. Please try again later.';
 
 /** The throttled form's message, with the minutes left in the throttle's window (as Retry-After says). */
 export function throttledMessage(retryAfterSeconds: number): string {
@@ -144,10 +148,14 @@ export class LoginService {
     if (this.throttle.enabled && !reservation) {
       return { outcome: { kind: 'throttled', service, method, retryAfterSeconds: this.throttle.retryAfterSeconds() } };
     }
-    const principal = await this.authenticator.authenticate(s.username, s.password);
-    if (!principal) {
+    const authentication = await this.authenticator.authenticate(s.username, s.password);
+    // Unavailable stays counted as a failed attempt: with a directory down, which names the
+    // users table knows must not be probed faster than the throttle allows.
+    if (authentication.kind === 'unavailable') return { outcome: { kind: 'unavailable', service, method, username: s.username } };
+    if (authentication.kind === 'failed') {
       return { outcome: { kind: 'form', status: 401, service, method, username: s.username, error: GENERIC_FAILURE } };
     }
+    const principal = authentication.principal;
     if (reservation) await this.throttle.refund(reservation);
     const deviceCookie = deviceId ? undefined : await this.devices.issue(principal.username);
     if (registered && !attributesAllowed(registered.access, principal.attributes)) return { outcome: this.accessDenied(registered) };
@@ -155,6 +163,7 @@ export class LoginService {
     const session = await this.tickets.createSession({
       principal: principal.username,
       attributes: principal.attributes,
+      authenticationHandler: principal.handler,
       rememberMe,
       policy: resolveSessionPolicy(this.defaults, registered, rememberMe),
     });

@@ -159,6 +159,15 @@ describe('loadCasConfig', () => {
     expect(configError({ AUTHN_ACCEPT_USERS_ATTRIBUTES: '{"casuser": "x"}' }).message).toMatch(/AUTHN_ACCEPT_USERS_ATTRIBUTES: attributes of 'casuser'/);
   });
 
+  it("reads the static list's handler name and order (cas.authn.accept.name, .order): after the users table by default", () => {
+    expect(loadCasConfig({}).acceptUsersHandler).toEqual({ name: 'AcceptUsersAuthenticationHandler', order: 2147483647 });
+    expect(loadCasConfig({ CAS_AUTHN_ACCEPT_NAME: 'Static Users', CAS_AUTHN_ACCEPT_ORDER: '-5' }).acceptUsersHandler).toEqual({ name: 'Static Users', order: -5 });
+    for (const name of [' lead', 'trail ', 'tab\there', 'x'.repeat(101), 'é']) {
+      expect(configError({ CAS_AUTHN_ACCEPT_NAME: name }).message).toContain('CAS_AUTHN_ACCEPT_NAME');
+    }
+    expect(configError({ CAS_AUTHN_ACCEPT_ORDER: 'first' }).message).toContain('CAS_AUTHN_ACCEPT_ORDER');
+  });
+
   it('rejects a malformed user list and short TGC keys', () => {
     expect(configError({ CAS_AUTHN_ACCEPT_USERS: 'nopassword' }).message).toContain('CAS_AUTHN_ACCEPT_USERS');
     expect(configError({ CAS_TGC_CRYPTO_SIGNING_KEY: 'short' }).message).toContain('CAS_TGC_CRYPTO_SIGNING_KEY');

@@ -45,6 +45,8 @@ export interface CasConfig {
   users: StaticUser[];
   /** True when the demo user is in use: development mode and CAS_AUTHN_ACCEPT_USERS unset. */
   usingDefaultUsers: boolean;
+  /** The static list's handler in the authentication chain: `cas.authn.accept.name` and `.order`. */
+  acceptUsersHandler: { name: string; order: number };
   /** argon2id parameters for new password hashes (existing hashes carry their own). */
   argon2: { memoryKib: number; timeCost: number; parallelism: number };
   tgt: { maxTimeToLiveSeconds: number; timeToKillSeconds: number };
@@ -122,6 +124,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     serviceRegistryImportOverwrite: v.SERVICE_REGISTRY_IMPORT_OVERWRITE,
     users: users === undefined ? [] : parseUsers(users, attributes ?? DEFAULT_ATTRIBUTES),
     usingDefaultUsers: development.enabled && v.CAS_AUTHN_ACCEPT_USERS === undefined,
+    acceptUsersHandler: { name: v.CAS_AUTHN_ACCEPT_NAME, order: v.CAS_AUTHN_ACCEPT_ORDER },
     argon2: { memoryKib: v.ARGON2_MEMORY_KIB, timeCost: v.ARGON2_TIME_COST, parallelism: v.ARGON2_PARALLELISM },
     tgt: {
       maxTimeToLiveSeconds: v.CAS_TICKET_TGT_PRIMARY_MAX_TIME_TO_LIVE_IN_SECONDS,

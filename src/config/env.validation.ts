@@ -102,6 +102,16 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() @Validate(IsJsonObject)
   AUTHN_ACCEPT_USERS_ATTRIBUTES?: string;
 
+  /** `cas.authn.accept.name`: the static list's handler name, released as `authenticationMethod`. */
+  @IsOptional() @IsString() @Matches(/^[\x21-\x7e]([\x20-\x7e]{0,98}[\x21-\x7e])?$/, {
+    message: 'CAS_AUTHN_ACCEPT_NAME must be 1 to 100 printable ASCII characters, not starting or ending with a space',
+  })
+  CAS_AUTHN_ACCEPT_NAME = 'AcceptUsersAuthenticationHandler';
+
+  /** `cas.authn.accept.order`: where the static list sits in the handler chain (lower first; the users table is 0). */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(-2147483648) @Max(2147483647)
+  CAS_AUTHN_ACCEPT_ORDER = 2147483647;
+
   @IsOptional() @Transform(toInt) @IsInt() @Min(8192) @Max(1048576)
   ARGON2_MEMORY_KIB = 19456;
 

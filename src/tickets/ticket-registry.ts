@@ -17,6 +17,8 @@ export type { ConsumedTicket, EndedSessionRows, ReachedService, Session, Session
 export interface NewSession {
   principal: string;
   attributes: Attributes;
+  /** The authentication handler that accepted the credentials (CAS successfulAuthenticationHandlers). */
+  authenticationHandler?: string;
   rememberMe: boolean;
   /** Hard limit and idle timeout, resolved once when the session is created (it keeps them). */
   policy: SessionPolicy;
@@ -60,6 +62,7 @@ export class TicketRegistry {
     const expires = idle < hard ? idle : hard;
     await this.sql.affected(q.INSERT_SESSION_SQL, [
       id, s.principal, now, expires, hard, timeToKillSeconds, s.rememberMe, JSON.stringify(storableAttributes(s.attributes)), usernameKey(s.principal),
+      s.authenticationHandler ?? null,
     ]);
     return { id, principal: s.principal, createdAt: now, lastUsedAt: now, expiresAt: expires, useCount: 0, attributes: s.attributes };
   }

@@ -26,6 +26,8 @@ export interface SessionDetail extends Session {
   hardExpiresAt: Date | null;
   idleTimeoutSeconds: number | null;
   rememberMe: boolean;
+  /** The handler that authenticated the session's user (its TGT's); null for a session older than the column. */
+  authenticationHandler: string | null;
   services: { ticketId: string; service: string; issuedAt: Date }[];
 }
 
@@ -44,6 +46,8 @@ export interface ConsumedTicket {
   authenticatedAt: Date;
   fromNewLogin: boolean;
   rememberMe: boolean;
+  /** The handler that authenticated the session's user; null for a session older than the column. */
+  authenticationHandler: string | null;
   /** False when the ticket or its session had expired: the ticket is consumed all the same. */
   live: boolean;
 }
@@ -78,6 +82,7 @@ export interface SessionDetailRow extends SessionRow {
   hard_expires_at: Date | null;
   idle_timeout_seconds: number | null;
   remember_me: boolean;
+  authentication_handler: string | null;
   services: { ticket_id: string; service: string; issued_at: string }[];
 }
 
@@ -93,6 +98,7 @@ export interface ConsumedRow {
   attributes: Attributes | null;
   authenticated_at: Date;
   remember_me: boolean;
+  authentication_handler: string | null;
   live: boolean;
 }
 
@@ -129,6 +135,7 @@ export function toSessionDetail(r: SessionDetailRow): SessionDetail {
     hardExpiresAt: r.hard_expires_at,
     idleTimeoutSeconds: r.idle_timeout_seconds,
     rememberMe: r.remember_me,
+    authenticationHandler: r.authentication_handler,
     services: r.services.map((s) => ({ ticketId: s.ticket_id, service: s.service, issuedAt: new Date(s.issued_at) })),
   };
 }
@@ -146,6 +153,7 @@ export function toConsumed(r: ConsumedRow): ConsumedTicket {
     authenticatedAt: r.authenticated_at,
     fromNewLogin: r.from_new_login === true,
     rememberMe: r.remember_me,
+    authenticationHandler: r.authentication_handler,
     live: r.live,
   };
 }

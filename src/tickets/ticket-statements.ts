@@ -5,10 +5,13 @@
  * PGT it descends from; a logout takes them in the same order, so the two never deadlock.
  */
 
-/** $1 id, $2 principal, $3 now, $4 expires, $5 hard limit, $6 idle seconds, $7 remember-me, $8 attributes, $9 principal key. */
+/**
+ * $1 id, $2 principal, $3 now, $4 expires, $5 hard limit, $6 idle seconds, $7 remember-me, $8 attributes, $9 principal key,
+ * $10 authentication handler.
+ */
 export const INSERT_SESSION_SQL = `INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at,
-                            hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes)
-       VALUES ($1, 'TGT', $1, $2, $9, $3, $3, $4, $5, $6, 0, $7, $8)`;
+                            hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler)
+       VALUES ($1, 'TGT', $1, $2, $9, $3, $3, $4, $5, $6, 0, $7, $8, $10)`;
 
 export const FIND_SESSION_SQL = `SELECT id, principal, created_at, last_used_at, expires_at, use_count, attributes
          FROM tickets WHERE id = $1 AND type = 'TGT' AND expires_at > $2`;
@@ -55,7 +58,7 @@ export const CONSUME_SERVICE_TICKET_SQL = `WITH last_use AS (
          SELECT * FROM last_use UNION ALL SELECT * FROM earlier_use
        )
        SELECT st.id, st.type, st.session_id, st.parent_id, st.service, st.principal, st.from_new_login, st.proxy_chain,
-              tgt.attributes, tgt.created_at AS authenticated_at, tgt.remember_me,
+              tgt.attributes, tgt.created_at AS authenticated_at, tgt.remember_me, tgt.authentication_handler,
               (st.expires_at > $3 AND tgt.expires_at > $3 AND (st.type <> 'PT' OR COALESCE(pgt.expires_at > $3, false))) AS live
          FROM st JOIN tickets tgt ON tgt.id = st.session_id
          LEFT JOIN tickets pgt ON st.type = 'PT' AND pgt.id = st.parent_id AND pgt.type = 'PGT'`;
@@ -181,7 +184,7 @@ export const LIST_SESSIONS_SQL = `WITH page AS (
          ORDER BY id LIMIT $4
        )
        SELECT t.id, t.type, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
-              t.use_count, t.remember_me, root.attributes, t.proxied_by,
+              t.use_count, t.remember_me, root.attributes, root.authentication_handler, t.proxied_by,
               COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at)
                                         ORDER BY s.issued_at)
                           FROM session_services s

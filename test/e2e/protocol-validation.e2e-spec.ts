@@ -109,14 +109,16 @@ describe('CAS validation endpoints', () => {
       expect(res.body.indexOf('cas:authenticationDate')).toBeLessThan(res.body.indexOf('cas:mail'));
     });
 
-    it('applies the release policy: allowed list, and none by default (protocol attributes stay)', async () => {
+    it('applies the release policy: allowed list, and none by default (protocol and authentication attributes stay)', async () => {
       const other = xml((await get(`/cas/p3/serviceValidate?${q(OTHER, await loginTicket(OTHER))}`)).body);
       expect(Object.keys(other['cas:authenticationSuccess']['cas:attributes']).sort()).toEqual([
-        'cas:authenticationDate', 'cas:isFromNewLogin', 'cas:longTermAuthenticationRequestTokenUsed', 'cas:mail',
+        'cas:authenticationDate', 'cas:authenticationMethod', 'cas:isFromNewLogin', 'cas:longTermAuthenticationRequestTokenUsed', 'cas:mail',
+        'cas:successfulAuthenticationHandlers',
       ]);
       const none = xml((await get(`/cas/p3/serviceValidate?${q(NOATTRS, await loginTicket(NOATTRS))}`)).body);
       expect(Object.keys(none['cas:authenticationSuccess']['cas:attributes']).sort()).toEqual([
-        'cas:authenticationDate', 'cas:isFromNewLogin', 'cas:longTermAuthenticationRequestTokenUsed',
+        'cas:authenticationDate', 'cas:authenticationMethod', 'cas:isFromNewLogin', 'cas:longTermAuthenticationRequestTokenUsed',
+        'cas:successfulAuthenticationHandlers',
       ]);
     });
 

@@ -4,7 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { createApp } from '../../src/app.setup';
+import { Test } from '@nestjs/testing';
+import { AppModule } from '../../src/app.module';
+import { applicationOptions, configureApp, createApp, fastifyAdapter } from '../../src/app.setup';
+import { AUTHENTICATION_HANDLERS, type AuthenticationHandler } from '../../src/auth/handlers/authentication-handler';
 import { CasConfig, loadCasConfig } from '../../src/config/cas-config';
 import { MutableClock } from './mutable-clock';
 import { createTestDatabase } from './test-database';
@@ -29,6 +32,11 @@ export interface TestAppOptions {
   services?: Record<string, unknown>[];
   /** Reuse an existing database (several apps on one database = several nodes). */
   databaseUrl?: string;
+  /**
+   * Replaces the authentication chain's handler list (AUTHENTICATION_HANDLERS): `factory` gets the
+   * providers named in `inject` (e.g. the real handlers) and returns the list.
+   */
+  authenticationHandlers?: { inject: unknown[]; factory: (...providers: never[]) => AuthenticationHandler[] };
 }
 
 /** The real application (createApp, as main.ts builds it) on its own fresh database. */
@@ -55,7 +63,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     ...opts.env,
   });
   const clock = new MutableClock();
-  const app = await createApp(config, { clock });
+  const app = opts.authenticationHandlers ? await createAppWithHandlers(config, clock, opts.authenticationHandlers) : await createApp(config, { clock });
   const sql = new Client({ connectionString: db.url });
   sql.on('error', () => undefined);
   await sql.connect();
@@ -71,4 +79,15 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** createApp with the AUTHENTICATION_HANDLERS provider overridden: Nest's testing module, the same adapter and setup. */
+async function createAppWithHandlers(config: CasConfig, clock: MutableClock, handlers: NonNullable<TestAppOptions['authenticationHandlers']>): Promise<NestFastifyApplication> {
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.register(config, clock)] })
+    .overrideProvider(AUTHENTICATION_HANDLERS)
+    .useFactory({ factory: handlers.factory as (...args: unknown[]) => AuthenticationHandler[], inject: handlers.inject as never[] })
+    .compile();
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(fastifyAdapter(config), applicationOptions(config));
+  await configureApp(app, config);
+  return app;
 }

@@ -20,7 +20,7 @@ describe('TicketRegistry contract', () => {
     service: APP, registeredServiceId: 1, credentialsProvided: false, policy: ST, ...g,
   });
   const newSession = async (principal = 'casuser', policy: SessionPolicy = SESSION) =>
-    (await registry.createSession({ principal, attributes: { mail: ['casuser@example.org'] }, rememberMe: false, policy })).id;
+    (await registry.createSession({ principal, attributes: { mail: ['casuser@example.org'] }, authenticationHandler: 'AcceptUsersAuthenticationHandler', rememberMe: false, policy })).id;
   const at = (seconds: number) => new Date(t.clock.now().getTime() + seconds * 1000);
   const rows = async (text: string, params: unknown[] = []) => (await t.sql.query(text, params)).rows;
   const ticket = async (id: string) => (await rows(`SELECT * FROM tickets WHERE id = $1`, [id]))[0];
@@ -129,7 +129,8 @@ describe('TicketRegistry contract', () => {
       const st = (await registry.grantServiceTicket(id, grant({ credentialsProvided: true })))!;
       expect(await registry.consumeServiceTicket(st, ['ST'])).toEqual({
         id: st, type: 'ST', sessionId: id, parentId: id, service: APP, proxies: [], principal: 'casuser',
-        attributes: { mail: ['casuser@example.org'] }, authenticatedAt: created, fromNewLogin: true, rememberMe: false, live: true,
+        attributes: { mail: ['casuser@example.org'] }, authenticatedAt: created, fromNewLogin: true, rememberMe: false,
+        authenticationHandler: 'AcceptUsersAuthenticationHandler', live: true,
       });
       expect(await ticket(st)).toBeUndefined();
       expect(await registry.consumeServiceTicket(st, ['ST'])).toBeNull();
@@ -164,6 +165,14 @@ describe('TicketRegistry contract', () => {
       const { pgt, pt } = await proxiedSession();
       await t.sql.query(`DELETE FROM tickets WHERE id = $1`, [pgt]);
       expect(await registry.consumeServiceTicket(pt, ['PT'])).toMatchObject({ id: pt, type: 'PT', parentId: pgt, live: false });
+    });
+
+    it("case=consumeServiceTicket returns the session's authentication handler for a PT too, and null for a session created without one", async () => {
+      const { pt } = await proxiedSession();
+      expect(await registry.consumeServiceTicket(pt, ['PT'])).toMatchObject({ type: 'PT', authenticationHandler: 'AcceptUsersAuthenticationHandler', live: true });
+      const bare = (await registry.createSession({ principal: 'casuser', attributes: {}, rememberMe: false, policy: SESSION })).id;
+      const st = (await registry.grantServiceTicket(bare, grant()))!;
+      expect(await registry.consumeServiceTicket(st, ['ST'])).toMatchObject({ authenticationHandler: null, live: true });
     });
   });
 
@@ -356,11 +365,11 @@ describe('TicketRegistry contract', () => {
       const [session] = await registry.listSessions({ limit: 10, principal: 'casuser' });
       expect(session).toMatchObject({
         id: tgt, principal: 'casuser', proxiedBy: null, hardExpiresAt: at(599), idleTimeoutSeconds: 300, rememberMe: false,
-        attributes: { mail: ['casuser@example.org'] }, services: [{ ticketId: st, service: APP }],
+        authenticationHandler: 'AcceptUsersAuthenticationHandler', attributes: { mail: ['casuser@example.org'] }, services: [{ ticketId: st, service: APP }],
       });
       expect(session.services[0].issuedAt).toBeInstanceOf(Date);
       const [proxied] = await registry.listSessions({ limit: 10, kind: 'PGT' });
-      expect(proxied).toMatchObject({ id: pgt, proxiedBy: APP, services: [{ ticketId: pt, service: 'https://backend.example.org/api' }] });
+      expect(proxied).toMatchObject({ id: pgt, proxiedBy: APP, authenticationHandler: 'AcceptUsersAuthenticationHandler', services: [{ ticketId: pt, service: 'https://backend.example.org/api' }] });
     });
   });
 

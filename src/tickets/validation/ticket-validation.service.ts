@@ -73,6 +73,7 @@ export class TicketValidationService {
             authenticationDate: t.authenticatedAt,
             longTermAuthenticationRequestTokenUsed: t.rememberMe,
             isFromNewLogin: t.fromNewLogin,
+            authenticationHandler: t.authenticationHandler,
             released: releaseAttributes(registered.attributeRelease, t.attributes),
           }
         : undefined,

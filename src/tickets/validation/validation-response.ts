@@ -22,6 +22,12 @@ export interface ValidationSuccess {
     authenticationDate: Date;
     longTermAuthenticationRequestTokenUsed: boolean;
     isFromNewLogin: boolean;
+    /**
+     * The handler that authenticated the user, released as CAS 7 does: `successfulAuthenticationHandlers`
+     * and `authenticationMethod` both carry its name. Null (nothing released) for a session older
+     * than the record.
+     */
+    authenticationHandler: string | null;
     released: Attributes;
   };
   /** The PGTIOU of the PGT minted for `pgtUrl` (never the PGT: that went to the callback only). */
@@ -132,6 +138,10 @@ function xmlAttributes(a: NonNullable<ValidationSuccess['attributes']>): XmlNode
     'cas:longTermAuthenticationRequestTokenUsed': String(a.longTermAuthenticationRequestTokenUsed),
     'cas:isFromNewLogin': String(a.isFromNewLogin),
   };
+  if (a.authenticationHandler !== null) {
+    node['cas:successfulAuthenticationHandlers'] = xmlText(a.authenticationHandler);
+    node['cas:authenticationMethod'] = xmlText(a.authenticationHandler);
+  }
   // Names that are not valid XML element names are skipped rather than emitted raw (T4).
   for (const [name, values] of Object.entries(a.released)) {
     if (!isXmlName(name) || `cas:${name}` in node) continue;
@@ -147,6 +157,10 @@ function jsonAttributes(a: NonNullable<ValidationSuccess['attributes']>): Record
     longTermAuthenticationRequestTokenUsed: [a.longTermAuthenticationRequestTokenUsed],
     isFromNewLogin: [a.isFromNewLogin],
   };
+  if (a.authenticationHandler !== null) {
+    out.successfulAuthenticationHandlers = [xmlText(a.authenticationHandler)];
+    out.authenticationMethod = [xmlText(a.authenticationHandler)];
+  }
   for (const [name, values] of Object.entries(a.released)) {
     if (!isXmlName(name) || name in out) continue;
     out[name] = values.map(xmlText);

@@ -1,0 +1,34 @@
+import type { Attributes } from '../../common/attributes';
+
+/**
+ * What one source of accounts answers for a username and password (CAS's AuthenticationHandler,
+ * with its exceptions as values):
+ * - `success`: the principal as this source spells it, with its attributes;
+ * - `unknown`: this source has no such user, the next handler is asked;
+ * - `rejected`: it has the user and refuses (wrong password, disabled account): the chain stops;
+ * - `unavailable`: the source could not answer (down, timed out); `error` is for the log only.
+ */
+export type HandlerResult =
+  | { kind: 'success'; username: string; attributes: Attributes }
+  | { kind: 'unknown' }
+  | { kind: 'rejected' }
+  | { kind: 'unavailable'; error: unknown };
+
+export interface AuthenticationHandler {
+  /** CAS's handler name: released as `successfulAuthenticationHandlers` and `authenticationMethod`. */
+  readonly name: string;
+  /** Lower is asked first (CAS's `order`); equal orders keep the order of the handler list. */
+  readonly order: number;
+  /**
+   * Checks the credentials. A handler finds the user by the canonical form of the name typed
+   * (common/username.ts) where its source allows it. Throwing counts as `unavailable`.
+   */
+  authenticate(username: string, password: string): Promise<HandlerResult>;
+}
+
+/**
+ * The handlers of the chain (an array), in the order they are listed; the Authenticator sorts them
+ * by `order`. One provider assembles them (auth.module.ts), so a source configured by environment
+ * (an LDAP directory) is one more entry there, and a test can override the provider.
+ */
+export const AUTHENTICATION_HANDLERS = Symbol('AUTHENTICATION_HANDLERS');

@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { PasswordHasher } from '../password-hasher';
+import { UserStore } from '../user-store';
+import type { AuthenticationHandler, HandlerResult } from './authentication-handler';
+
+/**
+ * The `users` table. Named after CAS's QueryDatabaseAuthenticationHandler (`cas.authn.jdbc.query`):
+ * like it, it looks the account up by name with one query, compares the password with the stored
+ * hash through a password encoder, and refuses an account its disabled column marks. CAS's other
+ * JDBC handlers do not fit: SearchModeSearchDatabase compares the password in SQL,
+ * BindModeSearchDatabase logs in to the database as the user, QueryAndEncodeDatabase salts and
+ * hashes by columns of the row.
+ */
+@Injectable()
+export class QueryDatabaseAuthenticationHandler implements AuthenticationHandler {
+  readonly name = 'QueryDatabaseAuthenticationHandler';
+  /** Before the static list, as the server always checked them. */
+  readonly order = 0;
+
+  constructor(
+    private readonly users: UserStore,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  async authenticate(username: string, password: string): Promise<HandlerResult> {
+    const stored = await this.users.find(username);
+    if (!stored) return { kind: 'unknown' };
+    // The password is checked even for a disabled account: its answer must cost what any other does.
+    const ok = await this.hasher.verify(stored.passwordHash, password);
+    return ok && !stored.disabled ? { kind: 'success', username: stored.username, attributes: stored.attributes } : { kind: 'rejected' };
+  }
+}
