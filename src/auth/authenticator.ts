@@ -58,7 +58,7 @@ export class Authenticator implements OnModuleInit {
         case 'unavailable':
           unavailable = true;
           // The error's message only: the username and the password stay out of the log.
-          this.logger.error(`${handler.name} is unavailable, trying the next handler: ${describe(result.error)}`);
+          this.logger.error(`${handler.name} is unavailable, trying the next handler: ${errorText(result.error)}`);
           break;
         case 'unknown':
           break;
@@ -77,7 +77,7 @@ export class Authenticator implements OnModuleInit {
   }
 }
 
-function describe(error: unknown): string {
+function errorText(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 500);
 }
