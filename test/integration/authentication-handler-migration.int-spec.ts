@@ -1,41 +1,23 @@
-import { DataSource, QueryRunner } from 'typeorm';
-import { migrations } from '../../migrations';
-import { dataSourceOptions } from '../../src/database/data-source';
-import { startTestApp, TestApp } from '../helpers/test-app';
+import type { QueryRunner } from 'typeorm';
+import { migrationCases } from '../helpers/migration-transaction';
 
 /**
  * Migration 1764000014000: tickets.authentication_handler, nullable and commented; down drops it.
  * Each case runs in a transaction that is rolled back, as the server runs each migration in its own.
  */
 describe('migration AddAuthenticationHandler1764000014000', () => {
-  let t: TestApp;
-  let ds: DataSource;
+  const cases = migrationCases('AddAuthenticationHandler1764000014000');
+  const { migration } = cases;
   let runner: QueryRunner;
-  const migration = new (migrations.find((m) => m.name === 'AddAuthenticationHandler1764000014000')!)();
+  beforeEach(() => {
+    runner = cases.runner();
+  });
 
   const column = async () =>
     runner.query(
       `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null, col_description(a.attrelid, a.attnum) AS comment
          FROM pg_attribute a WHERE a.attrelid = 'tickets'::regclass AND a.attname = 'authentication_handler' AND NOT a.attisdropped`,
     );
-
-  beforeAll(async () => {
-    t = await startTestApp({ env: { AUTHN_THROTTLE_ENABLED: 'false' } });
-    ds = new DataSource(dataSourceOptions(t.config.databaseUrl!));
-    await ds.initialize();
-  });
-  afterAll(async () => {
-    await ds.destroy();
-    await t.close();
-  });
-  beforeEach(async () => {
-    runner = ds.createQueryRunner();
-    await runner.startTransaction();
-  });
-  afterEach(async () => {
-    await runner.rollbackTransaction();
-    await runner.release();
-  });
 
   it('is applied at boot: a nullable varchar with a comment', async () => {
     expect(await column()).toEqual([{ name: 'authentication_handler', type: 'character varying(100)', not_null: false, comment: expect.stringMatching(/^TGT: name of the authentication handler/) }]);

@@ -1,7 +1,5 @@
-import { DataSource, QueryRunner } from 'typeorm';
-import { migrations } from '../../migrations';
-import { dataSourceOptions } from '../../src/database/data-source';
-import { startTestApp, TestApp } from '../helpers/test-app';
+import type { QueryRunner } from 'typeorm';
+import { migrationCases } from '../helpers/migration-transaction';
 
 /**
  * Migration 1764000013000 on rows written before it: every existing account and session gets the
@@ -9,28 +7,11 @@ import { startTestApp, TestApp } from '../helpers/test-app';
  * in a transaction that is rolled back, as the server runs each migration in its own.
  */
 describe('migration StoreCanonicalUsernames1764000013000', () => {
-  let t: TestApp;
-  let ds: DataSource;
+  const cases = migrationCases('StoreCanonicalUsernames1764000013000', (runner) => cases.migration.down(runner));
+  const { migration } = cases;
   let runner: QueryRunner;
-  const migration = new (migrations.find((m) => m.name === 'StoreCanonicalUsernames1764000013000')!)();
-
-  beforeAll(async () => {
-    t = await startTestApp({ env: { AUTHN_THROTTLE_ENABLED: 'false' } });
-    ds = new DataSource(dataSourceOptions(t.config.databaseUrl!));
-    await ds.initialize();
-  });
-  afterAll(async () => {
-    await ds.destroy();
-    await t.close();
-  });
-  beforeEach(async () => {
-    runner = ds.createQueryRunner();
-    await runner.startTransaction();
-    await migration.down(runner);
-  });
-  afterEach(async () => {
-    await runner.rollbackTransaction();
-    await runner.release();
+  beforeEach(() => {
+    runner = cases.runner();
   });
 
   const addUser = (username: string) => runner.query(`INSERT INTO users (username, password_hash) VALUES ($1, 'x')`, [username]);
