@@ -61,7 +61,12 @@ export class SessionTerminator {
     const frontChannel = requests.filter((r) => r.channel === 'FRONT_CHANNEL').flatMap((r) => frontChannelUrl(r) ?? []);
     if (!requests.some((r) => r.channel === 'BACK_CHANNEL')) return { backChannel: [], frontChannel };
     const delivered = this.delivery.kick();
-    if (waitMs > 0) await Promise.race([delivered, new Promise((r) => setTimeout(r, waitMs).unref())]);
+    if (waitMs > 0) {
+      // At most waitMs on the injected clock, less when the deliveries finish first.
+      const finished = new AbortController();
+      void delivered.finally(() => finished.abort());
+      await this.clock.sleep(waitMs, finished.signal);
+    }
     return { backChannel: await this.outbox.forSession(tgtId), frontChannel };
   }
 
