@@ -1,6 +1,12 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Attributes } from '../common/attributes';
-import { AUTHENTICATION_HANDLERS, type AuthenticationHandler, type HandlerResult } from './handlers/authentication-handler';
+import {
+  type AccountState,
+  AUTHENTICATION_HANDLERS,
+  type AuthenticationHandler,
+  type HandlerResult,
+  type PasswordWarning,
+} from './handlers/authentication-handler';
 import { PasswordHasher } from './password-hasher';
 
 export interface AuthenticatedPrincipal {
@@ -8,15 +14,18 @@ export interface AuthenticatedPrincipal {
   attributes: Attributes;
   /** Name of the handler that authenticated the user (CAS successfulAuthenticationHandlers). */
   handler: string;
+  /** The password expires soon: shown after login, before going on. */
+  warning?: PasswordWarning;
 }
 
 /**
- * `authenticated`; `failed`: one outcome for an unknown user, a wrong password and a disabled
- * account; `unavailable`: no handler could decide and at least one was down.
+ * `authenticated`; `failed`: one outcome for an unknown user and a wrong password, with the
+ * account's `state` when the handler that knows the user gave one (locked, expired, …);
+ * `unavailable`: no handler could decide and at least one was down.
  */
 export type AuthenticationResult =
   | { kind: 'authenticated'; principal: AuthenticatedPrincipal }
-  | { kind: 'failed' }
+  | { kind: 'failed'; state?: AccountState }
   | { kind: 'unavailable' };
 
 /**
@@ -52,9 +61,12 @@ export class Authenticator implements OnModuleInit {
       const result = await this.ask(handler, username, password);
       switch (result.kind) {
         case 'success':
-          return { kind: 'authenticated', principal: { username: result.username, attributes: result.attributes, handler: handler.name } };
+          return {
+            kind: 'authenticated',
+            principal: { username: result.username, attributes: result.attributes, handler: handler.name, warning: result.warning },
+          };
         case 'rejected':
-          return { kind: 'failed' };
+          return { kind: 'failed', state: result.state };
         case 'unavailable':
           unavailable = true;
           // The error's message only: the username and the password stay out of the log.

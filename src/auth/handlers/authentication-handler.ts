@@ -1,17 +1,46 @@
 import type { Attributes } from '../../common/attributes';
 
 /**
+ * Why a source that knows the user refuses it, when it says so (CAS's account exceptions:
+ * AccountLockedException, AccountDisabledException, AccountExpiredException,
+ * AccountPasswordMustChangeException, CredentialExpiredException, InvalidLoginTimeException,
+ * InvalidLoginLocationException). Each has its own page; without one the generic failure is shown.
+ */
+export type AccountState =
+  | 'locked'
+  | 'disabled'
+  | 'account-expired'
+  | 'password-expired'
+  | 'must-change-password'
+  | 'invalid-login-time'
+  | 'invalid-workstation';
+
+/**
+ * What a successful login should still tell the user (CAS's MessageDescriptor warnings of the
+ * password policy): the password expires in `passwordExpiresInDays`, or only
+ * `graceLoginsRemaining` logins are left with an expired one.
+ */
+export interface PasswordWarning {
+  passwordExpiresInDays?: number;
+  graceLoginsRemaining?: number;
+  /** Where the user changes the password (`password-policy.password-change-url` style setting). */
+  changeUrl?: string;
+}
+
+/**
  * What one source of accounts answers for a username and password (CAS's AuthenticationHandler,
  * with its exceptions as values):
- * - `success`: the principal as this source spells it, with its attributes;
+ * - `success`: the principal as this source spells it, with its attributes, and a password
+ *   warning to show before going on to the service;
  * - `unknown`: this source has no such user, the next handler is asked;
- * - `rejected`: it has the user and refuses (wrong password, disabled account): the chain stops;
+ * - `rejected`: it has the user and refuses: the chain stops. `state` says why when the source
+ *   told (locked, expired, …); a wrong password has none;
  * - `unavailable`: the source could not answer (down, timed out); `error` is for the log only.
  */
 export type HandlerResult =
-  | { kind: 'success'; username: string; attributes: Attributes }
+  | { kind: 'success'; username: string; attributes: Attributes; warning?: PasswordWarning }
   | { kind: 'unknown' }
-  | { kind: 'rejected' }
+  | { kind: 'rejected'; state?: AccountState }
   | { kind: 'unavailable'; error: unknown };
 
 export interface AuthenticationHandler {
