@@ -20,12 +20,13 @@ export interface AuthenticatedPrincipal {
 
 /**
  * `authenticated`; `failed`: one outcome for an unknown user and a wrong password, with the
- * account's `state` when the handler that knows the user gave one (locked, expired, …);
+ * account's `state` when the handler that knows the user gave one (locked, expired, …), and where
+ * to change the password when it gave that too;
  * `unavailable`: no handler could decide and at least one was down.
  */
 export type AuthenticationResult =
   | { kind: 'authenticated'; principal: AuthenticatedPrincipal }
-  | { kind: 'failed'; state?: AccountState }
+  | { kind: 'failed'; state?: AccountState; changeUrl?: string }
   | { kind: 'unavailable' };
 
 /**
@@ -66,7 +67,7 @@ export class Authenticator implements OnModuleInit {
             principal: { username: result.username, attributes: result.attributes, handler: handler.name, warning: result.warning },
           };
         case 'rejected':
-          return { kind: 'failed', state: result.state };
+          return { kind: 'failed', state: result.state, changeUrl: result.changeUrl };
         case 'unavailable':
           unavailable = true;
           // The error's message only: the username and the password stay out of the log.

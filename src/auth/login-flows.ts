@@ -17,11 +17,16 @@ const MAX_EXECUTION_LENGTH = 8192;
 const BROWSER_KEY = /^([A-Za-z0-9]{32})\.([A-Za-z0-9_-]{43})$/;
 const hash = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
-/** What a token is for: the login form's credentials, or "Continue" on the warning interstitial. */
-export type FlowPurpose = 'login' | 'warn';
+/**
+ * What a token is for: the login form's credentials, "Continue" on the warning interstitial, or
+ * "Continue" on the password-expiry warning shown after a login.
+ */
+export type FlowPurpose = 'login' | 'warn' | 'password-warning';
 
 export interface LoginFlow {
   service: string | null;
+  /** The SSO session the login created (password-warning only): Continue grants its ticket. */
+  session?: string;
 }
 
 interface FlowClaims {
@@ -29,6 +34,8 @@ interface FlowClaims {
   b: string;
   s: string | null;
   p: FlowPurpose;
+  /** The TGT id, encrypted like the rest: a public-workstation login has no TGC to find it by. */
+  t?: string;
 }
 
 /**
@@ -65,8 +72,8 @@ export class LoginFlows {
   }
 
   /** A token for a form served to the browser holding `browserKey` (an issued one). */
-  start(browserKey: string, service: string | null, purpose: FlowPurpose): Promise<string> {
-    const claims: FlowClaims = { b: hash(browserKey), s: service, p: purpose };
+  start(browserKey: string, service: string | null, purpose: FlowPurpose, session?: string): Promise<string> {
+    const claims: FlowClaims = { b: hash(browserKey), s: service, p: purpose, ...(session ? { t: session } : {}) };
     const now = Math.floor(this.clock.now().getTime() / 1000);
     return new EncryptJWT({ ...claims })
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
@@ -89,7 +96,8 @@ export class LoginFlows {
       `INSERT INTO used_login_executions (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`,
       [claims.jti, new Date(claims.exp * 1000)],
     );
-    return inserted ? { service: typeof claims.s === 'string' ? claims.s : null } : null;
+    if (!inserted) return null;
+    return { service: typeof claims.s === 'string' ? claims.s : null, ...(typeof claims.t === 'string' ? { session: claims.t } : {}) };
   }
 
   /** Deletes up to `limit` rows of tokens expired (and past the clock-skew margin); returns how many. */

@@ -11,7 +11,17 @@ import { BrowserCookies, clientOf } from './cookies';
 import { LoginFlows } from './login-flows';
 import { AUTHENTICATION_UNAVAILABLE, LoginResult, LoginService, throttledMessage } from './login.service';
 import { TgcCodec } from './tgc-codec';
-import { accessDeniedPage, loggedInPage, loggedOutPage, loginPage, notAuthorizedPage, postRedirectPage, warnPage } from './views';
+import {
+  accessDeniedPage,
+  accountStatePage,
+  loggedInPage,
+  loggedOutPage,
+  loginPage,
+  notAuthorizedPage,
+  passwordWarningPage,
+  postRedirectPage,
+  warnPage,
+} from './views';
 
 type FormModel = { service?: string; method?: string; username?: string; error?: string };
 const HTML = 'text/html; charset=utf-8';
@@ -66,6 +76,15 @@ export class LoginController {
         tgtId,
       });
       return this.finish(req, reply, proceeded);
+    }
+    if (text('_eventId') === 'continue') {
+      const continued = await this.login.continueAfterPasswordWarning({
+        execution: text('execution'),
+        browserKey: this.cookies.browserKey(req),
+        method: text('method') || undefined,
+        tgtId,
+      });
+      return this.finish(req, reply, continued);
     }
     const result = await this.login.acceptCredentials({
       execution: text('execution'),
@@ -133,6 +152,13 @@ export class LoginController {
         return this.form(req, reply, { service: o.service, method: o.method, error: throttledMessage(o.retryAfterSeconds) }, this.config.throttle.httpStatus);
       case 'unavailable':
         return this.form(req, reply, { service: o.service, method: o.method, username: o.username, error: AUTHENTICATION_UNAVAILABLE }, 503);
+      case 'accountState':
+        // 401 as the generic failure: the attempt did not authenticate anyone.
+        return sendPage(reply, 401, accountStatePage(o.state, { service: o.service, changeUrl: o.changeUrl }));
+      case 'passwordWarning': {
+        const execution = await this.flows.start(this.browserKey(req, reply), o.service ?? null, 'password-warning', o.session);
+        return sendPage(reply, 200, passwordWarningPage(o.warning, { execution, service: o.service, method: o.method }));
+      }
       case 'form':
         return this.form(req, reply, o, o.status);
     }

@@ -8,6 +8,7 @@ import { POLICY_DEFAULTS, type PolicyDefaults, resolveServiceTicketPolicy, resol
 import { SessionTerminator } from '../tickets/logout/session-terminator';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
 import { Authenticator } from './authenticator';
+import type { AccountState, PasswordWarning } from './handlers/authentication-handler';
 import { DeviceCookies } from './device-cookie';
 import { LoginFlows } from './login-flows';
 import { LoginThrottle } from './login-throttle';
@@ -22,7 +23,14 @@ export type LoginOutcome =
   | { kind: 'accessDenied' }
   | { kind: 'throttled'; service?: string; method?: string; retryAfterSeconds: number }
   /** No authentication handler could decide, and one was down: the form again, with a 503. */
-  | { kind: 'unavailable'; service?: string; method?: string; username: string };
+  | { kind: 'unavailable'; service?: string; method?: string; username: string }
+  /** The handler that knows the user refused it and said why (CAS's account views): no session. */
+  | { kind: 'accountState'; state: AccountState; service?: string; changeUrl?: string }
+  /**
+   * Logged in, but the password expires soon: the warning page, whose Continue (a single-use
+   * token carrying `session`) goes on to the service, or to the logged-in page without one.
+   */
+  | { kind: 'passwordWarning'; warning: PasswordWarning; session: string; service?: string; method?: string };
 
 export interface LoginResult {
   outcome: LoginOutcome;
@@ -152,7 +160,13 @@ export class LoginService {
     // Unavailable stays counted as a failed attempt: with a directory down, which names the
     // users table knows must not be probed faster than the throttle allows.
     if (authentication.kind === 'unavailable') return { outcome: { kind: 'unavailable', service, method, username: s.username } };
+    // A failure stays counted too, whatever its page: the reservation is not refunded.
     if (authentication.kind === 'failed') {
+      // Only a handler that knows the user gives a state; an unknown name or a wrong password
+      // gets the one generic form, so no page tells a guesser which names exist.
+      if (authentication.state) {
+        return { outcome: { kind: 'accountState', state: authentication.state, service, changeUrl: authentication.changeUrl } };
+      }
       return { outcome: { kind: 'form', status: 401, service, method, username: s.username, error: GENERIC_FAILURE } };
     }
     const principal = authentication.principal;
@@ -172,6 +186,12 @@ export class LoginService {
     const newSession = s.publicWorkstation ? undefined : { id: session.id, rememberMe };
     const device = s.publicWorkstation ? undefined : deviceCookie;
     const warnCookie = s.warn && !s.publicWorkstation ? true : undefined;
+    if (principal.warning) {
+      // The session and its cookie exist now; the ticket waits for Continue, so a user who reads
+      // the warning longer than a service ticket lives still gets a valid one.
+      const outcome: LoginOutcome = { kind: 'passwordWarning', warning: principal.warning, session: session.id, service, method };
+      return { outcome, newSession, staleCookie: s.publicWorkstation && !!s.tgtId, deviceCookie: device, warnCookie };
+    }
     if (service === undefined || !registered) {
       return { outcome: { kind: 'loggedIn', principal: principal.username }, newSession, deviceCookie: device, warnCookie };
     }
@@ -214,6 +234,31 @@ export class LoginService {
       await this.terminator.endIfExpired(s.tgtId);
     }
     return { outcome: { kind: 'form', status: 200, service, method }, staleCookie: !!s.tgtId };
+  }
+
+  /**
+   * "Continue" on the password warning: a single-use token bound to this browser, carrying the
+   * session the login created (a public-workstation login has no TGC). The ticket counts as from
+   * a new login (renew is satisfied): the credentials were given in this same flow, as CAS's
+   * warning view sits between the authentication and the ticket.
+   */
+  async continueAfterPasswordWarning(s: { execution: string; browserKey: string | undefined; method?: string; tgtId: string | null }): Promise<LoginResult> {
+    const method = postMethod(s.method);
+    const flow = await this.flows.consume(s.execution, s.browserKey, 'password-warning');
+    if (!flow?.session) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
+    const service = flow.service ?? undefined;
+    const registered = service === undefined ? null : this.authorizedService(service);
+    if (service !== undefined && !registered) return { outcome: this.denied(service) };
+    if (service === undefined || !registered) {
+      const session = await this.tickets.findSession(flow.session);
+      if (session) return { outcome: { kind: 'loggedIn', principal: session.principal } };
+    } else {
+      const st = await this.tickets.grantServiceTicket(flow.session, this.grant(service, registered, true));
+      if (st) return { outcome: this.toService(service, st, method) };
+    }
+    // Ended meanwhile (logout elsewhere, an administrator, expiry): the user logs in again.
+    await this.terminator.endIfExpired(flow.session);
+    return { outcome: { kind: 'form', status: 200, service, method, error: SESSION_ENDED }, staleCookie: s.tgtId === flow.session };
   }
 
   /**

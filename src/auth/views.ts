@@ -1,4 +1,5 @@
 import escapeHtml from 'escape-html';
+import type { AccountState, PasswordWarning } from './handlers/authentication-handler';
 
 /** Server-rendered pages: no external assets, no script except the nonce'd auto-submit form. */
 
@@ -102,5 +103,120 @@ export function postRedirectPage(service: string, ticket: string, nonce: string)
 <noscript><button type="submit">Continue</button></noscript></form>
 <script nonce="${nonce}">document.getElementById('cas-post').submit()</script>`,
     nonce,
+  );
+}
+
+/** The change-password link of the password pages: only an http(s) URL from the configuration. */
+function changePasswordLink(changeUrl: string | undefined): string | null {
+  if (!changeUrl) return null;
+  let url: URL;
+  try {
+    url = new URL(changeUrl);
+  } catch {
+    return null;
+  }
+  return url.protocol === 'https:' || url.protocol === 'http:' ? url.href : null;
+}
+
+const HELP_DESK = 'Please contact your help desk or system administrator to regain access.';
+
+/**
+ * The page of each account state (CAS's casAccountLockedView, casAccountDisabledView,
+ * casAccountExpiredView, casExpiredPassView, casMustChangePassView, casBadHoursView,
+ * casBadWorkstationView): title, heading, and what the user can do about it.
+ */
+const ACCOUNT_STATE_PAGES: Record<AccountState, { title: string; heading: string; advice: string; passwordChange?: true }> = {
+  locked: { title: 'Account locked', heading: 'This account has been locked.', advice: HELP_DESK },
+  disabled: { title: 'Account disabled', heading: 'This account has been disabled.', advice: HELP_DESK },
+  'account-expired': {
+    title: 'Account expired',
+    heading: 'This account has expired and is forbidden to log in.',
+    advice: HELP_DESK,
+  },
+  'password-expired': {
+    title: 'Password expired',
+    heading: 'Your password has expired.',
+    advice: 'Please contact your help desk or system administrator to change it.',
+    passwordChange: true,
+  },
+  'must-change-password': {
+    title: 'Password change required',
+    heading: 'You must change your password before you can log in.',
+    advice: 'Please contact your help desk or system administrator to change it.',
+    passwordChange: true,
+  },
+  'invalid-login-time': {
+    title: 'Not allowed at this time',
+    heading: 'Your account is forbidden to log in at this time.',
+    advice: 'Please try again later, within the hours your account is allowed to log in.',
+  },
+  'invalid-workstation': {
+    title: 'Not allowed from this workstation',
+    heading: 'You cannot log in from this workstation.',
+    advice: 'Please log in from a workstation you are allowed to use, or contact your help desk or system administrator.',
+  },
+};
+
+/**
+ * The page of an account the directory (or the users table) refused for a reason it gave. The
+ * change-password link comes from the configuration only; the "log in again" link stays on this
+ * server (`login`, with the registered service the login was for).
+ */
+export function accountStatePage(state: AccountState, m: { service?: string; changeUrl?: string } = {}): string {
+  const p = ACCOUNT_STATE_PAGES[state];
+  const link = p.passwordChange ? changePasswordLink(m.changeUrl) : null;
+  const advice = link
+    ? `<p>Please <a href="${escapeHtml(link)}">change your password</a>, then log in with the new one.</p>`
+    : `<p>${escapeHtml(p.advice)}</p>`;
+  const again = `login${m.service === undefined ? '' : `?service=${encodeURIComponent(m.service)}`}`;
+  return page(
+    p.title,
+    `<h1>${escapeHtml(p.heading)}</h1>
+${advice}
+<p><a href="${escapeHtml(again)}">Back to the login page</a></p>`,
+  );
+}
+
+/** The lines of a password warning: days left, grace logins left (CAS's password.expiration.* messages). */
+export function passwordWarningLines(w: PasswordWarning): string[] {
+  const lines: string[] = [];
+  const days = w.passwordExpiresInDays;
+  if (days !== undefined && Number.isFinite(days) && days >= 0) {
+    const d = Math.floor(days);
+    lines.push(d === 0 ? 'Your password expires today.' : `Your password expires in ${d} day${d === 1 ? '' : 's'}.`);
+  }
+  const grace = w.graceLoginsRemaining;
+  if (grace !== undefined && Number.isFinite(grace) && grace >= 0) {
+    const g = Math.floor(grace);
+    lines.push(`Your password has expired: you have ${g} login${g === 1 ? '' : 's'} left before you must change it.`);
+  }
+  if (!lines.length) lines.push('Your password expires soon.');
+  return lines;
+}
+
+/**
+ * After a successful login with a password about to expire (CAS's "Authentication Succeeded with
+ * Warnings"): the warning, the change-password link if one is configured, and Continue, a form
+ * posting the single-use token that grants the service ticket (or shows the logged-in page).
+ */
+export function passwordWarningPage(w: PasswordWarning, m: { execution: string; service?: string; method?: string }): string {
+  const link = changePasswordLink(w.changeUrl);
+  const lines = passwordWarningLines(w).map((l) => `<p class="error" role="alert">${escapeHtml(l)}</p>`).join('\n');
+  const change = link
+    ? `<p>Please <a href="${escapeHtml(link)}">change your password</a> now.</p>`
+    : '<p>Please change your password soon, or contact your help desk or system administrator.</p>';
+  const next = m.service === undefined ? 'Continue to finish logging in.' : `Continue to go on to ${m.service}.`;
+  return page(
+    'Password expiring',
+    `<h1>Authentication succeeded with warnings</h1>
+${lines}
+${change}
+<form method="post" action="login">
+<input type="hidden" name="execution" value="${escapeHtml(m.execution)}">
+<input type="hidden" name="_eventId" value="continue">
+${m.method ? `<input type="hidden" name="method" value="${escapeHtml(m.method)}">` : ''}
+<p>${escapeHtml(next)}</p>
+<button type="submit">Continue</button>
+</form>`,
   );
 }

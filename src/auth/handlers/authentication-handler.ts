@@ -34,13 +34,14 @@ export interface PasswordWarning {
  *   warning to show before going on to the service;
  * - `unknown`: this source has no such user, the next handler is asked;
  * - `rejected`: it has the user and refuses: the chain stops. `state` says why when the source
- *   told (locked, expired, …); a wrong password has none;
+ *   told (locked, expired, …); a wrong password has none. `changeUrl` is where the user changes
+ *   an expired password (`password-expired`, `must-change-password`), when the source has one;
  * - `unavailable`: the source could not answer (down, timed out); `error` is for the log only.
  */
 export type HandlerResult =
   | { kind: 'success'; username: string; attributes: Attributes; warning?: PasswordWarning }
   | { kind: 'unknown' }
-  | { kind: 'rejected'; state?: AccountState }
+  | { kind: 'rejected'; state?: AccountState; changeUrl?: string }
   | { kind: 'unavailable'; error: unknown };
 
 export interface AuthenticationHandler {
