@@ -132,6 +132,36 @@ describe('account states: each refusal the source explains has its own page', ()
   });
 });
 
+describe('users table: the disabled column', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await start();
+    await t.app.get(UsersService).add('bob', 'bob password 1');
+    await t.app.get(UsersService).disable('bob');
+  });
+  afterAll(() => t.close());
+
+  it('the right password of a disabled account: the disabled page (401, no session)', async () => {
+    const res = await new Browser(t.app).login('bob', 'bob password 1', APP);
+    expect(res.statusCode).toBe(401);
+    expect(res.body).toContain('This account has been disabled.');
+    expect(res.body).not.toContain(GENERIC);
+    expectRefusedPage(t, res);
+    expect(await sessions(t)).toBe(0);
+  });
+
+  it('a wrong password for a disabled account: the generic failure, the same as for an unknown name', async () => {
+    const wrong = await new Browser(t.app).login('bob', 'wrong password', APP);
+    const unknown = await new Browser(t.app).login('nobody', 'wrong password', APP);
+    for (const res of [wrong, unknown]) {
+      expect(res.statusCode).toBe(401);
+      expect(res.body).not.toContain('disabled');
+      expectRefusedPage(t, res);
+    }
+    expect(normalized(wrong.body)).toBe(normalized(unknown.body));
+  });
+});
+
 describe('account states count as failed attempts for the throttle', () => {
   let t: TestApp;
   beforeAll(async () => {

@@ -45,19 +45,26 @@ describe('users table', () => {
     expect((await new Browser(t.app).login('casuser', 'table password 1', APP)).statusCode).toBe(302);
   });
 
-  it('gives unknown user, wrong password and disabled account the same answer', async () => {
+  it('gives unknown user, wrong password and a disabled account with a wrong password the same answer; the right one shows the disabled page', async () => {
     await users.add('bob', 'bob password 1');
     const unknown = await new Browser(t.app).login('nobody', 'whatever', APP);
     const wrong = await new Browser(t.app).login('bob', 'wrong password', APP);
     await users.disable('bob');
+    const disabledWrong = await new Browser(t.app).login('bob', 'wrong password', APP);
     const disabled = await new Browser(t.app).login('bob', 'bob password 1', APP);
-    for (const res of [unknown, wrong, disabled]) {
+    for (const res of [unknown, wrong, disabledWrong, disabled]) {
       expect(res.statusCode).toBe(401);
-      expect(res.body).toContain('Invalid credentials.');
       // Every Set-Cookie line, parsed: a header holding several cookies is an array, which a
       // string matcher never matched, so a TGC among other cookies went unseen.
       expect(setCookies(res).map((c) => c.name)).not.toContain(t.config.tgc.name);
     }
+    for (const res of [unknown, wrong, disabledWrong]) {
+      expect(res.body).toContain('Invalid credentials.');
+      expect(res.body).not.toContain('disabled');
+    }
+    // CAS's QueryDatabaseAuthenticationHandler: AccountDisabledException once the password is right.
+    expect(disabled.body).toContain('This account has been disabled.');
+    expect(disabled.body).not.toContain('Invalid credentials.');
   });
 
   it('ends every session of an account when it is disabled', async () => {

@@ -6,7 +6,9 @@ import type { AuthenticationHandler, HandlerResult } from './authentication-hand
 /**
  * The `users` table. Named after CAS's QueryDatabaseAuthenticationHandler (`cas.authn.jdbc.query`):
  * like it, it looks the account up by name with one query, compares the password with the stored
- * hash through a password encoder, and refuses an account its disabled column marks. CAS's other
+ * hash through a password encoder, and refuses an account its disabled column marks (with the
+ * right password only: CAS checks the password first, then throws AccountDisabledException, so
+ * the disabled page tells nothing to someone who does not know the password). CAS's other
  * JDBC handlers do not fit: SearchModeSearchDatabase compares the password in SQL,
  * BindModeSearchDatabase logs in to the database as the user, QueryAndEncodeDatabase salts and
  * hashes by columns of the row.
@@ -27,6 +29,8 @@ export class QueryDatabaseAuthenticationHandler implements AuthenticationHandler
     if (!stored) return { kind: 'unknown' };
     // The password is checked even for a disabled account: its answer must cost what any other does.
     const ok = await this.hasher.verify(stored.passwordHash, password);
-    return ok && !stored.disabled ? { kind: 'success', username: stored.username, attributes: stored.attributes } : { kind: 'rejected' };
+    if (!ok) return { kind: 'rejected' };
+    if (stored.disabled) return { kind: 'rejected', state: 'disabled' };
+    return { kind: 'success', username: stored.username, attributes: stored.attributes };
   }
 }
