@@ -15,6 +15,8 @@ export interface AttributeRepository {
    * out, a bad query) does not fail the login: the resolver logs the repository's id and goes on.
    */
   resolve(username: string): Promise<Attributes | null>;
+  /** Releases its connections at shutdown (a pool, a directory connection), if it holds any. */
+  close?(): Promise<void>;
 }
 
 /**
