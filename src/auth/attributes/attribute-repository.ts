@@ -12,7 +12,9 @@ export interface AttributeRepository {
   readonly order: number;
   /**
    * The user's attributes, or `null` when this repository has no such user. Throwing (down, timed
-   * out, a bad query) does not fail the login: the resolver logs the repository's id and goes on.
+   * out, a bad query) does not fail the login: the resolver logs the repository's id and the
+   * error's message (so a message must hold no secret) and goes on. The login waits for every
+   * repository: each bounds its own time (connect and response timeouts).
    */
   resolve(username: string): Promise<Attributes | null>;
   /** Releases its connections at shutdown (a pool, a directory connection), if it holds any. */
