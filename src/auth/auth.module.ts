@@ -5,6 +5,7 @@ import { TicketsModule } from '../tickets/tickets.module';
 import { ATTRIBUTE_REPOSITORIES, type AttributeRepository } from './attributes/attribute-repository';
 import { JdbcAttributeRepository } from './attributes/jdbc-attribute-repository';
 import { PrincipalAttributesResolver } from './attributes/principal-attributes-resolver';
+import { ResolveAttributesController } from './attributes/resolve-attributes.controller';
 import { AuthHousekeeping } from './auth-housekeeping';
 import { Authenticator } from './authenticator';
 import { BrowserCookies } from './cookies';
@@ -46,7 +47,7 @@ const attributeRepositories = {
 /** Login form, credentials, logout and the TGC cookie. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [LoginController, SsoStatusController, ThrottlesController],
+  controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController],
   providers: [
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
     UsersService, QueryDatabaseAuthenticationHandler, AcceptUsersAuthenticationHandler, authenticationHandlers,
