@@ -1,6 +1,11 @@
 import { Module } from '@nestjs/common';
+import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { ServicesModule } from '../services/services.module';
 import { TicketsModule } from '../tickets/tickets.module';
+import { ATTRIBUTE_REPOSITORIES, type AttributeRepository } from './attributes/attribute-repository';
+import { JdbcAttributeRepository } from './attributes/jdbc-attribute-repository';
+import { PrincipalAttributesResolver } from './attributes/principal-attributes-resolver';
+import { ResolveAttributesController } from './attributes/resolve-attributes.controller';
 import { AuthHousekeeping } from './auth-housekeeping';
 import { Authenticator } from './authenticator';
 import { BrowserCookies } from './cookies';
@@ -29,13 +34,24 @@ const authenticationHandlers = {
   inject: [QueryDatabaseAuthenticationHandler, AcceptUsersAuthenticationHandler],
 };
 
+/**
+ * The attribute repositories (`cas.authn.attribute-repository.*`), asked at login after the
+ * handler (sorted by `order` in the PrincipalAttributesResolver, which also closes them).
+ */
+const attributeRepositories = {
+  provide: ATTRIBUTE_REPOSITORIES,
+  useFactory: (config: CasConfig): AttributeRepository[] => config.attributeRepository.jdbc.map((jdbc) => new JdbcAttributeRepository(jdbc)),
+  inject: [CAS_CONFIG],
+};
+
 /** Login form, credentials, logout and the TGC cookie. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [LoginController, SsoStatusController, ThrottlesController],
+  controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController],
   providers: [
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
     UsersService, QueryDatabaseAuthenticationHandler, AcceptUsersAuthenticationHandler, authenticationHandlers,
+    PrincipalAttributesResolver, attributeRepositories,
   ],
   exports: [UsersService],
 })

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Attributes } from '../common/attributes';
+import { PrincipalAttributesResolver } from './attributes/principal-attributes-resolver';
 import {
   type AccountState,
   AUTHENTICATION_HANDLERS,
@@ -47,6 +48,7 @@ export class Authenticator implements OnModuleInit {
   constructor(
     @Inject(AUTHENTICATION_HANDLERS) handlers: AuthenticationHandler[],
     private readonly hasher: PasswordHasher,
+    private readonly attributes: PrincipalAttributesResolver,
   ) {
     // A stable sort: equal orders keep the provider's order.
     this.handlers = [...handlers].sort((a, b) => a.order - b.order);
@@ -61,11 +63,14 @@ export class Authenticator implements OnModuleInit {
     for (const handler of this.handlers) {
       const result = await this.ask(handler, username, password);
       switch (result.kind) {
-        case 'success':
+        case 'success': {
+          // The attribute repositories, once, at login: validations read the session, not them.
+          const attributes = await this.attributes.atLogin(result.username, result.attributes);
           return {
             kind: 'authenticated',
-            principal: { username: result.username, attributes: result.attributes, handler: handler.name, warning: result.warning },
+            principal: { username: result.username, attributes, handler: handler.name, warning: result.warning },
           };
+        }
         case 'rejected':
           return { kind: 'failed', state: result.state, changeUrl: result.changeUrl };
         case 'unavailable':

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { type AttributeRepositoryConfig, loadAttributeRepositoryConfig } from './attribute-repository-config';
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './env.validation';
 
 /**
@@ -47,6 +48,8 @@ export interface CasConfig {
   usingDefaultUsers: boolean;
   /** The static list's handler in the authentication chain: `cas.authn.accept.name` and `.order`. */
   acceptUsersHandler: { name: string; order: number };
+  /** `cas.authn.attribute-repository.*`: where attributes come from besides the authenticating source. */
+  attributeRepository: AttributeRepositoryConfig;
   /** argon2id parameters for new password hashes (existing hashes carry their own). */
   argon2: { memoryKib: number; timeCost: number; parallelism: number };
   tgt: { maxTimeToLiveSeconds: number; timeToKillSeconds: number };
@@ -125,6 +128,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     users: users === undefined ? [] : parseUsers(users, attributes ?? DEFAULT_ATTRIBUTES),
     usingDefaultUsers: development.enabled && v.CAS_AUTHN_ACCEPT_USERS === undefined,
     acceptUsersHandler: { name: v.CAS_AUTHN_ACCEPT_NAME, order: v.CAS_AUTHN_ACCEPT_ORDER },
+    attributeRepository: loadAttributeRepositoryConfig(env),
     argon2: { memoryKib: v.ARGON2_MEMORY_KIB, timeCost: v.ARGON2_TIME_COST, parallelism: v.ARGON2_PARALLELISM },
     tgt: {
       maxTimeToLiveSeconds: v.CAS_TICKET_TGT_PRIMARY_MAX_TIME_TO_LIVE_IN_SECONDS,
