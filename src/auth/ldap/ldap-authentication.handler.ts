@@ -1,16 +1,19 @@
 import { Logger } from '@nestjs/common';
 import { type Client, type Entry, InvalidDNSyntaxError, ResultCodeError } from 'ldapts';
 import type { Attributes } from '../../common/attributes';
+import type { Clock } from '../../common/clock';
 import type { LdapSourceConfig } from '../../config/ldap-config';
 import type { AuthenticationHandler, HandlerResult } from '../handlers/authentication-handler';
 import { LdapConnectionPool } from './ldap-connection-pool';
 import { FilterTemplate, formatDn } from './ldap-escaping';
-import { bindOutcome, type BindOutcome } from './password-policy';
+import { bindOutcome, type BindOutcome, passwordPolicyAttributes, passwordPolicyControl, type PasswordPolicyControl } from './password-policy';
 
 /** What one user's bind and entry read gave. */
 interface UserBind {
   /** The LDAP result the bind was refused with; undefined when it succeeded. */
   error?: ResultCodeError;
+  /** The ppolicy request control the bind was sent with, holding the server's answer. */
+  control?: PasswordPolicyControl;
   entry?: Entry;
   /** More than one entry matched (AD's search as the user). */
   ambiguous?: number;
@@ -32,19 +35,24 @@ export class LdapAuthenticationHandler implements AuthenticationHandler {
   readonly name: string;
   readonly order: number;
   private readonly filter: FilterTemplate;
-  /** What each search asks for: the released attributes and the principal's; `1.1` is none (RFC 4511). */
+  /**
+   * What each search asks for: the released attributes, the principal's and the password policy's
+   * (AD's expiry time); `1.1` is none (RFC 4511).
+   */
   private readonly attributes: string[];
 
   constructor(
     readonly source: LdapSourceConfig,
     readonly pool: LdapConnectionPool,
     private readonly logger: Logger,
+    private readonly clock: Clock,
   ) {
     this.name = source.name;
     this.order = source.order;
     this.filter = new FilterTemplate(source.searchFilter);
     const wanted = new Set(source.principalAttributeList.map((m) => m.attribute));
     if (source.principalAttributeId) wanted.add(source.principalAttributeId);
+    for (const a of passwordPolicyAttributes(source.passwordPolicy)) wanted.add(a);
     this.attributes = wanted.size ? [...wanted] : ['1.1'];
   }
 
@@ -66,8 +74,8 @@ export class LdapAuthenticationHandler implements AuthenticationHandler {
     if (entries.length > 1) return this.ambiguous(entries.length);
     if (password === '') return { kind: 'rejected' };
     const [entry] = entries;
-    const error = await this.pool.use((c) => bindAs(c, entry.dn, password), { userBind: true });
-    return this.result(bindOutcome(this.source.passwordPolicy, error), username, entry);
+    const bound = await this.pool.use((c) => this.bindAs(c, entry.dn, password), { userBind: true });
+    return this.result(bound, username, entry);
   }
 
   private async bindThenRead(username: string, password: string): Promise<HandlerResult> {
@@ -76,13 +84,13 @@ export class LdapAuthenticationHandler implements AuthenticationHandler {
     if (password === '') return { kind: 'rejected' };
     const bound = await this.pool.use(
       async (c): Promise<UserBind> => {
-        const error = await bindAs(c, dn, password);
-        if (error) return { error };
+        const bind = await this.bindAs(c, dn, password);
+        if (bind.error) return bind;
         const entries =
           this.source.type === 'DIRECT'
             ? (await c.search(dn, { scope: 'base', attributes: this.attributes })).searchEntries
             : await this.search(c, this.source.baseDn!, username);
-        return entries.length > 1 ? { ambiguous: entries.length } : { entry: entries[0] };
+        return entries.length > 1 ? { ambiguous: entries.length } : { ...bind, entry: entries[0] };
       },
       { userBind: true },
     );
@@ -92,7 +100,7 @@ export class LdapAuthenticationHandler implements AuthenticationHandler {
     if (!bound.error && !bound.entry) {
       this.logger.warn(`${this.name}: the user's bind succeeded but the entry could not be read as the user; no attributes released`);
     }
-    return this.result(bindOutcome(this.source.passwordPolicy, bound.error), username, bound.entry);
+    return this.result(bound, username, bound.entry);
   }
 
   /** At most two entries: one more than a login can use tells that the name is ambiguous. */
@@ -111,7 +119,24 @@ export class LdapAuthenticationHandler implements AuthenticationHandler {
     return { kind: 'rejected' };
   }
 
-  private result(outcome: BindOutcome, username: string, entry: Entry | undefined): HandlerResult {
+  /**
+   * Binds as the user, with the ppolicy request control when the policy is GENERIC: ldapts fills
+   * it with the server's response control. An LDAP refusal is returned, for the password policy to
+   * read; a broken connection is thrown (the pool retries or the source is unavailable).
+   */
+  private async bindAs(c: Client, dn: string, password: string): Promise<UserBind> {
+    const control = passwordPolicyControl(this.source.passwordPolicy);
+    try {
+      await c.bind(dn, password, control);
+      return { control };
+    } catch (error) {
+      if (error instanceof ResultCodeError) return { error, control };
+      throw error;
+    }
+  }
+
+  private result(bound: UserBind, username: string, entry: Entry | undefined): HandlerResult {
+    const outcome: BindOutcome = bindOutcome(this.source.passwordPolicy, bound.error, bound.control, entry, this.clock.now());
     if (outcome.kind !== 'success') return outcome;
     const principal = this.principal(username, entry);
     return { kind: 'success', username: principal, attributes: entry ? this.released(entry) : {}, warning: outcome.warning };
@@ -135,17 +160,6 @@ export class LdapAuthenticationHandler implements AuthenticationHandler {
       if (v.length) out[name] = [...(out[name] ?? []), ...v];
     }
     return out;
-  }
-}
-
-/** Binds as the user; an LDAP refusal is returned (for the password policy to read), a broken connection thrown. */
-async function bindAs(c: Client, dn: string, password: string): Promise<ResultCodeError | undefined> {
-  try {
-    await c.bind(dn, password);
-    return undefined;
-  } catch (error) {
-    if (error instanceof ResultCodeError) return error;
-    throw error;
   }
 }
 

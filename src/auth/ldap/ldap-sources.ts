@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Clock } from '../../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
 import { LdapAuthenticationHandler } from './ldap-authentication.handler';
 import { LdapConnectionPool } from './ldap-connection-pool';
@@ -13,8 +14,10 @@ export class LdapSources implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Authentication');
   readonly handlers: LdapAuthenticationHandler[];
 
-  constructor(@Inject(CAS_CONFIG) config: CasConfig) {
-    this.handlers = config.ldap.map((source) => new LdapAuthenticationHandler(source, new LdapConnectionPool(source, source.name, this.logger), this.logger));
+  constructor(@Inject(CAS_CONFIG) config: CasConfig, clock: Clock) {
+    this.handlers = config.ldap.map(
+      (source) => new LdapAuthenticationHandler(source, new LdapConnectionPool(source, source.name, this.logger), this.logger, clock),
+    );
   }
 
   onModuleInit(): void {
