@@ -224,6 +224,28 @@ describe('LdapAuthenticationHandler against slapd, below the form', () => {
     }
   });
 
+  it("sends the ppolicy control with the user's bind (GENERIC, enabled): slapd's account states and warnings reach the chain", async () => {
+    const h = handler({ ...search(), PASSWORD_POLICY_ENABLED: 'true', PASSWORD_POLICY_WARNING_DAYS: '10' });
+    try {
+      const outcome = async (user: string) => h.authenticate(user, FIXTURE_PASSWORDS[user]);
+      expect(await outcome('locked')).toEqual({ kind: 'rejected', state: 'locked' });
+      expect(await outcome('expired')).toEqual({ kind: 'rejected', state: 'password-expired' });
+      expect(await outcome('mustchange')).toEqual({ kind: 'rejected', state: 'must-change-password' });
+      expect(await outcome('warned')).toMatchObject({ kind: 'success', username: 'warned', warning: { passwordExpiresInDays: expect.any(Number) } });
+      expect(await outcome('alice')).toEqual(expect.objectContaining({ kind: 'success', warning: undefined }));
+      // Disabled: the same binds carry no control and give no states.
+      const plain = handler(search());
+      try {
+        expect(await plain.authenticate('mustchange', FIXTURE_PASSWORDS.mustchange)).toMatchObject({ kind: 'success' });
+        expect(await plain.authenticate('locked', FIXTURE_PASSWORDS.locked)).toEqual({ kind: 'rejected' });
+      } finally {
+        await plain.pool.close();
+      }
+    } finally {
+      await h.pool.close();
+    }
+  });
+
   it('an empty password is never sent: refused before any bind', async () => {
     const h = handler(search());
     const bind = jest.spyOn(Client.prototype, 'bind');
