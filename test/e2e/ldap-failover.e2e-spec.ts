@@ -60,18 +60,38 @@ async function validate(t: TestApp, login: Awaited<ReturnType<Browser['login']>>
   return res.json().serviceResponse.authenticationSuccess;
 }
 
+/**
+ * startSlapd, tried up to three times: a second slapd started in one test process sometimes fails
+ * the harness's confirmBind (ECONNREFUSED on the port it just reported listening on; seen 1 run in
+ * 3 here, reported for test/helpers/slapd.ts). A start that fails cleans up after itself.
+ */
+async function startSlapdRetrying(): Promise<Slapd> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSlapd();
+    } catch (error) {
+      if (attempt >= 3 || !/does not answer/.test(String(error))) throw error;
+    }
+  }
+}
+
+let primary: Slapd;
+let secondary: Slapd;
+beforeAll(async () => {
+  primary = await startSlapdRetrying();
+  secondary = await startSlapdRetrying();
+});
+afterAll(async () => {
+  await Promise.all([primary?.stop(), secondary?.stop()]);
+});
+
 describe('LDAP source: pooled connections and failover between two servers', () => {
-  let primary: Slapd;
-  let secondary: Slapd;
   let first: Relay;
   let second: Relay;
   let t: TestApp;
   let warn: jest.SpyInstance;
 
   beforeAll(async () => {
-    // One after the other: two started at once sometimes lose a port to each other (harness race, reported).
-    primary = await startSlapd();
-    secondary = await startSlapd();
     first = new Relay(hostPort(primary.url));
     second = new Relay(hostPort(secondary.url));
     const urls = `${await first.start()} ${await second.start()}`;
@@ -98,7 +118,6 @@ describe('LDAP source: pooled connections and failover between two servers', () 
   afterAll(async () => {
     await t?.close();
     await Promise.all([first?.cut(), second?.cut()]);
-    await Promise.all([primary?.stop(), secondary?.stop()]);
   });
 
   it('reuses its connections: many logins, at most max-pool-size connections, all to the first URL', async () => {
@@ -129,13 +148,12 @@ describe('LDAP source: pooled connections and failover between two servers', () 
 });
 
 describe('LDAP source: every server down', () => {
-  let slapd: Slapd;
   let relay: Relay;
   let t: TestApp;
   let error: jest.SpyInstance;
 
   beforeAll(async () => {
-    slapd = await startSlapd();
+    const slapd = secondary;
     relay = new Relay(hostPort(slapd.url));
     const url = await relay.start();
     t = await startTestApp({
@@ -154,8 +172,8 @@ describe('LDAP source: every server down', () => {
     await t.app.get(UsersService).add('tabby', 'table password 1');
     // Logged in once while up: the pool holds a connection when the directory goes away.
     expect((await new Browser(t.app).login('alice', FIXTURE_PASSWORDS.alice, APP)).statusCode).toBe(302);
+    // The relay is the only way to the directory: cut, nothing listens there any more.
     await relay.cut();
-    await slapd.stop();
   });
   beforeEach(() => {
     error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
@@ -179,7 +197,7 @@ describe('LDAP source: every server down', () => {
     const messages = error.mock.calls.map((c) => String(c[0]));
     expect(messages).toHaveLength(1);
     expect(messages[0]).toMatch(new RegExp(`^${NAME} is unavailable, trying the next handler: Error: ${NAME}: no LDAP server answered: ldap://127.0.0.1:${relay.port} failed \\(.*ECONNREFUSED`));
-    expect(messages[0]).not.toContain(slapd.servicePassword);
+    expect(messages[0]).not.toContain(secondary.servicePassword);
     expect(messages[0]).not.toContain(FIXTURE_PASSWORDS.alice);
   });
 });
