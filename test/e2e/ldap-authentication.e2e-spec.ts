@@ -246,6 +246,22 @@ describe('LdapAuthenticationHandler against slapd, below the form', () => {
     }
   });
 
+  it("a pooled connection goes back bound as the service account (or anonymous), never as the user who logged in on it", async () => {
+    const whoami = (h: LdapAuthenticationHandler) => h.pool.use(async (c) => (await c.exop('1.3.6.1.4.1.4203.1.11.3')).value ?? '');
+    const authenticated = handler({ ...search(), MIN_POOL_SIZE: '0', MAX_POOL_SIZE: '1' });
+    const direct = handler({ TYPE: 'DIRECT', LDAP_URL: slapd.url, DN_FORMAT: `uid=%s,${people}`, MIN_POOL_SIZE: '0', MAX_POOL_SIZE: '1' });
+    try {
+      expect(await authenticated.authenticate('alice', FIXTURE_PASSWORDS.alice)).toMatchObject({ kind: 'success' });
+      expect(await whoami(authenticated)).toBe(`dn:${slapd.serviceDn}`);
+      expect(await authenticated.authenticate('bob', 'wrong password')).toEqual({ kind: 'rejected' });
+      expect(await whoami(authenticated)).toBe(`dn:${slapd.serviceDn}`);
+      expect(await direct.authenticate('alice', FIXTURE_PASSWORDS.alice)).toMatchObject({ kind: 'success' });
+      expect(await whoami(direct)).toBe('');
+    } finally {
+      await Promise.all([authenticated.pool.close(), direct.pool.close()]);
+    }
+  });
+
   it('an empty password is never sent: refused before any bind', async () => {
     const h = handler(search());
     const bind = jest.spyOn(Client.prototype, 'bind');

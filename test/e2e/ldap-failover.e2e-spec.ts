@@ -120,11 +120,14 @@ describe('LDAP source: pooled connections and failover between two servers', () 
     await Promise.all([first?.cut(), second?.cut()]);
   });
 
-  it('reuses its connections: many logins, at most max-pool-size connections, all to the first URL', async () => {
+  it('reuses its connections: many logins, one after the other and at once, over at most max-pool-size connections to the first URL', async () => {
     for (let i = 0; i < 6; i++) {
       const res = await new Browser(t.app).login('alice', FIXTURE_PASSWORDS.alice, APP);
       expect(res.statusCode).toBe(302);
     }
+    // At once: more logins than connections wait for one to come back (rebound as the service account).
+    const together = await Promise.all(['alice', 'bob', 'alice', 'bob', 'alice', 'bob'].map((u) => new Browser(t.app).login(u, FIXTURE_PASSWORDS[u], APP)));
+    expect(together.map((r) => r.statusCode)).toEqual([302, 302, 302, 302, 302, 302]);
     expect(first.accepted).toBeGreaterThanOrEqual(1);
     expect(first.accepted).toBeLessThanOrEqual(2);
     expect(second.accepted).toBe(0);
