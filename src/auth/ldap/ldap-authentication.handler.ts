@@ -56,15 +56,23 @@ export class LdapAuthenticationHandler implements AuthenticationHandler {
     this.attributes = wanted.size ? [...wanted] : ['1.1'];
   }
 
+  /**
+   * `unavailable` when no server of the source answered, a search failed (base DN missing, no
+   * access) or a response timed out: the chain asks the next handler.
+   */
   async authenticate(username: string, password: string): Promise<HandlerResult> {
     if (username === '') return { kind: 'unknown' };
-    switch (this.source.type) {
-      case 'AUTHENTICATED':
-      case 'ANONYMOUS':
-        return this.searchThenBind(username, password);
-      case 'DIRECT':
-      case 'AD':
-        return this.bindThenRead(username, password);
+    try {
+      switch (this.source.type) {
+        case 'AUTHENTICATED':
+        case 'ANONYMOUS':
+          return await this.searchThenBind(username, password);
+        case 'DIRECT':
+        case 'AD':
+          return await this.bindThenRead(username, password);
+      }
+    } catch (error) {
+      return { kind: 'unavailable', error };
     }
   }
 
