@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './env.validation';
-import { type LdapSourceConfig, ldapSources } from './ldap-config';
+import { type LdapAttributeRepositoryConfig, ldapAttributeRepositories, type LdapSourceConfig, ldapSources } from './ldap-config';
 
 /**
  * Attribute lists of the static users: the shape of common/attributes.ts's `Attributes`, spelled
@@ -50,6 +50,8 @@ export interface CasConfig {
   acceptUsersHandler: { name: string; order: number };
   /** `cas.authn.ldap[n]`: the directory sources of the authentication chain, by n (config/ldap-config.ts). */
   ldap: LdapSourceConfig[];
+  /** `cas.authn.attribute-repository.ldap[n]`, by n (config/ldap-config.ts). */
+  attributeRepositoryLdap: LdapAttributeRepositoryConfig[];
   /** argon2id parameters for new password hashes (existing hashes carry their own). */
   argon2: { memoryKib: number; timeCost: number; parallelism: number };
   tgt: { maxTimeToLiveSeconds: number; timeToKillSeconds: number };
@@ -118,6 +120,8 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
   const ldap = ldapSources(env);
   const clash = ldap.sources.find((s) => s.name === v.CAS_AUTHN_ACCEPT_NAME);
   if (clash) ldap.errors.push(`CAS_AUTHN_LDAP_${clash.index}_NAME: '${clash.name}' is already the name of the static list (CAS_AUTHN_ACCEPT_NAME)`);
+  const ldapRepositories = ldapAttributeRepositories(env);
+  ldap.errors.push(...ldapRepositories.errors);
   if (ldap.errors.length) throw new ConfigurationError(`Invalid configuration:\n${ldap.errors.map((e) => `  ${e}`).join('\n')}`);
   return {
     port: v.PORT,
@@ -132,6 +136,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     users: users === undefined ? [] : parseUsers(users, attributes ?? DEFAULT_ATTRIBUTES),
     usingDefaultUsers: development.enabled && v.CAS_AUTHN_ACCEPT_USERS === undefined,
     ldap: ldap.sources,
+    attributeRepositoryLdap: ldapRepositories.repositories,
     acceptUsersHandler: { name: v.CAS_AUTHN_ACCEPT_NAME, order: v.CAS_AUTHN_ACCEPT_ORDER },
     argon2: { memoryKib: v.ARGON2_MEMORY_KIB, timeCost: v.ARGON2_TIME_COST, parallelism: v.ARGON2_PARALLELISM },
     tgt: {

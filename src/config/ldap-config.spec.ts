@@ -209,3 +209,35 @@ describe('LDAP sources from CAS_AUTHN_LDAP_<n>_* (cas.authn.ldap[n])', () => {
     for (const bad of ['P', 'PT', '5s', '-1', 'PT-1S']) expect(parseDurationMs(bad)).toBeUndefined();
   });
 });
+
+describe('LDAP attribute repositories from CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_<n>_*', () => {
+  it('reads them with the shared connection keys, attributes with renames, id and order', () => {
+    const [r] = loadCasConfig({
+      CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_3_LDAP_URL: 'ldap://127.0.0.1:3890 ldap://127.0.0.1:3891',
+      CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_3_BASE_DN: 'ou=people,dc=example,dc=org',
+      CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_3_BIND_DN: 'cn=cas,dc=example,dc=org',
+      CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_3_BIND_CREDENTIAL: 's',
+      CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_3_ATTRIBUTES: 'cn:commonName,memberOf:groups',
+      CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_3_ORDER: '2',
+    }).attributeRepositoryLdap;
+    expect(r).toMatchObject({
+      index: 3,
+      id: 'LdapAttributeRepository',
+      order: 2,
+      urls: ['ldap://127.0.0.1:3890', 'ldap://127.0.0.1:3891'],
+      searchFilter: '(uid={user})',
+      subtreeSearch: true,
+      attributes: [
+        { attribute: 'cn', name: 'commonName' },
+        { attribute: 'memberOf', name: 'groups' },
+      ],
+    });
+  });
+
+  it('names missing and unknown keys by variable', () => {
+    const msg = configError({ CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_LDAP_URL: 'ldap://x', CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_TYPE: 'AD' });
+    expect(msg).toContain('CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_BASE_DN: is required');
+    expect(msg).toContain('CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_ATTRIBUTES: is required');
+    expect(msg).toContain('CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_TYPE: is not a setting');
+  });
+});

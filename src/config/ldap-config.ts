@@ -314,3 +314,47 @@ export function parseDurationMs(text: string): number | undefined {
   const [d, h, min, s] = m.slice(1).map((x) => Number(x ?? 0));
   return Math.round((((d * 24 + h) * 60 + min) * 60 + s) * 1000);
 }
+
+/** One `cas.authn.attribute-repository.ldap[n]` repository: attributes about a user from a directory. */
+export interface LdapAttributeRepositoryConfig extends LdapConnectionConfig {
+  index: number;
+  /** CAS's repository `id`, in the log and in resolveAttributes. */
+  id: string;
+  order: number;
+  baseDn: string;
+  subtreeSearch: boolean;
+  /** `{user}` (or `{0}`) stands for the principal. */
+  searchFilter: string;
+  /** `cn,mail,memberOf:groups`: read, each under its release name. */
+  attributes: LdapAttributeMapping[];
+}
+
+export const LDAP_ATTRIBUTE_REPOSITORY_PREFIX = 'CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP';
+
+/**
+ * `cas.authn.attribute-repository.ldap[n].*` (CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_<n>_*): the
+ * connection keys of an authentication source (ldap-url, use-start-tls, trust-certificates,
+ * bind-dn, bind-credential, timeouts, pool sizes), base-dn, subtree-search, search-filter, id,
+ * order, and `attributes`. CAS's `attributes` is a map (`attributes.cn=commonName`), whose keys
+ * relaxed binding upper-cases; here it is the principal-attribute-list form `cn:commonName,mail`.
+ */
+export function ldapAttributeRepositories(env: Record<string, string | undefined>): { repositories: LdapAttributeRepositoryConfig[]; errors: string[] } {
+  const repositories: LdapAttributeRepositoryConfig[] = [];
+  const errors: string[] = [];
+  const indexed = indexedSources(env, LDAP_ATTRIBUTE_REPOSITORY_PREFIX);
+  for (const src of indexed) {
+    const connection = ldapConnection(src, false);
+    const baseDn = src.required('BASE_DN', '(where users are searched)') ?? '';
+    const searchFilter = src.string('SEARCH_FILTER') ?? '(uid={user})';
+    if (!/\{(user|0)\}/.test(searchFilter)) src.fail('SEARCH_FILTER', 'must contain {user} (or {0}) where the username goes');
+    else if (!parsesAsFilter(searchFilter)) src.fail('SEARCH_FILTER', `'${searchFilter}' is not an LDAP filter (RFC 4515)`);
+    const attributes = attributeMappings(src, 'ATTRIBUTES');
+    if (!attributes.length) src.fail('ATTRIBUTES', 'is required (the attributes to read, e.g. cn,mail,memberOf:groups)');
+    const id = src.string('ID') ?? (src === indexed[0] ? 'LdapAttributeRepository' : `LdapAttributeRepository-${src.index}`);
+    const order = src.int('ORDER', 0, -2147483648, 2147483647);
+    const subtreeSearch = src.bool('SUBTREE_SEARCH', true);
+    errors.push(...src.errors, ...src.unknownKeys());
+    repositories.push({ index: src.index, id, order, ...connection, baseDn, subtreeSearch, searchFilter, attributes });
+  }
+  return { repositories, errors };
+}
