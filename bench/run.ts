@@ -27,6 +27,7 @@ import { adminListingStep } from './steps/admin-listing';
 import { cleanerStep } from './steps/cleaner';
 import { cleanerCeilingStep } from './steps/cleaner-ceiling';
 import { coldStartStep } from './steps/cold-start';
+import { directoryLoginStep } from './steps/directory-login';
 import { loginStep } from './steps/login';
 import { preIssue } from './steps/pre-issue';
 import { ssoStep } from './steps/sso';
@@ -51,6 +52,7 @@ async function measureAll(ctx: BenchContext): Promise<Figures> {
   const rssAtLoadMb = Math.max(g1.rssMaxMb ?? 0, g2.rssMaxMb ?? 0, g3.rssMaxMb ?? 0);
   await a.stop();
   ctx.nodes.length = 0;
+  await directoryLoginStep(ctx, g1);
 
   const size = await seedTickets(ctx);
   const listing = await adminListingStep(ctx);

@@ -4,6 +4,7 @@ import { ServicesModule } from '../services/services.module';
 import { TicketsModule } from '../tickets/tickets.module';
 import { ATTRIBUTE_REPOSITORIES, type AttributeRepository } from './attributes/attribute-repository';
 import { JdbcAttributeRepository } from './attributes/jdbc-attribute-repository';
+import { LdapAttributeRepository } from './attributes/ldap-attribute-repository';
 import { PrincipalAttributesResolver } from './attributes/principal-attributes-resolver';
 import { ResolveAttributesController } from './attributes/resolve-attributes.controller';
 import { AuthHousekeeping } from './auth-housekeeping';
@@ -13,6 +14,7 @@ import { DeviceCookies } from './device-cookie';
 import { AcceptUsersAuthenticationHandler } from './handlers/accept-users.handler';
 import { AUTHENTICATION_HANDLERS, type AuthenticationHandler } from './handlers/authentication-handler';
 import { QueryDatabaseAuthenticationHandler } from './handlers/query-database.handler';
+import { LdapSources } from './ldap/ldap-sources';
 import { LoginFlows } from './login-flows';
 import { LoginThrottle } from './login-throttle';
 import { LoginController } from './login.controller';
@@ -25,13 +27,19 @@ import { TgcCodec } from './tgc-codec';
 import { ThrottlesController } from './throttles.controller';
 
 /**
- * The authentication chain's handlers: the `users` table, then the static list (each sorted by its
- * `order` in the Authenticator). A source configured by environment is added here.
+ * The authentication chain's handlers: the `users` table, the LDAP sources (CAS_AUTHN_LDAP_<n>_*,
+ * by n), then the static list, each sorted by its `order` in the Authenticator. The sort is stable:
+ * LDAP sources default to order 0, the table's, and so come after the table and before the static
+ * list (order 2147483647) unless CAS_AUTHN_LDAP_<n>_ORDER says otherwise.
  */
 const authenticationHandlers = {
   provide: AUTHENTICATION_HANDLERS,
-  useFactory: (table: QueryDatabaseAuthenticationHandler, accept: AcceptUsersAuthenticationHandler): AuthenticationHandler[] => [table, accept],
-  inject: [QueryDatabaseAuthenticationHandler, AcceptUsersAuthenticationHandler],
+  useFactory: (table: QueryDatabaseAuthenticationHandler, ldap: LdapSources, accept: AcceptUsersAuthenticationHandler): AuthenticationHandler[] => [
+    table,
+    ...ldap.handlers,
+    accept,
+  ],
+  inject: [QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler],
 };
 
 /**
@@ -40,7 +48,10 @@ const authenticationHandlers = {
  */
 const attributeRepositories = {
   provide: ATTRIBUTE_REPOSITORIES,
-  useFactory: (config: CasConfig): AttributeRepository[] => config.attributeRepository.jdbc.map((jdbc) => new JdbcAttributeRepository(jdbc)),
+  useFactory: (config: CasConfig): AttributeRepository[] => [
+    ...config.attributeRepository.jdbc.map((jdbc) => new JdbcAttributeRepository(jdbc)),
+    ...config.attributeRepository.ldap.map((ldap) => new LdapAttributeRepository(ldap)),
+  ],
   inject: [CAS_CONFIG],
 };
 
@@ -50,7 +61,7 @@ const attributeRepositories = {
   controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController],
   providers: [
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
-    UsersService, QueryDatabaseAuthenticationHandler, AcceptUsersAuthenticationHandler, authenticationHandlers,
+    UsersService, QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler, authenticationHandlers,
     PrincipalAttributesResolver, attributeRepositories,
   ],
   exports: [UsersService],

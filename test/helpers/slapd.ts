@@ -1,19 +1,22 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'ldapts';
 import { createAuthority } from './certificates';
-import { freePort } from './server-process';
 
 const SLAPD = '/usr/sbin/slapd';
 const SLAPADD = '/usr/sbin/slapadd';
 const LDAPADD = '/usr/bin/ldapadd';
 const MODULES = '/usr/lib/ldap';
 const SCHEMAS = '/etc/ldap/schema';
-const FIXTURES = join(__dirname, '..', 'fixtures', 'ldap');
+// test/helpers → test/fixtures/ldap; the bench compiles this file to dist-bench/test/helpers.
+const FIXTURES = [join(__dirname, '..', 'fixtures', 'ldap'), join(__dirname, '..', '..', '..', 'test', 'fixtures', 'ldap')].find((d) =>
+  existsSync(join(d, 'directory.ldif')),
+)!;
 
 export const BASE_DN = 'dc=example,dc=org';
 export const PEOPLE_DN = `ou=people,${BASE_DN}`;
@@ -71,6 +74,8 @@ export interface Slapd {
   /** cn=cas,ou=services: may search and read people (not passwords), for type AUTHENTICATED. */
   serviceDn: string;
   servicePassword: string;
+  /** slapd's process id (the bench reads its CPU time). */
+  pid: number;
   /** SIGTERM, then resolves once slapd has exited (its directory removed). Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -269,8 +274,18 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     adminPassword: ADMIN_PASSWORD,
     serviceDn: SERVICE_DN,
     servicePassword: FIXTURE_PASSWORDS.cas,
+    pid: child.pid!,
     stop,
   };
+}
+
+/** A loopback port nothing listens on right now (slapd may still lose it to a race: see listen()). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
 }
 
 async function tool(file: string, args: string[]): Promise<void> {

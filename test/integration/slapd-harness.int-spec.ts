@@ -81,9 +81,9 @@ describe('slapd test harness', () => {
     await expect(withClient(slapd.url, (c) => c.startTLS({ rejectUnauthorized: true }))).rejects.toThrow(/self[- ]signed|unable to (get|verify)/i);
   });
 
-  it('stop() ends the server: the next connect fails, and a second stop() is harmless', async () => {
-    const other = await startSlapd();
-    await withClient(other.url, (c) => c.bind(ALICE, FIXTURE_PASSWORDS.alice));
+  it('extraUsers adds userN (secret-N); stop() ends the server: the next connect fails, and a second stop() is harmless', async () => {
+    const other = await startSlapd({ extraUsers: 2 });
+    await withClient(other.url, (c) => c.bind(`uid=user2,${PEOPLE_DN}`, 'secret-2'));
     await other.stop();
     await other.stop();
     await expect(withClient(other.url, (c) => c.bind(ALICE, FIXTURE_PASSWORDS.alice))).rejects.toThrow(/ECONNREFUSED/);
