@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as pause } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Client } from 'ldapts';
 import { createAuthority } from './certificates';
@@ -258,7 +259,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     await exited;
   };
   try {
-    await confirmBind(url);
+    await confirmBind(url, child);
     await tool(LDAPADD, ['-x', '-H', url, '-D', ADMIN_DN, '-w', ADMIN_PASSWORD, '-f', join(FIXTURES, 'groups.ldif')]);
   } catch (err) {
     await stop();
@@ -339,17 +340,25 @@ async function listen(confDir: string, tls: boolean): Promise<{ child: ChildProc
   }
 }
 
-/** Binds as the rootdn: slapd is serving. A few attempts, in case the first connect races the accept loop. */
-async function confirmBind(url: string): Promise<void> {
+/**
+ * Binds as the rootdn: slapd is serving. slapd logs "slapd starting" once its sockets are bound
+ * but calls listen() on them a moment later in its listener thread, so a connect in between is
+ * refused (seen 2 starts in 12 with two starting at once on the loaded box). Refused connects are
+ * retried with a short, growing pause (nothing to wait on: the listen() call logs nothing), at
+ * most ~5 s in all, and never once slapd has exited.
+ */
+async function confirmBind(url: string, child: ChildProcess): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const client = new Client({ url, connectTimeout: 2000, timeout: 5000 });
     try {
       await client.bind(ADMIN_DN, ADMIN_PASSWORD);
       return;
     } catch (err) {
-      if (attempt >= 5) throw new Error(`slapd started but does not answer on ${url}: ${String(err)}`);
+      const exited = child.exitCode !== null || child.signalCode !== null;
+      if (exited || attempt >= 60) throw new Error(`slapd ${exited ? 'exited' : 'started but does not answer'} on ${url}: ${String(err)}`);
     } finally {
       await client.unbind().catch(() => undefined);
     }
+    await pause(Math.min(100, 5 * attempt));
   }
 }
