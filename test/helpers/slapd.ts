@@ -4,8 +4,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as pause } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { Client } from 'ldapts';
+import { Client, InvalidCredentialsError } from 'ldapts';
 import { createAuthority } from './certificates';
 
 const SLAPD = '/usr/sbin/slapd';
@@ -21,7 +22,6 @@ const FIXTURES = [join(__dirname, '..', 'fixtures', 'ldap'), join(__dirname, '..
 export const BASE_DN = 'dc=example,dc=org';
 export const PEOPLE_DN = `ou=people,${BASE_DN}`;
 const ADMIN_DN = `cn=admin,${BASE_DN}`;
-const ADMIN_PASSWORD = 'admin-secret';
 const SERVICE_DN = `cn=cas,ou=services,${BASE_DN}`;
 
 /**
@@ -129,7 +129,7 @@ interface Tls {
 }
 
 /** cn=config: back_mdb with the memberof and ppolicy overlays, the ACLs, TLS when asked. */
-function configLdif(dir: string, tls: Tls | null): string {
+function configLdif(dir: string, tls: Tls | null, adminPassword: string): string {
   const tlsLines = tls
     ? [`olcTLSCACertificateFile: ${tls.ca}`, `olcTLSCertificateFile: ${tls.cert}`, `olcTLSCertificateKeyFile: ${tls.key}`]
     : [];
@@ -172,7 +172,7 @@ objectClass: olcMdbConfig
 olcDatabase: {1}mdb
 olcSuffix: ${BASE_DN}
 olcRootDN: ${ADMIN_DN}
-olcRootPW: ${ADMIN_PASSWORD}
+olcRootPW: ${adminPassword}
 olcDbDirectory: ${join(dir, 'data')}
 olcDbMaxSize: 268435456
 olcDbIndex: objectClass eq
@@ -204,9 +204,18 @@ olcPPolicyHashCleartext: TRUE
 
 const run = promisify(execFile);
 
-/** slapd processes still running, killed if the test process exits without stopping them. */
+/** slapd processes still running and their directories: killed and removed if the test process exits without stop(). */
 const running = new Set<ChildProcess>();
-process.on('exit', () => running.forEach((c) => c.kill('SIGKILL')));
+const directories = new Set<string>();
+process.on('exit', () => {
+  running.forEach((c) => c.kill('SIGKILL'));
+  directories.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
+
+function removeDirectory(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  directories.delete(dir);
+}
 
 /**
  * Starts a real OpenLDAP server (Debian's slapd, back_mdb + ppolicy + memberof) in a fresh
@@ -216,6 +225,10 @@ process.on('exit', () => running.forEach((c) => c.kill('SIGKILL')));
 export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   if (!existsSync(SLAPD)) throw new Error('slapd is not installed: apt-get install -y slapd ldap-utils');
   const dir = mkdtempSync(join(tmpdir(), 'cas-slapd-'));
+  directories.add(dir);
+  // A rootdn password of this instance's own: a bind that succeeds with it reached this slapd, not
+  // another one that got the same port (see start()).
+  const adminPassword = randomBytes(12).toString('base64url');
   let tls: (Tls & { caPem: string }) | null = null;
   let started: { child: ChildProcess; port: number; ldapsPort?: number };
   try {
@@ -230,36 +243,25 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
       writeFileSync(tls.cert, leaf.cert);
       writeFileSync(tls.key, leaf.key, { mode: 0o600 });
     }
-    writeFileSync(join(dir, 'config.ldif'), configLdif(dir, tls));
+    writeFileSync(join(dir, 'config.ldif'), configLdif(dir, tls, adminPassword));
     writeFileSync(join(dir, 'directory.ldif'), directoryLdif(opts.extraUsers ?? 0));
     await tool(SLAPADD, ['-n0', '-F', confDir, '-l', join(dir, 'config.ldif')]);
     // -q: no consistency checks, as fast as slapadd goes (the LDIF is ours and known good).
     await tool(SLAPADD, ['-q', '-n1', '-F', confDir, '-l', join(dir, 'directory.ldif')]);
-    started = await listen(confDir, Boolean(tls));
+    started = await start(confDir, Boolean(tls), adminPassword);
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
+    removeDirectory(dir);
     throw err;
   }
 
-  // From here slapd runs; its exit removes the directory.
   const { child, port, ldapsPort } = started;
   const url = `ldap://127.0.0.1:${port}`;
-  const exited = new Promise<void>((resolve) => {
-    const done = (): void => {
-      running.delete(child);
-      rmSync(dir, { recursive: true, force: true });
-      resolve();
-    };
-    if (child.exitCode !== null || child.signalCode !== null) done();
-    else child.once('exit', done);
-  });
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
+    await end(child);
+    removeDirectory(dir);
   };
   try {
-    await confirmBind(url);
-    await tool(LDAPADD, ['-x', '-H', url, '-D', ADMIN_DN, '-w', ADMIN_PASSWORD, '-f', join(FIXTURES, 'groups.ldif')]);
+    await tool(LDAPADD, ['-x', '-H', url, '-D', ADMIN_DN, '-w', adminPassword, '-f', join(FIXTURES, 'groups.ldif')]);
   } catch (err) {
     await stop();
     throw err;
@@ -271,7 +273,7 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
     caFile: tls?.ca,
     baseDn: BASE_DN,
     adminDn: ADMIN_DN,
-    adminPassword: ADMIN_PASSWORD,
+    adminPassword,
     serviceDn: SERVICE_DN,
     servicePassword: FIXTURE_PASSWORDS.cas,
     pid: child.pid!,
@@ -279,13 +281,54 @@ export async function startSlapd(opts: SlapdOptions = {}): Promise<Slapd> {
   };
 }
 
-/** A loopback port nothing listens on right now (slapd may still lose it to a race: see listen()). */
+/** SIGTERM, then resolves once the process has exited; at once if it has already. */
+function end(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    running.delete(child);
+    return Promise.resolve();
+  }
+  return new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      running.delete(child);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/**
+ * slapd on free ports, answering a bind as this instance's rootdn. Ports are picked free, then
+ * handed to slapd, which can lose them meanwhile: to a process that listens on it (slapd exits,
+ * "Address already in use"), or to another slapd started at the same moment: slapd binds with
+ * SO_REUSEADDR, so both bind, the first to listen() keeps the port and the other fails there and
+ * stops. Each of these is a new try on new ports (5 in all).
+ */
+async function start(confDir: string, tls: boolean, adminPassword: string): Promise<{ child: ChildProcess; port: number; ldapsPort?: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const started = await listen(confDir, tls);
+    const url = `ldap://127.0.0.1:${started.port}`;
+    const answer = await confirmBind(url, started.child, adminPassword);
+    if (answer === 'ours') return started;
+    await end(started.child);
+    if (attempt >= 5) throw new Error(`slapd did not start: ${answer}`);
+  }
+}
+
+/** Ports this process handed to a slapd already: never handed out twice (one less race to lose). */
+const claimed = new Set<number>();
+
+/** A loopback port nothing listens on right now (slapd may still lose it to a race: see start()). */
 async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
+  for (;;) {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const { port } = server.address() as { port: number };
+    await new Promise((r) => server.close(r));
+    if (!claimed.has(port)) {
+      claimed.add(port);
+      return port;
+    }
+  }
 }
 
 async function tool(file: string, args: string[]): Promise<void> {
@@ -339,17 +382,26 @@ async function listen(confDir: string, tls: boolean): Promise<{ child: ChildProc
   }
 }
 
-/** Binds as the rootdn: slapd is serving. A few attempts, in case the first connect races the accept loop. */
-async function confirmBind(url: string): Promise<void> {
+/**
+ * Binds as the rootdn: 'ours' once this slapd answers. slapd logs "slapd starting" once its sockets
+ * are bound but calls listen() on them a moment later, in its listener thread (daemon.c,
+ * slapd_daemon_task), so a connect in between is refused: retried with a short, growing pause
+ * (the listen() call logs nothing to wait for), ~5 s at most. Otherwise a reason to try again:
+ * this slapd exited, or the port answers with another server (the password is not its rootdn's).
+ */
+async function confirmBind(url: string, child: ChildProcess, adminPassword: string): Promise<'ours' | string> {
   for (let attempt = 1; ; attempt++) {
     const client = new Client({ url, connectTimeout: 2000, timeout: 5000 });
     try {
-      await client.bind(ADMIN_DN, ADMIN_PASSWORD);
-      return;
+      await client.bind(ADMIN_DN, adminPassword);
+      return 'ours';
     } catch (err) {
-      if (attempt >= 5) throw new Error(`slapd started but does not answer on ${url}: ${String(err)}`);
+      if (err instanceof InvalidCredentialsError) return `another server answers on ${url}`;
+      if (child.exitCode !== null || child.signalCode !== null) return `slapd exited right after starting on ${url} (${String(err)})`;
+      if (attempt >= 60) throw new Error(`slapd started but does not answer on ${url}: ${String(err)}`);
     } finally {
       await client.unbind().catch(() => undefined);
     }
+    await pause(Math.min(100, 5 * attempt));
   }
 }

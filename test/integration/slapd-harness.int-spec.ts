@@ -84,6 +84,8 @@ describe('slapd test harness', () => {
   it('extraUsers adds userN (secret-N); stop() ends the server: the next connect fails, and a second stop() is harmless', async () => {
     const other = await startSlapd({ extraUsers: 2 });
     await withClient(other.url, (c) => c.bind(`uid=user2,${PEOPLE_DN}`, 'secret-2'));
+    // Each instance has a rootdn password of its own: how a start tells its slapd from another on the same port.
+    await expect(withClient(slapd.url, (c) => c.bind(other.adminDn, other.adminPassword))).rejects.toBeInstanceOf(InvalidCredentialsError);
     await other.stop();
     await other.stop();
     await expect(withClient(other.url, (c) => c.bind(ALICE, FIXTURE_PASSWORDS.alice))).rejects.toThrow(/ECONNREFUSED/);
