@@ -19,7 +19,7 @@ function errorOf(env: Record<string, string>): string {
 describe('attribute repository settings', () => {
   it('none by default, merger REPLACE (CAS default); loadCasConfig carries them', () => {
     expect(loadAttributeRepositoryConfig({})).toEqual({ merger: 'REPLACE', jdbc: [] });
-    expect(loadCasConfig({}).attributeRepository).toEqual({ merger: 'REPLACE', jdbc: [] });
+    expect(loadCasConfig({}).attributeRepository).toEqual({ merger: 'REPLACE', jdbc: [], ldap: [] });
   });
 
   it('reads a JDBC repository with CAS defaults: single row, {0} on the username column, order 0, id jdbc-<n>', () => {

@@ -1,27 +1,20 @@
 import { Logger } from '@nestjs/common';
 import { LdapAttributeRepository } from '../../src/auth/attributes/ldap-attribute-repository';
 import { loadCasConfig } from '../../src/config/cas-config';
+import { Browser, ticketOf } from '../helpers/browser';
 import { startSlapd, type Slapd } from '../helpers/slapd';
+import { startTestApp } from '../helpers/test-app';
+import { APP } from '../helpers/test-services';
 
 // The LDAP attribute repository against slapd, below the resolver (which lives on the attr-repos
 // branch): what it returns for a user, for no user, and for names built to widen its filter.
 
-/** startSlapd, tried again when the harness's confirmBind meets ECONNREFUSED (see ldap-failover.e2e-spec.ts). */
-async function startSlapdRetrying(): Promise<Slapd> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startSlapd();
-    } catch (error) {
-      if (attempt >= 6 || !/does not answer/.test(String(error))) throw error;
-    }
-  }
-}
 
 describe('LdapAttributeRepository (cas.authn.attribute-repository.ldap[n]) against slapd', () => {
   let slapd: Slapd;
   let repo: LdapAttributeRepository;
   beforeAll(async () => {
-    slapd = await startSlapdRetrying();
+    slapd = await startSlapd();
     const [config] = loadCasConfig({
       CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_ID: 'Directory',
       CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_LDAP_URL: slapd.url,
@@ -66,6 +59,40 @@ describe('LdapAttributeRepository (cas.authn.attribute-repository.ldap[n]) again
       expect(error.message).not.toContain(slapd.servicePassword);
     } finally {
       await gone.close();
+    }
+  });
+});
+
+describe('the LDAP attribute repository at login', () => {
+  let slapd: Slapd;
+  beforeAll(async () => {
+    slapd = await startSlapd();
+  });
+  afterAll(() => slapd?.stop());
+
+  it("adds the directory's attributes to a user the static list authenticated, and /p3/serviceValidate releases them", async () => {
+    const t = await startTestApp({
+      env: {
+        ARGON2_MEMORY_KIB: '8192',
+        ARGON2_TIME_COST: '1',
+        CAS_AUTHN_ACCEPT_USERS: 'alice::static-password',
+        CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_ID: 'Directory',
+        CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_LDAP_URL: slapd.url,
+        CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_BASE_DN: slapd.baseDn,
+        CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_BIND_DN: slapd.serviceDn,
+        CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_BIND_CREDENTIAL: slapd.servicePassword,
+        CAS_AUTHN_ATTRIBUTE_REPOSITORY_LDAP_0_ATTRIBUTES: 'cn:commonName,mail',
+      },
+    });
+    try {
+      const login = await new Browser(t.app).login('alice', 'static-password', APP);
+      expect(login.statusCode).toBe(302);
+      const res = await t.app.inject({ method: 'GET', url: `/cas/p3/serviceValidate?format=JSON&service=${encodeURIComponent(APP)}&ticket=${ticketOf(login)}` });
+      const success = res.json().serviceResponse.authenticationSuccess;
+      expect(success.user).toBe('alice');
+      expect(success.attributes).toMatchObject({ commonName: ['Alice Liddell'], mail: ['alice@example.org'], authenticationMethod: ['AcceptUsersAuthenticationHandler'] });
+    } finally {
+      await t.close();
     }
   });
 });

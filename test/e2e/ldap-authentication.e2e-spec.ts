@@ -23,27 +23,11 @@ const ATTRIBUTES = 'cn,mail,memberOf:groups';
 const AWKWARD = 'o(b)r*i\\en';
 const AD_USER = 'jdoe';
 
-/**
- * startSlapd, tried again on a failed start: the harness's confirmBind sometimes meets ECONNREFUSED
- * on the port slapd just reported listening on, most often while another suite starts its own
- * (2 of 12 starts when two start at once; reported for test/helpers/slapd.ts, which should retry
- * on new ports itself). A failed start cleans up after itself.
- */
-async function startSlapdRetrying(opts?: Parameters<typeof startSlapd>[0]): Promise<Slapd> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startSlapd(opts);
-    } catch (error) {
-      if (attempt >= 6 || !/does not answer/.test(String(error))) throw error;
-    }
-  }
-}
-
 let slapd: Slapd;
 let people: string;
 let groups: string;
 beforeAll(async () => {
-  slapd = await startSlapdRetrying({ tls: true });
+  slapd = await startSlapd({ tls: true });
   people = `ou=people,${slapd.baseDn}`;
   groups = `ou=groups,${slapd.baseDn}`;
 });

@@ -60,27 +60,11 @@ async function validate(t: TestApp, login: Awaited<ReturnType<Browser['login']>>
   return res.json().serviceResponse.authenticationSuccess;
 }
 
-/**
- * startSlapd, tried again on a failed start: the harness's confirmBind sometimes meets ECONNREFUSED
- * on the port slapd just reported listening on, most often while another suite starts its own
- * (2 of 12 starts when two start at once; reported for test/helpers/slapd.ts, which should retry
- * on new ports itself). A failed start cleans up after itself.
- */
-async function startSlapdRetrying(opts?: Parameters<typeof startSlapd>[0]): Promise<Slapd> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startSlapd(opts);
-    } catch (error) {
-      if (attempt >= 6 || !/does not answer/.test(String(error))) throw error;
-    }
-  }
-}
-
 let primary: Slapd;
 let secondary: Slapd;
 beforeAll(async () => {
-  primary = await startSlapdRetrying();
-  secondary = await startSlapdRetrying();
+  primary = await startSlapd();
+  secondary = await startSlapd();
 });
 afterAll(async () => {
   await Promise.all([primary?.stop(), secondary?.stop()]);
