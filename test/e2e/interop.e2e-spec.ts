@@ -11,6 +11,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { AddressInfo } from 'node:net';
 import httpCasClient = require('http-cas-client');
 import { executionOf } from '../helpers/browser';
+import { FIXTURE_PASSWORDS, startSlapd, type Slapd } from '../helpers/slapd';
 import { startTestApp, TestApp } from '../helpers/test-app';
 import { freePort } from '../../src/database/embedded-postgres';
 
@@ -96,10 +97,10 @@ function locationOf(res: Response): URL {
 }
 
 /** Starts the CAS server on a real port, its prefix naming that port (absolute URLs come from it). */
-async function startListeningCas(): Promise<{ t: TestApp; casUrl: string; casPort: number }> {
+async function startListeningCas(env: Record<string, string> = {}): Promise<{ t: TestApp; casUrl: string; casPort: number }> {
   const casPort = await freePort();
   const casUrl = `http://127.0.0.1:${casPort}/cas`;
-  const t = await startTestApp({ env: { CAS_SERVER_PREFIX: casUrl } });
+  const t = await startTestApp({ env: { CAS_SERVER_PREFIX: casUrl, ...env } });
   await t.app.listen({ port: casPort, host: '127.0.0.1' });
   expect((t.app.getHttpServer().address() as AddressInfo).port).toBe(casPort);
   return { t, casUrl, casPort };
@@ -268,6 +269,29 @@ async function startHttpCasClientApp(casServerUrlPrefix: string, cas: 2 | 3): Pr
   };
 }
 
+/** GET the protected page, be sent to CAS, fill in the form, come back with a ticket. */
+async function loginThroughCas(b: FetchBrowser, casUrl: string, app: ClientApp, path: string, username: string, password: string): Promise<URL> {
+  const toCas = locationOf(await b.get(`${app.origin}${path}`));
+  expect(`${toCas.origin}${toCas.pathname}`).toBe(`${casUrl}/login`);
+  expect(toCas.searchParams.get('service')).toBe(`${app.origin}${path}`);
+  const form = await b.get(toCas.href);
+  expect(form.status).toBe(200);
+  const html = await form.text();
+  expect(b.cookie(casUrl, 'CASLOGIN')).toBeDefined();
+  const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1];
+  expect(action).toBeDefined();
+  const posted = await b.post(new URL(action!, toCas).href, {
+    username,
+    password,
+    execution: executionOf(html),
+    _eventId: 'submit',
+  });
+  const back = locationOf(posted);
+  expect(`${back.origin}${back.pathname}`).toBe(`${app.origin}${path}`);
+  expect(back.searchParams.get('ticket')).toMatch(/^ST-[A-Za-z0-9-]+$/);
+  return back;
+}
+
 describe('interop: http-cas-client (CAS 2.0 and 3.0) against this server', () => {
   let t: TestApp;
   let casUrl: string;
@@ -288,25 +312,7 @@ describe('interop: http-cas-client (CAS 2.0 and 3.0) against this server', () =>
 
   /** GET the protected page, be sent to CAS, fill in the form, come back with a ticket. */
   async function loginThrough(b: FetchBrowser, app: ClientApp, path: string): Promise<URL> {
-    const toCas = locationOf(await b.get(`${app.origin}${path}`));
-    expect(`${toCas.origin}${toCas.pathname}`).toBe(`${casUrl}/login`);
-    expect(toCas.searchParams.get('service')).toBe(`${app.origin}${path}`);
-    const form = await b.get(toCas.href);
-    expect(form.status).toBe(200);
-    const html = await form.text();
-    expect(b.cookie(casUrl, 'CASLOGIN')).toBeDefined();
-    const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1];
-    expect(action).toBeDefined();
-    const posted = await b.post(new URL(action!, toCas).href, {
-      username: 'casuser',
-      password: 'Mellon',
-      execution: executionOf(html),
-      _eventId: 'submit',
-    });
-    const back = locationOf(posted);
-    expect(`${back.origin}${back.pathname}`).toBe(`${app.origin}${path}`);
-    expect(back.searchParams.get('ticket')).toMatch(/^ST-[A-Za-z0-9-]+$/);
-    return back;
+    return loginThroughCas(b, casUrl, app, path, 'casuser', 'Mellon');
   }
 
   it('CAS 3.0: login -> ticket -> /p3/serviceValidate -> the app sees casuser and the released attributes', async () => {
@@ -399,5 +405,50 @@ describe('interop: http-cas-client (CAS 2.0 and 3.0) against this server', () =>
     expect((await new FetchBrowser().get(stolen.href)).status).toBe(401);
     // INVALID_SERVICE consumes the ticket: the rightful application cannot use it afterwards either.
     expect((await b.get(back.href)).status).toBe(401);
+  });
+});
+
+describe('interop: a directory user through http-cas-client (CAS 3.0)', () => {
+  let slapd: Slapd;
+  let t: TestApp;
+  let casUrl: string;
+  let app: ClientApp;
+
+  beforeAll(async () => {
+    slapd = await startSlapd();
+    ({ t, casUrl } = await startListeningCas({
+      CAS_AUTHN_LDAP_0_TYPE: 'AUTHENTICATED',
+      CAS_AUTHN_LDAP_0_LDAP_URL: slapd.url,
+      CAS_AUTHN_LDAP_0_BASE_DN: `ou=people,${slapd.baseDn}`,
+      CAS_AUTHN_LDAP_0_SEARCH_FILTER: 'uid={user}',
+      CAS_AUTHN_LDAP_0_BIND_DN: slapd.serviceDn,
+      CAS_AUTHN_LDAP_0_BIND_CREDENTIAL: slapd.servicePassword,
+      CAS_AUTHN_LDAP_0_PRINCIPAL_ATTRIBUTE_ID: 'uid',
+      CAS_AUTHN_LDAP_0_PRINCIPAL_ATTRIBUTE_LIST: 'cn,mail,memberOf:groups',
+    }));
+    app = await startHttpCasClientApp(casUrl, 3);
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await t?.close();
+    await slapd?.stop();
+  });
+
+  it("logs alice in with her directory password; the application sees the directory's attributes", async () => {
+    const b = new FetchBrowser();
+    const back = await loginThroughCas(b, casUrl, app, '/staff', 'alice', FIXTURE_PASSWORDS.alice);
+    expect((await b.get(back.href)).status).toBe(302);
+    const page = await b.get(`${app.origin}/staff`);
+    expect(page.status).toBe(200);
+    const body = (await page.json()) as PageBody;
+    expect(body.principal?.user).toBe('alice');
+    expect(body.principal?.attributes).toMatchObject({
+      cn: 'Alice Liddell',
+      mail: 'alice@example.org',
+      authenticationMethod: 'LdapAuthenticationHandler',
+      isFromNewLogin: 'true',
+    });
+    expect([body.principal?.attributes?.groups].flat().sort()).toEqual([`cn=faculty,ou=groups,${slapd.baseDn}`, `cn=staff,ou=groups,${slapd.baseDn}`]);
   });
 });
