@@ -1,20 +1,13 @@
 import { bindUsername, loadAttributeRepositoryConfig } from './attribute-repository-config';
 import { loadCasConfig } from './cas-config';
 import { ConfigurationError } from './env.validation';
+import { messageOf } from '../../test/helpers/thrown';
 
 const P = 'CAS_AUTHN_ATTRIBUTE_REPOSITORY_JDBC_';
 const BASE = { [`${P}0_URL`]: 'postgres://cas@db.example.org/people', [`${P}0_SQL`]: 'SELECT * FROM people WHERE {0}' };
 
 /** The message of the ConfigurationError the settings give, or a failure when they give none. */
-function errorOf(env: Record<string, string>): string {
-  try {
-    loadAttributeRepositoryConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigurationError) return e.message;
-    throw e;
-  }
-  throw new Error('expected a ConfigurationError');
-}
+const errorOf = (env: Record<string, string>): string => messageOf(ConfigurationError, () => loadAttributeRepositoryConfig(env));
 
 describe('attribute repository settings', () => {
   it('none by default, merger REPLACE (CAS default); loadCasConfig carries them', () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadCasConfig } from './cas-config';
 import { ConfigurationError } from './env.validation';
 import { parseDurationMs } from './ldap-config';
+import { messageOf } from '../../test/helpers/thrown';
 
 const SEARCH = {
   CAS_AUTHN_LDAP_0_LDAP_URL: 'ldap://127.0.0.1:3890',
@@ -12,15 +13,7 @@ const SEARCH = {
   CAS_AUTHN_LDAP_0_BIND_CREDENTIAL: 'service secret 1',
 };
 
-function configError(env: Record<string, string>): string {
-  try {
-    loadCasConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigurationError) return e.message;
-    throw e;
-  }
-  throw new Error('expected a ConfigurationError');
-}
+const configError = (env: Record<string, string>): string => messageOf(ConfigurationError, () => loadCasConfig(env));
 
 describe('LDAP sources from CAS_AUTHN_LDAP_<n>_* (cas.authn.ldap[n])', () => {
   it('has none by default', () => {

@@ -1,6 +1,7 @@
 import { Attributes } from '../common/attributes';
 import { attributesAllowed } from './access-strategy';
 import { ignoredFields, InvalidServiceDefinition, parseServiceDefinition } from './registered-service';
+import { messageOf } from '../../test/helpers/thrown';
 
 // Issue 10, item 10: a rule this server does not implement must not be silently dropped. Each case
 // below was accepted before (the field ignored, so the service let everyone in); now the definition
@@ -11,15 +12,7 @@ const DEFAULT_STRATEGY = 'org.apereo.cas.services.DefaultRegisteredServiceAccess
 const strategy = (fields: Record<string, unknown>) => ({ ...base, accessStrategy: { '@class': DEFAULT_STRATEGY, ...fields } });
 
 /** The message of the InvalidServiceDefinition thrown, or a failure when it parses. */
-function refusal(def: unknown): string {
-  try {
-    parseServiceDefinition(def);
-  } catch (e) {
-    if (e instanceof InvalidServiceDefinition) return e.message;
-    throw e;
-  }
-  throw new Error('expected the definition to be refused');
-}
+const refusal = (def: unknown): string => messageOf(InvalidServiceDefinition, () => parseServiceDefinition(def));
 
 describe('service definitions fail closed', () => {
   describe('access strategy class', () => {

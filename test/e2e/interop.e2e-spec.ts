@@ -310,7 +310,7 @@ describe('interop: http-cas-client (CAS 2.0 and 3.0) against this server', () =>
     await t?.close();
   });
 
-  /** GET the protected page, be sent to CAS, fill in the form, come back with a ticket. */
+  /** loginThroughCas as casuser, the static user of the test app. */
   async function loginThrough(b: FetchBrowser, app: ClientApp, path: string): Promise<URL> {
     return loginThroughCas(b, casUrl, app, path, 'casuser', 'Mellon');
   }
