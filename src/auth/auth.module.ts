@@ -8,6 +8,7 @@ import { DeviceCookies } from './device-cookie';
 import { AcceptUsersAuthenticationHandler } from './handlers/accept-users.handler';
 import { AUTHENTICATION_HANDLERS, type AuthenticationHandler } from './handlers/authentication-handler';
 import { QueryDatabaseAuthenticationHandler } from './handlers/query-database.handler';
+import { LdapSources } from './ldap/ldap-sources';
 import { LoginFlows } from './login-flows';
 import { LoginThrottle } from './login-throttle';
 import { LoginController } from './login.controller';
@@ -20,13 +21,19 @@ import { TgcCodec } from './tgc-codec';
 import { ThrottlesController } from './throttles.controller';
 
 /**
- * The authentication chain's handlers: the `users` table, then the static list (each sorted by its
- * `order` in the Authenticator). A source configured by environment is added here.
+ * The authentication chain's handlers: the `users` table, the LDAP sources (CAS_AUTHN_LDAP_<n>_*,
+ * by n), then the static list, each sorted by its `order` in the Authenticator. The sort is stable:
+ * LDAP sources default to order 0, the table's, and so come after the table and before the static
+ * list (order 2147483647) unless CAS_AUTHN_LDAP_<n>_ORDER says otherwise.
  */
 const authenticationHandlers = {
   provide: AUTHENTICATION_HANDLERS,
-  useFactory: (table: QueryDatabaseAuthenticationHandler, accept: AcceptUsersAuthenticationHandler): AuthenticationHandler[] => [table, accept],
-  inject: [QueryDatabaseAuthenticationHandler, AcceptUsersAuthenticationHandler],
+  useFactory: (table: QueryDatabaseAuthenticationHandler, ldap: LdapSources, accept: AcceptUsersAuthenticationHandler): AuthenticationHandler[] => [
+    table,
+    ...ldap.handlers,
+    accept,
+  ],
+  inject: [QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler],
 };
 
 /** Login form, credentials, logout and the TGC cookie. */
@@ -35,7 +42,7 @@ const authenticationHandlers = {
   controllers: [LoginController, SsoStatusController, ThrottlesController],
   providers: [
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
-    UsersService, QueryDatabaseAuthenticationHandler, AcceptUsersAuthenticationHandler, authenticationHandlers,
+    UsersService, QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler, authenticationHandlers,
   ],
   exports: [UsersService],
 })

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './env.validation';
+import { type LdapAttributeRepositoryConfig, ldapAttributeRepositories, type LdapSourceConfig, ldapSources } from './ldap-config';
 
 /**
  * Attribute lists of the static users: the shape of common/attributes.ts's `Attributes`, spelled
@@ -47,6 +48,10 @@ export interface CasConfig {
   usingDefaultUsers: boolean;
   /** The static list's handler in the authentication chain: `cas.authn.accept.name` and `.order`. */
   acceptUsersHandler: { name: string; order: number };
+  /** `cas.authn.ldap[n]`: the directory sources of the authentication chain, by n (config/ldap-config.ts). */
+  ldap: LdapSourceConfig[];
+  /** `cas.authn.attribute-repository.ldap[n]`, by n (config/ldap-config.ts). */
+  attributeRepositoryLdap: LdapAttributeRepositoryConfig[];
   /** argon2id parameters for new password hashes (existing hashes carry their own). */
   argon2: { memoryKib: number; timeCost: number; parallelism: number };
   tgt: { maxTimeToLiveSeconds: number; timeToKillSeconds: number };
@@ -112,6 +117,12 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
   const attributes = parseAttributes(v.AUTHN_ACCEPT_USERS_ATTRIBUTES);
   const development = developmentMode(url, v);
   const users = v.CAS_AUTHN_ACCEPT_USERS ?? (development.enabled ? DEFAULT_USERS : undefined);
+  const ldap = ldapSources(env);
+  const clash = ldap.sources.find((s) => s.name === v.CAS_AUTHN_ACCEPT_NAME);
+  if (clash) ldap.errors.push(`CAS_AUTHN_LDAP_${clash.index}_NAME: '${clash.name}' is already the name of the static list (CAS_AUTHN_ACCEPT_NAME)`);
+  const ldapRepositories = ldapAttributeRepositories(env);
+  ldap.errors.push(...ldapRepositories.errors);
+  if (ldap.errors.length) throw new ConfigurationError(`Invalid configuration:\n${ldap.errors.map((e) => `  ${e}`).join('\n')}`);
   return {
     port: v.PORT,
     databaseUrl: v.DATABASE_URL,
@@ -124,6 +135,8 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     serviceRegistryImportOverwrite: v.SERVICE_REGISTRY_IMPORT_OVERWRITE,
     users: users === undefined ? [] : parseUsers(users, attributes ?? DEFAULT_ATTRIBUTES),
     usingDefaultUsers: development.enabled && v.CAS_AUTHN_ACCEPT_USERS === undefined,
+    ldap: ldap.sources,
+    attributeRepositoryLdap: ldapRepositories.repositories,
     acceptUsersHandler: { name: v.CAS_AUTHN_ACCEPT_NAME, order: v.CAS_AUTHN_ACCEPT_ORDER },
     argon2: { memoryKib: v.ARGON2_MEMORY_KIB, timeCost: v.ARGON2_TIME_COST, parallelism: v.ARGON2_PARALLELISM },
     tgt: {
