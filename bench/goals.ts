@@ -6,6 +6,7 @@ import { f0, f1 } from './lib';
 import type { LoadResult } from './measure';
 import type { ListingFigures } from './steps/admin-listing';
 import type { CleanerFigures } from './steps/cleaner';
+import type { DirectoryLoginFigures } from './steps/directory-login';
 import type { TableSize } from './steps/tickets';
 
 export const GOALS = {
@@ -15,6 +16,11 @@ export const GOALS = {
   sso: { ofC2: 0.5, p99Ms: 50 },
   /** POST /login with a password: a share of the bare login route with the same hash. */
   login: { ofBareRoute: 0.8 },
+  /**
+   * POST /login of a directory user: a share of the bare route doing the same pooled search + bind
+   * (issue 12); /p3/serviceValidate on the LDAP node against node A's (attributes come at login).
+   */
+  directory: { ofBareRoute: 0.8, validationOfPlain: 0.9 },
   /** Admin listing over the seeded table, p99 of sequential requests. */
   admin: { oneUserP99Ms: 5, anyPageP99Ms: 20 },
   /** The cleaner on 2 nodes under validation load; the validation p99 while it runs, against before. */
@@ -35,6 +41,7 @@ export interface Figures {
   g2: LoadResult;
   bare: LoadResult;
   g3: LoadResult;
+  directory: DirectoryLoginFigures;
   rssAtLoadMb: number;
   size: TableSize;
   listing: ListingFigures;
@@ -72,6 +79,13 @@ export function goalRows(f: Figures): GoalRow[] {
   goal('POST /login with password → TGT + ST + 302', `${f1(g3.rps)}/s, p99 ${g3.p99} ms, ${failed(g3)} errors`,
     `${(g3.rps / bare.rps).toFixed(2)} × bare route (${f1(bare.rps)}/s)${others(bare, g3)}`, `≥ ${G.login.ofBareRoute} × bare login route`,
     g3.rps >= G.login.ofBareRoute * bare.rps);
+  const d = f.directory;
+  goal('POST /login, directory user (slapd, LDAP AUTHENTICATED)', `${f1(d.login.rps)}/s, p99 ${d.login.p99} ms, ${failed(d.login)} errors`,
+    `${(d.login.rps / d.bare.rps).toFixed(2)} × bare search+bind route (${f1(d.bare.rps)}/s, p99 ${d.bare.p99} ms)${others(d.bare, d.login)}`,
+    `≥ ${G.directory.ofBareRoute} × bare directory route`, d.login.rps >= G.directory.ofBareRoute * d.bare.rps && failed(d.login) === 0);
+  goal('/p3/serviceValidate with LDAP configured', `${f0(d.validation.rps)}/s, p99 ${d.validation.p99} ms`,
+    `${(d.validation.rps / g1.rps).toFixed(2)} × without LDAP (${f0(g1.rps)}/s)`, `≥ ${G.directory.validationOfPlain} × without`,
+    d.validation.rps >= G.directory.validationOfPlain * g1.rps);
   goal(`admin: one user's sessions (${f0(size.n)} tickets)`, `p50 ${listing.oneUser.p50.toFixed(2)} ms, p99 ${listing.oneUser.p99.toFixed(2)} ms`, '—',
     `≤ ${G.admin.oneUserP99Ms} ms p99`, listing.oneUser.p99 <= G.admin.oneUserP99Ms);
   goal('admin: any page (keyset cursor, no OFFSET)', `p50 ${listing.page50.p50.toFixed(2)} ms, p99 ${listing.anyPageP99.toFixed(2)} ms`, '—',

@@ -52,7 +52,7 @@ async function measureAll(ctx: BenchContext): Promise<Figures> {
   const rssAtLoadMb = Math.max(g1.rssMaxMb ?? 0, g2.rssMaxMb ?? 0, g3.rssMaxMb ?? 0);
   await a.stop();
   ctx.nodes.length = 0;
-  await directoryLoginStep(ctx, g1);
+  const directory = await directoryLoginStep(ctx, g1);
 
   const size = await seedTickets(ctx);
   const listing = await adminListingStep(ctx);
@@ -63,7 +63,7 @@ async function measureAll(ctx: BenchContext): Promise<Figures> {
   const cleanerCeiling = await cleanerCeilingStep(ctx);
   const cleaner = await cleanerStep(ctx, g1.rps, size);
   const coldStartMs = await coldStartStep(ctx, listing.warmBootMs, a.readyMs);
-  return { c1, g1, c2, g2, bare, g3, rssAtLoadMb, size, listing, cleanerCeiling, cleaner, coldStartMs, liveTickets: settings.liveTickets };
+  return { c1, g1, c2, g2, bare, g3, directory, rssAtLoadMb, size, listing, cleanerCeiling, cleaner, coldStartMs, liveTickets: settings.liveTickets };
 }
 
 async function main(): Promise<void> {
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     const f = await measureAll(ctx);
     const rows = goalRows(f);
     console.log('\nCeilings and product, in pairs (CPU per request from /proc: server process vs all Postgres processes; "other processes" is everyone else on the box):\n');
-    for (const r of [f.c1, f.g1, f.c2, f.g2, f.bare, f.g3]) console.log(`  ${describe(r)}`);
+    for (const r of [f.c1, f.g1, f.c2, f.g2, f.bare, f.g3, f.directory.bare, f.directory.login]) console.log(`  ${describe(r)}`);
     const summary = `load average at start ${ctx.loadAtStart}, at end ${load()}, ${((Date.now() - ctx.startedAt.getTime()) / 60000).toFixed(1)} min`;
     console.log(`\nGoals (bench/GOALS.md), ${new Date().toISOString()}, ${summary}:\n`);
     console.log(table(rows));
