@@ -52,7 +52,7 @@ async function measureAll(ctx: BenchContext): Promise<Figures> {
   const rssAtLoadMb = Math.max(g1.rssMaxMb ?? 0, g2.rssMaxMb ?? 0, g3.rssMaxMb ?? 0);
   await a.stop();
   ctx.nodes.length = 0;
-  const directory = await directoryLoginStep(ctx, g1);
+  const directory = await directoryLoginStep(ctx);
 
   const size = await seedTickets(ctx);
   const listing = await adminListingStep(ctx);
