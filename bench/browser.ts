@@ -1,4 +1,5 @@
 /** A browser's side of the login, over fetch: what the SSO and login steps pre-issue before they measure. */
+import type autocannon from 'autocannon';
 import { UA } from './settings';
 
 function cookiesOf(res: Response): string[] {
@@ -27,6 +28,28 @@ export async function browserLogin(base: string, service: string): Promise<strin
   const tgc = cookiesOf(res).find((c) => c.startsWith('TGC='));
   if (res.status !== 302 || !tgc) throw new Error(`login failed: HTTP ${res.status}`);
   return tgc;
+}
+
+/**
+ * The autocannon request of a measured password login: POST /cas/login, each request with the next
+ * pre-issued form (its cookies and single-use execution token) and the credentials `body()` gives.
+ * `used()` tells how many forms were taken: more than there are means reused tokens (failures).
+ */
+export function formPosts(forms: { cookie: string; execution: string }[], body: () => string): { request: autocannon.Request; used: () => number } {
+  let next = 0;
+  const request: autocannon.Request = {
+    method: 'POST',
+    path: '/cas/login',
+    setupRequest: (r) => {
+      const f = forms[next++ % forms.length];
+      return {
+        ...r,
+        headers: { ...r.headers, 'content-type': 'application/x-www-form-urlencoded', cookie: f.cookie },
+        body: `${body()}&execution=${encodeURIComponent(f.execution)}&_eventId=submit`,
+      };
+    },
+  };
+  return { request, used: () => next };
 }
 
 /** fn(0) … fn(n - 1), at most `concurrency` at a time, results in order. */

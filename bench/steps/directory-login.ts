@@ -19,7 +19,7 @@ import { Client } from 'ldapts';
 import { Pool } from 'pg';
 import { newTicketId } from '../../src/tickets/ticket-ids';
 import { PEOPLE_DN, startSlapd } from '../../test/helpers/slapd';
-import { loginForm, parallel } from '../browser';
+import { formPosts, loginForm, parallel } from '../browser';
 import type { BenchContext } from '../context';
 import { BENCH_TABLE, cpuSeconds, f0, f1, log } from '../lib';
 import { LoadResult, measure } from '../measure';
@@ -86,23 +86,12 @@ export async function directoryLoginStep(ctx: BenchContext): Promise<DirectoryLo
     await ctx.sql.query('DROP TABLE bench_tickets');
     await ctx.sql.query('CHECKPOINT');
 
-    const body = loginBodies();
-    let nextForm = 0;
+    const posts = formPosts(forms, loginBodies());
     const login = await withSlapdCpu(slapd.pid, () =>
-      measure('POST /login, directory user (LDAP AUTHENTICATED, pooled)', node!.base, {
-        method: 'POST',
-        path: '/cas/login',
-        setupRequest: (r) => {
-          const f = forms[nextForm++ % forms.length];
-          return {
-            ...r,
-            headers: { ...r.headers, 'content-type': 'application/x-www-form-urlencoded', cookie: f.cookie },
-            body: `${body()}&execution=${encodeURIComponent(f.execution)}&_eventId=submit`,
-          };
-        },
-      }, (s, _b, h) => s === 302 && /[?&]ticket=ST-/.test(h.location ?? ''), [node!.pid], ctx.postmasterPid, node!.pid),
+      measure('POST /login, directory user (LDAP AUTHENTICATED, pooled)', node!.base, posts.request,
+        (s, _b, h) => s === 302 && /[?&]ticket=ST-/.test(h.location ?? ''), [node!.pid], ctx.postmasterPid, node!.pid),
     );
-    if (nextForm > forms.length) log(`WARNING: the login form pool (${forms.length}) ran out; reused execution tokens count as failures`);
+    if (posts.used() > forms.length) log(`WARNING: the login form pool (${forms.length}) ran out; reused execution tokens count as failures`);
 
     const cursor = { next: 0 };
     const validationWithoutLdap = await measure(

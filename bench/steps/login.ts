@@ -1,4 +1,5 @@
 /** The bare login route, then POST /login with a password → TGT + ST + 302 (goal: a share of the bare route). */
+import { formPosts } from '../browser';
 import type { BenchContext } from '../context';
 import { log } from '../lib';
 import { LoadResult, measure, measureCeiling } from '../measure';
@@ -12,19 +13,9 @@ export async function loginStep(ctx: BenchContext, a: Node, forms: { cookie: str
   // The last ceiling: its table goes before the product's run.
   await ctx.sql.query('DROP TABLE bench_tickets');
   await ctx.sql.query('CHECKPOINT');
-  let nextForm = 0;
-  const g3 = await measure('POST /login with password', a.base, {
-    method: 'POST',
-    path: '/cas/login',
-    setupRequest: (r) => {
-      const f = forms[nextForm++ % forms.length];
-      return {
-        ...r,
-        headers: { ...r.headers, 'content-type': 'application/x-www-form-urlencoded', cookie: f.cookie },
-        body: `username=casuser&password=Mellon&execution=${encodeURIComponent(f.execution)}&_eventId=submit`,
-      };
-    },
-  }, (s, _b, h) => s === 302 && /[?&]ticket=ST-/.test(h.location ?? ''), [a.pid], ctx.postmasterPid, a.pid);
-  if (nextForm > forms.length) log(`WARNING: the login form pool (${forms.length}) ran out; reused execution tokens count as failures`);
+  const posts = formPosts(forms, () => 'username=casuser&password=Mellon');
+  const g3 = await measure('POST /login with password', a.base, posts.request,
+    (s, _b, h) => s === 302 && /[?&]ticket=ST-/.test(h.location ?? ''), [a.pid], ctx.postmasterPid, a.pid);
+  if (posts.used() > forms.length) log(`WARNING: the login form pool (${forms.length}) ran out; reused execution tokens count as failures`);
   return { bare, g3 };
 }
