@@ -12,6 +12,7 @@ import { BuildLogoutMessageAtDelivery1764000010000 } from './1764000010000-Build
 import { ReplaceLoginFlowsByUsedExecutions1764000011000 } from './1764000011000-ReplaceLoginFlowsByUsedExecutions';
 import { StoreCanonicalUsernames1764000013000 } from './1764000013000-StoreCanonicalUsernames';
 import { AddAuthenticationHandler1764000014000 } from './1764000014000-AddAuthenticationHandler';
+import { CreateGauthCredentials1764000015000 } from './1764000015000-CreateGauthCredentials';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -29,4 +30,5 @@ export const migrations = [
   ReplaceLoginFlowsByUsedExecutions1764000011000,
   StoreCanonicalUsernames1764000013000,
   AddAuthenticationHandler1764000014000,
+  CreateGauthCredentials1764000015000,
 ];

@@ -25,6 +25,8 @@ import { UsersService } from './users.service';
 import { SsoStatusController } from './sso-status.controller';
 import { TgcCodec } from './tgc-codec';
 import { ThrottlesController } from './throttles.controller';
+import { GauthCredentials } from './mfa/gauth/gauth-credentials';
+import { GauthKeys } from './mfa/gauth/gauth-keys';
 
 /**
  * The authentication chain's handlers: the `users` table, the LDAP sources (CAS_AUTHN_LDAP_<n>_*,
@@ -63,6 +65,7 @@ const attributeRepositories = {
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
     UsersService, QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler, authenticationHandlers,
     PrincipalAttributesResolver, attributeRepositories,
+    GauthKeys, GauthCredentials,
   ],
   exports: [UsersService],
 })

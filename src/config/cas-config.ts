@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { type AttributeRepositoryConfig, loadAttributeRepositoryConfig } from './attribute-repository-config';
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './env.validation';
 import { type LdapAttributeRepositoryConfig, ldapAttributeRepositories, type LdapSourceConfig, ldapSources } from './ldap-config';
+import { loadMfaConfig, type MfaConfig } from './mfa-config';
 
 /**
  * Attribute lists of the static users: the shape of common/attributes.ts's `Attributes`, spelled
@@ -98,6 +99,8 @@ export interface CasConfig {
   logout: { followServiceRedirects: boolean };
   view: { cas2V3ForwardCompatible: boolean };
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** `cas.authn.mfa.*`: the multi-factor providers (config/mfa-config.ts). */
+  mfa: MfaConfig;
 }
 
 export const CAS_CONFIG = Symbol('CAS_CONFIG');
@@ -191,6 +194,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     logout: { followServiceRedirects: v.CAS_LOGOUT_FOLLOW_SERVICE_REDIRECTS },
     view: { cas2V3ForwardCompatible: v.CAS_VIEW_CAS2_V3_FORWARD_COMPATIBLE },
     logLevel: v.LOG_LEVEL as CasConfig['logLevel'],
+    mfa: loadMfaConfig(env),
   };
 }
 

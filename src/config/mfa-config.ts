@@ -1,0 +1,90 @@
+import { ConfigurationError } from './env.validation';
+
+/**
+ * `cas.authn.mfa.gauth.*`: the TOTP provider `mfa-gauth` (RFC 6238 authenticator apps), with
+ * CAS's names and defaults (GoogleAuthenticatorMultifactorProperties).
+ */
+export interface GauthConfig {
+  /** `core.issuer`: the issuer of the otpauth URI, what the authenticator app shows as the account's provider. */
+  issuer: string;
+  /** `core.label`: the label's prefix in the otpauth URI (`label:username`). */
+  label: string;
+  /**
+   * `core.window-size`: how many time steps a code is checked against, the current one in the
+   * middle (3: the step before, now, the step after), as CAS's GoogleAuthenticator library counts.
+   */
+  windowSize: number;
+  /** `core.time-step-size`: seconds a code lasts (the otpauth `period`). */
+  timeStepSize: number;
+  /** `core.code-digits`: 6, 7 or 8 (the otpauth `digits`). */
+  codeDigits: number;
+  /** `core.multiple-device-registration-enabled`: several confirmed devices per user. */
+  multipleDeviceRegistrationEnabled: boolean;
+  /**
+   * `crypto.encryption.key`: the key (base64url, 32 bytes or more) that encrypts the TOTP secrets
+   * at rest. Unset: generated into CAS_DATA_DIR in development mode, otherwise mfa-gauth is
+   * unavailable (GauthKeys). Never logged.
+   */
+  encryptionKey?: string;
+}
+
+export interface MfaConfig {
+  gauth: GauthConfig;
+}
+
+const CORE = 'CAS_AUTHN_MFA_GAUTH_CORE_';
+const KEY = 'CAS_AUTHN_MFA_GAUTH_CRYPTO_ENCRYPTION_KEY';
+
+/** The MFA settings of the environment; every bad value is named in one ConfigurationError. */
+export function loadMfaConfig(env: Record<string, string | undefined>): MfaConfig {
+  const errors: string[] = [];
+  const get = (name: string) => {
+    const raw = env[name];
+    return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      errors.push(`${name}: must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const text = (name: string, fallback: string): string => {
+    const raw = get(name) ?? fallback;
+    // The otpauth label is `label:account`: a colon in either part would move the split.
+    if (raw.includes(':')) errors.push(`${name}: must not contain ':'`);
+    if (raw.length > 100) errors.push(`${name}: at most 100 characters`);
+    return raw;
+  };
+
+  const issuer = text(`${CORE}ISSUER`, 'CASIssuer');
+  const label = text(`${CORE}LABEL`, 'CASLabel');
+  const windowSize = int(`${CORE}WINDOW_SIZE`, 3, 1, 21);
+  const timeStepSize = int(`${CORE}TIME_STEP_SIZE`, 30, 5, 300);
+  const codeDigits = int(`${CORE}CODE_DIGITS`, 6, 6, 8);
+  let multipleDeviceRegistrationEnabled = false;
+  const multiple = get(`${CORE}MULTIPLE_DEVICE_REGISTRATION_ENABLED`)?.toLowerCase();
+  if (multiple === 'true') multipleDeviceRegistrationEnabled = true;
+  else if (multiple !== undefined && multiple !== 'false') errors.push(`${CORE}MULTIPLE_DEVICE_REGISTRATION_ENABLED: must be true or false`);
+
+  const encryptionKey = get(KEY);
+  // The value is never repeated in the message: it is a secret.
+  if (encryptionKey !== undefined && !isKey(encryptionKey)) {
+    errors.push(`${KEY}: must be base64url of 32 bytes or more (openssl rand -base64 32 | tr '+/' '-_' | tr -d '=')`);
+  }
+
+  if (errors.length) throw new ConfigurationError(`Invalid configuration:\n${errors.map((e) => `  ${e}`).join('\n')}`);
+  return { gauth: { issuer, label, windowSize, timeStepSize, codeDigits, multipleDeviceRegistrationEnabled, encryptionKey } };
+}
+
+/** base64url (or base64 with padding) of at least 32 bytes: an AES-256 key. */
+function isKey(value: string): boolean {
+  return /^[A-Za-z0-9_\-+/]+={0,2}$/.test(value) && gauthKeyBytes(value).length >= 32;
+}
+
+/** The key's bytes (base64 or base64url); the first 32 are the AES-256 key, as the TGC's. */
+export function gauthKeyBytes(value: string): Buffer {
+  return Buffer.from(value.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''), 'base64url');
+}
