@@ -27,6 +27,7 @@ import { TgcCodec } from './tgc-codec';
 import { ThrottlesController } from './throttles.controller';
 import { GauthCredentials } from './mfa/gauth/gauth-credentials';
 import { GauthKeys } from './mfa/gauth/gauth-keys';
+import { GauthCredentialsController } from './mfa/gauth/gauth-credentials.controller';
 
 /**
  * The authentication chain's handlers: the `users` table, the LDAP sources (CAS_AUTHN_LDAP_<n>_*,
@@ -60,7 +61,7 @@ const attributeRepositories = {
 /** Login form, credentials, logout and the TGC cookie. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController],
+  controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController, GauthCredentialsController],
   providers: [
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
     UsersService, QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler, authenticationHandlers,

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { AppModule } from '../app.module';
+import { GauthCredentials, GauthError } from '../auth/mfa/gauth/gauth-credentials';
 import { UserError, UsersService } from '../auth/users.service';
 import { loadCasConfig } from '../config/cas-config';
 import { ConfigurationError } from '../config/env.validation';
@@ -15,6 +16,7 @@ const USAGE = `usage: npm run users -- <command>
   disable <username>                                      disable the account and end its SSO sessions
   enable <username>                                       enable the account again
   unthrottle <username>                                   clear the account's failed-login counters (lift a lockout)
+  reset-mfa <username>                                    remove the user's TOTP devices and recovery codes (lost phone)
   list                                                    list users`;
 
 /** Reads the password from a prompt that does not echo, or from stdin when it is not a terminal. */
@@ -57,7 +59,7 @@ function parseAttributes(args: string[]): Record<string, string[]> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, username, ...rest] = argv;
-  if (!command || !['add', 'passwd', 'disable', 'enable', 'unthrottle', 'list'].includes(command) || (command !== 'list' && !username)) {
+  if (!command || !['add', 'passwd', 'disable', 'enable', 'unthrottle', 'reset-mfa', 'list'].includes(command) || (command !== 'list' && !username)) {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
@@ -87,6 +89,14 @@ async function main(argv: string[]): Promise<number> {
       case 'unthrottle':
         process.stdout.write(`user '${username}': ${await users.unthrottle(username)} throttle counter(s) cleared\n`);
         break;
+      case 'reset-mfa': {
+        // Works for any user (the users table, LDAP, the static list): the devices are keyed by
+        // the canonical username alone. The user enrols again at the next login that needs TOTP.
+        const removed = await ctx.get(GauthCredentials).remove(username);
+        if (!removed) throw new UserError(`no TOTP (mfa-gauth) device registered for '${username}': nothing to reset`);
+        process.stdout.write(`user '${username}': ${removed} TOTP device(s) removed with their recovery codes\n`);
+        break;
+      }
       case 'list':
         for (const u of await users.list()) {
           process.stdout.write(`${u.username}\t${u.disabled ? 'disabled' : 'enabled'}\t${JSON.stringify(u.attributes)}\n`);
@@ -103,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: Error) => {
-    if (e instanceof UserError || e instanceof ConfigurationError) process.stderr.write(`error: ${e.message}\n`);
+    if (e instanceof UserError || e instanceof GauthError || e instanceof ConfigurationError) process.stderr.write(`error: ${e.message}\n`);
     else new Logger('users').error(`failed: ${e.message}`);
     process.exit(1);
   },

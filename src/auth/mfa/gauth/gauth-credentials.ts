@@ -192,6 +192,32 @@ export class GauthCredentials {
   }
 
   /**
+   * Housekeeping (AuthHousekeeping, every node every minute): up to `limit` used-code rows whose
+   * step has left the window. FOR UPDATE SKIP LOCKED: nodes running it at once take different rows.
+   */
+  async deleteExpiredUsedCodes(limit: number): Promise<number> {
+    return this.sql.affected(
+      `DELETE FROM gauth_used_codes WHERE (credential_id, time_step) IN (
+         SELECT credential_id, time_step FROM gauth_used_codes WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [this.clock.now(), limit],
+    );
+  }
+
+  /**
+   * Housekeeping: up to `limit` pending (never confirmed) enrolments registered `maxAgeSeconds` or
+   * more ago, with their scratch codes (ON DELETE CASCADE). The outer conditions are checked again
+   * on the locked row, so a device confirmed at that moment is kept.
+   */
+  async deleteAbandonedEnrolments(maxAgeSeconds: number, limit: number): Promise<number> {
+    const before = new Date(this.clock.now().getTime() - maxAgeSeconds * 1000);
+    return this.sql.affected(
+      `DELETE FROM gauth_credentials WHERE confirmed_at IS NULL AND registered_at <= $1 AND id IN (
+         SELECT id FROM gauth_credentials WHERE confirmed_at IS NULL AND registered_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [before, limit],
+    );
+  }
+
+  /**
    * The code against one device within the window; a right code is accepted only when its time
    * step is not used yet for that device (INSERT … ON CONFLICT DO NOTHING: one winner across nodes).
    */

@@ -38,7 +38,12 @@ export class GauthKeys implements OnModuleInit {
     let key = this.config.mfa.gauth.encryptionKey;
     if (key === undefined && this.config.development.enabled) key = this.developmentKey();
     if (key === undefined) {
-      this.logger.warn(
+      // Not a warning: with no trigger asking for mfa-gauth, a server without TOTP is a valid
+      // setup, and an operator should not learn to ignore warnings. The triggers (global provider,
+      // a service's multifactorPolicy, principal attributes) land with the login flow (issue 13):
+      // there, a trigger that needs mfa-gauth while this key is missing must stop the boot with a
+      // ConfigurationError naming the variable instead of this line.
+      this.logger.log(
         `mfa-gauth (TOTP) is unavailable: ${GAUTH_KEY_VARIABLE} is not set, and outside development mode no key is generated. ` +
           'Set it (the same on every node) to enrol and check TOTP devices.',
       );
