@@ -49,7 +49,7 @@ describe('TicketRegistry contract', () => {
   describe('createSession', () => {
     it('case=createSession stores a TGT that expires at its idle timeout, before its hard limit, and returns it', async () => {
       const s = await registry.createSession({ principal: 'CasUser', attributes: { mail: ['a@example.org'] }, rememberMe: true, policy: SESSION });
-      expect(s).toEqual({ id: expect.stringMatching(/^TGT-/), principal: 'CasUser', createdAt: t.clock.now(), lastUsedAt: t.clock.now(), expiresAt: at(300), useCount: 0, attributes: { mail: ['a@example.org'] } });
+      expect(s).toEqual({ id: expect.stringMatching(/^TGT-/), principal: 'CasUser', createdAt: t.clock.now(), lastUsedAt: t.clock.now(), expiresAt: at(300), useCount: 0, attributes: { mail: ['a@example.org'] }, factors: {} });
       expect(await ticket(s.id)).toMatchObject({
         type: 'TGT', session_id: s.id, principal: 'CasUser', principal_key: 'casuser', expires_at: at(300), hard_expires_at: at(600),
         idle_timeout_seconds: 300, use_count: 0, remember_me: true, attributes: { mail: ['a@example.org'] },
@@ -130,7 +130,7 @@ describe('TicketRegistry contract', () => {
       expect(await registry.consumeServiceTicket(st, ['ST'])).toEqual({
         id: st, type: 'ST', sessionId: id, parentId: id, service: APP, proxies: [], principal: 'casuser',
         attributes: { mail: ['casuser@example.org'] }, authenticatedAt: created, fromNewLogin: true, rememberMe: false,
-        authenticationHandler: 'AcceptUsersAuthenticationHandler', live: true,
+        authenticationHandler: 'AcceptUsersAuthenticationHandler', factors: {}, live: true,
       });
       expect(await ticket(st)).toBeUndefined();
       expect(await registry.consumeServiceTicket(st, ['ST'])).toBeNull();
