@@ -195,7 +195,7 @@ export const LIST_SESSIONS_SQL = `WITH page AS (
          ORDER BY id LIMIT $4
        )
        SELECT t.id, t.type, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
-              t.use_count, t.remember_me, root.attributes, root.authentication_handler, t.proxied_by,
+              t.use_count, t.remember_me, root.attributes, root.authentication_handler, root.authentication_factors, t.proxied_by,
               COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at)
                                         ORDER BY s.issued_at)
                           FROM session_services s

@@ -63,6 +63,27 @@ describe('TicketRegistry contract', () => {
     });
   });
 
+  describe('authentication factors', () => {
+    it('case=createSession with factors records them; addFactor adds one to a live session; findSession, listSessions and consumeServiceTicket return them', async () => {
+      const first = at(0);
+      const s = await registry.createSession({ principal: 'casuser', attributes: {}, rememberMe: false, policy: SESSION, factors: { 'mfa-gauth': first } });
+      expect((await ticket(s.id)).authentication_factors).toEqual({ 'mfa-gauth': first.toISOString() });
+      const plain = await newSession('bob');
+      expect((await ticket(plain)).authentication_factors).toBeNull();
+      expect((await registry.findSession(plain))!.factors).toEqual({});
+      t.clock.advance(10);
+      expect(await registry.addFactor(plain, 'mfa-gauth')).toBe(true);
+      expect((await registry.findSession(plain))!.factors).toEqual({ 'mfa-gauth': at(0) });
+      expect((await registry.listSessions({ principal: 'bob', limit: 10 }))[0].factors).toEqual({ 'mfa-gauth': at(0) });
+      const st = (await registry.grantServiceTicket(s.id, grant()))!;
+      expect((await registry.consumeServiceTicket(st, ['ST']))!.factors).toEqual({ 'mfa-gauth': first });
+      // An expired session gains nothing.
+      t.clock.advance(301);
+      expect(await registry.addFactor(plain, 'other')).toBe(false);
+      expect(Object.keys((await ticket(plain)).authentication_factors)).toEqual(['mfa-gauth']);
+    });
+  });
+
   describe('findSession', () => {
     it('case=findSession returns a live session and does not count a use', async () => {
       const id = await newSession();
