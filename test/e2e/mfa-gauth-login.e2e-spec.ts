@@ -93,6 +93,31 @@ describe('mfa-gauth login', () => {
     expect(cas2.body).toContain('<cas:authnContextClass>mfa-gauth</cas:authnContextClass>');
   });
 
+  it('method=POST and the warn box carry through the code step; form fields besides the token and the code are ignored; the token is bound to its browser', async () => {
+    const secret = await enrolled('grace');
+    const b = new Browser(t.app);
+    const form = await b.get(`${MFA_APP}&method=POST`);
+    const page = await b.post('/cas/login', { username: 'grace', password: 'Secret1', execution: executionOf(form.body), _eventId: 'submit', warn: 'true', method: 'POST' });
+    expect(isMfaPage(page)).toBe(true);
+    // Another browser cannot use this page's token.
+    const thief = await new Browser(t.app).post('/cas/login', { execution: executionOf(page.body), token: codeAt(t.clock, secret), _eventId: 'mfa' });
+    expect(thief.statusCode).toBe(403);
+    expect(isPasswordForm(thief)).toBe(true);
+    t.clock.advance(30);
+    const form2 = await b.get(`${MFA_APP}&method=POST`);
+    const page2 = await b.post('/cas/login', { username: 'grace', password: 'Secret1', execution: executionOf(form2.body), _eventId: 'submit', warn: 'true', method: 'POST' });
+    const done = await b.post('/cas/login', {
+      execution: executionOf(page2.body), token: codeAt(t.clock, secret), _eventId: 'mfa', username: 'casuser', service: 'https://other.example.org/home', method: 'GET',
+    });
+    expect(done.statusCode).toBe(200);
+    expect(done.body).toContain(`action="${APP}"`);
+    const st = /name="ticket" value="([^"]+)"/.exec(done.body)![1];
+    expect((await validate(st)).json().serviceResponse.authenticationSuccess.user).toBe('grace');
+    expect(b.cookies.has('TGC')).toBe(true);
+    // The warn box of the password step set the CASPRIVACY cookie after the code.
+    expect(b.cookies.has('CASPRIVACY')).toBe(true);
+  });
+
   it('a password login without MFA releases no authnContextClass', async () => {
     const st = ticketOf(await new Browser(t.app).login('casuser', 'Mellon', APP));
     const v = (await validate(st)).json().serviceResponse.authenticationSuccess;
