@@ -16,6 +16,7 @@ import { LoginFlows } from './login-flows';
 import { LoginThrottle } from './login-throttle';
 import { GauthCredentials, GauthError, type GauthEnrolment, type GauthVerification } from './mfa/gauth/gauth-credentials';
 import { GauthKeys, GauthUnavailableError } from './mfa/gauth/gauth-keys';
+import { otpauthQrCodeSvg } from './mfa/gauth/gauth-qr-code';
 import { parsePendingMfa, type PendingMfa } from './mfa/pending-mfa';
 
 export type LoginOutcome =
@@ -34,7 +35,15 @@ export type LoginOutcome =
    * required: its code page, whose single-use token carries `pending`; with `enrolment`, the new
    * device's key and recovery codes are shown first. No session exists yet for a new login.
    */
-  | { kind: 'mfa'; status: 200 | 401; service?: string; authnMethod?: string; pending: PendingMfa; error?: string; enrolment?: GauthEnrolment }
+  | {
+      kind: 'mfa';
+      status: 200 | 401;
+      service?: string;
+      authnMethod?: string;
+      pending: PendingMfa;
+      error?: string;
+      enrolment?: GauthEnrolment & { qrCodeSvg: string };
+    }
   /** A required provider cannot run (CAS failureMode CLOSED): no session, no ticket. */
   | { kind: 'mfaUnavailable' }
   /** `authn_method` names no provider of this server: refused, never ignored. */
@@ -323,8 +332,11 @@ export class LoginService {
       const devices = await this.gauth.list(pending.username);
       if (devices.some((d) => d.confirmedAt !== null)) return { outcome: { kind: 'mfa', status: 200, service, authnMethod, pending } };
       const enrolment = await this.gauth.enrol(pending.username, 'Authenticator app');
+      const qrCodeSvg = await otpauthQrCodeSvg(enrolment.otpauthUri);
       return {
-        outcome: { kind: 'mfa', status: 200, service, authnMethod, pending: { ...pending, enrolCredentialId: enrolment.credentialId }, enrolment },
+        outcome: {
+          kind: 'mfa', status: 200, service, authnMethod, pending: { ...pending, enrolCredentialId: enrolment.credentialId }, enrolment: { ...enrolment, qrCodeSvg },
+        },
       };
     } catch (e) {
       if (e instanceof GauthUnavailableError) return { outcome: { kind: 'mfaUnavailable' } };

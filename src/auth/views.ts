@@ -225,7 +225,7 @@ export interface MfaPageModel {
   execution: string;
   error?: string;
   /** Enrolment (no confirmed device yet): what to put into the authenticator app, shown once. */
-  enrolment?: { otpauthUri: string; secret: string; scratchCodes: string[] };
+  enrolment?: { otpauthUri: string; secret: string; scratchCodes: string[]; qrCodeSvg?: string };
 }
 
 /**
@@ -236,7 +236,8 @@ export interface MfaPageModel {
 export function mfaPage(m: MfaPageModel): string {
   const e = m.enrolment;
   const enrolment = e
-    ? `<p>Add this account to your authenticator app (Google Authenticator, FreeOTP, Aegis…): open this link on your phone, or type the key by hand.</p>
+    ? `<p>Add this account to your authenticator app (Google Authenticator, FreeOTP, Aegis…): scan this code, open the link on your phone, or type the key by hand.</p>
+${e.qrCodeSvg ? `<div class="qr-code" role="img" aria-label="QR code of the authenticator key">${e.qrCodeSvg}</div>` : ''}
 <p><a href="${escapeHtml(e.otpauthUri)}">Add to an authenticator app</a></p>
 <label for="secret">Key</label>
 <input type="text" id="secret" readonly value="${escapeHtml(e.secret)}">

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { authenticator } from 'otplib';
+import { toString as qrCode } from 'qrcode';
 import type { Response } from 'light-my-request';
 import { GauthCredentials } from '../../src/auth/mfa/gauth/gauth-credentials';
 import { loadCasConfig } from '../../src/config/cas-config';
@@ -208,6 +209,11 @@ describe('mfa-gauth login', () => {
     expect(page.body).toContain('Set up two-step verification');
     const secret = /id="secret" readonly value="([A-Z2-7]+)"/.exec(page.body)![1];
     expect(page.body).toContain(`otpauth://totp/CASLabel:frank?secret=${secret}`);
+    // The QR code, inline SVG drawn on the server, encodes exactly that otpauth URI.
+    const uri = /<a href="(otpauth:[^"]+)"/.exec(page.body)![1].replace(/&amp;/g, '&');
+    expect(page.body).toContain(await qrCode(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2, width: 220 }));
+    // No image source or script needed: the page keeps the password form's policy.
+    expect(page.headers['content-security-policy']).not.toMatch(/script-src|img-src/);
     const scratch = [...page.body.matchAll(/<li><code>([A-Z2-7-]+)<\/code><\/li>/g)].map((m) => m[1]);
     expect(scratch).toHaveLength(5);
     expect(page.headers['cache-control']).toBe('no-store');
