@@ -181,6 +181,9 @@ describe('mfa-gauth login', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0].id).toBe(id);
     expect(Object.keys(rows[0].authentication_factors)).toEqual(['mfa-gauth']);
+    // DBAs see it in sso_sessions.
+    const view = (await t.sql.query(`SELECT authentication_factors FROM sso_sessions WHERE tgt_id = $1`, [id])).rows;
+    expect(Object.keys(view[0].authentication_factors)).toEqual(['mfa-gauth']);
 
     // The session has the factor now: SSO asks nothing.
     const sso = await b.get(MFA_APP);
