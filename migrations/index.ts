@@ -13,6 +13,7 @@ import { ReplaceLoginFlowsByUsedExecutions1764000011000 } from './1764000011000-
 import { StoreCanonicalUsernames1764000013000 } from './1764000013000-StoreCanonicalUsernames';
 import { AddAuthenticationHandler1764000014000 } from './1764000014000-AddAuthenticationHandler';
 import { CreateGauthCredentials1764000015000 } from './1764000015000-CreateGauthCredentials';
+import { AddAuthenticationFactors1764000016000 } from './1764000016000-AddAuthenticationFactors';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -31,4 +32,5 @@ export const migrations = [
   StoreCanonicalUsernames1764000013000,
   AddAuthenticationHandler1764000014000,
   CreateGauthCredentials1764000015000,
+  AddAuthenticationFactors1764000016000,
 ];

@@ -12,8 +12,11 @@ const FLOW_TTL_SECONDS = 15 * 60;
  * cleaning node's cannot accept a replay of a token whose use was already forgotten.
  */
 const CLOCK_SKEW_MS = 5 * 60 * 1000;
-/** A service URL is at most 4 KB; the encrypted token adds less than 200 bytes around it. */
-const MAX_EXECUTION_LENGTH = 8192;
+/**
+ * A service URL is at most 4 KB; the encrypted token adds less than 200 bytes around it. An MFA
+ * token also carries the principal's attributes (a directory's groups can be many).
+ */
+const MAX_EXECUTION_LENGTH = 65536;
 const BROWSER_KEY = /^([A-Za-z0-9]{32})\.([A-Za-z0-9_-]{43})$/;
 const hash = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
@@ -21,12 +24,21 @@ const hash = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex')
  * What a token is for: the login form's credentials, "Continue" on the warning interstitial, or
  * "Continue" on the password-expiry warning shown after a login.
  */
-export type FlowPurpose = 'login' | 'warn' | 'password-warning';
+export type FlowPurpose = 'login' | 'warn' | 'password-warning' | 'mfa';
 
 export interface LoginFlow {
   service: string | null;
   /** The SSO session the login created (password-warning only): Continue grants its ticket. */
   session?: string;
+  /** The `authn_method` the login was asked with (a multi-factor provider id), carried to the POST. */
+  authnMethod?: string;
+  /** mfa only: the authentication waiting for its second factor (login-flows carries it, opaque). */
+  pending?: Record<string, unknown>;
+}
+
+export interface FlowExtras {
+  authnMethod?: string;
+  pending?: Record<string, unknown>;
 }
 
 interface FlowClaims {
@@ -36,6 +48,10 @@ interface FlowClaims {
   p: FlowPurpose;
   /** The TGT id, encrypted like the rest: a public-workstation login has no TGC to find it by. */
   t?: string;
+  /** authn_method. */
+  m?: string;
+  /** mfa: the pending authentication (principal, attributes, handler, options, wrong codes so far). */
+  a?: Record<string, unknown>;
 }
 
 /**
@@ -72,8 +88,15 @@ export class LoginFlows {
   }
 
   /** A token for a form served to the browser holding `browserKey` (an issued one). */
-  start(browserKey: string, service: string | null, purpose: FlowPurpose, session?: string): Promise<string> {
-    const claims: FlowClaims = { b: hash(browserKey), s: service, p: purpose, ...(session ? { t: session } : {}) };
+  start(browserKey: string, service: string | null, purpose: FlowPurpose, session?: string, extras: FlowExtras = {}): Promise<string> {
+    const claims: FlowClaims = {
+      b: hash(browserKey),
+      s: service,
+      p: purpose,
+      ...(session ? { t: session } : {}),
+      ...(extras.authnMethod ? { m: extras.authnMethod } : {}),
+      ...(extras.pending ? { a: extras.pending } : {}),
+    };
     const now = Math.floor(this.clock.now().getTime() / 1000);
     return new EncryptJWT({ ...claims })
       .setProtectedHeader({ alg: 'dir', enc: 'A256GCM' })
@@ -97,7 +120,12 @@ export class LoginFlows {
       [claims.jti, new Date(claims.exp * 1000)],
     );
     if (!inserted) return null;
-    return { service: typeof claims.s === 'string' ? claims.s : null, ...(typeof claims.t === 'string' ? { session: claims.t } : {}) };
+    return {
+      service: typeof claims.s === 'string' ? claims.s : null,
+      ...(typeof claims.t === 'string' ? { session: claims.t } : {}),
+      ...(typeof claims.m === 'string' ? { authnMethod: claims.m } : {}),
+      ...(claims.a && typeof claims.a === 'object' ? { pending: claims.a } : {}),
+    };
   }
 
   /** Deletes up to `limit` rows of tokens expired (and past the clock-skew margin); returns how many. */

@@ -17,13 +17,16 @@ import {
   loggedInPage,
   loggedOutPage,
   loginPage,
+  mfaPage,
+  mfaUnavailablePage,
   notAuthorizedPage,
   passwordWarningPage,
   postRedirectPage,
+  unknownAuthnMethodPage,
   warnPage,
 } from './views';
 
-type FormModel = { service?: string; method?: string; username?: string; error?: string };
+type FormModel = { service?: string; method?: string; username?: string; error?: string; authnMethod?: string };
 const HTML = 'text/html; charset=utf-8';
 
 /**
@@ -56,8 +59,9 @@ export class LoginController {
     const renew = flag(q, 'renew');
     const gateway = flag(q, 'gateway');
     const method = param(q, 'method');
+    const authnMethod = param(q, 'authn_method');
     const tgtId = await this.tgc.decode(this.cookies.tgc(req), clientOf(req));
-    const result = await this.login.requestCredentials({ service, renew, gateway, method, tgtId, warn: this.cookies.warn(req) });
+    const result = await this.login.requestCredentials({ service, renew, gateway, method, tgtId, warn: this.cookies.warn(req), authnMethod });
     return this.finish(req, reply, result);
   }
 
@@ -76,6 +80,18 @@ export class LoginController {
         tgtId,
       });
       return this.finish(req, reply, proceeded);
+    }
+    if (text('_eventId') === 'mfa') {
+      // Only the token and the code are read: everything else of the login is inside the token.
+      const verified = await this.login.submitMfa({
+        execution: text('execution'),
+        browserKey: this.cookies.browserKey(req),
+        code: text('token').slice(0, 64),
+        tgtId,
+        clientIp: req.ip,
+        deviceCookie: this.cookies.device(req),
+      });
+      return this.finish(req, reply, verified);
     }
     if (text('_eventId') === 'continue') {
       const continued = await this.login.continueAfterPasswordWarning({
@@ -149,9 +165,19 @@ export class LoginController {
         return sendPage(reply, 403, accessDeniedPage());
       case 'throttled':
         reply.header('retry-after', String(o.retryAfterSeconds));
-        return this.form(req, reply, { service: o.service, method: o.method, error: throttledMessage(o.retryAfterSeconds) }, this.config.throttle.httpStatus);
+        return this.form(
+          req,
+          reply,
+          { service: o.service, method: o.method, error: throttledMessage(o.retryAfterSeconds), authnMethod: o.authnMethod },
+          this.config.throttle.httpStatus,
+        );
       case 'unavailable':
-        return this.form(req, reply, { service: o.service, method: o.method, username: o.username, error: AUTHENTICATION_UNAVAILABLE }, 503);
+        return this.form(
+          req,
+          reply,
+          { service: o.service, method: o.method, username: o.username, error: AUTHENTICATION_UNAVAILABLE, authnMethod: o.authnMethod },
+          503,
+        );
       case 'accountState':
         // 401 as the generic failure: the attempt did not authenticate anyone.
         return sendPage(reply, 401, accountStatePage(o.state, { service: o.service, changeUrl: o.changeUrl }));
@@ -161,12 +187,23 @@ export class LoginController {
       }
       case 'form':
         return this.form(req, reply, o, o.status);
+      case 'mfa': {
+        const execution = await this.flows.start(this.browserKey(req, reply), o.service ?? null, 'mfa', undefined, {
+          authnMethod: o.authnMethod,
+          pending: { ...o.pending },
+        });
+        return sendPage(reply, o.status, mfaPage({ execution, error: o.error, enrolment: o.enrolment }));
+      }
+      case 'mfaUnavailable':
+        return sendPage(reply, 503, mfaUnavailablePage());
+      case 'unknownAuthnMethod':
+        return sendPage(reply, 400, unknownAuthnMethodPage());
     }
   }
 
   /** The login form with a fresh single-use execution token bound to this browser. */
   private async form(req: FastifyRequest, reply: FastifyReply, o: FormModel, status: number): Promise<void> {
-    const execution = await this.flows.start(this.browserKey(req, reply), o.service ?? null, 'login');
+    const execution = await this.flows.start(this.browserKey(req, reply), o.service ?? null, 'login', undefined, { authnMethod: o.authnMethod });
     const page = loginPage({
       action: 'login',
       execution,

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { attributesAllowed, hasAttributeRules } from '../services/access-strategy';
 import { RegisteredService } from '../services/registered-service';
@@ -7,23 +8,46 @@ import { isUsableServiceUrl } from '../services/service-url';
 import { POLICY_DEFAULTS, type PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from '../services/ticket-policy';
 import { SessionTerminator } from '../tickets/logout/session-terminator';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
-import { Authenticator } from './authenticator';
+import { isMfaProviderId, type MfaProviderId } from '../config/mfa-config';
+import { type AuthenticatedPrincipal, Authenticator } from './authenticator';
 import type { AccountState, PasswordWarning } from './handlers/authentication-handler';
 import { DeviceCookies } from './device-cookie';
 import { LoginFlows } from './login-flows';
 import { LoginThrottle } from './login-throttle';
+import { GauthCredentials, GauthError, type GauthEnrolment, type GauthVerification } from './mfa/gauth/gauth-credentials';
+import { GauthKeys, GauthUnavailableError } from './mfa/gauth/gauth-keys';
+import { otpauthQrCodeSvg } from './mfa/gauth/gauth-qr-code';
+import { parsePendingMfa, type PendingMfa } from './mfa/pending-mfa';
 
 export type LoginOutcome =
   | { kind: 'redirect'; location: string }
   | { kind: 'post'; service: string; ticket: string }
-  | { kind: 'form'; status: 200 | 401 | 403; service?: string; method?: string; username?: string; error?: string }
+  | { kind: 'form'; status: 200 | 401 | 403; service?: string; method?: string; username?: string; error?: string; authnMethod?: string }
   | { kind: 'loggedIn'; principal: string }
   | { kind: 'warn'; service: string; method?: string }
   | { kind: 'notAuthorized' }
   | { kind: 'accessDenied' }
-  | { kind: 'throttled'; service?: string; method?: string; retryAfterSeconds: number }
+  | { kind: 'throttled'; service?: string; method?: string; retryAfterSeconds: number; authnMethod?: string }
   /** No authentication handler could decide, and one was down: the form again, with a 503. */
-  | { kind: 'unavailable'; service?: string; method?: string; username: string }
+  | { kind: 'unavailable'; service?: string; method?: string; username: string; authnMethod?: string }
+  /**
+   * The password step passed (or an SSO session lacks the factor) and a multi-factor provider is
+   * required: its code page, whose single-use token carries `pending`; with `enrolment`, the new
+   * device's key and recovery codes are shown first. No session exists yet for a new login.
+   */
+  | {
+      kind: 'mfa';
+      status: 200 | 401;
+      service?: string;
+      authnMethod?: string;
+      pending: PendingMfa;
+      error?: string;
+      enrolment?: GauthEnrolment & { qrCodeSvg: string };
+    }
+  /** A required provider cannot run (CAS failureMode CLOSED): no session, no ticket. */
+  | { kind: 'mfaUnavailable' }
+  /** `authn_method` names no provider of this server: refused, never ignored. */
+  | { kind: 'unknownAuthnMethod' }
   /** The handler that knows the user refused it and said why (CAS's account views): no session. */
   | { kind: 'accountState'; state: AccountState; service?: string; changeUrl?: string }
   /**
@@ -53,6 +77,17 @@ export interface CredentialRequest {
   tgtId: string | null;
   /** The browser asked to be warned before being logged in to a service (CASPRIVACY cookie). */
   warn: boolean;
+  /** `authn_method`: a multi-factor provider id this login must satisfy. */
+  authnMethod?: string;
+}
+
+export interface MfaSubmission {
+  execution: string;
+  browserKey: string | undefined;
+  code: string;
+  tgtId: string | null;
+  clientIp: string;
+  deviceCookie?: string;
 }
 
 export interface CredentialSubmission {
@@ -75,6 +110,12 @@ const SESSION_ENDED = 'Your session was ended while you were logging in. Please 
 const EXPIRED_FORM = 'Your login form has expired or was already used. Please log in again.';
 /** No handler could decide whether the credentials are good (CAS: authentication service unavailable). */
 export const AUTHENTICATION_UNAVAILABLE = 'Authentication service unavailable. Please try again later.';
+/** Wrong codes in a row that end an MFA step: the user starts over at the password form. */
+export const MFA_MAX_WRONG_CODES = 5;
+const MFA_TOO_MANY = 'Too many wrong verification codes. Please log in again.';
+const MFA_WRONG = 'Invalid verification code. Please try again.';
+const MFA_REPLAYED = 'This code was already used. Wait for the next code of your app and enter it.';
+const MFA_RESTART = 'Your verification step can no longer be completed. Please log in again.';
 
 /** The throttled form's message, with the minutes left in the throttle's window (as Retry-After says). */
 export function throttledMessage(retryAfterSeconds: number): string {
@@ -95,6 +136,9 @@ export class LoginService {
     private readonly throttle: LoginThrottle,
     private readonly devices: DeviceCookies,
     private readonly terminator: SessionTerminator,
+    private readonly gauth: GauthCredentials,
+    private readonly gauthKeys: GauthKeys,
+    private readonly clock: Clock,
   ) {}
 
   /**
@@ -108,6 +152,8 @@ export class LoginService {
 
   async requestCredentials(r: CredentialRequest): Promise<LoginResult> {
     const method = postMethod(r.method);
+    if (r.authnMethod !== undefined && !isMfaProviderId(r.authnMethod)) return { outcome: { kind: 'unknownAuthnMethod' } };
+    const provider = this.requiredProvider(r.authnMethod);
     const registered = r.service === undefined ? null : this.authorizedService(r.service);
     if (r.service !== undefined && !registered) return { outcome: this.denied(r.service) };
     // SSO is honoured unless renew is asked, SSO is off globally, or off for this service (CAS 3.6).
@@ -119,6 +165,15 @@ export class LoginService {
           const session = await this.tickets.findSession(r.tgtId);
           if (session && !attributesAllowed(registered.access, session.attributes)) return { outcome: this.accessDenied(registered) };
         }
+        // No ticket from a session without the required factor: the code only (step-up), or,
+        // for a gateway request (which never prompts), back to the service without a ticket.
+        if (provider) {
+          const session = await this.tickets.findSession(r.tgtId);
+          if (session && !(provider in session.factors)) {
+            if (r.gateway) return { outcome: { kind: 'redirect', location: r.service } };
+            return this.startMfa(this.stepUp(provider, session.id, session.principal, method), r.service, r.authnMethod);
+          }
+        }
         // warn: confirm on an interstitial first, unless this is a gateway request (which never prompts).
         if (r.warn && !r.gateway && (await this.tickets.findSession(r.tgtId))) {
           return { outcome: { kind: 'warn', service: r.service, method } };
@@ -129,6 +184,9 @@ export class LoginService {
         staleCookie = (await this.tickets.findSession(r.tgtId)) === null;
       } else {
         const session = await this.tickets.findSession(r.tgtId);
+        if (session && provider && !(provider in session.factors)) {
+          return this.startMfa(this.stepUp(provider, session.id, session.principal, method), undefined, r.authnMethod);
+        }
         if (session) return { outcome: { kind: 'loggedIn', principal: session.principal } };
         staleCookie = true;
       }
@@ -139,7 +197,7 @@ export class LoginService {
     if (r.gateway && !r.renew && r.service !== undefined) {
       return { outcome: { kind: 'redirect', location: r.service }, staleCookie };
     }
-    return { outcome: { kind: 'form', status: 200, service: r.service, method }, staleCookie };
+    return { outcome: { kind: 'form', status: 200, service: r.service, method, authnMethod: r.authnMethod }, staleCookie };
   }
 
   async acceptCredentials(s: CredentialSubmission): Promise<LoginResult> {
@@ -149,17 +207,18 @@ export class LoginService {
     const service = flow.service ?? undefined;
     const registered = service === undefined ? null : this.authorizedService(service);
     if (service !== undefined && !registered) return { outcome: this.denied(service) };
+    const authnMethod = flow.authnMethod;
 
     // Throttling happens before any hashing: a refused attempt costs two indexed upserts.
     const deviceId = await this.devices.deviceFor(s.deviceCookie, s.username);
     const reservation = this.throttle.enabled ? await this.throttle.reserve({ ip: s.clientIp, username: s.username, deviceId }) : null;
     if (this.throttle.enabled && !reservation) {
-      return { outcome: { kind: 'throttled', service, method, retryAfterSeconds: this.throttle.retryAfterSeconds() } };
+      return { outcome: { kind: 'throttled', service, method, retryAfterSeconds: this.throttle.retryAfterSeconds(), authnMethod } };
     }
     const authentication = await this.authenticator.authenticate(s.username, s.password);
     // Unavailable stays counted as a failed attempt: with a directory down, which names the
     // users table knows must not be probed faster than the throttle allows.
-    if (authentication.kind === 'unavailable') return { outcome: { kind: 'unavailable', service, method, username: s.username } };
+    if (authentication.kind === 'unavailable') return { outcome: { kind: 'unavailable', service, method, username: s.username, authnMethod } };
     // A failure stays counted too, whatever its page: the reservation is not refunded.
     if (authentication.kind === 'failed') {
       // Only a handler that knows the user gives a state; an unknown name or a wrong password
@@ -167,18 +226,59 @@ export class LoginService {
       if (authentication.state) {
         return { outcome: { kind: 'accountState', state: authentication.state, service, changeUrl: authentication.changeUrl } };
       }
-      return { outcome: { kind: 'form', status: 401, service, method, username: s.username, error: GENERIC_FAILURE } };
+      return { outcome: { kind: 'form', status: 401, service, method, username: s.username, error: GENERIC_FAILURE, authnMethod } };
     }
     const principal = authentication.principal;
     if (reservation) await this.throttle.refund(reservation);
-    const deviceCookie = deviceId ? undefined : await this.devices.issue(principal.username);
     if (registered && !attributesAllowed(registered.access, principal.attributes)) return { outcome: this.accessDenied(registered) };
+    const provider = this.requiredProvider(authnMethod);
+    if (provider) {
+      // The second factor before any session: nothing of this login reaches the browser but the
+      // MFA page's token, until the code is right.
+      const pending: PendingMfa = {
+        provider,
+        username: principal.username,
+        attributes: principal.attributes,
+        handler: principal.handler,
+        warning: principal.warning,
+        rememberMe: s.rememberMe,
+        publicWorkstation: s.publicWorkstation,
+        warn: s.warn,
+        method,
+        failures: 0,
+      };
+      return this.startMfa(pending, service, authnMethod);
+    }
+    return this.establish(principal, { ...s, method, service, registered, deviceId });
+  }
+
+  /**
+   * The SSO session of an authenticated user (with the factors satisfied, if any), then what the
+   * login goes on to: the password warning, the service with its ticket, or the logged-in page.
+   */
+  private async establish(
+    principal: AuthenticatedPrincipal,
+    s: {
+      service?: string;
+      registered: RegisteredService | null;
+      method: 'POST' | undefined;
+      rememberMe: boolean;
+      publicWorkstation: boolean;
+      warn: boolean;
+      tgtId: string | null;
+      deviceId?: string;
+    },
+    factors?: Record<string, Date>,
+  ): Promise<LoginResult> {
+    const { service, registered, method } = s;
+    const deviceCookie = s.deviceId ? undefined : await this.devices.issue(principal.username);
     const rememberMe = s.rememberMe && this.config.rememberMe.enabled && !s.publicWorkstation;
     const session = await this.tickets.createSession({
       principal: principal.username,
       attributes: principal.attributes,
       authenticationHandler: principal.handler,
       rememberMe,
+      factors,
       policy: resolveSessionPolicy(this.defaults, registered, rememberMe),
     });
     if (s.tgtId && s.tgtId !== session.id) await this.replaceSession(s.tgtId, session.id, principal.username);
@@ -206,6 +306,101 @@ export class LoginService {
       deviceCookie: device,
       warnCookie,
     };
+  }
+
+  /** The provider this login must satisfy: the request's `authn_method`, else the global trigger. */
+  private requiredProvider(authnMethod: string | undefined): MfaProviderId | null {
+    if (authnMethod !== undefined && isMfaProviderId(authnMethod)) return authnMethod;
+    return this.config.mfa.globalProviderId ?? null;
+  }
+
+  private stepUp(provider: MfaProviderId, sessionId: string, principal: string, method: 'POST' | undefined): PendingMfa {
+    return {
+      provider, username: principal, attributes: {}, rememberMe: false, publicWorkstation: false, warn: false, method, failures: 0, stepUpSession: sessionId,
+    };
+  }
+
+  /**
+   * The code page of a required provider: a user with a confirmed device is asked for a code; a
+   * user without one gets a new device first (enrolment right after the password, as CAS does),
+   * whose first code confirms it and counts as the factor. No key (GauthUnavailableError): the
+   * unavailable page (failure mode CLOSED).
+   */
+  private async startMfa(pending: PendingMfa, service: string | undefined, authnMethod: string | undefined): Promise<LoginResult> {
+    try {
+      this.gauthKeys.assertAvailable();
+      const devices = await this.gauth.list(pending.username);
+      if (devices.some((d) => d.confirmedAt !== null)) return { outcome: { kind: 'mfa', status: 200, service, authnMethod, pending } };
+      const enrolment = await this.gauth.enrol(pending.username, 'Authenticator app');
+      const qrCodeSvg = await otpauthQrCodeSvg(enrolment.otpauthUri);
+      return {
+        outcome: {
+          kind: 'mfa', status: 200, service, authnMethod, pending: { ...pending, enrolCredentialId: enrolment.credentialId }, enrolment: { ...enrolment, qrCodeSvg },
+        },
+      };
+    } catch (e) {
+      if (e instanceof GauthUnavailableError) return { outcome: { kind: 'mfaUnavailable' } };
+      throw e;
+    }
+  }
+
+  /**
+   * The code posted on the MFA page, with its single-use token. Wrong codes count in the login
+   * throttle like wrong passwords (per account, or per device cookie); the fifth in a row ends the
+   * step (the password form again). A right code creates the session with the factor (or adds
+   * the factor to the step-up session) and goes on as a password login would.
+   */
+  async submitMfa(s: MfaSubmission): Promise<LoginResult> {
+    const flow = await this.flows.consume(s.execution, s.browserKey, 'mfa');
+    const pending = parsePendingMfa(flow?.pending);
+    if (!flow || !pending) return { outcome: { kind: 'form', status: 403, error: EXPIRED_FORM } };
+    const { method } = pending;
+    const authnMethod = flow.authnMethod;
+    const service = flow.service ?? undefined;
+    const registered = service === undefined ? null : this.authorizedService(service);
+    if (service !== undefined && !registered) return { outcome: this.denied(service) };
+
+    const deviceId = await this.devices.deviceFor(s.deviceCookie, pending.username);
+    const reservation = this.throttle.enabled ? await this.throttle.reserve({ ip: s.clientIp, username: pending.username, deviceId }) : null;
+    if (this.throttle.enabled && !reservation) {
+      return { outcome: { kind: 'throttled', service, method, retryAfterSeconds: this.throttle.retryAfterSeconds(), authnMethod } };
+    }
+    let result: GauthVerification;
+    try {
+      result = pending.enrolCredentialId
+        ? await this.gauth.confirm(pending.enrolCredentialId, s.code)
+        : await this.gauth.verify(pending.username, s.code);
+    } catch (e) {
+      if (e instanceof GauthUnavailableError) return { outcome: { kind: 'mfaUnavailable' } };
+      // The pending device is gone or confirmed elsewhere meanwhile: this step cannot finish.
+      if (e instanceof GauthError) return { outcome: { kind: 'form', status: 401, service, method, error: MFA_RESTART, authnMethod } };
+      throw e;
+    }
+    if (!result.ok) {
+      const failures = pending.failures + 1;
+      if (failures >= MFA_MAX_WRONG_CODES) return { outcome: { kind: 'form', status: 401, service, method, error: MFA_TOO_MANY, authnMethod } };
+      const error = result.reason === 'replayed' ? MFA_REPLAYED : MFA_WRONG;
+      return { outcome: { kind: 'mfa', status: 401, service, authnMethod, pending: { ...pending, failures }, error } };
+    }
+    if (reservation) await this.throttle.refund(reservation);
+    const factors = { [pending.provider]: this.clock.now() };
+    if (pending.stepUpSession) return this.finishStepUp(pending, pending.stepUpSession, service, registered, s.tgtId);
+    return this.establish(
+      { username: pending.username, attributes: pending.attributes, handler: pending.handler ?? '', warning: pending.warning },
+      { service, registered, method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: s.tgtId, deviceId },
+      factors,
+    );
+  }
+
+  /** The factor joins the existing session; then its ticket, as SSO would have granted it. */
+  private async finishStepUp(pending: PendingMfa, sessionId: string, service: string | undefined, registered: RegisteredService | null, tgtId: string | null): Promise<LoginResult> {
+    if (await this.tickets.addFactor(sessionId, pending.provider)) {
+      if (service === undefined || !registered) return { outcome: { kind: 'loggedIn', principal: pending.username } };
+      const st = await this.tickets.grantServiceTicket(sessionId, this.grant(service, registered, false));
+      if (st) return { outcome: this.toService(service, st, pending.method) };
+    }
+    await this.terminator.endIfExpired(sessionId);
+    return { outcome: { kind: 'form', status: 200, service, method: pending.method, error: SESSION_ENDED }, staleCookie: tgtId === sessionId };
   }
 
   /**

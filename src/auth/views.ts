@@ -220,3 +220,63 @@ ${m.method ? `<input type="hidden" name="method" value="${escapeHtml(m.method)}"
 </form>`,
   );
 }
+
+export interface MfaPageModel {
+  execution: string;
+  error?: string;
+  /** Enrolment (no confirmed device yet): what to put into the authenticator app, shown once. */
+  enrolment?: { otpauthUri: string; secret: string; scratchCodes: string[]; qrCodeSvg?: string };
+}
+
+/**
+ * The second step of a login that needs mfa-gauth: the code of the authenticator app (or a
+ * recovery code), posted with the single-use token that carries the pending authentication. At
+ * enrolment, the same page first shows the new device's key and recovery codes.
+ */
+export function mfaPage(m: MfaPageModel): string {
+  const e = m.enrolment;
+  const enrolment = e
+    ? `<p>Add this account to your authenticator app (Google Authenticator, FreeOTP, Aegis…): scan this code, open the link on your phone, or type the key by hand.</p>
+${e.qrCodeSvg ? `<div class="qr-code" role="img" aria-label="QR code of the authenticator key">${e.qrCodeSvg}</div>` : ''}
+<p><a href="${escapeHtml(e.otpauthUri)}">Add to an authenticator app</a></p>
+<label for="secret">Key</label>
+<input type="text" id="secret" readonly value="${escapeHtml(e.secret)}">
+<p>Recovery codes: each logs you in once if you lose the device. Write them down now; they are not shown again.</p>
+<ul class="scratch-codes">${e.scratchCodes.map((c) => `<li><code>${escapeHtml(c)}</code></li>`).join('')}</ul>
+<p>Then enter the code your app shows, to confirm the device.</p>`
+    : '<p>Enter the code your authenticator app shows, or one of your recovery codes.</p>';
+  return page(
+    e ? 'Set up two-step verification' : 'Two-step verification',
+    `<h1>${e ? 'Set up two-step verification' : 'Two-step verification'}</h1>
+${m.error ? `<p class="error" role="alert">${escapeHtml(m.error)}</p>` : ''}
+${enrolment}
+<form method="post" action="login" autocomplete="off">
+<label for="token">Verification code</label>
+<input type="text" id="token" name="token" required autofocus inputmode="numeric" autocomplete="one-time-code" maxlength="20">
+<input type="hidden" name="execution" value="${escapeHtml(m.execution)}">
+<input type="hidden" name="_eventId" value="mfa">
+<button type="submit">Verify</button>
+</form>
+<p><a href="login">Start over</a></p>`,
+  );
+}
+
+/** A login needed a multi-factor provider that cannot run (CAS failureMode CLOSED): no session. */
+export function mfaUnavailablePage(): string {
+  return page(
+    'Multi-factor authentication unavailable',
+    `<h1>Multi-factor authentication is unavailable</h1>
+<p>This login requires multi-factor authentication, which is unavailable right now. You have not been logged in.</p>
+<p>Please try again later, or contact your help desk or system administrator.</p>`,
+  );
+}
+
+/** `authn_method` named a provider this server does not have: refused rather than ignored (fail closed). */
+export function unknownAuthnMethodPage(): string {
+  return page(
+    'Unsupported authentication method',
+    `<h1>Unsupported authentication method</h1>
+<p>The application asked for an authentication method this server does not offer. You have not been logged in.</p>
+<p>Please contact the application's administrators.</p>`,
+  );
+}

@@ -28,12 +28,27 @@ export interface GauthConfig {
   encryptionKey?: string;
 }
 
+/** The multi-factor providers this server has, by CAS id. */
+export const MFA_PROVIDER_IDS = ['mfa-gauth'] as const;
+export type MfaProviderId = (typeof MFA_PROVIDER_IDS)[number];
+
+export function isMfaProviderId(value: string): value is MfaProviderId {
+  return (MFA_PROVIDER_IDS as readonly string[]).includes(value);
+}
+
 export interface MfaConfig {
   gauth: GauthConfig;
+  /**
+   * `triggers.global.global-provider-id`: every login needs this provider's factor, whatever the
+   * service. An id this server does not have stops the boot (fail closed: a typo must not turn
+   * MFA off).
+   */
+  globalProviderId?: MfaProviderId;
 }
 
 const CORE = 'CAS_AUTHN_MFA_GAUTH_CORE_';
 const KEY = 'CAS_AUTHN_MFA_GAUTH_CRYPTO_ENCRYPTION_KEY';
+const GLOBAL_PROVIDER = 'CAS_AUTHN_MFA_TRIGGERS_GLOBAL_GLOBAL_PROVIDER_ID';
 
 /** The MFA settings of the environment; every bad value is named in one ConfigurationError. */
 export function loadMfaConfig(env: Record<string, string | undefined>): MfaConfig {
@@ -75,8 +90,15 @@ export function loadMfaConfig(env: Record<string, string | undefined>): MfaConfi
     errors.push(`${KEY}: must be base64url of 32 bytes or more (openssl rand -base64 32 | tr '+/' '-_' | tr -d '=')`);
   }
 
+  const globalProvider = get(GLOBAL_PROVIDER);
+  let globalProviderId: MfaProviderId | undefined;
+  if (globalProvider !== undefined) {
+    if (isMfaProviderId(globalProvider)) globalProviderId = globalProvider;
+    else errors.push(`${GLOBAL_PROVIDER}: unknown multi-factor provider '${globalProvider.slice(0, 50)}' (known: ${MFA_PROVIDER_IDS.join(', ')})`);
+  }
+
   if (errors.length) throw new ConfigurationError(`Invalid configuration:\n${errors.map((e) => `  ${e}`).join('\n')}`);
-  return { gauth: { issuer, label, windowSize, timeStepSize, codeDigits, multipleDeviceRegistrationEnabled, encryptionKey } };
+  return { gauth: { issuer, label, windowSize, timeStepSize, codeDigits, multipleDeviceRegistrationEnabled, encryptionKey }, globalProviderId };
 }
 
 /** base64url (or base64 with padding) of at least 32 bytes: an AES-256 key. */

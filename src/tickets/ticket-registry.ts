@@ -7,12 +7,12 @@ import { Sql, Tx } from '../database/sql';
 import type { ServiceTicketPolicy, SessionPolicy } from '../services/ticket-policy';
 import { newTicketId, TicketType } from './ticket-ids';
 import {
-  ConsumedRow, ConsumedTicket, EndedSessionRows, ReachedRow, Session, SessionDetail, SessionDetailRow, SessionKind, SessionRow,
+  AuthenticationFactors, ConsumedRow, ConsumedTicket, EndedSessionRows, ReachedRow, Session, SessionDetail, SessionDetailRow, SessionKind, SessionRow,
   SessionTotals, toConsumed, toReached, toSession, toSessionDetail,
 } from './ticket-rows';
 import * as q from './ticket-statements';
 
-export type { ConsumedTicket, EndedSessionRows, ReachedService, Session, SessionDetail, SessionKind } from './ticket-rows';
+export type { AuthenticationFactors, ConsumedTicket, EndedSessionRows, ReachedService, Session, SessionDetail, SessionKind } from './ticket-rows';
 
 export interface NewSession {
   principal: string;
@@ -20,6 +20,8 @@ export interface NewSession {
   /** The authentication handler that accepted the credentials (CAS successfulAuthenticationHandlers). */
   authenticationHandler?: string;
   rememberMe: boolean;
+  /** Multi-factor providers satisfied at login, provider id → when (CAS authnContextClass). */
+  factors?: AuthenticationFactors;
   /** Hard limit and idle timeout, resolved once when the session is created (it keeps them). */
   policy: SessionPolicy;
 }
@@ -62,9 +64,19 @@ export class TicketRegistry {
     const expires = idle < hard ? idle : hard;
     await this.sql.affected(q.INSERT_SESSION_SQL, [
       id, s.principal, now, expires, hard, timeToKillSeconds, s.rememberMe, JSON.stringify(storableAttributes(s.attributes)), usernameKey(s.principal),
-      s.authenticationHandler ?? null,
+      s.authenticationHandler ?? null, s.factors && Object.keys(s.factors).length ? JSON.stringify(s.factors) : null,
     ]);
-    return { id, principal: s.principal, createdAt: now, lastUsedAt: now, expiresAt: expires, useCount: 0, attributes: s.attributes };
+    return {
+      id, principal: s.principal, createdAt: now, lastUsedAt: now, expiresAt: expires, useCount: 0, attributes: s.attributes, factors: s.factors ?? {},
+    };
+  }
+
+  /**
+   * Records a multi-factor provider satisfied now by the live session `tgtId` (step-up from an
+   * SSO session). Returns false, writing nothing, when the session is unknown or expired.
+   */
+  async addFactor(tgtId: string, providerId: string): Promise<boolean> {
+    return (await this.sql.rows(q.ADD_SESSION_FACTOR_SQL, [tgtId, providerId, this.clock.now()])).length === 1;
   }
 
   /** The live session with this TGT id, or null when it is unknown or expired. Does not count as a use. */

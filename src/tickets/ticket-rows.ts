@@ -15,7 +15,12 @@ export interface Session {
   expiresAt: Date;
   useCount: number;
   attributes: Attributes;
+  /** Multi-factor providers the session satisfied, provider id → when; empty for password only. */
+  factors: AuthenticationFactors;
 }
+
+/** Provider id (e.g. `mfa-gauth`) → when the session satisfied it. */
+export type AuthenticationFactors = Record<string, Date>;
 
 /** TGT: sessions established with CAS (DIRECT); PGT: proxied sessions (PROXIED); ALL: both. */
 export type SessionKind = 'ALL' | 'TGT' | 'PGT';
@@ -48,6 +53,8 @@ export interface ConsumedTicket {
   rememberMe: boolean;
   /** The handler that authenticated the session's user; null for a session older than the column. */
   authenticationHandler: string | null;
+  /** The session's satisfied multi-factor providers (released as authnContextClass). */
+  factors: AuthenticationFactors;
   /** False when the ticket or its session had expired: the ticket is consumed all the same. */
   live: boolean;
 }
@@ -74,6 +81,8 @@ export interface SessionRow {
   expires_at: Date;
   use_count: number;
   attributes: Attributes | null;
+  /** Absent from the statements that do not select it (the admin listing). */
+  authentication_factors?: Record<string, string> | null;
 }
 
 export interface SessionDetailRow extends SessionRow {
@@ -99,6 +108,7 @@ export interface ConsumedRow {
   authenticated_at: Date;
   remember_me: boolean;
   authentication_handler: string | null;
+  authentication_factors: Record<string, string> | null;
   live: boolean;
 }
 
@@ -125,7 +135,19 @@ export function toSession(r: SessionRow): Session {
     expiresAt: r.expires_at,
     useCount: r.use_count,
     attributes: r.attributes ?? {},
+    factors: toFactors(r.authentication_factors),
   };
+}
+
+/** The jsonb column (ISO strings) as Dates; anything else in it is ignored, never trusted as a factor. */
+export function toFactors(raw: Record<string, string> | null | undefined): AuthenticationFactors {
+  const factors: AuthenticationFactors = {};
+  if (!raw || typeof raw !== 'object') return factors;
+  for (const [id, at] of Object.entries(raw)) {
+    const date = typeof at === 'string' ? new Date(at) : null;
+    if (date && !Number.isNaN(date.getTime())) factors[id] = date;
+  }
+  return factors;
 }
 
 export function toSessionDetail(r: SessionDetailRow): SessionDetail {
@@ -154,6 +176,7 @@ export function toConsumed(r: ConsumedRow): ConsumedTicket {
     fromNewLogin: r.from_new_login === true,
     rememberMe: r.remember_me,
     authenticationHandler: r.authentication_handler,
+    factors: toFactors(r.authentication_factors),
     live: r.live,
   };
 }

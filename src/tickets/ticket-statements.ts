@@ -7,13 +7,14 @@
 
 /**
  * $1 id, $2 principal, $3 now, $4 expires, $5 hard limit, $6 idle seconds, $7 remember-me, $8 attributes, $9 principal key,
- * $10 authentication handler.
+ * $10 authentication handler, $11 authentication factors (jsonb or null).
  */
 export const INSERT_SESSION_SQL = `INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at,
-                            hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler)
-       VALUES ($1, 'TGT', $1, $2, $9, $3, $3, $4, $5, $6, 0, $7, $8, $10)`;
+                            hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler,
+                            authentication_factors)
+       VALUES ($1, 'TGT', $1, $2, $9, $3, $3, $4, $5, $6, 0, $7, $8, $10, $11)`;
 
-export const FIND_SESSION_SQL = `SELECT id, principal, created_at, last_used_at, expires_at, use_count, attributes
+export const FIND_SESSION_SQL = `SELECT id, principal, created_at, last_used_at, expires_at, use_count, attributes, authentication_factors
          FROM tickets WHERE id = $1 AND type = 'TGT' AND expires_at > $2`;
 
 /**
@@ -59,9 +60,19 @@ export const CONSUME_SERVICE_TICKET_SQL = `WITH last_use AS (
        )
        SELECT st.id, st.type, st.session_id, st.parent_id, st.service, st.principal, st.from_new_login, st.proxy_chain,
               tgt.attributes, tgt.created_at AS authenticated_at, tgt.remember_me, tgt.authentication_handler,
+              tgt.authentication_factors,
               (st.expires_at > $3 AND tgt.expires_at > $3 AND (st.type <> 'PT' OR COALESCE(pgt.expires_at > $3, false))) AS live
          FROM st JOIN tickets tgt ON tgt.id = st.session_id
          LEFT JOIN tickets pgt ON st.type = 'PT' AND pgt.id = st.parent_id AND pgt.type = 'PGT'`;
+
+/**
+ * A factor satisfied by the live session $1 (step-up): $2 provider id, $3 now. One UPDATE of the
+ * TGT row (the lock every grant takes first), so a grant either sees the factor or runs before it.
+ */
+export const ADD_SESSION_FACTOR_SQL = `UPDATE tickets
+          SET authentication_factors = COALESCE(authentication_factors, '{}'::jsonb) || jsonb_build_object($2::text, $3::timestamptz)
+        WHERE id = $1 AND type = 'TGT' AND expires_at > $3
+        RETURNING id`;
 
 /** The TGT row, then the ticket-granting ticket `from` came from, locked KEY SHARE (the lock order). */
 export const INSERT_PROXY_GRANTING_TICKET_SQL = `INSERT INTO tickets (id, type, session_id, parent_id, principal, principal_key, created_at, last_used_at, expires_at,
@@ -184,7 +195,7 @@ export const LIST_SESSIONS_SQL = `WITH page AS (
          ORDER BY id LIMIT $4
        )
        SELECT t.id, t.type, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
-              t.use_count, t.remember_me, root.attributes, root.authentication_handler, t.proxied_by,
+              t.use_count, t.remember_me, root.attributes, root.authentication_handler, root.authentication_factors, t.proxied_by,
               COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at)
                                         ORDER BY s.issued_at)
                           FROM session_services s

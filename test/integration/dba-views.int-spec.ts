@@ -41,6 +41,7 @@ describe('DBA views', () => {
       remember_me: false,
       proxied: false,
       principal_key: 'casuser',
+      authentication_factors: null,
     });
     expect((await view('sso_sessions', r.tgt))[0]).toMatchObject({ uses: 1, services_reached: 1, remember_me: true, proxied: false });
     const { rows: [{ n }] } = await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE type = 'TGT' AND expires_at > now()`);

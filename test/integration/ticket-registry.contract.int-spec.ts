@@ -49,7 +49,7 @@ describe('TicketRegistry contract', () => {
   describe('createSession', () => {
     it('case=createSession stores a TGT that expires at its idle timeout, before its hard limit, and returns it', async () => {
       const s = await registry.createSession({ principal: 'CasUser', attributes: { mail: ['a@example.org'] }, rememberMe: true, policy: SESSION });
-      expect(s).toEqual({ id: expect.stringMatching(/^TGT-/), principal: 'CasUser', createdAt: t.clock.now(), lastUsedAt: t.clock.now(), expiresAt: at(300), useCount: 0, attributes: { mail: ['a@example.org'] } });
+      expect(s).toEqual({ id: expect.stringMatching(/^TGT-/), principal: 'CasUser', createdAt: t.clock.now(), lastUsedAt: t.clock.now(), expiresAt: at(300), useCount: 0, attributes: { mail: ['a@example.org'] }, factors: {} });
       expect(await ticket(s.id)).toMatchObject({
         type: 'TGT', session_id: s.id, principal: 'CasUser', principal_key: 'casuser', expires_at: at(300), hard_expires_at: at(600),
         idle_timeout_seconds: 300, use_count: 0, remember_me: true, attributes: { mail: ['a@example.org'] },
@@ -60,6 +60,27 @@ describe('TicketRegistry contract', () => {
       const s = await registry.createSession({ principal: 'casuser', attributes: {}, rememberMe: false, policy: { maxTimeToLiveSeconds: 60, timeToKillSeconds: null } });
       expect(s.expiresAt).toEqual(at(60));
       expect(await ticket(s.id)).toMatchObject({ expires_at: at(60), hard_expires_at: at(60), idle_timeout_seconds: null });
+    });
+  });
+
+  describe('authentication factors', () => {
+    it('case=createSession with factors records them; addFactor adds one to a live session; findSession, listSessions and consumeServiceTicket return them', async () => {
+      const first = at(0);
+      const s = await registry.createSession({ principal: 'casuser', attributes: {}, rememberMe: false, policy: SESSION, factors: { 'mfa-gauth': first } });
+      expect((await ticket(s.id)).authentication_factors).toEqual({ 'mfa-gauth': first.toISOString() });
+      const plain = await newSession('bob');
+      expect((await ticket(plain)).authentication_factors).toBeNull();
+      expect((await registry.findSession(plain))!.factors).toEqual({});
+      t.clock.advance(10);
+      expect(await registry.addFactor(plain, 'mfa-gauth')).toBe(true);
+      expect((await registry.findSession(plain))!.factors).toEqual({ 'mfa-gauth': at(0) });
+      expect((await registry.listSessions({ principal: 'bob', limit: 10 }))[0].factors).toEqual({ 'mfa-gauth': at(0) });
+      const st = (await registry.grantServiceTicket(s.id, grant()))!;
+      expect((await registry.consumeServiceTicket(st, ['ST']))!.factors).toEqual({ 'mfa-gauth': first });
+      // An expired session gains nothing.
+      t.clock.advance(301);
+      expect(await registry.addFactor(plain, 'other')).toBe(false);
+      expect(Object.keys((await ticket(plain)).authentication_factors)).toEqual(['mfa-gauth']);
     });
   });
 
@@ -130,7 +151,7 @@ describe('TicketRegistry contract', () => {
       expect(await registry.consumeServiceTicket(st, ['ST'])).toEqual({
         id: st, type: 'ST', sessionId: id, parentId: id, service: APP, proxies: [], principal: 'casuser',
         attributes: { mail: ['casuser@example.org'] }, authenticatedAt: created, fromNewLogin: true, rememberMe: false,
-        authenticationHandler: 'AcceptUsersAuthenticationHandler', live: true,
+        authenticationHandler: 'AcceptUsersAuthenticationHandler', factors: {}, live: true,
       });
       expect(await ticket(st)).toBeUndefined();
       expect(await registry.consumeServiceTicket(st, ['ST'])).toBeNull();

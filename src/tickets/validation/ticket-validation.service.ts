@@ -74,6 +74,7 @@ export class TicketValidationService {
             longTermAuthenticationRequestTokenUsed: t.rememberMe,
             isFromNewLogin: t.fromNewLogin,
             authenticationHandler: t.authenticationHandler,
+            authnContextClass: Object.keys(t.factors).sort(),
             released: releaseAttributes(registered.attributeRelease, t.attributes),
           }
         : undefined,

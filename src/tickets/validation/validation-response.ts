@@ -28,6 +28,11 @@ export interface ValidationSuccess {
      * than the record.
      */
     authenticationHandler: string | null;
+    /**
+     * The multi-factor providers the session satisfied, released as CAS's `authnContextClass`
+     * (its default attribute name), one value each; nothing for a password-only session.
+     */
+    authnContextClass: string[];
     released: Attributes;
   };
   /** The PGTIOU of the PGT minted for `pgtUrl` (never the PGT: that went to the callback only). */
@@ -142,6 +147,7 @@ function xmlAttributes(a: NonNullable<ValidationSuccess['attributes']>): XmlNode
     node['cas:successfulAuthenticationHandlers'] = xmlText(a.authenticationHandler);
     node['cas:authenticationMethod'] = xmlText(a.authenticationHandler);
   }
+  if (a.authnContextClass.length) node['cas:authnContextClass'] = a.authnContextClass.map(xmlText);
   // Names that are not valid XML element names are skipped rather than emitted raw (T4).
   for (const [name, values] of Object.entries(a.released)) {
     if (!isXmlName(name) || `cas:${name}` in node) continue;
@@ -161,6 +167,7 @@ function jsonAttributes(a: NonNullable<ValidationSuccess['attributes']>): Record
     out.successfulAuthenticationHandlers = [xmlText(a.authenticationHandler)];
     out.authenticationMethod = [xmlText(a.authenticationHandler)];
   }
+  if (a.authnContextClass.length) out.authnContextClass = a.authnContextClass.map(xmlText);
   for (const [name, values] of Object.entries(a.released)) {
     if (!isXmlName(name) || name in out) continue;
     out[name] = values.map(xmlText);
