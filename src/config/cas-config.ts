@@ -194,8 +194,24 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     logout: { followServiceRedirects: v.CAS_LOGOUT_FOLLOW_SERVICE_REDIRECTS },
     view: { cas2V3ForwardCompatible: v.CAS_VIEW_CAS2_V3_FORWARD_COMPATIBLE },
     logLevel: v.LOG_LEVEL as CasConfig['logLevel'],
-    mfa: loadMfaConfig(env),
+    mfa: mfaConfig(env, development.enabled),
   };
+}
+
+/**
+ * `cas.authn.mfa.*`. A global trigger that asks every login for mfa-gauth while its secrets key is
+ * missing outside development (where none is generated) would end every login on the
+ * "unavailable" page: the boot stops instead, naming the variable.
+ */
+function mfaConfig(env: Record<string, string | undefined>, development: boolean): MfaConfig {
+  const mfa = loadMfaConfig(env);
+  if (mfa.globalProviderId === 'mfa-gauth' && mfa.gauth.encryptionKey === undefined && !development) {
+    throw new ConfigurationError(
+      'Invalid configuration:\n  CAS_AUTHN_MFA_TRIGGERS_GLOBAL_GLOBAL_PROVIDER_ID: mfa-gauth needs CAS_AUTHN_MFA_GAUTH_CRYPTO_ENCRYPTION_KEY ' +
+        '(the same on every node; it is generated only in development mode)',
+    );
+  }
+  return mfa;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Response } from 'light-my-request';
 import { GauthCredentials } from '../../src/auth/mfa/gauth/gauth-credentials';
 import { loadCasConfig } from '../../src/config/cas-config';
 import { ConfigurationError } from '../../src/config/env.validation';
+import { messageOf } from '../helpers/thrown';
 import { Browser, executionOf, ticketOf } from '../helpers/browser';
 import { MutableClock } from '../helpers/mutable-clock';
 import { startTestApp, TestApp } from '../helpers/test-app';
@@ -252,6 +253,16 @@ describe('mfa-gauth login', () => {
     })();
     expect(thrown).toBeInstanceOf(ConfigurationError);
     expect((thrown as Error).message).toContain(GLOBAL_VARIABLE);
+  });
+
+  it('the global trigger without the TOTP secrets key stops the boot outside development mode, naming both variables', () => {
+    const production = { CAS_SERVER_PREFIX: 'https://cas.example.org/cas', DATABASE_URL: 'postgres://x/y', [GLOBAL_VARIABLE]: 'mfa-gauth' };
+    const message = messageOf(ConfigurationError, () => loadCasConfig(production));
+    expect(message).toContain(GLOBAL_VARIABLE);
+    expect(message).toContain(KEY_VARIABLE);
+    // With the key, or in development mode (where one is generated), it boots.
+    expect(loadCasConfig({ ...production, [KEY_VARIABLE]: randomBytes(32).toString('base64url') }).mfa.globalProviderId).toBe('mfa-gauth');
+    expect(loadCasConfig({ [GLOBAL_VARIABLE]: 'mfa-gauth' }).mfa.globalProviderId).toBe('mfa-gauth');
   });
 
   describe('with the global trigger', () => {

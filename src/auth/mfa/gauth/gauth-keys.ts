@@ -39,10 +39,10 @@ export class GauthKeys implements OnModuleInit {
     if (key === undefined && this.config.development.enabled) key = this.developmentKey();
     if (key === undefined) {
       // Not a warning: with no trigger asking for mfa-gauth, a server without TOTP is a valid
-      // setup, and an operator should not learn to ignore warnings. The triggers (global provider,
-      // a service's multifactorPolicy, principal attributes) land with the login flow (issue 13):
-      // there, a trigger that needs mfa-gauth while this key is missing must stop the boot with a
-      // ConfigurationError naming the variable instead of this line.
+      // setup, and an operator should not learn to ignore warnings. The global trigger without the
+      // key stops the boot (config/cas-config.ts); a request's authn_method=mfa-gauth ends on the
+      // "unavailable" page. The per-service and principal-attribute triggers (still to come) must
+      // refuse the boot the same way.
       this.logger.log(
         `mfa-gauth (TOTP) is unavailable: ${GAUTH_KEY_VARIABLE} is not set, and outside development mode no key is generated. ` +
           'Set it (the same on every node) to enrol and check TOTP devices.',
