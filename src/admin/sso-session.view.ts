@@ -23,6 +23,8 @@ export function mapSsoSession(s: SessionDetail, includeProxied: boolean): Record
     expiration_policy: expirationPolicy(s),
     remember_me: s.rememberMe,
   };
+  // Ours, beside CAS's keys: which multi-factor providers the session satisfied, and when.
+  if (Object.keys(s.factors).length) view.satisfied_factors = Object.fromEntries(Object.entries(s.factors).map(([id, at]) => [id, at.toISOString()]));
   if (includeProxied) view.is_proxied = s.proxiedBy !== null;
   if (includeProxied && s.proxiedBy !== null) view.proxied_by = s.proxiedBy;
   view.authenticated_services = Object.fromEntries(
@@ -38,6 +40,9 @@ function authenticationAttributes(s: SessionDetail): Record<string, unknown[]> {
     attributes.successfulAuthenticationHandlers = [s.authenticationHandler];
     attributes.authenticationMethod = [s.authenticationHandler];
   }
+  // CAS records the multi-factor provider as the authentication's authnContextClass.
+  const factors = Object.keys(s.factors);
+  if (factors.length) attributes.authnContextClass = factors;
   attributes.longTermAuthenticationRequestTokenUsed = [s.rememberMe];
   return attributes;
 }

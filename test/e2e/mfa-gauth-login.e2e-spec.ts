@@ -185,6 +185,11 @@ describe('mfa-gauth login', () => {
     // DBAs see it in sso_sessions.
     const view = (await t.sql.query(`SELECT authentication_factors FROM sso_sessions WHERE tgt_id = $1`, [id])).rows;
     expect(Object.keys(view[0].authentication_factors)).toEqual(['mfa-gauth']);
+    // Administrators see it in ssoSessions (a loopback call: the app has no admin tokens).
+    const listed = (await t.app.inject({ method: 'GET', url: '/cas/actuator/ssoSessions?username=dave' })).json();
+    const entry = listed.activeSsoSessions.find((x: { ticket_granting_ticket: string }) => x.ticket_granting_ticket === id);
+    expect(entry.authentication_attributes.authnContextClass).toEqual(['mfa-gauth']);
+    expect(new Date(entry.satisfied_factors['mfa-gauth']).getTime()).toBe(t.clock.now().getTime());
 
     // The session has the factor now: SSO asks nothing.
     const sso = await b.get(MFA_APP);
