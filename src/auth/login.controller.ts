@@ -157,6 +157,7 @@ export class LoginController {
         return sendPage(reply, 200, loggedInPage(o.principal));
       case 'warn': {
         const execution = await this.flows.start(this.browserKey(req, reply), o.service, 'warn');
+        allowFormRedirectTo(reply, o.service);
         return sendPage(reply, 200, warnPage(o.service, execution, o.method));
       }
       case 'notAuthorized':
@@ -183,6 +184,7 @@ export class LoginController {
         return sendPage(reply, 401, accountStatePage(o.state, { service: o.service, changeUrl: o.changeUrl }));
       case 'passwordWarning': {
         const execution = await this.flows.start(this.browserKey(req, reply), o.service ?? null, 'password-warning', o.session);
+        allowFormRedirectTo(reply, o.service);
         return sendPage(reply, 200, passwordWarningPage(o.warning, { execution, service: o.service, method: o.method }));
       }
       case 'form':
@@ -192,6 +194,7 @@ export class LoginController {
           authnMethod: o.authnMethod,
           pending: { ...o.pending },
         });
+        allowFormRedirectTo(reply, o.service);
         return sendPage(reply, o.status, mfaPage({ execution, error: o.error, enrolment: o.enrolment }));
       }
       case 'mfaUnavailable':
@@ -204,6 +207,7 @@ export class LoginController {
   /** The login form with a fresh single-use execution token bound to this browser. */
   private async form(req: FastifyRequest, reply: FastifyReply, o: FormModel, status: number): Promise<void> {
     const execution = await this.flows.start(this.browserKey(req, reply), o.service ?? null, 'login', undefined, { authnMethod: o.authnMethod });
+    allowFormRedirectTo(reply, o.service);
     const page = loginPage({
       action: 'login',
       execution,
@@ -233,6 +237,18 @@ export class LoginController {
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache').header('expires', '0');
     reply.redirect(location, 302);
   }
+}
+
+/**
+ * CSP's form-action also governs the redirects that follow a form's POST (Chrome enforces it):
+ * with `form-action 'self'` alone, the 302 from POST /login to the application is blocked and
+ * the user stays on this server's page. A page whose form can end at the service (the login
+ * form, the code page, the warnings) allows the service's origin too; the service was checked
+ * against the registry before any such page is shown.
+ */
+function allowFormRedirectTo(reply: FastifyReply, service: string | undefined): void {
+  const origin = service === undefined ? null : originOf(service);
+  if (origin !== null && origin !== 'null') reply.header('content-security-policy', formPagePolicy(`form-action 'self' ${origin}`));
 }
 
 /** A server-rendered page, never cached, under the form-page policy unless the handler set one for it. */

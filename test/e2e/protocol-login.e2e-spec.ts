@@ -121,6 +121,15 @@ describe('/login and /logout', () => {
     });
   });
 
+  it("the login form's CSP lets its POST end at the service: form-action 'self' and the service's origin (Chrome applies form-action to the redirect after the POST)", async () => {
+    const withService = await new Browser(t.app).get(login(APP));
+    expect(withService.statusCode).toBe(200);
+    expect(withService.headers['content-security-policy']).toMatch(/form-action 'self' https:\/\/app\.example\.org(;|$)/);
+    const without = await new Browser(t.app).get('/cas/login');
+    expect(without.headers['content-security-policy']).toMatch(/form-action 'self'(;|$)/);
+    expect(without.headers['content-security-policy']).not.toContain('app.example.org');
+  });
+
   describe('SSO', () => {
     it('gives a fresh ST without the form (8), gateway too (11); the already-logged-in page without service (15)', async () => {
       const b = new Browser(t.app);
