@@ -313,3 +313,30 @@ describe('LdapAuthenticationHandler against slapd, below the form', () => {
     }
   });
 });
+
+describe('account-state pages from the directory', () => {
+  it("an expired or must-change password shows its page with the configured password-change link; the locked page has none", async () => {
+    const t = await start({
+      TYPE: 'AUTHENTICATED',
+      LDAP_URL: slapd.url,
+      BASE_DN: people,
+      BIND_DN: slapd.serviceDn,
+      BIND_CREDENTIAL: slapd.servicePassword,
+      PASSWORD_POLICY_ENABLED: 'true',
+      PASSWORD_POLICY_PASSWORD_CHANGE_URL: 'https://password.example.org/change',
+    });
+    try {
+      for (const [user, title] of [['expired', 'Password expired'], ['mustchange', 'Password change required']]) {
+        const res = await new Browser(t.app).login(user, FIXTURE_PASSWORDS[user], APP);
+        expect({ user, status: res.statusCode }).toEqual({ user, status: 401 });
+        expect(res.body).toContain(`<title>${title}</title>`);
+        expect(res.body).toContain('<a href="https://password.example.org/change">change your password</a>');
+      }
+      const locked = await new Browser(t.app).login('locked', FIXTURE_PASSWORDS.locked, APP);
+      expect(locked.body).toContain('<title>Account locked</title>');
+      expect(locked.body).not.toContain('password.example.org');
+    } finally {
+      await t.close();
+    }
+  });
+});

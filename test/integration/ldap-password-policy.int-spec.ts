@@ -76,13 +76,13 @@ describe('password policy against slapd with ppolicy (GENERIC)', () => {
   it('expired: rejected, password-expired', async () => {
     const { outcome, bindSucceeded } = await bindAs(slapd.url, person('expired'), FIXTURE_PASSWORDS.expired, GENERIC);
     expect(bindSucceeded).toBe(false);
-    expect(outcome).toEqual({ kind: 'rejected', state: 'password-expired' });
+    expect(outcome).toEqual({ kind: 'rejected', state: 'password-expired', changeUrl: CHANGE_URL });
   });
 
   it('mustchange: the bind succeeds, but the login is rejected, must-change-password', async () => {
     const { outcome, bindSucceeded } = await bindAs(slapd.url, person('mustchange'), FIXTURE_PASSWORDS.mustchange, GENERIC);
     expect(bindSucceeded).toBe(true);
-    expect(outcome).toEqual({ kind: 'rejected', state: 'must-change-password' });
+    expect(outcome).toEqual({ kind: 'rejected', state: 'must-change-password', changeUrl: CHANGE_URL });
   });
 
   it('warned: success with a warning, 3 days left (pwdMaxAge 30 days, changed 27 days ago), and the change URL', async () => {

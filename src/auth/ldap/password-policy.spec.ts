@@ -129,10 +129,10 @@ describe('PasswordPolicyControl (draft-behera-ldap-password-policy)', () => {
   it.each([
     ['a user in good standing: an empty response value', '302f02010261070a010004000400a021301f0419312e332e362e312e342e312e34322e322e32372e382e352e3104023000', {}, { kind: 'success' }],
     ['"Password expires in 259188 seconds"', '303602010261070a010004000400a02830260419312e332e362e312e342e312e34322e322e32372e382e352e3104093007a005800303f474', { timeBeforeExpiration: 259188 }, { kind: 'success', warning: { passwordExpiresInDays: 3, changeUrl: 'https://pw.example.org/change' } }],
-    ['"Invalid credentials (49); Password expired"', '303202010261070a013104000400a02430220419312e332e362e312e342e312e34322e322e32372e382e352e3104053003810100', { error: 'passwordExpired' }, { kind: 'rejected', state: 'password-expired' }],
+    ['"Invalid credentials (49); Password expired"', '303202010261070a013104000400a02430220419312e332e362e312e342e312e34322e322e32372e382e352e3104053003810100', { error: 'passwordExpired' }, { kind: 'rejected', state: 'password-expired', changeUrl: 'https://pw.example.org/change' }],
     ['"Password expired, 1 grace logins remain"', '303402010261070a010004000400a02630240419312e332e362e312e342e312e34322e322e32372e382e352e3104073005a003810101', { graceAuthNsRemaining: 1 }, { kind: 'success', warning: { graceLoginsRemaining: 1, changeUrl: 'https://pw.example.org/change' } }],
     ['"Invalid credentials (49); Account locked"', '303202010261070a013104000400a02430220419312e332e362e312e342e312e34322e322e32372e382e352e3104053003810101', { error: 'accountLocked' }, { kind: 'rejected', state: 'locked' }],
-    ['"Success (0); Password must be changed"', '303202010261070a010004000400a02430220419312e332e362e312e342e312e34322e322e32372e382e352e3104053003810102', { error: 'changeAfterReset' }, { kind: 'rejected', state: 'must-change-password' }],
+    ['"Success (0); Password must be changed"', '303202010261070a010004000400a02430220419312e332e362e312e342e312e34322e322e32372e382e352e3104053003810102', { error: 'changeAfterReset' }, { kind: 'rejected', state: 'must-change-password', changeUrl: 'https://pw.example.org/change' }],
   ])('slapd\'s bind response through ldapts\'s message parser: %s', (_name, hex, value, outcome) => {
     const control = new PasswordPolicyControl();
     const request = new BindRequest({ messageId: 2, dn: 'uid=someone,ou=people,dc=example,dc=org', password: 'secret', controls: [control] });
@@ -170,6 +170,12 @@ describe('PasswordPolicyControl (draft-behera-ldap-password-policy)', () => {
   });
 });
 
+/** A refusal for `state`: the states ended by a new password carry the configured change URL. */
+function refusal(settings: PasswordPolicySettings, state: string): object {
+  const changeable = state === 'password-expired' || state === 'must-change-password';
+  return changeable && settings.passwordChangeUrl ? { kind: 'rejected', state, changeUrl: settings.passwordChangeUrl } : { kind: 'rejected', state };
+}
+
 describe('bindOutcome GENERIC (OpenLDAP ppolicy, CAS DefaultLdapAccountStateHandler)', () => {
   const refused = () => new InvalidCredentialsError();
 
@@ -179,11 +185,11 @@ describe('bindOutcome GENERIC (OpenLDAP ppolicy, CAS DefaultLdapAccountStateHand
     ['changeAfterReset', 'must-change-password', 2],
     ['insufficientPasswordQuality', 'must-change-password', 5],
   ])('refused bind with %s → %s', (_name, state, error) => {
-    expect(bindOutcome(generic, refused(), answered(responseValue({ error })))).toEqual({ kind: 'rejected', state });
+    expect(bindOutcome(generic, refused(), answered(responseValue({ error })))).toEqual(refusal(generic, state));
   });
 
   it('changeAfterReset on a successful bind still refuses: nothing is allowed until the password is changed', () => {
-    expect(bindOutcome(generic, undefined, answered(responseValue({ error: 2 })))).toEqual({ kind: 'rejected', state: 'must-change-password' });
+    expect(bindOutcome(generic, undefined, answered(responseValue({ error: 2 })))).toEqual({ kind: 'rejected', state: 'must-change-password', changeUrl: generic.passwordChangeUrl });
   });
 
   it('a lockout answered with another result code (389 DS: constraintViolation) is still locked', () => {
@@ -265,7 +271,7 @@ describe('bindOutcome AD (bind error sub-codes, CAS DefaultLdapAccountStateHandl
     ['773', 'must-change-password'],
     ['775', 'locked'],
   ])('data %s → %s', (data, state) => {
-    expect(bindOutcome(ad, adRefusal(adMessage(data)))).toEqual({ kind: 'rejected', state });
+    expect(bindOutcome(ad, adRefusal(adMessage(data)))).toEqual(refusal(ad, state));
   });
 
   it.each([

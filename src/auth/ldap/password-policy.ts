@@ -24,7 +24,7 @@ export interface PasswordPolicySettings {
 /** What the user's bind means for the login. */
 export type BindOutcome =
   | { kind: 'success'; warning?: PasswordWarning }
-  | { kind: 'rejected'; state?: AccountState }
+  | { kind: 'rejected'; state?: AccountState; changeUrl?: string }
   | { kind: 'unavailable'; error: unknown };
 
 /** The `error` ENUMERATED of draft-behera-ldap-password-policy, by value. */
@@ -210,7 +210,7 @@ function plainOutcome(error: unknown): BindOutcome {
 function genericOutcome(settings: PasswordPolicySettings, error: unknown, control?: PasswordPolicyControl): BindOutcome {
   const response = control?.value;
   const state = response?.error && STATE_BY_PPOLICY_ERROR[response.error];
-  if (state && (error === undefined || error instanceof ResultCodeError)) return { kind: 'rejected', state };
+  if (state && (error === undefined || error instanceof ResultCodeError)) return refusedFor(settings, state);
   if (error !== undefined) return plainOutcome(error);
   if (response?.graceAuthNsRemaining !== undefined) {
     // The password has expired: always said, even on the last grace login (0 left).
@@ -222,6 +222,12 @@ function genericOutcome(settings: PasswordPolicySettings, error: unknown, contro
   return { kind: 'success' };
 }
 
+/** A refusal for an account state; the states the user ends by changing the password link to where. */
+function refusedFor(settings: PasswordPolicySettings, state: AccountState): BindOutcome {
+  const changeable = state === 'password-expired' || state === 'must-change-password';
+  return changeable && settings.passwordChangeUrl ? { kind: 'rejected', state, changeUrl: settings.passwordChangeUrl } : { kind: 'rejected', state };
+}
+
 /** Active Directory: the sub-code in the refusal's message; the expiry time in the entry. */
 function activeDirectoryOutcome(
   settings: PasswordPolicySettings,
@@ -231,7 +237,7 @@ function activeDirectoryOutcome(
 ): BindOutcome {
   if (error instanceof InvalidCredentialsError) {
     const state = activeDirectoryBindState(error.message);
-    return state ? { kind: 'rejected', state } : { kind: 'rejected' };
+    return state ? refusedFor(settings, state) : { kind: 'rejected' };
   }
   if (error !== undefined) return plainOutcome(error);
   const expiry = activeDirectoryPasswordExpiry(firstValue(entry, AD_PASSWORD_EXPIRY_ATTRIBUTE));
