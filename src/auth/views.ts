@@ -5,6 +5,7 @@ import type { AccountState, PasswordWarning } from './handlers/authentication-ha
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}
 h1{font-size:1.4rem}label{display:block;margin-top:1rem}input[type=text],input[type=password]{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
+#secret{width:100%;box-sizing:border-box;padding:.5rem;font:1rem monospace;word-break:break-all;resize:none}
 button{margin-top:1.2rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a00000;border:1px solid #a00000;padding:.6rem;margin-top:1rem}`;
 
 function page(title: string, body: string, nonce?: string): string {
@@ -240,7 +241,7 @@ export function mfaPage(m: MfaPageModel): string {
 ${e.qrCodeSvg ? `<div class="qr-code" role="img" aria-label="QR code of the authenticator key">${e.qrCodeSvg}</div>` : ''}
 <p><a href="${escapeHtml(e.otpauthUri)}">Add to an authenticator app</a></p>
 <label for="secret">Key</label>
-<input type="text" id="secret" readonly value="${escapeHtml(e.secret)}">
+<textarea id="secret" readonly rows="2" spellcheck="false">${escapeHtml(e.secret)}</textarea>
 <p>Recovery codes: each logs you in once if you lose the device. Write them down now; they are not shown again.</p>
 <ul class="scratch-codes">${e.scratchCodes.map((c) => `<li><code>${escapeHtml(c)}</code></li>`).join('')}</ul>
 <p>Then enter the code your app shows, to confirm the device.</p>`

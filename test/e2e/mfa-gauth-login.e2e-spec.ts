@@ -216,7 +216,7 @@ describe('mfa-gauth login', () => {
     const page = await passwordStep(b, 'frank');
     expect(page.statusCode).toBe(200);
     expect(page.body).toContain('Set up two-step verification');
-    const secret = /id="secret" readonly value="([A-Z2-7]+)"/.exec(page.body)![1];
+    const secret = /<textarea id="secret" readonly[^>]*>([A-Z2-7]+)<\/textarea>/.exec(page.body)![1];
     expect(page.body).toContain(`otpauth://totp/CASLabel:frank?secret=${secret}`);
     // The QR code, inline SVG drawn on the server, encodes exactly that otpauth URI.
     const uri = /<a href="(otpauth:[^"]+)"/.exec(page.body)![1].replace(/&amp;/g, '&');
