@@ -27,6 +27,7 @@ import { TgcCodec } from './tgc-codec';
 import { ThrottlesController } from './throttles.controller';
 import { GauthCredentials } from './mfa/gauth/gauth-credentials';
 import { GauthKeys } from './mfa/gauth/gauth-keys';
+import { MfaTriggers } from './mfa/mfa-triggers';
 import { GauthCredentialsController } from './mfa/gauth/gauth-credentials.controller';
 
 /**
@@ -66,7 +67,7 @@ const attributeRepositories = {
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
     UsersService, QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler, authenticationHandlers,
     PrincipalAttributesResolver, attributeRepositories,
-    GauthKeys, GauthCredentials,
+    GauthKeys, GauthCredentials, MfaTriggers,
   ],
   exports: [UsersService],
 })

@@ -9,6 +9,7 @@ import { POLICY_DEFAULTS, type PolicyDefaults, resolveServiceTicketPolicy, resol
 import { SessionTerminator } from '../tickets/logout/session-terminator';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
 import { isMfaProviderId, type MfaProviderId } from '../config/mfa-config';
+import { type MfaDecision, MfaTriggers } from './mfa/mfa-triggers';
 import { type AuthenticatedPrincipal, Authenticator } from './authenticator';
 import type { AccountState, PasswordWarning } from './handlers/authentication-handler';
 import { DeviceCookies } from './device-cookie';
@@ -139,6 +140,7 @@ export class LoginService {
     private readonly gauth: GauthCredentials,
     private readonly gauthKeys: GauthKeys,
     private readonly clock: Clock,
+    private readonly mfa: MfaTriggers,
   ) {}
 
   /**
@@ -153,7 +155,6 @@ export class LoginService {
   async requestCredentials(r: CredentialRequest): Promise<LoginResult> {
     const method = postMethod(r.method);
     if (r.authnMethod !== undefined && !isMfaProviderId(r.authnMethod)) return { outcome: { kind: 'unknownAuthnMethod' } };
-    const provider = this.requiredProvider(r.authnMethod);
     const registered = r.service === undefined ? null : this.authorizedService(r.service);
     if (r.service !== undefined && !registered) return { outcome: this.denied(r.service) };
     // SSO is honoured unless renew is asked, SSO is off globally, or off for this service (CAS 3.6).
@@ -167,12 +168,12 @@ export class LoginService {
         }
         // No ticket from a session without the required factor: the code only (step-up), or,
         // for a gateway request (which never prompts), back to the service without a ticket.
-        if (provider) {
-          const session = await this.tickets.findSession(r.tgtId);
-          if (session && !(provider in session.factors)) {
-            if (r.gateway) return { outcome: { kind: 'redirect', location: r.service } };
-            return this.startMfa(this.stepUp(provider, session.id, session.principal, method), r.service, r.authnMethod);
-          }
+        const session = this.mfa.mayRequire(registered, r.authnMethod) ? await this.tickets.findSession(r.tgtId) : null;
+        if (session) {
+          const decision = this.mfa.decide(this.mfa.requirement({ authnMethod: r.authnMethod, registered, attributes: session.attributes }), session.factors, session.principal);
+          if ((decision.kind === 'ask' || decision.kind === 'blocked') && r.gateway) return { outcome: { kind: 'redirect', location: r.service } };
+          const stop = await this.ssoMfa(decision, session.id, session.principal, method, r.service, r.authnMethod);
+          if (stop) return stop;
         }
         // warn: confirm on an interstitial first, unless this is a gateway request (which never prompts).
         if (r.warn && !r.gateway && (await this.tickets.findSession(r.tgtId))) {
@@ -184,8 +185,10 @@ export class LoginService {
         staleCookie = (await this.tickets.findSession(r.tgtId)) === null;
       } else {
         const session = await this.tickets.findSession(r.tgtId);
-        if (session && provider && !(provider in session.factors)) {
-          return this.startMfa(this.stepUp(provider, session.id, session.principal, method), undefined, r.authnMethod);
+        if (session) {
+          const decision = this.mfa.decide(this.mfa.requirement({ authnMethod: r.authnMethod, registered: null, attributes: session.attributes }), session.factors, session.principal);
+          const stop = await this.ssoMfa(decision, session.id, session.principal, method, undefined, r.authnMethod);
+          if (stop) return stop;
         }
         if (session) return { outcome: { kind: 'loggedIn', principal: session.principal } };
         staleCookie = true;
@@ -231,8 +234,11 @@ export class LoginService {
     const principal = authentication.principal;
     if (reservation) await this.throttle.refund(reservation);
     if (registered && !attributesAllowed(registered.access, principal.attributes)) return { outcome: this.accessDenied(registered) };
-    const provider = this.requiredProvider(authnMethod);
-    if (provider) {
+    // The service's policy and the principal's attributes count from here (mfa-triggers.ts).
+    const decision = this.mfa.decide(this.mfa.requirement({ authnMethod, registered, attributes: principal.attributes }), null, principal.username);
+    if (decision.kind === 'blocked') return { outcome: { kind: 'mfaUnavailable' } };
+    if (decision.kind === 'ask') {
+      const provider = decision.provider;
       // The second factor before any session: nothing of this login reaches the browser but the
       // MFA page's token, until the code is right.
       const pending: PendingMfa = {
@@ -249,7 +255,8 @@ export class LoginService {
       };
       return this.startMfa(pending, service, authnMethod);
     }
-    return this.establish(principal, { ...s, method, service, registered, deviceId });
+    const phantom = decision.kind === 'proceed' && decision.phantom ? { [decision.phantom]: this.clock.now() } : undefined;
+    return this.establish(principal, { ...s, method, service, registered, deviceId }, phantom);
   }
 
   /**
@@ -308,10 +315,16 @@ export class LoginService {
     };
   }
 
-  /** The provider this login must satisfy: the request's `authn_method`, else the global trigger. */
-  private requiredProvider(authnMethod: string | undefined): MfaProviderId | null {
-    if (authnMethod !== undefined && isMfaProviderId(authnMethod)) return authnMethod;
-    return this.config.mfa.globalProviderId ?? null;
+  /**
+   * An SSO request's multi-factor decision: the step-up code page, the unavailable page (CLOSED),
+   * or null to go on (nothing needed, or OPEN/PHANTOM, PHANTOM first recording its provider in
+   * the session as if satisfied).
+   */
+  private async ssoMfa(decision: MfaDecision, sessionId: string, principal: string, method: 'POST' | undefined, service: string | undefined, authnMethod: string | undefined): Promise<LoginResult | null> {
+    if (decision.kind === 'blocked') return { outcome: { kind: 'mfaUnavailable' } };
+    if (decision.kind === 'ask') return this.startMfa(this.stepUp(decision.provider, sessionId, principal, method), service, authnMethod);
+    if (decision.kind === 'proceed' && decision.phantom) await this.tickets.addFactor(sessionId, decision.phantom);
+    return null;
   }
 
   private stepUp(provider: MfaProviderId, sessionId: string, principal: string, method: 'POST' | undefined): PendingMfa {
