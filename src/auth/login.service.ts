@@ -18,6 +18,7 @@ import { GauthCredentials, GauthError, type GauthEnrolment, type GauthVerificati
 import { GauthKeys, GauthUnavailableError } from './mfa/gauth/gauth-keys';
 import { otpauthQrCodeSvg } from './mfa/gauth/gauth-qr-code';
 import { parsePendingMfa, type PendingMfa } from './mfa/pending-mfa';
+import { type TrustedBrowser, TrustedDevices } from './mfa/trusted/trusted-devices';
 
 export type LoginOutcome =
   | { kind: 'redirect'; location: string }
@@ -66,6 +67,8 @@ export interface LoginResult {
   deviceCookie?: string;
   /** Set (true) or keep unchanged (undefined) the CASPRIVACY warning cookie. */
   warnCookie?: boolean;
+  /** The trusted-device cookie to give the browser: the user had it remembered at a right code. */
+  trustedDeviceCookie?: string;
 }
 
 export interface CredentialRequest {
@@ -79,6 +82,8 @@ export interface CredentialRequest {
   warn: boolean;
   /** `authn_method`: a multi-factor provider id this login must satisfy. */
   authnMethod?: string;
+  /** The MFATRUSTED cookie: a browser trusted for the factor skips its code. */
+  trustedDeviceCookie?: string;
 }
 
 export interface MfaSubmission {
@@ -88,6 +93,10 @@ export interface MfaSubmission {
   tgtId: string | null;
   clientIp: string;
   deviceCookie?: string;
+  /** "Remember this browser" was ticked; with the MFATRUSTED cookie and the User-Agent (the record's name). */
+  trustDevice?: boolean;
+  trustedDeviceCookie?: string;
+  userAgent?: string;
 }
 
 export interface CredentialSubmission {
@@ -103,6 +112,7 @@ export interface CredentialSubmission {
   tgtId: string | null;
   clientIp: string;
   deviceCookie?: string;
+  trustedDeviceCookie?: string;
 }
 
 const GENERIC_FAILURE = 'Invalid credentials.';
@@ -139,6 +149,7 @@ export class LoginService {
     private readonly gauth: GauthCredentials,
     private readonly gauthKeys: GauthKeys,
     private readonly clock: Clock,
+    private readonly trustedDevices: TrustedDevices,
   ) {}
 
   /**
@@ -171,7 +182,7 @@ export class LoginService {
           const session = await this.tickets.findSession(r.tgtId);
           if (session && !(provider in session.factors)) {
             if (r.gateway) return { outcome: { kind: 'redirect', location: r.service } };
-            return this.startMfa(this.stepUp(provider, session.id, session.principal, method), r.service, r.authnMethod);
+            return this.startMfa(this.stepUp(provider, session.id, session.principal, method), r.service, r.authnMethod, { cookie: r.trustedDeviceCookie, tgtId: r.tgtId });
           }
         }
         // warn: confirm on an interstitial first, unless this is a gateway request (which never prompts).
@@ -185,7 +196,7 @@ export class LoginService {
       } else {
         const session = await this.tickets.findSession(r.tgtId);
         if (session && provider && !(provider in session.factors)) {
-          return this.startMfa(this.stepUp(provider, session.id, session.principal, method), undefined, r.authnMethod);
+          return this.startMfa(this.stepUp(provider, session.id, session.principal, method), undefined, r.authnMethod, { cookie: r.trustedDeviceCookie, tgtId: r.tgtId });
         }
         if (session) return { outcome: { kind: 'loggedIn', principal: session.principal } };
         staleCookie = true;
@@ -247,7 +258,7 @@ export class LoginService {
         method,
         failures: 0,
       };
-      return this.startMfa(pending, service, authnMethod);
+      return this.startMfa(pending, service, authnMethod, { cookie: s.trustedDeviceCookie, tgtId: s.tgtId, deviceId });
     }
     return this.establish(principal, { ...s, method, service, registered, deviceId });
   }
@@ -326,7 +337,10 @@ export class LoginService {
    * whose first code confirms it and counts as the factor. No key (GauthUnavailableError): the
    * unavailable page (failure mode CLOSED).
    */
-  private async startMfa(pending: PendingMfa, service: string | undefined, authnMethod: string | undefined): Promise<LoginResult> {
+  private async startMfa(pending: PendingMfa, service: string | undefined, authnMethod: string | undefined, browser: TrustedBrowser = {}): Promise<LoginResult> {
+    // A browser this user trusted for the provider (CAS trusted devices): no code. The hook for
+    // the service's multifactorPolicy.bypassTrustedDeviceEnabled is TrustRequest.bypassTrustedDevice.
+    if (await this.trustedDevices.trusts(pending, browser.cookie)) return this.satisfiedByTrustedDevice(pending, service, browser);
     try {
       this.gauthKeys.assertAvailable();
       const devices = await this.gauth.list(pending.username);
@@ -383,12 +397,32 @@ export class LoginService {
       return { outcome: { kind: 'mfa', status: 401, service, authnMethod, pending: { ...pending, failures }, error } };
     }
     if (reservation) await this.throttle.refund(reservation);
+    const trustedDeviceCookie = await this.trustedDevices.remember(pending, !!s.trustDevice, s.trustedDeviceCookie, s.userAgent ?? '');
     const factors = { [pending.provider]: this.clock.now() };
-    if (pending.stepUpSession) return this.finishStepUp(pending, pending.stepUpSession, service, registered, s.tgtId);
+    if (pending.stepUpSession) return { ...(await this.finishStepUp(pending, pending.stepUpSession, service, registered, s.tgtId)), trustedDeviceCookie };
+    return {
+      ...(await this.establish(
+        { username: pending.username, attributes: pending.attributes, handler: pending.handler ?? '', warning: pending.warning },
+        { service, registered, method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: s.tgtId, deviceId },
+        factors,
+      )),
+      trustedDeviceCookie,
+    };
+  }
+
+  /**
+   * The factor satisfied by a trusted browser: what a right code would have led to (the factor
+   * joins the step-up session, or the new session is created with it). The session records the
+   * provider as satisfied, so authnContextClass names it as CAS's trusted flow does (it runs the
+   * provider's final step), and a new session carries CAS's `isFromTrustedMultifactorAuthentication`.
+   */
+  private async satisfiedByTrustedDevice(pending: PendingMfa, service: string | undefined, browser: TrustedBrowser): Promise<LoginResult> {
+    const registered = service === undefined ? null : this.authorizedService(service);
+    if (pending.stepUpSession) return this.finishStepUp(pending, pending.stepUpSession, service, registered, browser.tgtId ?? null);
     return this.establish(
-      { username: pending.username, attributes: pending.attributes, handler: pending.handler ?? '', warning: pending.warning },
-      { service, registered, method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: s.tgtId, deviceId },
-      factors,
+      { username: pending.username, attributes: this.trustedDevices.markTrusted(pending.attributes), handler: pending.handler ?? '', warning: pending.warning },
+      { service, registered, method: pending.method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: browser.tgtId ?? null, deviceId: browser.deviceId },
+      { [pending.provider]: this.clock.now() },
     );
   }
 
