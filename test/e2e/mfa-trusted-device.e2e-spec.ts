@@ -275,3 +275,49 @@ describe('mfa trusted devices, not enabled for mfa-gauth', () => {
     expect((await t.sql.query(`SELECT count(*)::int AS n FROM mfa_trusted_devices`)).rows[0].n).toBe(0);
   });
 });
+
+/** CAS's `core.device-registration-enabled=false`: the browser is trusted at every right code, without asking. */
+describe('mfa trusted devices, registration without asking', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: {
+        CAS_AUTHN_MFA_GAUTH_CRYPTO_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
+        CAS_AUTHN_MFA_GAUTH_CORE_TRUSTED_DEVICE_ENABLED: 'true',
+        CAS_AUTHN_MFA_TRUSTED_CORE_DEVICE_REGISTRATION_ENABLED: 'false',
+        CAS_AUTHN_MFA_TRUSTED_EXPIRATION: '8',
+        CAS_AUTHN_MFA_TRUSTED_TIME_UNIT: 'HOURS',
+        CAS_AUTHN_ACCEPT_USERS: 'alice::Secret1',
+      },
+    });
+    t.clock.freeze();
+  });
+  afterAll(() => t.close());
+
+  it('no box; a right code records the browser for the configured 8 hours; the next login skips the code until then', async () => {
+    const gauth = t.app.get(GauthCredentials);
+    const e = await gauth.enrol('alice', 'phone');
+    expect((await gauth.confirm(e.credentialId, codeAt(t.clock, e.secret))).ok).toBe(true);
+    t.clock.advance(30);
+    const b = new Browser(t.app);
+    const login = async () => {
+      const form = await b.get(MFA_APP);
+      return b.post('/cas/login', { username: 'alice', password: 'Secret1', execution: executionOf(form.body), _eventId: 'submit' });
+    };
+    const page = await login();
+    expect(isMfaPage(page)).toBe(true);
+    expect(page.body).not.toContain('trustDevice');
+    const done = await b.post('/cas/login', { execution: executionOf(page.body), token: codeAt(t.clock, e.secret), _eventId: 'mfa' });
+    expect(isAtService(done)).toBe(true);
+    expect(setCookies(done).find((c) => c.name === 'MFATRUSTED')?.attributes['max-age']).toBe(String(8 * 3600));
+    const { rows } = await t.sql.query(`SELECT recorded_at, expires_at FROM mfa_trusted_devices WHERE username_key = 'alice'`);
+    expect(rows[0].expires_at.getTime() - rows[0].recorded_at.getTime()).toBe(8 * 3600 * 1000);
+
+    await b.get('/cas/logout');
+    t.clock.advance(8 * 3600 - 1);
+    expect(isAtService(await login())).toBe(true);
+    await b.get('/cas/logout');
+    t.clock.advance(1);
+    expect(isMfaPage(await login())).toBe(true);
+  });
+});
