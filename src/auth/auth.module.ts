@@ -29,6 +29,9 @@ import { GauthCredentials } from './mfa/gauth/gauth-credentials';
 import { GauthKeys } from './mfa/gauth/gauth-keys';
 import { MfaTriggers } from './mfa/mfa-triggers';
 import { GauthCredentialsController } from './mfa/gauth/gauth-credentials.controller';
+import { TrustedDeviceCookie } from './mfa/trusted/trusted-device-cookie';
+import { TrustedDevices } from './mfa/trusted/trusted-devices';
+import { TrustedDevicesController } from './mfa/trusted/trusted-devices.controller';
 
 /**
  * The authentication chain's handlers: the `users` table, the LDAP sources (CAS_AUTHN_LDAP_<n>_*,
@@ -62,12 +65,13 @@ const attributeRepositories = {
 /** Login form, credentials, logout and the TGC cookie. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController, GauthCredentialsController],
+  controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController, GauthCredentialsController, TrustedDevicesController],
   providers: [
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
     UsersService, QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler, authenticationHandlers,
     PrincipalAttributesResolver, attributeRepositories,
     GauthKeys, GauthCredentials, MfaTriggers,
+    TrustedDeviceCookie, TrustedDevices,
   ],
   exports: [UsersService],
 })

@@ -10,6 +10,8 @@ import { originOf } from '../services/service-url';
 import { BrowserCookies, clientOf } from './cookies';
 import { LoginFlows } from './login-flows';
 import { AUTHENTICATION_UNAVAILABLE, LoginResult, LoginService, throttledMessage } from './login.service';
+import { TrustedDeviceCookie } from './mfa/trusted/trusted-device-cookie';
+import { TrustedDevices } from './mfa/trusted/trusted-devices';
 import { TgcCodec } from './tgc-codec';
 import {
   accessDeniedPage,
@@ -50,6 +52,8 @@ export class LoginController {
     private readonly flows: LoginFlows,
     private readonly tgc: TgcCodec,
     private readonly cookies: BrowserCookies,
+    private readonly trustedCookie: TrustedDeviceCookie,
+    private readonly trustedDevices: TrustedDevices,
   ) {}
 
   @Get('login')
@@ -61,7 +65,9 @@ export class LoginController {
     const method = param(q, 'method');
     const authnMethod = param(q, 'authn_method');
     const tgtId = await this.tgc.decode(this.cookies.tgc(req), clientOf(req));
-    const result = await this.login.requestCredentials({ service, renew, gateway, method, tgtId, warn: this.cookies.warn(req), authnMethod });
+    const result = await this.login.requestCredentials({
+      service, renew, gateway, method, tgtId, warn: this.cookies.warn(req), authnMethod, trustedDeviceCookie: this.trustedCookie.read(req),
+    });
     return this.finish(req, reply, result);
   }
 
@@ -90,6 +96,9 @@ export class LoginController {
         tgtId,
         clientIp: req.ip,
         deviceCookie: this.cookies.device(req),
+        trustDevice: checked(text('trustDevice')),
+        trustedDeviceCookie: this.trustedCookie.read(req),
+        userAgent: clientOf(req).userAgent,
       });
       return this.finish(req, reply, verified);
     }
@@ -115,6 +124,7 @@ export class LoginController {
       tgtId,
       clientIp: req.ip,
       deviceCookie: this.cookies.device(req),
+      trustedDeviceCookie: this.trustedCookie.read(req),
     });
     return this.finish(req, reply, result);
   }
@@ -144,6 +154,7 @@ export class LoginController {
     else if (r.staleCookie) this.cookies.clearTgc(reply);
     if (r.warnCookie) this.cookies.setWarn(reply);
     if (r.deviceCookie) this.cookies.setDevice(reply, r.deviceCookie);
+    if (r.trustedDeviceCookie) this.trustedCookie.set(reply, r.trustedDeviceCookie);
     const o = r.outcome;
     switch (o.kind) {
       case 'redirect':
@@ -195,7 +206,7 @@ export class LoginController {
           pending: { ...o.pending },
         });
         allowFormRedirectTo(reply, o.service);
-        return sendPage(reply, o.status, mfaPage({ execution, error: o.error, enrolment: o.enrolment }));
+        return sendPage(reply, o.status, mfaPage({ execution, error: o.error, enrolment: o.enrolment, rememberBrowser: this.trustedDevices.offered(this.login.trustRequest(o.pending, o.service)) }));
       }
       case 'mfaUnavailable':
         return sendPage(reply, 503, mfaUnavailablePage());

@@ -19,6 +19,7 @@ import { GauthCredentials, GauthError, type GauthEnrolment, type GauthVerificati
 import { GauthKeys, GauthUnavailableError } from './mfa/gauth/gauth-keys';
 import { otpauthQrCodeSvg } from './mfa/gauth/gauth-qr-code';
 import { parsePendingMfa, type PendingMfa } from './mfa/pending-mfa';
+import { type TrustedBrowser, TrustedDevices, type TrustRequest } from './mfa/trusted/trusted-devices';
 
 export type LoginOutcome =
   | { kind: 'redirect'; location: string }
@@ -67,6 +68,8 @@ export interface LoginResult {
   deviceCookie?: string;
   /** Set (true) or keep unchanged (undefined) the CASPRIVACY warning cookie. */
   warnCookie?: boolean;
+  /** The trusted-device cookie to give the browser: the user had it remembered at a right code. */
+  trustedDeviceCookie?: string;
 }
 
 export interface CredentialRequest {
@@ -80,6 +83,8 @@ export interface CredentialRequest {
   warn: boolean;
   /** `authn_method`: a multi-factor provider id this login must satisfy. */
   authnMethod?: string;
+  /** The MFATRUSTED cookie: a browser trusted for the factor skips its code. */
+  trustedDeviceCookie?: string;
 }
 
 export interface MfaSubmission {
@@ -89,6 +94,10 @@ export interface MfaSubmission {
   tgtId: string | null;
   clientIp: string;
   deviceCookie?: string;
+  /** "Remember this browser" was ticked; with the MFATRUSTED cookie and the User-Agent (the record's name). */
+  trustDevice?: boolean;
+  trustedDeviceCookie?: string;
+  userAgent?: string;
 }
 
 export interface CredentialSubmission {
@@ -104,6 +113,7 @@ export interface CredentialSubmission {
   tgtId: string | null;
   clientIp: string;
   deviceCookie?: string;
+  trustedDeviceCookie?: string;
 }
 
 const GENERIC_FAILURE = 'Invalid credentials.';
@@ -141,6 +151,7 @@ export class LoginService {
     private readonly gauthKeys: GauthKeys,
     private readonly clock: Clock,
     private readonly mfa: MfaTriggers,
+    private readonly trustedDevices: TrustedDevices,
   ) {}
 
   /**
@@ -172,7 +183,7 @@ export class LoginService {
         if (session) {
           const decision = this.mfa.decide(this.mfa.requirement({ authnMethod: r.authnMethod, registered, attributes: session.attributes }), session.factors, session.principal);
           if ((decision.kind === 'ask' || decision.kind === 'blocked') && r.gateway) return { outcome: { kind: 'redirect', location: r.service } };
-          const stop = await this.ssoMfa(decision, session.id, session.principal, method, r.service, r.authnMethod);
+          const stop = await this.ssoMfa(decision, session.id, session.principal, method, r.service, r.authnMethod, { cookie: r.trustedDeviceCookie, tgtId: r.tgtId });
           if (stop) return stop;
         }
         // warn: confirm on an interstitial first, unless this is a gateway request (which never prompts).
@@ -187,7 +198,7 @@ export class LoginService {
         const session = await this.tickets.findSession(r.tgtId);
         if (session) {
           const decision = this.mfa.decide(this.mfa.requirement({ authnMethod: r.authnMethod, registered: null, attributes: session.attributes }), session.factors, session.principal);
-          const stop = await this.ssoMfa(decision, session.id, session.principal, method, undefined, r.authnMethod);
+          const stop = await this.ssoMfa(decision, session.id, session.principal, method, undefined, r.authnMethod, { cookie: r.trustedDeviceCookie, tgtId: r.tgtId });
           if (stop) return stop;
         }
         if (session) return { outcome: { kind: 'loggedIn', principal: session.principal } };
@@ -253,7 +264,7 @@ export class LoginService {
         method,
         failures: 0,
       };
-      return this.startMfa(pending, service, authnMethod);
+      return this.startMfa(pending, service, authnMethod, { cookie: s.trustedDeviceCookie, tgtId: s.tgtId, deviceId });
     }
     const phantom = decision.kind === 'proceed' && decision.phantom ? { [decision.phantom]: this.clock.now() } : undefined;
     return this.establish(principal, { ...s, method, service, registered, deviceId }, phantom);
@@ -320,9 +331,11 @@ export class LoginService {
    * or null to go on (nothing needed, or OPEN/PHANTOM, PHANTOM first recording its provider in
    * the session as if satisfied).
    */
-  private async ssoMfa(decision: MfaDecision, sessionId: string, principal: string, method: 'POST' | undefined, service: string | undefined, authnMethod: string | undefined): Promise<LoginResult | null> {
+  private async ssoMfa(
+    decision: MfaDecision, sessionId: string, principal: string, method: 'POST' | undefined, service: string | undefined, authnMethod: string | undefined, browser: TrustedBrowser,
+  ): Promise<LoginResult | null> {
     if (decision.kind === 'blocked') return { outcome: { kind: 'mfaUnavailable' } };
-    if (decision.kind === 'ask') return this.startMfa(this.stepUp(decision.provider, sessionId, principal, method), service, authnMethod);
+    if (decision.kind === 'ask') return this.startMfa(this.stepUp(decision.provider, sessionId, principal, method), service, authnMethod, browser);
     if (decision.kind === 'proceed' && decision.phantom) await this.tickets.addFactor(sessionId, decision.phantom);
     return null;
   }
@@ -339,7 +352,19 @@ export class LoginService {
    * whose first code confirms it and counts as the factor. No key (GauthUnavailableError): the
    * unavailable page (failure mode CLOSED).
    */
-  private async startMfa(pending: PendingMfa, service: string | undefined, authnMethod: string | undefined): Promise<LoginResult> {
+  /**
+   * What trusted devices need of a pending factor: the service's `bypassTrustedDeviceEnabled`
+   * (CAS) asks its code every time, so trust is neither used nor offered nor recorded for it.
+   */
+  trustRequest(pending: PendingMfa, service: string | undefined): TrustRequest {
+    const registered = service === undefined ? null : this.authorizedService(service);
+    return { ...pending, bypassTrustedDevice: registered?.multifactorPolicy?.bypassTrustedDeviceEnabled ?? false };
+  }
+
+  private async startMfa(pending: PendingMfa, service: string | undefined, authnMethod: string | undefined, browser: TrustedBrowser = {}): Promise<LoginResult> {
+    // A browser this user trusted for the provider (CAS trusted devices): no code. The hook for
+    // the service's multifactorPolicy.bypassTrustedDeviceEnabled is TrustRequest.bypassTrustedDevice.
+    if (await this.trustedDevices.trusts(this.trustRequest(pending, service), browser.cookie)) return this.satisfiedByTrustedDevice(pending, service, browser);
     try {
       this.gauthKeys.assertAvailable();
       const devices = await this.gauth.list(pending.username);
@@ -396,12 +421,32 @@ export class LoginService {
       return { outcome: { kind: 'mfa', status: 401, service, authnMethod, pending: { ...pending, failures }, error } };
     }
     if (reservation) await this.throttle.refund(reservation);
+    const trustedDeviceCookie = await this.trustedDevices.remember(this.trustRequest(pending, service), !!s.trustDevice, s.trustedDeviceCookie, s.userAgent ?? '');
     const factors = { [pending.provider]: this.clock.now() };
-    if (pending.stepUpSession) return this.finishStepUp(pending, pending.stepUpSession, service, registered, s.tgtId);
+    if (pending.stepUpSession) return { ...(await this.finishStepUp(pending, pending.stepUpSession, service, registered, s.tgtId)), trustedDeviceCookie };
+    return {
+      ...(await this.establish(
+        { username: pending.username, attributes: pending.attributes, handler: pending.handler ?? '', warning: pending.warning },
+        { service, registered, method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: s.tgtId, deviceId },
+        factors,
+      )),
+      trustedDeviceCookie,
+    };
+  }
+
+  /**
+   * The factor satisfied by a trusted browser: what a right code would have led to (the factor
+   * joins the step-up session, or the new session is created with it). The session records the
+   * provider as satisfied, so authnContextClass names it as CAS's trusted flow does (it runs the
+   * provider's final step), and a new session carries CAS's `isFromTrustedMultifactorAuthentication`.
+   */
+  private async satisfiedByTrustedDevice(pending: PendingMfa, service: string | undefined, browser: TrustedBrowser): Promise<LoginResult> {
+    const registered = service === undefined ? null : this.authorizedService(service);
+    if (pending.stepUpSession) return this.finishStepUp(pending, pending.stepUpSession, service, registered, browser.tgtId ?? null);
     return this.establish(
-      { username: pending.username, attributes: pending.attributes, handler: pending.handler ?? '', warning: pending.warning },
-      { service, registered, method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: s.tgtId, deviceId },
-      factors,
+      { username: pending.username, attributes: this.trustedDevices.markTrusted(pending.attributes), handler: pending.handler ?? '', warning: pending.warning },
+      { service, registered, method: pending.method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: browser.tgtId ?? null, deviceId: browser.deviceId },
+      { [pending.provider]: this.clock.now() },
     );
   }
 
