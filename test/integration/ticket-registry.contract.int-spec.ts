@@ -232,7 +232,7 @@ describe('TicketRegistry contract', () => {
   describe('findProxyGrantingTicket', () => {
     it("case=findProxyGrantingTicket returns a live PGT with its session's attributes, null once the session expired", async () => {
       const { pgt } = await proxiedSession();
-      expect(await registry.findProxyGrantingTicket(pgt)).toEqual({ id: pgt, principal: 'casuser', attributes: { mail: ['casuser@example.org'] } });
+      expect(await registry.findProxyGrantingTicket(pgt)).toEqual({ id: pgt, principal: 'casuser', attributes: { mail: ['casuser@example.org'] }, factors: {} });
       expect(await registry.findProxyGrantingTicket(newTicketId('PGT'))).toBeNull();
       t.clock.advance(300);
       expect(await registry.findProxyGrantingTicket(pgt)).toBeNull();
