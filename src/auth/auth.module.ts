@@ -28,6 +28,10 @@ import { ThrottlesController } from './throttles.controller';
 import { GauthCredentials } from './mfa/gauth/gauth-credentials';
 import { GauthKeys } from './mfa/gauth/gauth-keys';
 import { GauthCredentialsController } from './mfa/gauth/gauth-credentials.controller';
+import { WebAuthnAssets, WebAuthnAssetsController } from './mfa/webauthn/webauthn-assets';
+import { WebAuthnCeremonies } from './mfa/webauthn/webauthn-ceremonies';
+import { WebAuthnCredentials } from './mfa/webauthn/webauthn-credentials';
+import { WebAuthnPrincipals } from './mfa/webauthn/webauthn-principals';
 
 /**
  * The authentication chain's handlers: the `users` table, the LDAP sources (CAS_AUTHN_LDAP_<n>_*,
@@ -61,12 +65,14 @@ const attributeRepositories = {
 /** Login form, credentials, logout and the TGC cookie. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController, GauthCredentialsController],
+  controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController, GauthCredentialsController,
+    WebAuthnAssetsController],
   providers: [
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
     UsersService, QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler, authenticationHandlers,
     PrincipalAttributesResolver, attributeRepositories,
     GauthKeys, GauthCredentials,
+    WebAuthnAssets, WebAuthnCeremonies, WebAuthnCredentials, WebAuthnPrincipals,
   ],
   exports: [UsersService],
 })
