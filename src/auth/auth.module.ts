@@ -31,6 +31,7 @@ import { GauthCredentialsController } from './mfa/gauth/gauth-credentials.contro
 import { WebAuthnAssets, WebAuthnAssetsController } from './mfa/webauthn/webauthn-assets';
 import { WebAuthnCeremonies } from './mfa/webauthn/webauthn-ceremonies';
 import { WebAuthnCredentials } from './mfa/webauthn/webauthn-credentials';
+import { WebAuthnDevicesController } from './mfa/webauthn/webauthn-devices.controller';
 import { WebAuthnPrincipals } from './mfa/webauthn/webauthn-principals';
 
 /**
@@ -66,7 +67,7 @@ const attributeRepositories = {
 @Module({
   imports: [ServicesModule, TicketsModule],
   controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController, GauthCredentialsController,
-    WebAuthnAssetsController],
+    WebAuthnAssetsController, WebAuthnDevicesController],
   providers: [
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
     UsersService, QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler, authenticationHandlers,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authenticator } from 'otplib';
 import { GauthCredentials } from '../../src/auth/mfa/gauth/gauth-credentials';
+import { WebAuthnCredentials } from '../../src/auth/mfa/webauthn/webauthn-credentials';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
 const GAUTH = {
@@ -51,6 +52,19 @@ describe('npm run users -- reset-mfa', () => {
     expect(rows[0].n).toBe(0);
     expect(await gauth.verify('alice', phone.scratchCodes[0])).toEqual({ ok: false, reason: 'no-device' });
     expect(await gauth.list('bob')).toHaveLength(1);
+  });
+
+  it("removes the user's security keys and passkeys (mfa-webauthn) too, and says so", async () => {
+    const store = t.app.get(WebAuthnCredentials);
+    const key = { publicKey: new Uint8Array([1]), transports: [], deviceType: 'singleDevice' as const, backedUp: false, aaguid: '00000000-0000-0000-0000-000000000000', userVerified: true, signCount: 0, name: 'Security key' };
+    await store.add({ ...key, credentialId: 'carol-key', username: 'Carol' }, false);
+    await store.add({ ...key, credentialId: 'dave-key', username: 'dave' }, false);
+    const reset = cli(['reset-mfa', 'carol']);
+    expect(reset.stderr).toBe('');
+    expect(reset.stdout).toBe("user 'carol': 1 security key(s) or passkey(s) (mfa-webauthn) removed\n");
+    expect(reset.status).toBe(0);
+    expect(await store.list('carol')).toEqual([]);
+    expect(await store.list('dave')).toHaveLength(1);
   });
 
   it('a user without a device, a bad name or no name: a message and a non-zero status, never a stack trace', () => {
