@@ -130,3 +130,92 @@ describe('mfa-webauthn over HTTP', () => {
     );
   });
 });
+
+/** "Sign in with a passkey" (allow-primary-authentication) over HTTP: offered, bound, throttled as a password. */
+describe('mfa-webauthn passkey login over HTTP', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      services: SERVICES,
+      env: {
+        CAS_SERVER_PREFIX: 'https://sso.example.org/cas',
+        CAS_AUTHN_MFA_WEB_AUTHN_CORE_ALLOW_PRIMARY_AUTHENTICATION: 'true',
+        CAS_AUTHN_THROTTLE_FAILURE_THRESHOLD: '100',
+        AUTHN_THROTTLE_ACCOUNT_THRESHOLD: '3',
+      },
+    });
+    t.clock.freeze();
+  });
+  afterAll(() => t.close());
+
+  it('the login form offers it with its own token and challenge (any discoverable credential, user verification required), under script-src \'self\'', async () => {
+    const b = new Browser(t.app);
+    const form = await b.get(`/cas/login?service=${encodeURIComponent(SERVICE)}`);
+    expect(form.statusCode).toBe(200);
+    expect(form.body).toContain('Sign in with a passkey');
+    expect(executionFor(form.body, 'passkey')).not.toBe(executionFor(form.body, 'submit'));
+    const options = optionsOf(form.body);
+    expect(options).toMatchObject({ rpId: 'sso.example.org', userVerification: 'required' });
+    expect(options.allowCredentials ?? []).toEqual([]);
+    expect(String(form.headers['content-security-policy'])).toContain("script-src 'self'; form-action 'self' https://app.example.org");
+    // A token of the passkey form is no password form's.
+    const swapped = await b.post('/cas/login', { username: 'casuser', password: 'Mellon', execution: executionFor(form.body, 'passkey'), _eventId: 'submit' });
+    expect(swapped.statusCode).toBe(403);
+    // The password form still works beside it, in a browser that had no cookie: one browser key for both tokens.
+    const fresh = new Browser(t.app);
+    const page = await fresh.get(`/cas/login?service=${encodeURIComponent(SERVICE)}`);
+    expect(page.headers['set-cookie']).toBeDefined();
+    const login = await fresh.post('/cas/login', { username: 'casuser', password: 'Mellon', execution: executionFor(page.body, 'submit'), _eventId: 'submit' });
+    expect(login.statusCode).toBe(302);
+  });
+
+  it("assertions naming a user's credential count against that account like wrong passwords: throttled after the account threshold, password logins too", async () => {
+    const store = t.app.get(WebAuthnCredentials);
+    await store.add(
+      { credentialId: 'erin-passkey', username: 'erin', publicKey: new Uint8Array([1]), signCount: 0, transports: [], deviceType: 'multiDevice', backedUp: true, aaguid: '00000000-0000-0000-0000-000000000000', userVerified: true, name: 'Passkey' },
+      true,
+    );
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      // From another address each time: the account's counter, not the address's, stops it.
+      const ip = `203.0.113.${i + 1}`;
+      const b = new Browser(t.app);
+      const form = await b.request({ method: 'GET', url: '/cas/login', remoteAddress: ip });
+      const res = await b.request({
+        method: 'POST',
+        url: '/cas/login',
+        remoteAddress: ip,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({
+          execution: executionFor(form.body, 'passkey'),
+          _eventId: 'passkey',
+          response: JSON.stringify({ id: 'erin-passkey', rawId: 'erin-passkey', type: 'public-key', response: { clientDataJSON: 'e30', authenticatorData: 'AA', signature: 'AA' }, clientExtensionResults: {} }),
+        }).toString(),
+      });
+      statuses.push(res.statusCode);
+      if (res.statusCode === 401) expect(res.body).toContain('was not accepted');
+      if (res.statusCode === 429) expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expect(b.cookies.has('TGC')).toBe(false);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    const rows = await t.sql.query(`SELECT failures FROM login_throttle WHERE key = 'account:erin'`);
+    expect(rows.rows).toEqual([{ failures: 3 }]);
+    // The same counter as the password form's: erin's password is not even checked now.
+    const password = await new Browser(t.app).login('erin', 'whatever');
+    expect(password.statusCode).toBe(429);
+    // The credential was not flagged by responses without a valid signature.
+    expect((await store.list('erin'))[0].flaggedAt).toBeNull();
+  });
+
+  it('a passkey token is refused once used, and for another browser', async () => {
+    const b = new Browser(t.app);
+    const form = await b.get('/cas/login');
+    const execution = executionFor(form.body, 'passkey');
+    const thief = await new Browser(t.app).post('/cas/login', { execution, _eventId: 'passkey', response: '{}' });
+    expect(thief.statusCode).toBe(403);
+    const first = await b.post('/cas/login', { execution, _eventId: 'passkey', response: '{}' });
+    expect(first.statusCode).toBe(401);
+    const replay = await b.post('/cas/login', { execution, _eventId: 'passkey', response: '{}' });
+    expect(replay.statusCode).toBe(403);
+  });
+});
