@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import type { Browser, CDPSession, HTTPResponse, Page } from 'puppeteer-core';
+import { UsersService } from '../../src/auth/users.service';
 import { freePort } from '../../src/database/embedded-postgres';
 import { launchChromium } from '../helpers/chromium';
 import { startTestApp, TestApp } from '../helpers/test-app';
@@ -105,12 +106,12 @@ describe('mfa-webauthn in a real browser (chromium, virtual authenticator)', () 
   const PASSWORD_BUTTON = 'form:not([data-webauthn]) button[type=submit]';
   const WEBAUTHN_BUTTON = 'form[data-webauthn] button';
 
-  /** The login asking for mfa-webauthn, the password posted: the page after it. */
-  async function passwordStep(page: Page): Promise<HTTPResponse> {
-    const form = await page.goto(`${casUrl}/login?service=${encodeURIComponent(serviceUrl)}&authn_method=mfa-webauthn`, { waitUntil: 'load' });
+  /** The login (asking for mfa-webauthn unless `query` says otherwise), the password posted: the page after it. */
+  async function passwordStep(page: Page, username = 'casuser', password = 'Mellon', query = '&authn_method=mfa-webauthn'): Promise<HTTPResponse> {
+    const form = await page.goto(`${casUrl}/login?service=${encodeURIComponent(serviceUrl)}${query}`, { waitUntil: 'load' });
     expect(form!.status()).toBe(200);
-    await page.type('#username', 'casuser');
-    await page.type('#password', 'Mellon');
+    await page.type('#username', username);
+    await page.type('#password', password);
     return clickAndWait(page, PASSWORD_BUTTON);
   }
 
@@ -195,5 +196,37 @@ describe('mfa-webauthn in a real browser (chromium, virtual authenticator)', () 
     const after = await clickAndWait(a.page, WEBAUTHN_BUTTON);
     expect(after.status()).toBe(401);
     expect(await text(a.page, '.error[role=alert]')).toContain('may have been copied');
+  });
+
+  it("steps up a password-only SSO session with a new passkey (no password asked again); a disabled account's passkey logs nobody in", async () => {
+    await t.app.get(UsersService).add('dora', 'Correct-Horse-9', { displayName: ['Dora Explorer'] });
+    const d = await freshPage();
+    // A password-only session first (no provider asked): the service gets its ticket at once.
+    await passwordStep(d.page, 'dora', 'Correct-Horse-9', '');
+    expect((await validated(d.page)).attributes.authnContextClass).toBeUndefined();
+    // The same browser asked for mfa-webauthn: the key only (here its registration), then the ticket.
+    const stepUp = await d.page.goto(`${casUrl}/login?service=${encodeURIComponent(serviceUrl)}&authn_method=mfa-webauthn`, { waitUntil: 'load' });
+    expect(stepUp!.status()).toBe(200);
+    expect(await text(d.page, 'h1')).toBe('Set up a security key or passkey');
+    expect(await d.page.$('#password')).toBeNull();
+    await clickAndWait(d.page, WEBAUTHN_BUTTON);
+    const stepped = await validated(d.page);
+    expect(stepped.user).toBe('dora');
+    expect(stepped.attributes.authnContextClass).toEqual(['mfa-webauthn']);
+
+    // Passkey login works for dora, with her account's attributes; then the account is disabled.
+    await d.cdp.send('Network.clearBrowserCookies');
+    await d.page.goto(`${casUrl}/login?service=${encodeURIComponent(serviceUrl)}`, { waitUntil: 'load' });
+    await clickAndWait(d.page, WEBAUTHN_BUTTON);
+    const passkey = await validated(d.page);
+    expect(passkey.user).toBe('dora');
+    expect(passkey.attributes.displayName).toEqual(['Dora Explorer']);
+    await t.app.get(UsersService).disable('dora');
+    await d.cdp.send('Network.clearBrowserCookies');
+    await d.page.goto(`${casUrl}/login?service=${encodeURIComponent(serviceUrl)}`, { waitUntil: 'load' });
+    const disabled = await clickAndWait(d.page, WEBAUTHN_BUTTON);
+    expect(disabled.status()).toBe(401);
+    expect(await text(d.page, 'h1')).toBe('This account has been disabled.');
+    expect((await d.page.cookies()).map((c) => c.name)).not.toContain('TGC');
   });
 });
