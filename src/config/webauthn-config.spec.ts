@@ -68,6 +68,11 @@ describe('loadWebAuthnConfig (cas.authn.mfa.web-authn.core.*)', () => {
     expect(load).toThrow(/ALLOW_PRIMARY_AUTHENTICATION: must be true or false/);
   });
 
+  it('boots on a prefix on an IP address (no WebAuthn there, but no reason to stop the server)', () => {
+    expect(loadWebAuthnConfig({}, 'http://127.0.0.1:8080/cas').relyingPartyId).toBe('127.0.0.1');
+    expect(loadWebAuthnConfig({}, 'http://[::1]:8080/cas').relyingPartyId).toBe('[::1]');
+  });
+
   it('accepts localhost, the relying party id of a development server', () => {
     expect(loadWebAuthnConfig({}, 'http://localhost:8080/cas').relyingPartyId).toBe('localhost');
   });

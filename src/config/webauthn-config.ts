@@ -78,10 +78,13 @@ export function loadWebAuthnConfig(env: Record<string, string | undefined>, serv
   const prefix = new URL(serverPrefix);
   const relyingPartyName = get('RELYING_PARTY_NAME') ?? 'CAS';
   if (relyingPartyName.length > 100) errors.push(`${CORE}RELYING_PARTY_NAME: at most 100 characters`);
-  const relyingPartyId = (get('RELYING_PARTY_ID') ?? prefix.hostname).toLowerCase();
+  const configuredId = get('RELYING_PARTY_ID');
+  const relyingPartyId = (configuredId ?? prefix.hostname).toLowerCase();
   // The browser only accepts the page's host or a registrable suffix of it: anything else makes
-  // every ceremony fail at the user's first click, so it stops the boot instead.
-  if (!isDomainSuffix(prefix.hostname.toLowerCase(), relyingPartyId)) {
+  // every ceremony fail at the user's first click, so a configured id that cannot work stops the
+  // boot. A prefix on an IP address (http://127.0.0.1:8080) has no domain for WebAuthn at all;
+  // its default id is left as the address, the boot goes on, and the pages say the browser refused.
+  if (configuredId !== undefined && !isDomainSuffix(prefix.hostname.toLowerCase(), relyingPartyId)) {
     errors.push(`${CORE}RELYING_PARTY_ID: '${relyingPartyId.slice(0, 100)}' is neither ${prefix.hostname} nor a parent domain of it`);
   }
   const allowedOrigins: string[] = [];
