@@ -3,6 +3,7 @@ import { Interval } from '@nestjs/schedule';
 import { LoginFlows } from './login-flows';
 import { LoginThrottle } from './login-throttle';
 import { GauthCredentials } from './mfa/gauth/gauth-credentials';
+import { TrustedDevices } from './mfa/trusted/trusted-devices';
 
 const BATCH = 10_000;
 const MAX_BATCHES = 20;
@@ -20,13 +21,15 @@ export interface HousekeepingResult {
   throttleWindows: number;
   gauthUsedCodes: number;
   gauthPendingEnrolments: number;
+  trustedDevices: number;
 }
 
 /**
  * Every minute on every node: the single-use records of login-form tokens that have expired,
- * throttle windows that have passed, TOTP codes whose step has left the window and abandoned TOTP
- * enrolments are deleted in bounded batches. The deletes are idempotent and skip rows another node
- * holds (FOR UPDATE SKIP LOCKED), so nodes running them at once do no harm.
+ * throttle windows that have passed, TOTP codes whose step has left the window, abandoned TOTP
+ * enrolments and expired trusted-device records are deleted in bounded batches. The deletes are
+ * idempotent and skip rows another node holds (FOR UPDATE SKIP LOCKED), so nodes running them at
+ * once do no harm.
  */
 @Injectable()
 export class AuthHousekeeping {
@@ -36,11 +39,12 @@ export class AuthHousekeeping {
     private readonly flows: LoginFlows,
     private readonly throttle: LoginThrottle,
     private readonly gauth: GauthCredentials,
+    private readonly trustedDevices: TrustedDevices,
   ) {}
 
   @Interval(60_000)
   async run(): Promise<HousekeepingResult> {
-    const result: HousekeepingResult = { usedExecutions: 0, throttleWindows: 0, gauthUsedCodes: 0, gauthPendingEnrolments: 0 };
+    const result: HousekeepingResult = { usedExecutions: 0, throttleWindows: 0, gauthUsedCodes: 0, gauthPendingEnrolments: 0, trustedDevices: 0 };
     try {
       // Posting a form adds a row, so a flood of posts could outgrow one batch a minute: go on
       // while batches come back full, within a bound that keeps one run short. Accepted TOTP codes
@@ -49,6 +53,8 @@ export class AuthHousekeeping {
       result.throttleWindows = await this.throttle.deletePastWindows(BATCH);
       result.gauthUsedCodes = await batches(() => this.gauth.deleteExpiredUsedCodes(BATCH));
       result.gauthPendingEnrolments = await this.gauth.deleteAbandonedEnrolments(PENDING_ENROLMENT_MAX_AGE_SECONDS, BATCH);
+      // Expired trust records are never honoured (the lookup compares expires_at); this only keeps the table small.
+      result.trustedDevices = await this.trustedDevices.deleteExpired(BATCH);
     } catch (e) {
       this.logger.warn(`housekeeping failed: ${(e as Error).message}`);
     }

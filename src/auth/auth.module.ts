@@ -27,7 +27,11 @@ import { TgcCodec } from './tgc-codec';
 import { ThrottlesController } from './throttles.controller';
 import { GauthCredentials } from './mfa/gauth/gauth-credentials';
 import { GauthKeys } from './mfa/gauth/gauth-keys';
+import { MfaTriggers } from './mfa/mfa-triggers';
 import { GauthCredentialsController } from './mfa/gauth/gauth-credentials.controller';
+import { TrustedDeviceCookie } from './mfa/trusted/trusted-device-cookie';
+import { TrustedDevices } from './mfa/trusted/trusted-devices';
+import { TrustedDevicesController } from './mfa/trusted/trusted-devices.controller';
 import { WebAuthnAssets, WebAuthnAssetsController } from './mfa/webauthn/webauthn-assets';
 import { WebAuthnCeremonies } from './mfa/webauthn/webauthn-ceremonies';
 import { WebAuthnCredentials } from './mfa/webauthn/webauthn-credentials';
@@ -66,13 +70,14 @@ const attributeRepositories = {
 /** Login form, credentials, logout and the TGC cookie. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController, GauthCredentialsController,
+  controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController, GauthCredentialsController, TrustedDevicesController,
     WebAuthnAssetsController, WebAuthnDevicesController],
   providers: [
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
     UsersService, QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler, authenticationHandlers,
     PrincipalAttributesResolver, attributeRepositories,
-    GauthKeys, GauthCredentials,
+    GauthKeys, GauthCredentials, MfaTriggers,
+    TrustedDeviceCookie, TrustedDevices,
     WebAuthnAssets, WebAuthnCeremonies, WebAuthnCredentials, WebAuthnPrincipals,
   ],
   exports: [UsersService],

@@ -10,6 +10,8 @@ import { originOf } from '../services/service-url';
 import { BrowserCookies, clientOf } from './cookies';
 import { LoginFlows } from './login-flows';
 import { AUTHENTICATION_UNAVAILABLE, LoginResult, LoginService, throttledMessage } from './login.service';
+import { TrustedDeviceCookie } from './mfa/trusted/trusted-device-cookie';
+import { TrustedDevices } from './mfa/trusted/trusted-devices';
 import { TgcCodec } from './tgc-codec';
 import { WebAuthnAssets } from './mfa/webauthn/webauthn-assets';
 import { WebAuthnCeremonies } from './mfa/webauthn/webauthn-ceremonies';
@@ -55,6 +57,8 @@ export class LoginController {
     private readonly flows: LoginFlows,
     private readonly tgc: TgcCodec,
     private readonly cookies: BrowserCookies,
+    private readonly trustedCookie: TrustedDeviceCookie,
+    private readonly trustedDevices: TrustedDevices,
     private readonly webauthn: WebAuthnCeremonies,
     private readonly webauthnAssets: WebAuthnAssets,
   ) {}
@@ -68,7 +72,9 @@ export class LoginController {
     const method = param(q, 'method');
     const authnMethod = param(q, 'authn_method');
     const tgtId = await this.tgc.decode(this.cookies.tgc(req), clientOf(req));
-    const result = await this.login.requestCredentials({ service, renew, gateway, method, tgtId, warn: this.cookies.warn(req), authnMethod });
+    const result = await this.login.requestCredentials({
+      service, renew, gateway, method, tgtId, warn: this.cookies.warn(req), authnMethod, trustedDeviceCookie: this.trustedCookie.read(req),
+    });
     return this.finish(req, reply, result);
   }
 
@@ -97,6 +103,9 @@ export class LoginController {
         tgtId,
         clientIp: req.ip,
         deviceCookie: this.cookies.device(req),
+        trustDevice: checked(text('trustDevice')),
+        trustedDeviceCookie: this.trustedCookie.read(req),
+        userAgent: clientOf(req).userAgent,
       });
       return this.finish(req, reply, verified);
     }
@@ -104,9 +113,10 @@ export class LoginController {
       // The browser's WebAuthn answer (JSON, from the page script), with the page's token.
       const request = { execution: text('execution'), browserKey: this.cookies.browserKey(req), tgtId, clientIp: req.ip, deviceCookie: this.cookies.device(req) };
       const response = text('response').slice(0, MAX_WEBAUTHN_RESPONSE);
+      const trust = { trustDevice: checked(text('trustDevice')), trustedDeviceCookie: this.trustedCookie.read(req), userAgent: clientOf(req).userAgent };
       const result =
         text('_eventId') === 'webauthn'
-          ? await this.login.submitMfa({ ...request, code: response })
+          ? await this.login.submitMfa({ ...request, ...trust, code: response })
           : await this.login.acceptPasskey({ ...request, response, method: text('method') || undefined });
       return this.finish(req, reply, result);
     }
@@ -132,6 +142,7 @@ export class LoginController {
       tgtId,
       clientIp: req.ip,
       deviceCookie: this.cookies.device(req),
+      trustedDeviceCookie: this.trustedCookie.read(req),
     });
     return this.finish(req, reply, result);
   }
@@ -161,6 +172,7 @@ export class LoginController {
     else if (r.staleCookie) this.cookies.clearTgc(reply);
     if (r.warnCookie) this.cookies.setWarn(reply);
     if (r.deviceCookie) this.cookies.setDevice(reply, r.deviceCookie);
+    if (r.trustedDeviceCookie) this.trustedCookie.set(reply, r.trustedDeviceCookie);
     const o = r.outcome;
     switch (o.kind) {
       case 'redirect':
@@ -213,10 +225,11 @@ export class LoginController {
         });
         if (o.webauthn) {
           allowOwnScripts(reply, o.service);
-          return sendPage(reply, o.status, webauthnPage({ execution, error: o.error, prompt: o.webauthn, scripts: this.webauthnAssets.scripts() }));
+          const rememberBrowser = this.trustedDevices.offered(this.login.trustRequest(o.pending, o.service));
+          return sendPage(reply, o.status, webauthnPage({ execution, error: o.error, prompt: o.webauthn, scripts: this.webauthnAssets.scripts(), rememberBrowser }));
         }
         allowFormRedirectTo(reply, o.service);
-        return sendPage(reply, o.status, mfaPage({ execution, error: o.error, enrolment: o.enrolment }));
+        return sendPage(reply, o.status, mfaPage({ execution, error: o.error, enrolment: o.enrolment, rememberBrowser: this.trustedDevices.offered(this.login.trustRequest(o.pending, o.service)) }));
       }
       case 'mfaUnavailable':
         return sendPage(reply, 503, mfaUnavailablePage());

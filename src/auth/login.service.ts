@@ -9,6 +9,7 @@ import { POLICY_DEFAULTS, type PolicyDefaults, resolveServiceTicketPolicy, resol
 import { SessionTerminator } from '../tickets/logout/session-terminator';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
 import { isMfaProviderId, type MfaProviderId } from '../config/mfa-config';
+import { type MfaDecision, MfaTriggers } from './mfa/mfa-triggers';
 import { type AuthenticatedPrincipal, Authenticator } from './authenticator';
 import type { AccountState, PasswordWarning } from './handlers/authentication-handler';
 import { DeviceCookies } from './device-cookie';
@@ -18,6 +19,7 @@ import { GauthCredentials, GauthError, type GauthEnrolment, type GauthVerificati
 import { GauthKeys, GauthUnavailableError } from './mfa/gauth/gauth-keys';
 import { otpauthQrCodeSvg } from './mfa/gauth/gauth-qr-code';
 import { parsePendingMfa, type PendingMfa } from './mfa/pending-mfa';
+import { type TrustedBrowser, TrustedDevices, type TrustRequest } from './mfa/trusted/trusted-devices';
 import { WebAuthnCeremonies, webAuthnRefusalMessage, type WebAuthnPrompt, type WebAuthnRefusal, type WebAuthnVerification } from './mfa/webauthn/webauthn-ceremonies';
 import { WebAuthnPrincipals } from './mfa/webauthn/webauthn-principals';
 
@@ -70,6 +72,8 @@ export interface LoginResult {
   deviceCookie?: string;
   /** Set (true) or keep unchanged (undefined) the CASPRIVACY warning cookie. */
   warnCookie?: boolean;
+  /** The trusted-device cookie to give the browser: the user had it remembered at a right code. */
+  trustedDeviceCookie?: string;
 }
 
 export interface CredentialRequest {
@@ -83,6 +87,8 @@ export interface CredentialRequest {
   warn: boolean;
   /** `authn_method`: a multi-factor provider id this login must satisfy. */
   authnMethod?: string;
+  /** The MFATRUSTED cookie: a browser trusted for the factor skips its code. */
+  trustedDeviceCookie?: string;
 }
 
 export interface MfaSubmission {
@@ -92,6 +98,10 @@ export interface MfaSubmission {
   tgtId: string | null;
   clientIp: string;
   deviceCookie?: string;
+  /** "Remember this browser" was ticked; with the MFATRUSTED cookie and the User-Agent (the record's name). */
+  trustDevice?: boolean;
+  trustedDeviceCookie?: string;
+  userAgent?: string;
 }
 
 /** "Sign in with a passkey": the browser's assertion (JSON) with the passkey form's token. */
@@ -118,6 +128,7 @@ export interface CredentialSubmission {
   tgtId: string | null;
   clientIp: string;
   deviceCookie?: string;
+  trustedDeviceCookie?: string;
 }
 
 const GENERIC_FAILURE = 'Invalid credentials.';
@@ -156,6 +167,8 @@ export class LoginService {
     private readonly webauthn: WebAuthnCeremonies,
     private readonly webauthnPrincipals: WebAuthnPrincipals,
     private readonly clock: Clock,
+    private readonly mfa: MfaTriggers,
+    private readonly trustedDevices: TrustedDevices,
   ) {}
 
   /**
@@ -170,7 +183,6 @@ export class LoginService {
   async requestCredentials(r: CredentialRequest): Promise<LoginResult> {
     const method = postMethod(r.method);
     if (r.authnMethod !== undefined && !isMfaProviderId(r.authnMethod)) return { outcome: { kind: 'unknownAuthnMethod' } };
-    const provider = this.requiredProvider(r.authnMethod);
     const registered = r.service === undefined ? null : this.authorizedService(r.service);
     if (r.service !== undefined && !registered) return { outcome: this.denied(r.service) };
     // SSO is honoured unless renew is asked, SSO is off globally, or off for this service (CAS 3.6).
@@ -184,12 +196,12 @@ export class LoginService {
         }
         // No ticket from a session without the required factor: the code only (step-up), or,
         // for a gateway request (which never prompts), back to the service without a ticket.
-        if (provider) {
-          const session = await this.tickets.findSession(r.tgtId);
-          if (session && !(provider in session.factors)) {
-            if (r.gateway) return { outcome: { kind: 'redirect', location: r.service } };
-            return this.startMfa(this.stepUp(provider, session.id, session.principal, method), r.service, r.authnMethod);
-          }
+        const session = this.mfa.mayRequire(registered, r.authnMethod) ? await this.tickets.findSession(r.tgtId) : null;
+        if (session) {
+          const decision = this.mfa.decide(this.mfa.requirement({ authnMethod: r.authnMethod, registered, attributes: session.attributes }), session.factors, session.principal);
+          if ((decision.kind === 'ask' || decision.kind === 'blocked') && r.gateway) return { outcome: { kind: 'redirect', location: r.service } };
+          const stop = await this.ssoMfa(decision, session.id, session.principal, method, r.service, r.authnMethod, { cookie: r.trustedDeviceCookie, tgtId: r.tgtId });
+          if (stop) return stop;
         }
         // warn: confirm on an interstitial first, unless this is a gateway request (which never prompts).
         if (r.warn && !r.gateway && (await this.tickets.findSession(r.tgtId))) {
@@ -201,8 +213,10 @@ export class LoginService {
         staleCookie = (await this.tickets.findSession(r.tgtId)) === null;
       } else {
         const session = await this.tickets.findSession(r.tgtId);
-        if (session && provider && !(provider in session.factors)) {
-          return this.startMfa(this.stepUp(provider, session.id, session.principal, method), undefined, r.authnMethod);
+        if (session) {
+          const decision = this.mfa.decide(this.mfa.requirement({ authnMethod: r.authnMethod, registered: null, attributes: session.attributes }), session.factors, session.principal);
+          const stop = await this.ssoMfa(decision, session.id, session.principal, method, undefined, r.authnMethod, { cookie: r.trustedDeviceCookie, tgtId: r.tgtId });
+          if (stop) return stop;
         }
         if (session) return { outcome: { kind: 'loggedIn', principal: session.principal } };
         staleCookie = true;
@@ -248,8 +262,11 @@ export class LoginService {
     const principal = authentication.principal;
     if (reservation) await this.throttle.refund(reservation);
     if (registered && !attributesAllowed(registered.access, principal.attributes)) return { outcome: this.accessDenied(registered) };
-    const provider = this.requiredProvider(authnMethod);
-    if (provider) {
+    // The service's policy and the principal's attributes count from here (mfa-triggers.ts).
+    const decision = this.mfa.decide(this.mfa.requirement({ authnMethod, registered, attributes: principal.attributes }), null, principal.username);
+    if (decision.kind === 'blocked') return { outcome: { kind: 'mfaUnavailable' } };
+    if (decision.kind === 'ask') {
+      const provider = decision.provider;
       // The second factor before any session: nothing of this login reaches the browser but the
       // MFA page's token, until the code is right.
       const pending: PendingMfa = {
@@ -264,9 +281,10 @@ export class LoginService {
         method,
         failures: 0,
       };
-      return this.startMfa(pending, service, authnMethod);
+      return this.startMfa(pending, service, authnMethod, { cookie: s.trustedDeviceCookie, tgtId: s.tgtId, deviceId });
     }
-    return this.establish(principal, { ...s, method, service, registered, deviceId });
+    const phantom = decision.kind === 'proceed' && decision.phantom ? { [decision.phantom]: this.clock.now() } : undefined;
+    return this.establish(principal, { ...s, method, service, registered, deviceId }, phantom);
   }
 
   /**
@@ -325,10 +343,18 @@ export class LoginService {
     };
   }
 
-  /** The provider this login must satisfy: the request's `authn_method`, else the global trigger. */
-  private requiredProvider(authnMethod: string | undefined): MfaProviderId | null {
-    if (authnMethod !== undefined && isMfaProviderId(authnMethod)) return authnMethod;
-    return this.config.mfa.globalProviderId ?? null;
+  /**
+   * An SSO request's multi-factor decision: the step-up code page, the unavailable page (CLOSED),
+   * or null to go on (nothing needed, or OPEN/PHANTOM, PHANTOM first recording its provider in
+   * the session as if satisfied).
+   */
+  private async ssoMfa(
+    decision: MfaDecision, sessionId: string, principal: string, method: 'POST' | undefined, service: string | undefined, authnMethod: string | undefined, browser: TrustedBrowser,
+  ): Promise<LoginResult | null> {
+    if (decision.kind === 'blocked') return { outcome: { kind: 'mfaUnavailable' } };
+    if (decision.kind === 'ask') return this.startMfa(this.stepUp(decision.provider, sessionId, principal, method), service, authnMethod, browser);
+    if (decision.kind === 'proceed' && decision.phantom) await this.tickets.addFactor(sessionId, decision.phantom);
+    return null;
   }
 
   private stepUp(provider: MfaProviderId, sessionId: string, principal: string, method: 'POST' | undefined): PendingMfa {
@@ -343,7 +369,19 @@ export class LoginService {
    * whose first code confirms it and counts as the factor. No key (GauthUnavailableError): the
    * unavailable page (failure mode CLOSED).
    */
-  private async startMfa(pending: PendingMfa, service: string | undefined, authnMethod: string | undefined): Promise<LoginResult> {
+  /**
+   * What trusted devices need of a pending factor: the service's `bypassTrustedDeviceEnabled`
+   * (CAS) asks its code every time, so trust is neither used nor offered nor recorded for it.
+   */
+  trustRequest(pending: PendingMfa, service: string | undefined): TrustRequest {
+    const registered = service === undefined ? null : this.authorizedService(service);
+    return { ...pending, bypassTrustedDevice: registered?.multifactorPolicy?.bypassTrustedDeviceEnabled ?? false };
+  }
+
+  private async startMfa(pending: PendingMfa, service: string | undefined, authnMethod: string | undefined, browser: TrustedBrowser = {}): Promise<LoginResult> {
+    // A browser this user trusted for the provider (CAS trusted devices): no code. The hook for
+    // the service's multifactorPolicy.bypassTrustedDeviceEnabled is TrustRequest.bypassTrustedDevice.
+    if (await this.trustedDevices.trusts(this.trustRequest(pending, service), browser.cookie)) return this.satisfiedByTrustedDevice(pending, service, browser);
     if (pending.provider === 'mfa-webauthn') return this.startWebAuthn(pending, service, authnMethod, 200);
     try {
       this.gauthKeys.assertAvailable();
@@ -406,12 +444,32 @@ export class LoginService {
       return { outcome: { kind: 'mfa', status: 401, service, authnMethod, pending: { ...pending, failures }, error } };
     }
     if (reservation) await this.throttle.refund(reservation);
+    const trustedDeviceCookie = await this.trustedDevices.remember(this.trustRequest(pending, service), !!s.trustDevice, s.trustedDeviceCookie, s.userAgent ?? '');
     const factors = { [pending.provider]: this.clock.now() };
-    if (pending.stepUpSession) return this.finishStepUp(pending, pending.stepUpSession, service, registered, s.tgtId);
+    if (pending.stepUpSession) return { ...(await this.finishStepUp(pending, pending.stepUpSession, service, registered, s.tgtId)), trustedDeviceCookie };
+    return {
+      ...(await this.establish(
+        { username: pending.username, attributes: pending.attributes, handler: pending.handler ?? '', warning: pending.warning },
+        { service, registered, method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: s.tgtId, deviceId },
+        factors,
+      )),
+      trustedDeviceCookie,
+    };
+  }
+
+  /**
+   * The factor satisfied by a trusted browser: what a right code would have led to (the factor
+   * joins the step-up session, or the new session is created with it). The session records the
+   * provider as satisfied, so authnContextClass names it as CAS's trusted flow does (it runs the
+   * provider's final step), and a new session carries CAS's `isFromTrustedMultifactorAuthentication`.
+   */
+  private async satisfiedByTrustedDevice(pending: PendingMfa, service: string | undefined, browser: TrustedBrowser): Promise<LoginResult> {
+    const registered = service === undefined ? null : this.authorizedService(service);
+    if (pending.stepUpSession) return this.finishStepUp(pending, pending.stepUpSession, service, registered, browser.tgtId ?? null);
     return this.establish(
-      { username: pending.username, attributes: pending.attributes, handler: pending.handler ?? '', warning: pending.warning },
-      { service, registered, method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: s.tgtId, deviceId },
-      factors,
+      { username: pending.username, attributes: this.trustedDevices.markTrusted(pending.attributes), handler: pending.handler ?? '', warning: pending.warning },
+      { service, registered, method: pending.method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: browser.tgtId ?? null, deviceId: browser.deviceId },
+      { [pending.provider]: this.clock.now() },
     );
   }
 
@@ -453,15 +511,19 @@ export class LoginService {
     if (!principal) return { outcome: { kind: 'accountState', state: 'disabled', service } };
     if (reservation) await this.throttle.refund(reservation);
     if (registered && !attributesAllowed(registered.access, principal.attributes)) return { outcome: this.accessDenied(registered) };
-    const provider = this.requiredProvider(authnMethod);
-    if (provider && provider !== 'mfa-webauthn') {
+    // The passkey is mfa-webauthn: the triggers ask only for what it does not satisfy.
+    const satisfied = { 'mfa-webauthn': this.clock.now() };
+    const decision = this.mfa.decide(this.mfa.requirement({ authnMethod, registered, attributes: principal.attributes }), satisfied, principal.username);
+    if (decision.kind === 'blocked') return { outcome: { kind: 'mfaUnavailable' } };
+    if (decision.kind === 'ask') {
       const pending: PendingMfa = {
-        provider, username: principal.username, attributes: principal.attributes, handler: principal.handler, rememberMe: false, publicWorkstation: false, warn: false, method, failures: 0,
+        provider: decision.provider, username: principal.username, attributes: principal.attributes, handler: principal.handler, rememberMe: false, publicWorkstation: false, warn: false, method, failures: 0,
       };
-      return this.startMfa(pending, service, authnMethod);
+      return this.startMfa(pending, service, authnMethod, { tgtId: s.tgtId, deviceId });
     }
+    const phantom = decision.kind === 'proceed' && decision.phantom ? { [decision.phantom]: this.clock.now() } : {};
     const options = { service, registered, method, rememberMe: false, publicWorkstation: false, warn: false, tgtId: s.tgtId, deviceId };
-    return this.establish(principal, options, { 'mfa-webauthn': this.clock.now() });
+    return this.establish(principal, options, { ...satisfied, ...phantom });
   }
 
   /** The factor joins the existing session; then its ticket, as SSO would have granted it. */

@@ -251,6 +251,8 @@ export interface MfaPageModel {
   error?: string;
   /** Enrolment (no confirmed device yet): what to put into the authenticator app, shown once. */
   enrolment?: { otpauthUri: string; secret: string; scratchCodes: string[]; qrCodeSvg?: string };
+  /** Trusted devices: the period the "remember this browser" box offers ("30 days"); absent, no box. */
+  rememberBrowser?: string | null;
 }
 
 /**
@@ -280,6 +282,7 @@ ${enrolment}
 <input type="text" id="token" name="token" required autofocus inputmode="numeric" autocomplete="one-time-code" maxlength="20">
 <input type="hidden" name="execution" value="${escapeHtml(m.execution)}">
 <input type="hidden" name="_eventId" value="mfa">
+${m.rememberBrowser ? `<label><input type="checkbox" name="trustDevice" value="true"> Remember this browser for ${escapeHtml(m.rememberBrowser)}</label>` : ''}
 <button type="submit">Verify</button>
 </form>
 <p><a href="login">Start over</a></p>`,

@@ -7,7 +7,9 @@ export type CasErrorCode =
   | 'INVALID_TICKET'
   | 'INVALID_SERVICE'
   | 'INTERNAL_ERROR'
-  | 'UNAUTHORIZED_SERVICE';
+  | 'UNAUTHORIZED_SERVICE'
+  /** CAS's UnsatisfiedAuthenticationContextTicketValidationException: the session lacks the factor the service needs. */
+  | 'INVALID_AUTHENTICATION_CONTEXT';
 
 /** A protocol failure that is shown to the client as `code` + description. */
 export class CasError extends Error {

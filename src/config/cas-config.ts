@@ -4,6 +4,7 @@ import { type AttributeRepositoryConfig, loadAttributeRepositoryConfig } from '.
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './env.validation';
 import { type LdapAttributeRepositoryConfig, ldapAttributeRepositories, type LdapSourceConfig, ldapSources } from './ldap-config';
 import { loadMfaConfig, type MfaConfig } from './mfa-config';
+import { loadMfaTrustedConfig, type MfaTrustedConfig } from './mfa-trusted-config';
 import { loadWebAuthnConfig, type WebAuthnConfig } from './webauthn-config';
 
 /**
@@ -102,6 +103,8 @@ export interface CasConfig {
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
   /** `cas.authn.mfa.*`: the multi-factor providers (config/mfa-config.ts). */
   mfa: MfaConfig;
+  /** `cas.authn.mfa.trusted.*`: browsers trusted to skip the second factor (config/mfa-trusted-config.ts). */
+  mfaTrusted: MfaTrustedConfig;
   /** `cas.authn.mfa.web-authn.core.*`: the WebAuthn provider mfa-webauthn (config/webauthn-config.ts). */
   webAuthn: WebAuthnConfig;
 }
@@ -198,6 +201,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     view: { cas2V3ForwardCompatible: v.CAS_VIEW_CAS2_V3_FORWARD_COMPATIBLE },
     logLevel: v.LOG_LEVEL as CasConfig['logLevel'],
     mfa: mfaConfig(env, development.enabled),
+    mfaTrusted: loadMfaTrustedConfig(env),
     webAuthn: loadWebAuthnConfig(env, prefix),
   };
 }

@@ -78,3 +78,30 @@ describe('mfa-gauth settings', () => {
     expect(message).toContain(`${C}CODE_DIGITS:`);
   });
 });
+
+describe('multi-factor triggers and failure mode settings', () => {
+  const NAMES = 'CAS_AUTHN_MFA_TRIGGERS_PRINCIPAL_GLOBAL_PRINCIPAL_ATTRIBUTE_NAME_TRIGGERS';
+  const REGEX = 'CAS_AUTHN_MFA_TRIGGERS_PRINCIPAL_GLOBAL_PRINCIPAL_ATTRIBUTE_VALUE_REGEX';
+  const MODE = 'CAS_AUTHN_MFA_CORE_GLOBAL_FAILURE_MODE';
+
+  it("CAS's defaults: no trigger, global failure mode CLOSED", () => {
+    expect(loadMfaConfig({}).triggers).toEqual({ globalProviderId: undefined, globalFailureMode: 'CLOSED', principal: { attributeNameTriggers: [], attributeValueRegex: undefined } });
+  });
+
+  it('reads the principal attribute trigger (comma-separated names, a whole-value regex) and the global failure mode', () => {
+    const t = loadMfaConfig({ [NAMES]: 'memberOf, eduPersonAffiliation', [REGEX]: 'staff|faculty', [MODE]: 'phantom', CAS_AUTHN_MFA_TRIGGERS_GLOBAL_GLOBAL_PROVIDER_ID: 'mfa-gauth' }).triggers;
+    expect(t.principal.attributeNameTriggers).toEqual(['memberOf', 'eduPersonAffiliation']);
+    expect(t.principal.attributeValueRegex?.test('staff')).toBe(true);
+    expect(t.principal.attributeValueRegex?.test('staffroom')).toBe(false);
+    expect(t.globalFailureMode).toBe('PHANTOM');
+    expect(t.globalProviderId).toBe('mfa-gauth');
+  });
+
+  it.each([
+    [REGEX, 'staff('],
+    [MODE, 'AJAR'],
+    [MODE, 'UNDEFINED'],
+  ])('%s=%s stops the boot naming the variable', (name, value) => {
+    expect(errorOf({ [name]: value })).toContain(`${name}:`);
+  });
+});

@@ -36,8 +36,32 @@ export function isMfaProviderId(value: string): value is MfaProviderId {
   return (MFA_PROVIDER_IDS as readonly string[]).includes(value);
 }
 
+/**
+ * CAS's failure modes (RegisteredServiceMultifactorPolicyFailureModes): what a login does when the
+ * provider it needs cannot run. CLOSED: no login; OPEN: on without the factor, nothing of it
+ * released; PHANTOM: on, the provider recorded and released as if satisfied; NONE: availability
+ * is not checked (the provider's own failure shows); UNDEFINED: the next level decides.
+ */
+export const FAILURE_MODES = ['UNDEFINED', 'OPEN', 'CLOSED', 'PHANTOM', 'NONE'] as const;
+export type FailureMode = (typeof FAILURE_MODES)[number];
+
+/** The triggers of `cas.authn.mfa.*` that the service module's requiredMultifactor reads. */
+export interface MfaTriggerConfig {
+  /** `triggers.global.global-provider-id`. */
+  globalProviderId?: MfaProviderId;
+  /** `core.global-failure-mode` (CAS default CLOSED); never UNDEFINED. */
+  globalFailureMode: Exclude<FailureMode, 'UNDEFINED'>;
+  principal: {
+    /** `triggers.principal.global-principal-attribute-name-triggers`: comma-separated attribute names. */
+    attributeNameTriggers: string[];
+    /** `triggers.principal.global-principal-attribute-value-regex`: matched against a whole value (Java's String.matches). */
+    attributeValueRegex?: RegExp;
+  };
+}
+
 export interface MfaConfig {
   gauth: GauthConfig;
+  triggers: MfaTriggerConfig;
   /**
    * `triggers.global.global-provider-id`: every login needs this provider's factor, whatever the
    * service. An id this server does not have stops the boot (fail closed: a typo must not turn
@@ -49,6 +73,9 @@ export interface MfaConfig {
 const CORE = 'CAS_AUTHN_MFA_GAUTH_CORE_';
 const KEY = 'CAS_AUTHN_MFA_GAUTH_CRYPTO_ENCRYPTION_KEY';
 const GLOBAL_PROVIDER = 'CAS_AUTHN_MFA_TRIGGERS_GLOBAL_GLOBAL_PROVIDER_ID';
+const GLOBAL_FAILURE_MODE = 'CAS_AUTHN_MFA_CORE_GLOBAL_FAILURE_MODE';
+const PRINCIPAL_NAMES = 'CAS_AUTHN_MFA_TRIGGERS_PRINCIPAL_GLOBAL_PRINCIPAL_ATTRIBUTE_NAME_TRIGGERS';
+const PRINCIPAL_REGEX = 'CAS_AUTHN_MFA_TRIGGERS_PRINCIPAL_GLOBAL_PRINCIPAL_ATTRIBUTE_VALUE_REGEX';
 
 /** The MFA settings of the environment; every bad value is named in one ConfigurationError. */
 export function loadMfaConfig(env: Record<string, string | undefined>): MfaConfig {
@@ -97,8 +124,30 @@ export function loadMfaConfig(env: Record<string, string | undefined>): MfaConfi
     else errors.push(`${GLOBAL_PROVIDER}: unknown multi-factor provider '${globalProvider.slice(0, 50)}' (known: ${MFA_PROVIDER_IDS.join(', ')})`);
   }
 
+  const failureMode = get(GLOBAL_FAILURE_MODE)?.toUpperCase() ?? 'CLOSED';
+  let globalFailureMode: MfaTriggerConfig['globalFailureMode'] = 'CLOSED';
+  // UNDEFINED is "let the next level decide", and there is none above the global setting.
+  if (failureMode !== 'UNDEFINED' && (FAILURE_MODES as readonly string[]).includes(failureMode)) globalFailureMode = failureMode as typeof globalFailureMode;
+  else errors.push(`${GLOBAL_FAILURE_MODE}: OPEN, CLOSED, PHANTOM or NONE`);
+
+  const attributeNameTriggers = (get(PRINCIPAL_NAMES) ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  const regex = get(PRINCIPAL_REGEX);
+  let attributeValueRegex: RegExp | undefined;
+  if (regex !== undefined) {
+    try {
+      // Java's String.matches: the whole value, letter case as written.
+      attributeValueRegex = new RegExp(`^(?:${regex})$`);
+    } catch (e) {
+      errors.push(`${PRINCIPAL_REGEX}: invalid regular expression (${(e as Error).message})`);
+    }
+  }
+
   if (errors.length) throw new ConfigurationError(`Invalid configuration:\n${errors.map((e) => `  ${e}`).join('\n')}`);
-  return { gauth: { issuer, label, windowSize, timeStepSize, codeDigits, multipleDeviceRegistrationEnabled, encryptionKey }, globalProviderId };
+  return {
+    gauth: { issuer, label, windowSize, timeStepSize, codeDigits, multipleDeviceRegistrationEnabled, encryptionKey },
+    globalProviderId,
+    triggers: { globalProviderId, globalFailureMode, principal: { attributeNameTriggers, attributeValueRegex } },
+  };
 }
 
 /** base64url (or base64 with padding) of at least 32 bytes: an AES-256 key. */

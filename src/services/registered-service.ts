@@ -1,3 +1,6 @@
+import { FAILURE_MODES, type FailureMode, MFA_PROVIDER_IDS } from '../config/mfa-config';
+import { compileWholeMatch, type MultifactorPolicy } from './multifactor-policy';
+
 /**
  * A registered service in Apereo CAS's JSON format (`@class`, `serviceId`, `name`, `id`, …).
  * The whole definition is kept; the fields this server acts on are lifted into typed properties.
@@ -22,6 +25,8 @@ export interface RegisteredService {
   ptPolicy?: { numberOfUses?: number; timeToLiveSeconds?: number };
   /** `proxyPolicy`: which pgtUrl callbacks may obtain a PGT from its tickets; CAS's default refuses all. */
   proxyPolicy: ProxyPolicy;
+  /** `multifactorPolicy`: the providers a login to it needs, bypass rules, failure mode (multifactor-policy.ts). */
+  multifactorPolicy?: MultifactorPolicy;
   definition: Record<string, unknown>;
 }
 
@@ -70,7 +75,7 @@ export const SERVICE_FIELDS = {
   implemented: new Set([
     '@class', 'id', 'name', 'serviceId', 'description', 'evaluationOrder', 'logoutType', 'logoutUrl',
     'accessStrategy', 'attributeReleasePolicy', 'ticketGrantingTicketExpirationPolicy', 'serviceTicketExpirationPolicy',
-    'proxyPolicy', 'proxyTicketExpirationPolicy',
+    'proxyPolicy', 'proxyTicketExpirationPolicy', 'multifactorPolicy',
     // Only CAS's defaults, which are what this server does: the full-match serviceId strategy and
     // the principal id as username.
     'matchingStrategy', 'usernameAttributeProvider',
@@ -85,8 +90,6 @@ export const SERVICE_FIELDS = {
    * or CAS's default that enforces nothing), refused otherwise.
    */
   refusedUnlessInert: new Map<string, Record<string, unknown>>([
-    // DefaultRegisteredServiceMultifactorPolicy as CAS exports it when no provider is set.
-    ['multifactorPolicy', { failureMode: 'UNDEFINED' }],
     ['authenticationPolicy', {}],
     ['requiredHandlers', {}],
     ['environments', {}],
@@ -142,6 +145,7 @@ export function parseServiceDefinition(json: unknown): RegisteredService {
     stPolicy: parseTicketPolicy(d.serviceTicketExpirationPolicy, 'serviceTicketExpirationPolicy'),
     ptPolicy: parseTicketPolicy(d.proxyTicketExpirationPolicy, 'proxyTicketExpirationPolicy'),
     proxyPolicy: parseProxyPolicy(d.proxyPolicy),
+    multifactorPolicy: parseMultifactorPolicy(d.multifactorPolicy),
     definition: d,
   };
 }
@@ -192,6 +196,78 @@ function parseProxyPolicy(p: unknown): ProxyPolicy {
   } catch {
     throw new InvalidServiceDefinition('proxyPolicy.pattern: invalid regular expression');
   }
+}
+
+const MULTIFACTOR_POLICY_CLASS = 'org.apereo.cas.services.DefaultRegisteredServiceMultifactorPolicy';
+
+/**
+ * The fields of DefaultRegisteredServiceMultifactorPolicy. Every one is about how a user must
+ * authenticate, so anything not implemented is refused unless inert: `script` (a Groovy trigger;
+ * no script engine here) and `bypassForRequestIpAddress` (a bypass by client address) among them.
+ */
+const MULTIFACTOR_POLICY_FIELDS = new Set([
+  '@class', 'multifactorAuthenticationProviders', 'failureMode', 'bypassEnabled', 'bypassPrincipalAttributeName',
+  'bypassPrincipalAttributeValue', 'bypassIfMissingPrincipalAttribute', 'forceExecution', 'bypassTrustedDeviceEnabled',
+  'principalAttributeNameTrigger', 'principalAttributeValueToMatch',
+]);
+
+/**
+ * `multifactorPolicy`. A provider id this server does not have is refused (fail closed: a typo or
+ * a provider not installed must not turn MFA off for the service, and CAS itself cannot honour
+ * it either). Patterns that do not compile are refused, not read as "never matches".
+ */
+function parseMultifactorPolicy(p: unknown, knownProviders: readonly string[] = MFA_PROVIDER_IDS): MultifactorPolicy | undefined {
+  if (p === undefined || p === null) return undefined;
+  const field = 'multifactorPolicy';
+  if (typeof p !== 'object' || Array.isArray(p)) throw new InvalidServiceDefinition(`${field}: must be an object`);
+  const o = p as Record<string, unknown>;
+  if (o['@class'] !== undefined && o['@class'] !== MULTIFACTOR_POLICY_CLASS) {
+    throw new InvalidServiceDefinition(`${field}.@class: '${String(o['@class'])}' is not implemented here; only ${MULTIFACTOR_POLICY_CLASS}`);
+  }
+  for (const key of Object.keys(o)) {
+    if (MULTIFACTOR_POLICY_FIELDS.has(key)) continue;
+    const active = activeField(o[key], `${field}.${key}`);
+    if (active) throw new InvalidServiceDefinition(`${active}: not implemented by this server; refused rather than ignored`);
+  }
+  const providers = [...new Set(javaCollection(o.multifactorAuthenticationProviders, `${field}.multifactorAuthenticationProviders`))];
+  for (const id of providers) {
+    if (!knownProviders.includes(id)) {
+      throw new InvalidServiceDefinition(`${field}.multifactorAuthenticationProviders: unknown multi-factor provider '${id.slice(0, 50)}' (known: ${knownProviders.join(', ')})`);
+    }
+  }
+  const failureMode = o.failureMode ?? 'UNDEFINED';
+  if (typeof failureMode !== 'string' || !(FAILURE_MODES as readonly string[]).includes(failureMode)) {
+    throw new InvalidServiceDefinition(`${field}.failureMode: ${FAILURE_MODES.join(', ')}`);
+  }
+  const text = (key: string): string | undefined => {
+    const v = o[key];
+    if (v === undefined || v === null || (typeof v === 'string' && !v.trim())) return undefined;
+    if (typeof v !== 'string') throw new InvalidServiceDefinition(`${field}.${key}: must be a string`);
+    return v.trim();
+  };
+  const pattern = (key: string, source: string, ignoreCase: boolean): RegExp => {
+    try {
+      return compileWholeMatch(source, ignoreCase);
+    } catch {
+      throw new InvalidServiceDefinition(`${field}.${key}: invalid regular expression '${source.slice(0, 100)}'`);
+    }
+  };
+  const bypassValue = text('bypassPrincipalAttributeValue');
+  const triggerNames = text('principalAttributeNameTrigger');
+  const triggerValue = text('principalAttributeValueToMatch');
+  return {
+    providers,
+    failureMode: failureMode as FailureMode,
+    bypassEnabled: flag(o.bypassEnabled, `${field}.bypassEnabled`, false),
+    bypassPrincipalAttributeName: text('bypassPrincipalAttributeName'),
+    // CAS splits the value on commas (commaDelimitedListToSet) and matches each as a pattern, ignoring case.
+    bypassPrincipalAttributeValue: bypassValue?.split(',').map((v) => v.trim()).filter(Boolean).map((v) => pattern('bypassPrincipalAttributeValue', v, true)),
+    bypassIfMissingPrincipalAttribute: flag(o.bypassIfMissingPrincipalAttribute, `${field}.bypassIfMissingPrincipalAttribute`, false),
+    forceExecution: flag(o.forceExecution, `${field}.forceExecution`, false),
+    bypassTrustedDeviceEnabled: flag(o.bypassTrustedDeviceEnabled, `${field}.bypassTrustedDeviceEnabled`, false),
+    principalAttributeNameTrigger: triggerNames?.split(',').map((n) => n.trim()).filter(Boolean),
+    principalAttributeValueToMatch: triggerValue === undefined ? undefined : pattern('principalAttributeValueToMatch', triggerValue, true),
+  };
 }
 
 /** Whether the policy lets this callback URL obtain a PGT (https is checked separately, by the caller). */

@@ -8,7 +8,7 @@ import type { ServiceTicketPolicy, SessionPolicy } from '../services/ticket-poli
 import { newTicketId, TicketType } from './ticket-ids';
 import {
   AuthenticationFactors, ConsumedRow, ConsumedTicket, EndedSessionRows, ReachedRow, Session, SessionDetail, SessionDetailRow, SessionKind, SessionRow,
-  SessionTotals, toConsumed, toReached, toSession, toSessionDetail,
+  SessionTotals, toConsumed, toFactors, toReached, toSession, toSessionDetail,
 } from './ticket-rows';
 import * as q from './ticket-statements';
 
@@ -134,10 +134,13 @@ export class TicketRegistry {
     return rows.length === 1;
   }
 
-  /** A live PGT (in a live session) with what `/proxy` checks before granting, or null. */
-  async findProxyGrantingTicket(pgtId: string): Promise<{ id: string; principal: string; attributes: Attributes } | null> {
-    const row = await this.sql.one<{ id: string; principal: string; attributes: Attributes | null }>(q.FIND_PROXY_GRANTING_TICKET_SQL, [pgtId, this.clock.now()]);
-    return row && { id: row.id, principal: row.principal, attributes: row.attributes ?? {} };
+  /** A live PGT (in a live session) with what `/proxy` checks before granting (the root session's attributes and factors), or null. */
+  async findProxyGrantingTicket(pgtId: string): Promise<{ id: string; principal: string; attributes: Attributes; factors: AuthenticationFactors } | null> {
+    const row = await this.sql.one<{ id: string; principal: string; attributes: Attributes | null; authentication_factors: Record<string, string> | null }>(
+      q.FIND_PROXY_GRANTING_TICKET_SQL,
+      [pgtId, this.clock.now()],
+    );
+    return row && { id: row.id, principal: row.principal, attributes: row.attributes ?? {}, factors: toFactors(row.authentication_factors) };
   }
 
   /**

@@ -85,7 +85,7 @@ export const INSERT_PROXY_GRANTING_TICKET_SQL = `INSERT INTO tickets (id, type, 
        ON CONFLICT (granted_from) WHERE type = 'PGT' DO NOTHING
        RETURNING id`;
 
-export const FIND_PROXY_GRANTING_TICKET_SQL = `SELECT p.id, p.principal, tgt.attributes
+export const FIND_PROXY_GRANTING_TICKET_SQL = `SELECT p.id, p.principal, tgt.attributes, tgt.authentication_factors
          FROM tickets p JOIN tickets tgt ON tgt.id = p.session_id
         WHERE p.id = $1 AND p.type = 'PGT' AND p.expires_at > $2 AND tgt.expires_at > $2`;
 

@@ -84,7 +84,7 @@ describe('mfa-gauth login', () => {
     const v = (await validate(ticketOf(done))).json().serviceResponse.authenticationSuccess;
     expect(v.user).toBe('alice');
     expect(v.attributes.authnContextClass).toEqual(['mfa-gauth']);
-    expect(v.attributes.successfulAuthenticationHandlers).toEqual(['AcceptUsersAuthenticationHandler']);
+    expect(v.attributes.successfulAuthenticationHandlers).toEqual(['AcceptUsersAuthenticationHandler', 'GoogleAuthenticatorAuthenticationHandler']);
     expect(v.attributes.isFromNewLogin).toEqual([true]);
     const [row] = (await t.sql.query(`SELECT authentication_factors FROM tickets WHERE principal = 'alice' AND type = 'TGT'`)).rows;
     expect(new Date(row.authentication_factors['mfa-gauth']).getTime()).toBe(t.clock.now().getTime());

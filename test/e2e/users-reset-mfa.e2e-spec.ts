@@ -5,12 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { authenticator } from 'otplib';
 import { GauthCredentials } from '../../src/auth/mfa/gauth/gauth-credentials';
+import { TrustedDevices } from '../../src/auth/mfa/trusted/trusted-devices';
 import { WebAuthnCredentials } from '../../src/auth/mfa/webauthn/webauthn-credentials';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
 const GAUTH = {
   CAS_AUTHN_MFA_GAUTH_CRYPTO_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
   CAS_AUTHN_MFA_GAUTH_CORE_MULTIPLE_DEVICE_REGISTRATION_ENABLED: 'true',
+  CAS_AUTHN_MFA_GAUTH_CORE_TRUSTED_DEVICE_ENABLED: 'true',
 };
 
 /** `npm run users -- reset-mfa <username>`, the compiled command against the test app's database (as users.e2e-spec.ts runs it). */
@@ -54,17 +56,41 @@ describe('npm run users -- reset-mfa', () => {
     expect(await gauth.list('bob')).toHaveLength(1);
   });
 
+  it("also revokes the user's trusted browsers (a browser trusted with the lost phone's codes would skip the new one's); another user's stay", async () => {
+    const gauth = t.app.get(GauthCredentials);
+    const trusted = t.app.get(TrustedDevices);
+    const code = (secret: string) => authenticator.clone({ step: 30, epoch: t.clock.now().getTime() }).generate(secret);
+    const phone = await gauth.enrol('carol', 'phone');
+    expect(await gauth.confirm(phone.credentialId, code(phone.secret))).toMatchObject({ ok: true });
+    const trust = (username: string) => trusted.remember({ username, provider: 'mfa-gauth', publicWorkstation: false }, true, undefined, 'Firefox/120.0');
+    await trust('carol');
+    await trust('carol');
+    await trust('dave');
+    await trust('erin');
+
+    const reset = cli(['reset-mfa', 'Carol']);
+    expect(reset.stderr).toBe('');
+    expect(reset.stdout).toBe("user 'Carol': 1 TOTP device(s) removed with their recovery codes\nuser 'Carol': 2 trusted browser(s) revoked\n");
+    expect(reset.status).toBe(0);
+    expect(await trusted.list('carol')).toEqual([]);
+    // A user with trusted browsers and no TOTP device any more: the browsers are revoked.
+    const onlyTrust = cli(['reset-mfa', 'dave']);
+    expect(onlyTrust.stdout).toBe("user 'dave': 1 trusted browser(s) revoked\n");
+    expect(onlyTrust.status).toBe(0);
+    expect(await trusted.list('erin')).toHaveLength(1);
+  });
+
   it("removes the user's security keys and passkeys (mfa-webauthn) too, and says so", async () => {
     const store = t.app.get(WebAuthnCredentials);
     const key = { publicKey: new Uint8Array([1]), transports: [], deviceType: 'singleDevice' as const, backedUp: false, aaguid: '00000000-0000-0000-0000-000000000000', userVerified: true, signCount: 0, name: 'Security key' };
-    await store.add({ ...key, credentialId: 'carol-key', username: 'Carol' }, false);
-    await store.add({ ...key, credentialId: 'dave-key', username: 'dave' }, false);
-    const reset = cli(['reset-mfa', 'carol']);
+    await store.add({ ...key, credentialId: 'frank-key', username: 'Frank' }, false);
+    await store.add({ ...key, credentialId: 'gina-key', username: 'gina' }, false);
+    const reset = cli(['reset-mfa', 'frank']);
     expect(reset.stderr).toBe('');
-    expect(reset.stdout).toBe("user 'carol': 1 security key(s) or passkey(s) (mfa-webauthn) removed\n");
+    expect(reset.stdout).toBe("user 'frank': 1 security key(s) or passkey(s) (mfa-webauthn) removed\n");
     expect(reset.status).toBe(0);
-    expect(await store.list('carol')).toEqual([]);
-    expect(await store.list('dave')).toHaveLength(1);
+    expect(await store.list('frank')).toEqual([]);
+    expect(await store.list('gina')).toHaveLength(1);
   });
 
   it('a user without a device, a bad name or no name: a message and a non-zero status, never a stack trace', () => {

@@ -12,6 +12,7 @@ import { ProxyCallback } from './proxy-callback';
 import type { ValidationSuccess } from './validation-response';
 import {
   acceptedTicket,
+  checkAuthenticationContext,
   checkProxyCallback,
   checkProxyGrantingTicketForm,
   checkProxyTargetAccess,
@@ -65,6 +66,7 @@ export class TicketValidationService {
     }
     if (!t || !t.live) throw ticketNotRecognized(r.ticket);
     const registered = acceptedTicket(t, r, this.services);
+    checkAuthenticationContext(t, t.service, registered, this.config.mfa.triggers);
     const proxyGrantingTicket = r.pgtUrl === undefined ? undefined : await this.mintProxyGrantingTicket(t, registered, r.pgtUrl);
     return {
       user: t.principal,
@@ -75,6 +77,7 @@ export class TicketValidationService {
             isFromNewLogin: t.fromNewLogin,
             authenticationHandler: t.authenticationHandler,
             authnContextClass: Object.keys(t.factors).sort(),
+            mfaHandlers: mfaHandlerNames(t.factors),
             released: releaseAttributes(registered.attributeRelease, t.attributes),
           }
         : undefined,
@@ -110,6 +113,7 @@ export class TicketValidationService {
     const found = await this.tickets.findProxyGrantingTicket(pgt);
     if (!found) throw proxyGrantingTicketNotRecognized();
     checkProxyTargetAccess(targetService, target, found.attributes);
+    checkAuthenticationContext(found, targetService, target, this.config.mfa.triggers);
     const pt = await this.tickets.grantProxyTicket(pgt, {
       service: targetService,
       registeredServiceId: target.id,
@@ -123,4 +127,17 @@ export class TicketValidationService {
   get cas2ReleasesAttributes(): boolean {
     return this.config.view.cas2V3ForwardCompatible;
   }
+}
+
+/**
+ * The authentication handler of each satisfied provider, by CAS's names, released beside the
+ * password's in `successfulAuthenticationHandlers` as CAS does after MFA.
+ */
+const MFA_HANDLERS: Record<string, string> = {
+  'mfa-gauth': 'GoogleAuthenticatorAuthenticationHandler',
+  'mfa-webauthn': 'WebAuthnAuthenticationHandler',
+};
+
+function mfaHandlerNames(factors: Record<string, unknown>): string[] {
+  return Object.keys(factors).sort().map((p) => MFA_HANDLERS[p] ?? p);
 }

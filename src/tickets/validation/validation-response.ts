@@ -33,6 +33,8 @@ export interface ValidationSuccess {
      * (its default attribute name), one value each; nothing for a password-only session.
      */
     authnContextClass: string[];
+    /** The handlers of the satisfied providers (GoogleAuthenticatorAuthenticationHandler…), after the password's in successfulAuthenticationHandlers. */
+    mfaHandlers: string[];
     released: Attributes;
   };
   /** The PGTIOU of the PGT minted for `pgtUrl` (never the PGT: that went to the callback only). */
@@ -143,10 +145,9 @@ function xmlAttributes(a: NonNullable<ValidationSuccess['attributes']>): XmlNode
     'cas:longTermAuthenticationRequestTokenUsed': String(a.longTermAuthenticationRequestTokenUsed),
     'cas:isFromNewLogin': String(a.isFromNewLogin),
   };
-  if (a.authenticationHandler !== null) {
-    node['cas:successfulAuthenticationHandlers'] = xmlText(a.authenticationHandler);
-    node['cas:authenticationMethod'] = xmlText(a.authenticationHandler);
-  }
+  const handlers = [...(a.authenticationHandler === null ? [] : [a.authenticationHandler]), ...a.mfaHandlers];
+  if (handlers.length) node['cas:successfulAuthenticationHandlers'] = handlers.length === 1 ? xmlText(handlers[0]) : handlers.map(xmlText);
+  if (a.authenticationHandler !== null) node['cas:authenticationMethod'] = xmlText(a.authenticationHandler);
   if (a.authnContextClass.length) node['cas:authnContextClass'] = a.authnContextClass.map(xmlText);
   // Names that are not valid XML element names are skipped rather than emitted raw (T4).
   for (const [name, values] of Object.entries(a.released)) {
@@ -163,10 +164,9 @@ function jsonAttributes(a: NonNullable<ValidationSuccess['attributes']>): Record
     longTermAuthenticationRequestTokenUsed: [a.longTermAuthenticationRequestTokenUsed],
     isFromNewLogin: [a.isFromNewLogin],
   };
-  if (a.authenticationHandler !== null) {
-    out.successfulAuthenticationHandlers = [xmlText(a.authenticationHandler)];
-    out.authenticationMethod = [xmlText(a.authenticationHandler)];
-  }
+  const handlers = [...(a.authenticationHandler === null ? [] : [a.authenticationHandler]), ...a.mfaHandlers];
+  if (handlers.length) out.successfulAuthenticationHandlers = handlers.map(xmlText);
+  if (a.authenticationHandler !== null) out.authenticationMethod = [xmlText(a.authenticationHandler)];
   if (a.authnContextClass.length) out.authnContextClass = a.authnContextClass.map(xmlText);
   for (const [name, values] of Object.entries(a.released)) {
     if (!isXmlName(name) || name in out) continue;

@@ -1,6 +1,8 @@
 import { CasError, echo } from '../../common/cas-error';
 import type { Attributes } from '../../common/attributes';
+import { MFA_PROVIDER_IDS, type MfaTriggerConfig } from '../../config/mfa-config';
 import { attributesAllowed } from '../../services/access-strategy';
+import { requiredMultifactor, satisfiedBy } from '../../services/multifactor-policy';
 import { proxyCallbackAllowed, type ProxyPolicy, type RegisteredService } from '../../services/registered-service';
 import { sameService } from '../../services/service-matching';
 import { isUsableServiceUrl } from '../../services/service-url';
@@ -57,6 +59,31 @@ export function acceptedTicket(
     throw new CasError('INVALID_TICKET', `Ticket '${echo(r.ticket)}' was not issued from a credential login as renew requires`);
   }
   return registered;
+}
+
+/**
+ * The session behind a ticket (or a PGT asking `/proxy`) must satisfy the multi-factor providers
+ * the service needs, as /login decided them (services/multifactor-policy.ts, without the request's
+ * authn_method, which only /login sees): else INVALID_AUTHENTICATION_CONTEXT, CAS's code
+ * (UnsatisfiedAuthenticationContextTicketValidationException). It catches what /login cannot: a
+ * policy added to the service after the ticket was granted, a PT for a target that needs a factor
+ * the root session lacks. A bypass (the service's rules, on the session's attributes) passes; so
+ * does failure mode OPEN, which by definition lets a login through without the factor when the
+ * provider cannot run (PHANTOM recorded its provider in the session, so it passes as satisfied).
+ * forceExecution is /login's business: the session has the factor, which is what a ticket needs.
+ */
+export function checkAuthenticationContext(
+  session: { attributes: Attributes; factors: Record<string, unknown> },
+  service: string,
+  registered: RegisteredService,
+  triggers: MfaTriggerConfig,
+): void {
+  const requirement = requiredMultifactor({ triggers, knownProviders: MFA_PROVIDER_IDS, policy: registered.multifactorPolicy, attributes: session.attributes });
+  if (!requirement || satisfiedBy(requirement, session.factors) || requirement.failureMode === 'OPEN') return;
+  throw new CasError(
+    'INVALID_AUTHENTICATION_CONTEXT',
+    `Service '${echo(service)}' requires multi-factor authentication (${requirement.providers.join(' or ')}) that the session did not satisfy`,
+  );
 }
 
 export function proxyCallbackNotAuthenticated(pgtUrl: string): CasError {

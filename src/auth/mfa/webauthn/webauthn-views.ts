@@ -9,6 +9,8 @@ export interface WebAuthnPageModel {
   prompt: WebAuthnPrompt;
   /** The scripts' relative URLs (WebAuthnAssets.scripts()). */
   scripts: string[];
+  /** Trusted devices: the period the "remember this browser" box offers ("30 days"); absent, no box. */
+  rememberBrowser?: string | null;
 }
 
 /**
@@ -26,7 +28,13 @@ export function webauthnPage(m: WebAuthnPageModel): string {
     `<h1>${title}</h1>
 ${m.error ? `<p class="error" role="alert">${escapeHtml(m.error)}</p>` : ''}
 ${intro}
-${webauthnForm({ eventId: 'webauthn', execution: m.execution, prompt: m.prompt, button: registration ? 'Register security key or passkey' : 'Use security key or passkey' })}
+${webauthnForm({
+    eventId: 'webauthn',
+    execution: m.execution,
+    prompt: m.prompt,
+    button: registration ? 'Register security key or passkey' : 'Use security key or passkey',
+    extra: m.rememberBrowser ? `\n<label><input type="checkbox" name="trustDevice" value="true"> Remember this browser for ${escapeHtml(m.rememberBrowser)}</label>` : '',
+  })}
 <noscript><p class="error">This step needs JavaScript: turn it on for this site, then reload the page.</p></noscript>
 <p><a href="login">Start over</a></p>
 ${scriptTags(m.scripts)}`,
