@@ -14,6 +14,7 @@ import { StoreCanonicalUsernames1764000013000 } from './1764000013000-StoreCanon
 import { AddAuthenticationHandler1764000014000 } from './1764000014000-AddAuthenticationHandler';
 import { CreateGauthCredentials1764000015000 } from './1764000015000-CreateGauthCredentials';
 import { AddAuthenticationFactors1764000016000 } from './1764000016000-AddAuthenticationFactors';
+import { CreateWebAuthnCredentials1764000017000 } from './1764000017000-CreateWebAuthnCredentials';
 import { CreateMfaTrustedDevices1764000018000 } from './1764000018000-CreateMfaTrustedDevices';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
@@ -34,5 +35,6 @@ export const migrations = [
   AddAuthenticationHandler1764000014000,
   CreateGauthCredentials1764000015000,
   AddAuthenticationFactors1764000016000,
+  CreateWebAuthnCredentials1764000017000,
   CreateMfaTrustedDevices1764000018000,
 ];

@@ -32,6 +32,11 @@ import { GauthCredentialsController } from './mfa/gauth/gauth-credentials.contro
 import { TrustedDeviceCookie } from './mfa/trusted/trusted-device-cookie';
 import { TrustedDevices } from './mfa/trusted/trusted-devices';
 import { TrustedDevicesController } from './mfa/trusted/trusted-devices.controller';
+import { WebAuthnAssets, WebAuthnAssetsController } from './mfa/webauthn/webauthn-assets';
+import { WebAuthnCeremonies } from './mfa/webauthn/webauthn-ceremonies';
+import { WebAuthnCredentials } from './mfa/webauthn/webauthn-credentials';
+import { WebAuthnDevicesController } from './mfa/webauthn/webauthn-devices.controller';
+import { WebAuthnPrincipals } from './mfa/webauthn/webauthn-principals';
 
 /**
  * The authentication chain's handlers: the `users` table, the LDAP sources (CAS_AUTHN_LDAP_<n>_*,
@@ -65,13 +70,15 @@ const attributeRepositories = {
 /** Login form, credentials, logout and the TGC cookie. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController, GauthCredentialsController, TrustedDevicesController],
+  controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController, GauthCredentialsController, TrustedDevicesController,
+    WebAuthnAssetsController, WebAuthnDevicesController],
   providers: [
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
     UsersService, QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler, authenticationHandlers,
     PrincipalAttributesResolver, attributeRepositories,
     GauthKeys, GauthCredentials, MfaTriggers,
     TrustedDeviceCookie, TrustedDevices,
+    WebAuthnAssets, WebAuthnCeremonies, WebAuthnCredentials, WebAuthnPrincipals,
   ],
   exports: [UsersService],
 })

@@ -24,7 +24,7 @@ const hash = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex')
  * What a token is for: the login form's credentials, "Continue" on the warning interstitial, or
  * "Continue" on the password-expiry warning shown after a login.
  */
-export type FlowPurpose = 'login' | 'warn' | 'password-warning' | 'mfa';
+export type FlowPurpose = 'login' | 'warn' | 'password-warning' | 'mfa' | 'passkey';
 
 export interface LoginFlow {
   service: string | null;

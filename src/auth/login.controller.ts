@@ -13,6 +13,9 @@ import { AUTHENTICATION_UNAVAILABLE, LoginResult, LoginService, throttledMessage
 import { TrustedDeviceCookie } from './mfa/trusted/trusted-device-cookie';
 import { TrustedDevices } from './mfa/trusted/trusted-devices';
 import { TgcCodec } from './tgc-codec';
+import { WebAuthnAssets } from './mfa/webauthn/webauthn-assets';
+import { WebAuthnCeremonies } from './mfa/webauthn/webauthn-ceremonies';
+import { webauthnPage } from './mfa/webauthn/webauthn-views';
 import {
   accessDeniedPage,
   accountStatePage,
@@ -30,6 +33,8 @@ import {
 
 type FormModel = { service?: string; method?: string; username?: string; error?: string; authnMethod?: string };
 const HTML = 'text/html; charset=utf-8';
+/** A WebAuthn response is JSON of a few KB (an attestation with its certificates the largest). */
+const MAX_WEBAUTHN_RESPONSE = 32768;
 
 /**
  * GET /login with a protocol parameter given twice (params.ts refuses it with a CasError): CAS's
@@ -54,6 +59,8 @@ export class LoginController {
     private readonly cookies: BrowserCookies,
     private readonly trustedCookie: TrustedDeviceCookie,
     private readonly trustedDevices: TrustedDevices,
+    private readonly webauthn: WebAuthnCeremonies,
+    private readonly webauthnAssets: WebAuthnAssets,
   ) {}
 
   @Get('login')
@@ -101,6 +108,17 @@ export class LoginController {
         userAgent: clientOf(req).userAgent,
       });
       return this.finish(req, reply, verified);
+    }
+    if (text('_eventId') === 'webauthn' || text('_eventId') === 'passkey') {
+      // The browser's WebAuthn answer (JSON, from the page script), with the page's token.
+      const request = { execution: text('execution'), browserKey: this.cookies.browserKey(req), tgtId, clientIp: req.ip, deviceCookie: this.cookies.device(req) };
+      const response = text('response').slice(0, MAX_WEBAUTHN_RESPONSE);
+      const trust = { trustDevice: checked(text('trustDevice')), trustedDeviceCookie: this.trustedCookie.read(req), userAgent: clientOf(req).userAgent };
+      const result =
+        text('_eventId') === 'webauthn'
+          ? await this.login.submitMfa({ ...request, ...trust, code: response })
+          : await this.login.acceptPasskey({ ...request, response, method: text('method') || undefined });
+      return this.finish(req, reply, result);
     }
     if (text('_eventId') === 'continue') {
       const continued = await this.login.continueAfterPasswordWarning({
@@ -205,6 +223,11 @@ export class LoginController {
           authnMethod: o.authnMethod,
           pending: { ...o.pending },
         });
+        if (o.webauthn) {
+          allowOwnScripts(reply, o.service);
+          const rememberBrowser = this.trustedDevices.offered(this.login.trustRequest(o.pending, o.service));
+          return sendPage(reply, o.status, webauthnPage({ execution, error: o.error, prompt: o.webauthn, scripts: this.webauthnAssets.scripts(), rememberBrowser }));
+        }
         allowFormRedirectTo(reply, o.service);
         return sendPage(reply, o.status, mfaPage({ execution, error: o.error, enrolment: o.enrolment, rememberBrowser: this.trustedDevices.offered(this.login.trustRequest(o.pending, o.service)) }));
       }
@@ -217,8 +240,21 @@ export class LoginController {
 
   /** The login form with a fresh single-use execution token bound to this browser. */
   private async form(req: FastifyRequest, reply: FastifyReply, o: FormModel, status: number): Promise<void> {
-    const execution = await this.flows.start(this.browserKey(req, reply), o.service ?? null, 'login', undefined, { authnMethod: o.authnMethod });
+    const browserKey = this.browserKey(req, reply);
+    const execution = await this.flows.start(browserKey, o.service ?? null, 'login', undefined, { authnMethod: o.authnMethod });
     allowFormRedirectTo(reply, o.service);
+    let passkey: { execution: string; options: unknown; scripts: string[] } | undefined;
+    if (this.webauthn.passkeysOffered) {
+      // Its own token, carrying the challenge: the passkey button posts it instead of the password form's.
+      const options = await this.webauthn.passkeyOptions();
+      // The same browser key: a second fresh one would replace the first cookie and orphan the password form's token.
+      const passkeyExecution = await this.flows.start(browserKey, o.service ?? null, 'passkey', undefined, {
+        authnMethod: o.authnMethod,
+        pending: { challenge: options.challenge },
+      });
+      passkey = { execution: passkeyExecution, options, scripts: this.webauthnAssets.scripts() };
+      allowOwnScripts(reply, o.service);
+    }
     const page = loginPage({
       action: 'login',
       execution,
@@ -227,6 +263,7 @@ export class LoginController {
       username: o.username,
       error: o.error,
       rememberMe: this.config.rememberMe.enabled,
+      passkey,
     });
     return sendPage(reply, status, page);
   }
@@ -260,6 +297,13 @@ export class LoginController {
 function allowFormRedirectTo(reply: FastifyReply, service: string | undefined): void {
   const origin = service === undefined ? null : originOf(service);
   if (origin !== null && origin !== 'null') reply.header('content-security-policy', formPagePolicy(`form-action 'self' ${origin}`));
+}
+
+/** A page that runs this server's WebAuthn scripts: `script-src 'self'` on top of allowFormRedirectTo's policy. */
+function allowOwnScripts(reply: FastifyReply, service: string | undefined): void {
+  const origin = service === undefined ? null : originOf(service);
+  const formAction = origin !== null && origin !== 'null' ? `form-action 'self' ${origin}` : `form-action 'self'`;
+  reply.header('content-security-policy', formPagePolicy(`script-src 'self'; ${formAction}`));
 }
 
 /** A server-rendered page, never cached, under the form-page policy unless the handler set one for it. */

@@ -20,6 +20,8 @@ import { GauthKeys, GauthUnavailableError } from './mfa/gauth/gauth-keys';
 import { otpauthQrCodeSvg } from './mfa/gauth/gauth-qr-code';
 import { parsePendingMfa, type PendingMfa } from './mfa/pending-mfa';
 import { type TrustedBrowser, TrustedDevices, type TrustRequest } from './mfa/trusted/trusted-devices';
+import { WebAuthnCeremonies, webAuthnRefusalMessage, type WebAuthnPrompt, type WebAuthnRefusal, type WebAuthnVerification } from './mfa/webauthn/webauthn-ceremonies';
+import { WebAuthnPrincipals } from './mfa/webauthn/webauthn-principals';
 
 export type LoginOutcome =
   | { kind: 'redirect'; location: string }
@@ -45,6 +47,8 @@ export type LoginOutcome =
       pending: PendingMfa;
       error?: string;
       enrolment?: GauthEnrolment & { qrCodeSvg: string };
+      /** mfa-webauthn: the ceremony the page runs (its challenge is in `pending`). */
+      webauthn?: WebAuthnPrompt;
     }
   /** A required provider cannot run (CAS failureMode CLOSED): no session, no ticket. */
   | { kind: 'mfaUnavailable' }
@@ -100,6 +104,17 @@ export interface MfaSubmission {
   userAgent?: string;
 }
 
+/** "Sign in with a passkey": the browser's assertion (JSON) with the passkey form's token. */
+export interface PasskeySubmission {
+  execution: string;
+  browserKey: string | undefined;
+  response: string;
+  method?: string;
+  tgtId: string | null;
+  clientIp: string;
+  deviceCookie?: string;
+}
+
 export interface CredentialSubmission {
   execution: string;
   browserKey: string | undefined;
@@ -149,6 +164,8 @@ export class LoginService {
     private readonly terminator: SessionTerminator,
     private readonly gauth: GauthCredentials,
     private readonly gauthKeys: GauthKeys,
+    private readonly webauthn: WebAuthnCeremonies,
+    private readonly webauthnPrincipals: WebAuthnPrincipals,
     private readonly clock: Clock,
     private readonly mfa: MfaTriggers,
     private readonly trustedDevices: TrustedDevices,
@@ -365,6 +382,7 @@ export class LoginService {
     // A browser this user trusted for the provider (CAS trusted devices): no code. The hook for
     // the service's multifactorPolicy.bypassTrustedDeviceEnabled is TrustRequest.bypassTrustedDevice.
     if (await this.trustedDevices.trusts(this.trustRequest(pending, service), browser.cookie)) return this.satisfiedByTrustedDevice(pending, service, browser);
+    if (pending.provider === 'mfa-webauthn') return this.startWebAuthn(pending, service, authnMethod, 200);
     try {
       this.gauthKeys.assertAvailable();
       const devices = await this.gauth.list(pending.username);
@@ -403,9 +421,11 @@ export class LoginService {
     if (this.throttle.enabled && !reservation) {
       return { outcome: { kind: 'throttled', service, method, retryAfterSeconds: this.throttle.retryAfterSeconds(), authnMethod } };
     }
-    let result: GauthVerification;
+    let result: GauthVerification | WebAuthnVerification;
     try {
-      result = pending.enrolCredentialId
+      result = pending.provider === 'mfa-webauthn'
+        ? await this.webauthn.verify(pending, s.code)
+        : pending.enrolCredentialId
         ? await this.gauth.confirm(pending.enrolCredentialId, s.code)
         : await this.gauth.verify(pending.username, s.code);
     } catch (e) {
@@ -417,6 +437,9 @@ export class LoginService {
     if (!result.ok) {
       const failures = pending.failures + 1;
       if (failures >= MFA_MAX_WRONG_CODES) return { outcome: { kind: 'form', status: 401, service, method, error: MFA_TOO_MANY, authnMethod } };
+      if (pending.provider === 'mfa-webauthn') {
+        return this.startWebAuthn({ ...pending, failures }, service, authnMethod, 401, webAuthnRefusalMessage(result.reason as WebAuthnRefusal));
+      }
       const error = result.reason === 'replayed' ? MFA_REPLAYED : MFA_WRONG;
       return { outcome: { kind: 'mfa', status: 401, service, authnMethod, pending: { ...pending, failures }, error } };
     }
@@ -448,6 +471,59 @@ export class LoginService {
       { service, registered, method: pending.method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: browser.tgtId ?? null, deviceId: browser.deviceId },
       { [pending.provider]: this.clock.now() },
     );
+  }
+
+  /**
+   * mfa-webauthn's page: an assertion, or the registration of a first credential; a fresh
+   * challenge each time, carried in the pending login's token. Off (`enabled=false`): unavailable.
+   */
+  private async startWebAuthn(pending: PendingMfa, service: string | undefined, authnMethod: string | undefined, status: 200 | 401, error?: string): Promise<LoginResult> {
+    if (!this.webauthn.enabled) return { outcome: { kind: 'mfaUnavailable' } };
+    const next = await this.webauthn.prompt(pending);
+    return { outcome: { kind: 'mfa', status, service, authnMethod, pending: next.pending, error, webauthn: next.prompt } };
+  }
+
+  /**
+   * "Sign in with a passkey" (CAS's allow-primary-authentication): the assertion of a
+   * discoverable credential, with user verification, stands for the password and satisfies
+   * mfa-webauthn. Throttled as a password (per account, or device cookie, and per address: the
+   * credential names the account before anything is verified); a failure shows the login form.
+   * A login that needs another provider goes on to it.
+   */
+  async acceptPasskey(s: PasskeySubmission): Promise<LoginResult> {
+    const method = postMethod(s.method);
+    const flow = await this.flows.consume(s.execution, s.browserKey, 'passkey');
+    const challenge = flow?.pending?.challenge;
+    if (!flow || typeof challenge !== 'string' || !this.webauthn.passkeysOffered) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
+    const service = flow.service ?? undefined;
+    const registered = service === undefined ? null : this.authorizedService(service);
+    if (service !== undefined && !registered) return { outcome: this.denied(service) };
+    const authnMethod = flow.authnMethod;
+    const owner = await this.webauthn.passkeyOwner(s.response);
+    const deviceId = owner === null ? undefined : await this.devices.deviceFor(s.deviceCookie, owner);
+    const reservation = this.throttle.enabled ? await this.throttle.reserve({ ip: s.clientIp, username: owner ?? '', deviceId }) : null;
+    if (this.throttle.enabled && !reservation) {
+      return { outcome: { kind: 'throttled', service, method, retryAfterSeconds: this.throttle.retryAfterSeconds(), authnMethod } };
+    }
+    const verified = await this.webauthn.verifyPasskey(challenge, s.response);
+    if (!verified.ok) return { outcome: { kind: 'form', status: 401, service, method, error: webAuthnRefusalMessage(verified.reason), authnMethod } };
+    const principal = await this.webauthnPrincipals.principal(verified.username);
+    if (!principal) return { outcome: { kind: 'accountState', state: 'disabled', service } };
+    if (reservation) await this.throttle.refund(reservation);
+    if (registered && !attributesAllowed(registered.access, principal.attributes)) return { outcome: this.accessDenied(registered) };
+    // The passkey is mfa-webauthn: the triggers ask only for what it does not satisfy.
+    const satisfied = { 'mfa-webauthn': this.clock.now() };
+    const decision = this.mfa.decide(this.mfa.requirement({ authnMethod, registered, attributes: principal.attributes }), satisfied, principal.username);
+    if (decision.kind === 'blocked') return { outcome: { kind: 'mfaUnavailable' } };
+    if (decision.kind === 'ask') {
+      const pending: PendingMfa = {
+        provider: decision.provider, username: principal.username, attributes: principal.attributes, handler: principal.handler, rememberMe: false, publicWorkstation: false, warn: false, method, failures: 0,
+      };
+      return this.startMfa(pending, service, authnMethod, { tgtId: s.tgtId, deviceId });
+    }
+    const phantom = decision.kind === 'proceed' && decision.phantom ? { [decision.phantom]: this.clock.now() } : {};
+    const options = { service, registered, method, rememberMe: false, publicWorkstation: false, warn: false, tgtId: s.tgtId, deviceId };
+    return this.establish(principal, options, { ...satisfied, ...phantom });
   }
 
   /** The factor joins the existing session; then its ticket, as SSO would have granted it. */

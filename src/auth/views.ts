@@ -1,14 +1,16 @@
 import escapeHtml from 'escape-html';
 import type { AccountState, PasswordWarning } from './handlers/authentication-handler';
+import { scriptTags, webauthnForm } from './mfa/webauthn/webauthn-form';
 
 /** Server-rendered pages: no external assets, no script except the nonce'd auto-submit form. */
 
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}
 h1{font-size:1.4rem}label{display:block;margin-top:1rem}input[type=text],input[type=password]{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
 #secret{width:100%;box-sizing:border-box;padding:.5rem;font:1rem monospace;word-break:break-all;resize:none}
-button{margin-top:1.2rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a00000;border:1px solid #a00000;padding:.6rem;margin-top:1rem}`;
+button{margin-top:1.2rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a00000;border:1px solid #a00000;padding:.6rem;margin-top:1rem}
+.passkey>form{margin-top:1.5rem;border-top:1px solid #ccc;padding-top:.2rem}`;
 
-function page(title: string, body: string, nonce?: string): string {
+export function page(title: string, body: string, nonce?: string): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${escapeHtml(title)}</title><style${nonce ? ` nonce="${nonce}"` : ''}>${STYLE}</style></head>
@@ -24,6 +26,11 @@ export interface LoginFormModel {
   error?: string;
   /** Offer the remember-me checkbox (unchecked by default, spec 4.1.1). */
   rememberMe?: boolean;
+  /**
+   * "Sign in with a passkey" (cas.authn.mfa.web-authn.core.allow-primary-authentication): its own
+   * token and assertion options, and the scripts that run it. Shown only where the browser can.
+   */
+  passkey?: { execution: string; options: unknown; scripts: string[] };
 }
 
 export function loginPage(m: LoginFormModel): string {
@@ -44,8 +51,25 @@ ${m.rememberMe ? '<label><input type="checkbox" name="rememberMe" value="true"> 
 ${hidden('execution', m.execution)}${hidden('service', m.service)}${hidden('method', m.method)}
 <input type="hidden" name="_eventId" value="submit">
 <button type="submit">Log in</button>
-</form>`,
+</form>${m.passkey ? passkeyForm(m.passkey, m) : ''}`,
   );
+}
+
+/** The passkey button under the password form: a form of its own, hidden until the script finds WebAuthn. */
+function passkeyForm(p: NonNullable<LoginFormModel['passkey']>, m: LoginFormModel): string {
+  const hidden = (name: string, value?: string) =>
+    value === undefined ? '' : `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
+  return `
+<div class="passkey">${webauthnForm({
+    eventId: 'passkey',
+    execution: p.execution,
+    prompt: { ceremony: 'authentication', options: p.options },
+    button: 'Sign in with a passkey',
+    hidden: true,
+    lead: '<p>Or sign in without a password, with a passkey or security key registered for your account.</p>\n',
+    extra: hidden('method', m.method),
+  })}</div>
+${scriptTags(p.scripts)}`;
 }
 
 export function loggedInPage(principal: string): string {

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { AppModule } from '../app.module';
 import { GauthCredentials, GauthError } from '../auth/mfa/gauth/gauth-credentials';
 import { TrustedDevices } from '../auth/mfa/trusted/trusted-devices';
+import { WebAuthnCredentials } from '../auth/mfa/webauthn/webauthn-credentials';
 import { UserError, UsersService } from '../auth/users.service';
 import { loadCasConfig } from '../config/cas-config';
 import { ConfigurationError } from '../config/env.validation';
@@ -17,7 +18,7 @@ const USAGE = `usage: npm run users -- <command>
   disable <username>                                      disable the account and end its SSO sessions
   enable <username>                                       enable the account again
   unthrottle <username>                                   clear the account's failed-login counters (lift a lockout)
-  reset-mfa <username>                                    remove the user's TOTP devices, recovery codes and trusted browsers (lost phone)
+  reset-mfa <username>                                    remove the user's TOTP devices, recovery codes, security keys, passkeys and trusted browsers (lost device)
   list                                                    list users`;
 
 /** Reads the password from a prompt that does not echo, or from stdin when it is not a terminal. */
@@ -96,8 +97,11 @@ async function main(argv: string[]): Promise<number> {
         const removed = await ctx.get(GauthCredentials).remove(username);
         // A browser trusted with the lost phone's codes must not go on skipping the new device's.
         const revoked = await ctx.get(TrustedDevices).removeForUser(username);
-        if (!removed && !revoked) throw new UserError(`no TOTP (mfa-gauth) device registered for '${username}': nothing to reset`);
+        // And the WebAuthn credentials (mfa-webauthn), registered again at the next login that needs them.
+        const keys = await ctx.get(WebAuthnCredentials).remove(username);
+        if (!removed && !revoked && !keys) throw new UserError(`no TOTP (mfa-gauth) device registered for '${username}': nothing to reset`);
         if (removed) process.stdout.write(`user '${username}': ${removed} TOTP device(s) removed with their recovery codes\n`);
+        if (keys) process.stdout.write(`user '${username}': ${keys} security key(s) or passkey(s) (mfa-webauthn) removed\n`);
         if (revoked) process.stdout.write(`user '${username}': ${revoked} trusted browser(s) revoked\n`);
         break;
       }

@@ -5,6 +5,7 @@ import { ConfigurationError, EnvironmentVariables, validateEnvironment } from '.
 import { type LdapAttributeRepositoryConfig, ldapAttributeRepositories, type LdapSourceConfig, ldapSources } from './ldap-config';
 import { loadMfaConfig, type MfaConfig } from './mfa-config';
 import { loadMfaTrustedConfig, type MfaTrustedConfig } from './mfa-trusted-config';
+import { loadWebAuthnConfig, type WebAuthnConfig } from './webauthn-config';
 
 /**
  * Attribute lists of the static users: the shape of common/attributes.ts's `Attributes`, spelled
@@ -104,6 +105,8 @@ export interface CasConfig {
   mfa: MfaConfig;
   /** `cas.authn.mfa.trusted.*`: browsers trusted to skip the second factor (config/mfa-trusted-config.ts). */
   mfaTrusted: MfaTrustedConfig;
+  /** `cas.authn.mfa.web-authn.core.*`: the WebAuthn provider mfa-webauthn (config/webauthn-config.ts). */
+  webAuthn: WebAuthnConfig;
 }
 
 export const CAS_CONFIG = Symbol('CAS_CONFIG');
@@ -199,6 +202,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     logLevel: v.LOG_LEVEL as CasConfig['logLevel'],
     mfa: mfaConfig(env, development.enabled),
     mfaTrusted: loadMfaTrustedConfig(env),
+    webAuthn: loadWebAuthnConfig(env, prefix),
   };
 }
 

@@ -29,7 +29,7 @@ export interface GauthConfig {
 }
 
 /** The multi-factor providers this server has, by CAS id. */
-export const MFA_PROVIDER_IDS = ['mfa-gauth'] as const;
+export const MFA_PROVIDER_IDS = ['mfa-gauth', 'mfa-webauthn'] as const;
 export type MfaProviderId = (typeof MFA_PROVIDER_IDS)[number];
 
 export function isMfaProviderId(value: string): value is MfaProviderId {

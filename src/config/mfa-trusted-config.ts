@@ -37,6 +37,7 @@ const MAX_SECONDS = 366 * 86_400;
 /** Where each provider's switch is, by CAS id (relaxed binding of `cas.authn.mfa.<name>.core.trusted-device-enabled`). */
 const PROVIDER_SWITCHES: Record<MfaProviderId, string> = {
   'mfa-gauth': 'CAS_AUTHN_MFA_GAUTH_CORE_TRUSTED_DEVICE_ENABLED',
+  'mfa-webauthn': 'CAS_AUTHN_MFA_WEB_AUTHN_CORE_TRUSTED_DEVICE_ENABLED',
 };
 
 const PREFIX = 'CAS_AUTHN_MFA_TRUSTED_';

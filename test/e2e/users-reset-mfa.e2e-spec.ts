@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { authenticator } from 'otplib';
 import { GauthCredentials } from '../../src/auth/mfa/gauth/gauth-credentials';
 import { TrustedDevices } from '../../src/auth/mfa/trusted/trusted-devices';
+import { WebAuthnCredentials } from '../../src/auth/mfa/webauthn/webauthn-credentials';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
 const GAUTH = {
@@ -77,6 +78,19 @@ describe('npm run users -- reset-mfa', () => {
     expect(onlyTrust.stdout).toBe("user 'dave': 1 trusted browser(s) revoked\n");
     expect(onlyTrust.status).toBe(0);
     expect(await trusted.list('erin')).toHaveLength(1);
+  });
+
+  it("removes the user's security keys and passkeys (mfa-webauthn) too, and says so", async () => {
+    const store = t.app.get(WebAuthnCredentials);
+    const key = { publicKey: new Uint8Array([1]), transports: [], deviceType: 'singleDevice' as const, backedUp: false, aaguid: '00000000-0000-0000-0000-000000000000', userVerified: true, signCount: 0, name: 'Security key' };
+    await store.add({ ...key, credentialId: 'frank-key', username: 'Frank' }, false);
+    await store.add({ ...key, credentialId: 'gina-key', username: 'gina' }, false);
+    const reset = cli(['reset-mfa', 'frank']);
+    expect(reset.stderr).toBe('');
+    expect(reset.stdout).toBe("user 'frank': 1 security key(s) or passkey(s) (mfa-webauthn) removed\n");
+    expect(reset.status).toBe(0);
+    expect(await store.list('frank')).toEqual([]);
+    expect(await store.list('gina')).toHaveLength(1);
   });
 
   it('a user without a device, a bad name or no name: a message and a non-zero status, never a stack trace', () => {

@@ -85,8 +85,9 @@ export class MfaTriggers {
     return { kind: 'blocked', provider };
   }
 
-  /** Whether the provider can run now (mfa-gauth: its encryption key is there). */
+  /** Whether the provider can run now (mfa-gauth: its encryption key is there; mfa-webauthn: enabled). */
   available(provider: MfaProviderId): boolean {
+    if (provider === 'mfa-webauthn') return this.config.webAuthn.enabled;
     if (provider !== 'mfa-gauth') return true;
     try {
       this.gauthKeys.assertAvailable();

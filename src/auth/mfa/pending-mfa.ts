@@ -28,6 +28,12 @@ export interface PendingMfa {
   stepUpSession?: string;
   /** Enrolment: the pending device that the first right code confirms. */
   enrolCredentialId?: string;
+  /**
+   * mfa-webauthn: the challenge of the ceremony the page was served with, and which ceremony
+   * (a user without a credential registers one). Bound to this login by the token, used once.
+   */
+  webauthnChallenge?: string;
+  webauthnCeremony?: 'registration' | 'authentication';
 }
 
 /** The token's claim back into a PendingMfa; null when anything is missing or of the wrong type. */
@@ -36,12 +42,15 @@ export function parsePendingMfa(raw: Record<string, unknown> | undefined): Pendi
   const str = (v: unknown) => typeof v === 'string';
   const bool = (v: unknown) => typeof v === 'boolean';
   const { provider, username, attributes, handler, warning, rememberMe, publicWorkstation, warn, method, failures, stepUpSession, enrolCredentialId } = raw;
+  const { webauthnChallenge, webauthnCeremony } = raw;
   if (typeof provider !== 'string' || !isMfaProviderId(provider) || typeof username !== 'string' || !username) return null;
   if (!isAttributes(attributes) || !bool(rememberMe) || !bool(publicWorkstation) || !bool(warn)) return null;
   if (typeof failures !== 'number' || !Number.isInteger(failures) || failures < 0) return null;
   if ((handler !== undefined && !str(handler)) || (stepUpSession !== undefined && !str(stepUpSession))) return null;
   if (enrolCredentialId !== undefined && !str(enrolCredentialId)) return null;
   if (method !== undefined && method !== 'POST') return null;
+  if (webauthnChallenge !== undefined && !str(webauthnChallenge)) return null;
+  if (webauthnCeremony !== undefined && webauthnCeremony !== 'registration' && webauthnCeremony !== 'authentication') return null;
   if (warning !== undefined && (typeof warning !== 'object' || warning === null)) return null;
   return {
     provider,
@@ -56,6 +65,7 @@ export function parsePendingMfa(raw: Record<string, unknown> | undefined): Pendi
     failures,
     stepUpSession: stepUpSession as string | undefined,
     enrolCredentialId: enrolCredentialId as string | undefined,
+    ...(webauthnChallenge !== undefined ? { webauthnChallenge: webauthnChallenge as string, webauthnCeremony } : {}),
   };
 }
 

@@ -145,7 +145,7 @@ function xmlAttributes(a: NonNullable<ValidationSuccess['attributes']>): XmlNode
     'cas:longTermAuthenticationRequestTokenUsed': String(a.longTermAuthenticationRequestTokenUsed),
     'cas:isFromNewLogin': String(a.isFromNewLogin),
   };
-  const handlers = [...(a.authenticationHandler === null ? [] : [a.authenticationHandler]), ...a.mfaHandlers];
+  const handlers = successfulHandlers(a);
   if (handlers.length) node['cas:successfulAuthenticationHandlers'] = handlers.length === 1 ? xmlText(handlers[0]) : handlers.map(xmlText);
   if (a.authenticationHandler !== null) node['cas:authenticationMethod'] = xmlText(a.authenticationHandler);
   if (a.authnContextClass.length) node['cas:authnContextClass'] = a.authnContextClass.map(xmlText);
@@ -164,7 +164,7 @@ function jsonAttributes(a: NonNullable<ValidationSuccess['attributes']>): Record
     longTermAuthenticationRequestTokenUsed: [a.longTermAuthenticationRequestTokenUsed],
     isFromNewLogin: [a.isFromNewLogin],
   };
-  const handlers = [...(a.authenticationHandler === null ? [] : [a.authenticationHandler]), ...a.mfaHandlers];
+  const handlers = successfulHandlers(a);
   if (handlers.length) out.successfulAuthenticationHandlers = handlers.map(xmlText);
   if (a.authenticationHandler !== null) out.authenticationMethod = [xmlText(a.authenticationHandler)];
   if (a.authnContextClass.length) out.authnContextClass = a.authnContextClass.map(xmlText);
@@ -173,4 +173,12 @@ function jsonAttributes(a: NonNullable<ValidationSuccess['attributes']>): Record
     out[name] = values.map(xmlText);
   }
   return out;
+}
+
+/**
+ * The password's handler, then each satisfied provider's, once each: CAS keeps them in a set, so a
+ * passkey login (WebAuthnAuthenticationHandler as the first factor and as mfa-webauthn) names it once.
+ */
+function successfulHandlers(a: { authenticationHandler: string | null; mfaHandlers: string[] }): string[] {
+  return [...new Set([...(a.authenticationHandler === null ? [] : [a.authenticationHandler]), ...a.mfaHandlers])];
 }
