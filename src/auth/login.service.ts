@@ -198,7 +198,7 @@ export class LoginService {
         // for a gateway request (which never prompts), back to the service without a ticket.
         const session = this.mfa.mayRequire(registered, r.authnMethod) ? await this.tickets.findSession(r.tgtId) : null;
         if (session) {
-          const decision = this.mfa.decide(this.mfa.requirement({ authnMethod: r.authnMethod, registered, attributes: session.attributes }), session.factors, session.principal);
+          const decision = await this.mfa.decide(this.mfa.requirement({ authnMethod: r.authnMethod, registered, attributes: session.attributes }), session.factors, session.principal);
           if ((decision.kind === 'ask' || decision.kind === 'blocked') && r.gateway) return { outcome: { kind: 'redirect', location: r.service } };
           const stop = await this.ssoMfa(decision, session.id, session.principal, method, r.service, r.authnMethod, { cookie: r.trustedDeviceCookie, tgtId: r.tgtId });
           if (stop) return stop;
@@ -214,7 +214,7 @@ export class LoginService {
       } else {
         const session = await this.tickets.findSession(r.tgtId);
         if (session) {
-          const decision = this.mfa.decide(this.mfa.requirement({ authnMethod: r.authnMethod, registered: null, attributes: session.attributes }), session.factors, session.principal);
+          const decision = await this.mfa.decide(this.mfa.requirement({ authnMethod: r.authnMethod, registered: null, attributes: session.attributes }), session.factors, session.principal);
           const stop = await this.ssoMfa(decision, session.id, session.principal, method, undefined, r.authnMethod, { cookie: r.trustedDeviceCookie, tgtId: r.tgtId });
           if (stop) return stop;
         }
@@ -263,7 +263,7 @@ export class LoginService {
     if (reservation) await this.throttle.refund(reservation);
     if (registered && !attributesAllowed(registered.access, principal.attributes)) return { outcome: this.accessDenied(registered) };
     // The service's policy and the principal's attributes count from here (mfa-triggers.ts).
-    const decision = this.mfa.decide(this.mfa.requirement({ authnMethod, registered, attributes: principal.attributes }), null, principal.username);
+    const decision = await this.mfa.decide(this.mfa.requirement({ authnMethod, registered, attributes: principal.attributes }), null, principal.username);
     if (decision.kind === 'blocked') return { outcome: { kind: 'mfaUnavailable' } };
     if (decision.kind === 'ask') {
       const provider = decision.provider;
@@ -513,7 +513,7 @@ export class LoginService {
     if (registered && !attributesAllowed(registered.access, principal.attributes)) return { outcome: this.accessDenied(registered) };
     // The passkey is mfa-webauthn: the triggers ask only for what it does not satisfy.
     const satisfied = { 'mfa-webauthn': this.clock.now() };
-    const decision = this.mfa.decide(this.mfa.requirement({ authnMethod, registered, attributes: principal.attributes }), satisfied, principal.username);
+    const decision = await this.mfa.decide(this.mfa.requirement({ authnMethod, registered, attributes: principal.attributes }), satisfied, principal.username);
     if (decision.kind === 'blocked') return { outcome: { kind: 'mfaUnavailable' } };
     if (decision.kind === 'ask') {
       const pending: PendingMfa = {

@@ -4,7 +4,9 @@ import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
 import { isMfaProviderId, MFA_PROVIDER_IDS, type MfaProviderId } from '../../config/mfa-config';
 import { type MultifactorRequirement, requiredMultifactor, satisfiedBy } from '../../services/multifactor-policy';
 import type { RegisteredService } from '../../services/registered-service';
+import { GauthCredentials } from './gauth/gauth-credentials';
 import { GauthKeys, GauthUnavailableError } from './gauth/gauth-keys';
+import { WebAuthnCredentials } from './webauthn/webauthn-credentials';
 
 /**
  * What a login does about multi-factor authentication at one step (new login after the password,
@@ -23,14 +25,6 @@ export type MfaDecision =
   | { kind: 'proceed'; phantom?: MfaProviderId };
 
 /**
- * The provider to ask when several are acceptable and none is satisfied: the first listed, for
- * now. The one place to choose by the user's devices (the provider the user has enrolled in).
- */
-export function chooseProvider(acceptable: readonly MfaProviderId[], _username: string): MfaProviderId {
-  return acceptable[0];
-}
-
-/**
  * The multi-factor triggers of a login: the rules (trigger order, bypass, failure-mode fallback)
  * are services/multifactor-policy.ts's requiredMultifactor, shared with ticket validation and
  * `/proxy`; this adds what only /login knows: the request's `authn_method`, whether a provider can
@@ -41,6 +35,8 @@ export class MfaTriggers {
   constructor(
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
     private readonly gauthKeys: GauthKeys,
+    private readonly gauth: GauthCredentials,
+    private readonly webAuthn: WebAuthnCredentials,
   ) {}
 
   /**
@@ -72,17 +68,40 @@ export class MfaTriggers {
    * checked before asking, except in failure mode NONE ("do not check"): the provider's own
    * failure then shows (the unavailable page).
    */
-  decide(requirement: MultifactorRequirement | null, factors: Record<string, Date> | null, username: string): MfaDecision {
+  async decide(requirement: MultifactorRequirement | null, factors: Record<string, Date> | null, username: string): Promise<MfaDecision> {
     if (!requirement) return { kind: 'none' };
     if (factors && satisfiedBy(requirement, factors) && !requirement.forceExecution) return { kind: 'none' };
     const acceptable = requirement.providers.filter(isMfaProviderId);
     // Unreachable (ids are checked when services and settings are read); refusing is the safe answer.
     if (!acceptable.length) return { kind: 'blocked', provider: MFA_PROVIDER_IDS[0] };
-    const provider = chooseProvider(acceptable, username);
+    const provider = await this.chooseProvider(acceptable, username);
     if (requirement.failureMode === 'NONE' || this.available(provider)) return { kind: 'ask', provider };
     if (requirement.failureMode === 'OPEN') return { kind: 'proceed' };
     if (requirement.failureMode === 'PHANTOM') return { kind: 'proceed', phantom: provider };
     return { kind: 'blocked', provider };
+  }
+
+  /**
+   * The provider to ask when the session has none of the acceptable ones: with one, that one (no
+   * query: the usual case costs nothing); with several (a service listing both), the first that
+   * can run and for which the user has a device, so a user with an authenticator app is not sent
+   * to register a security key; a user with none enrols in the first that can run. None can run:
+   * the first, and the failure mode decides.
+   */
+  private async chooseProvider(acceptable: readonly MfaProviderId[], username: string): Promise<MfaProviderId> {
+    if (acceptable.length === 1) return acceptable[0];
+    const runnable = acceptable.filter((p) => this.available(p));
+    if (!runnable.length) return acceptable[0];
+    for (const provider of runnable) {
+      if (await this.hasDevice(provider, username)) return provider;
+    }
+    return runnable[0];
+  }
+
+  /** A confirmed TOTP device, or a WebAuthn credential not flagged as a clone. */
+  private async hasDevice(provider: MfaProviderId, username: string): Promise<boolean> {
+    if (provider === 'mfa-gauth') return (await this.gauth.list(username)).some((d) => d.confirmedAt !== null);
+    return (await this.webAuthn.list(username)).some((c) => !c.flaggedAt);
   }
 
   /** Whether the provider can run now (mfa-gauth: its encryption key is there; mfa-webauthn: enabled). */
