@@ -46,6 +46,8 @@ export const settings = {
   cleanerCeiling: env.BENCH_CEILING !== '0',
   statements: env.BENCH_PGSS !== '0',
   keep: Boolean(env.BENCH_KEEP),
+  /** BENCH_ONLY=mfa-login: only that step (its own node), its goal rows printed and kept. */
+  only: env.BENCH_ONLY,
   databaseUrl: env.DATABASE_URL,
 };
 
