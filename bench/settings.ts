@@ -25,6 +25,12 @@ export const settings = {
    * 2-vCPU box over warm-up and run, with room (a reused form counts as a failure).
    */
   loginForms: Number(env.BENCH_LOGIN_FORMS ?? 3000),
+  /**
+   * Users with a TOTP device for the multi-factor login step: each login takes a new one (a code
+   * is accepted once per device and 30 s step), so enough for both runs' warm-up and run at the
+   * hash's rate, with room.
+   */
+  mfaUsers: Number(env.BENCH_MFA_USERS ?? 6000),
   /** Sessions per cleaner batch; unset: the product's default. */
   cleanerBatch: env.BENCH_CLEANER_BATCH,
   cleanTimeout: Number(env.BENCH_CLEAN_TIMEOUT ?? 300),

@@ -22,11 +22,12 @@
  * gauth_used_codes), and the node runs on the real clock: the bench cannot move its time as the
  * tests move their injected clock. A user logging in twice within a step would be refused as a
  * replay (and computing the neighbouring steps' codes to dodge it would measure a login nobody
- * does). So USERS users are enrolled beforehand, by SQL in the app's row shape (a confirmed
- * device each, its own secret encrypted with the node's key), and each login takes the next one:
- * no user is ever used twice in the run. At the login rate argon2id allows on this box (≈100/s
- * on 2 vCPU), warm-up + run use ≈1,500 of them; running out is reported as a WARNING, and the
- * reused users' logins fail as replays and count as failures.
+ * does). So BENCH_MFA_USERS users (6,000) are enrolled beforehand, by SQL in the app's row
+ * shape (a confirmed device each, its own secret encrypted with the node's key), and each login
+ * of both runs takes the next one: no user logs in twice in the step. At the rate argon2id allows
+ * on this box (≈100 logins/s on 2 vCPU), the two runs (warm-up, window and tail) and the split
+ * use ≈3,000; running out is reported as a WARNING, and the reused users' codes are refused as
+ * replays and count as failures (the goal row wants 0).
  */
 import { hash } from '@node-rs/argon2';
 import type autocannon from 'autocannon';
@@ -44,8 +45,6 @@ import { startNode } from '../nodes';
 import { ARGON2, settings, UA } from '../settings';
 import { resetStatements, topStatements } from '../statements';
 
-/** Users enrolled beforehand: each login of the two runs and of the code-POST split takes a new one. */
-const USERS = Number(process.env.BENCH_MFA_USERS ?? 6000);
 /** Logins taken to the code page, then their code POSTs measured alone. */
 const SPLIT_LOGINS = 400;
 const PASSWORD = 'bench-mfa-password';
@@ -115,10 +114,10 @@ export async function mfaLoginStep(ctx: BenchContext): Promise<MfaLoginFigures> 
 }
 
 /**
- * USERS users (`mfa1`…) in `users` with one argon2id hash of the configured cost (verifying it
+ * settings.mfaUsers users (`mfa1`…) in `users` with one argon2id hash of the configured cost (verifying it
  * costs what any password login costs), each with a confirmed TOTP device whose secret is
  * encrypted by the app's own GauthKeys with the node's key: the rows GauthCredentials.enrol +
- * confirm would write, without USERS round trips through the enrolment page.
+ * confirm would write, without one round trip per user through the enrolment page.
  */
 async function enrolUsers(ctx: BenchContext, key: string): Promise<BenchUser[]> {
   const keys = new GauthKeys({ mfa: { gauth: { encryptionKey: key } }, development: { enabled: false } } as unknown as CasConfig);
@@ -129,7 +128,7 @@ async function enrolUsers(ctx: BenchContext, key: string): Promise<BenchUser[]> 
     timeCost: Number(ARGON2.ARGON2_TIME_COST),
     parallelism: Number(ARGON2.ARGON2_PARALLELISM),
   });
-  const users = Array.from({ length: USERS }, (_, i) => ({ name: `mfa${i + 1}`, secret: authenticator.generateSecret(20), id: randomUUID() }));
+  const users = Array.from({ length: settings.mfaUsers }, (_, i) => ({ name: `mfa${i + 1}`, secret: authenticator.generateSecret(20), id: randomUUID() }));
   const encrypted = await Promise.all(users.map((u) => keys.encrypt(u.id, u.secret)));
   await ctx.sql.query(
     `INSERT INTO users (username, username_key, password_hash) SELECT u, k, $3 FROM unnest($1::varchar[], $2::text[]) AS x(u, k)`,
