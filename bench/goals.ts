@@ -121,12 +121,13 @@ export function goalRows(f: Figures): GoalRow[] {
 export function mfaGoalRows(m: MfaLoginFigures): GoalRow[] {
   const failed = (r: LoadResult) => r.bad + r.errors;
   const perLogin = (seconds: number, r: LoadResult) => (seconds / (r.ok || 1)) * 1000;
+  const signed = (x: number) => `${x < 0 ? '−' : '+'}${Math.abs(x).toFixed(2)}`;
   const { password: p, mfa, codePost: c } = m;
   const row = (figure: string, measured: string, ratio: string, goal: string, pass: boolean): GoalRow => ({ figure, measured, ratio, goal, verdict: pass ? 'PASS' : 'MISS' });
   return [
     row('login: GET form + POST password + POST TOTP code', `${f1(mfa.rps)}/s, p99 ${mfa.p99} ms, ${failed(mfa)} failed`,
       `${(mfa.rps / p.rps).toFixed(2)} × password alone (${f1(p.rps)}/s, p99 ${p.p99} ms, ${failed(p)} failed); ` +
-        `+${(perLogin(mfa.cpu.nodeCpu, mfa) - perLogin(p.cpu.nodeCpu, p)).toFixed(2)} ms Node, +${(perLogin(mfa.cpu.pgCpu, mfa) - perLogin(p.cpu.pgCpu, p)).toFixed(2)} ms PG CPU per login; ` +
+        `${signed(perLogin(mfa.cpu.nodeCpu, mfa) - perLogin(p.cpu.nodeCpu, p))} ms Node, ${signed(perLogin(mfa.cpu.pgCpu, mfa) - perLogin(p.cpu.pgCpu, p))} ms PG CPU per login; ` +
         `others ${p.cpu.otherCores.toFixed(1)}/${mfa.cpu.otherCores.toFixed(1)} cores`,
       '0 failed (no code refused as a replay)', failed(mfa) === 0 && failed(p) === 0),
     row('TOTP code POST alone (check + session + ST + 302)', `Node ${c.nodeMs.toFixed(2)} ms + PG ${c.pgMs.toFixed(2)} ms CPU`,

@@ -1,6 +1,7 @@
 /**
  * Multi-factor login (issue 13): password + TOTP code (mfa-gauth) against password alone, on the
- * same node in the same run, back to back, each login as a browser does it from the start:
+ * same node in the same run, in turns (password, TOTP, TOTP, password: measurePair), each login
+ * as a browser does it from the start:
  *
  *   password alone:  GET /login?service=         → form;  POST password → 302 + ST
  *   password + TOTP: GET /login?service=&authn_method=mfa-gauth → form;
@@ -25,8 +26,8 @@
  * does). So BENCH_MFA_USERS users (6,000) are enrolled beforehand, by SQL in the app's row
  * shape (a confirmed device each, its own secret encrypted with the node's key), and each login
  * of both runs takes the next one: no user logs in twice in the step. At the rate argon2id allows
- * on this box (≈100 logins/s on 2 vCPU), the two runs (warm-up, window and tail) and the split
- * use ≈3,000; running out is reported as a WARNING, and the reused users' codes are refused as
+ * on this box (≈100 logins/s on 2 vCPU), the four runs (warm-up, window and tail each) and the
+ * split use ≈4,000; running out is reported as a WARNING, and the reused users' codes are refused as
  * replays and count as failures (the goal row wants 0).
  */
 import { hash } from '@node-rs/argon2';
@@ -94,8 +95,11 @@ export async function mfaLoginStep(ctx: BenchContext): Promise<MfaLoginFigures> 
     await ctx.sql.query('VACUUM ANALYZE users, gauth_credentials');
     await ctx.sql.query('CHECKPOINT');
 
-    const password = await measureLogins('login, password alone (GET form + POST password → 302 + ST)', node.base, passwordLogin(ctx.service, cursor), [node.pid], ctx.postmasterPid, node.pid);
-    const mfa = await measureLogins('login, password + TOTP (GET form + POST password + POST code → 302 + ST)', node.base, mfaLogin(ctx.service, cursor), [node.pid], ctx.postmasterPid, node.pid);
+    const [password, mfa] = await measurePair(
+      { label: 'login, password alone (GET form + POST password → 302 + ST)', logins: passwordLogin(ctx.service, cursor) },
+      { label: 'login, password + TOTP (GET form + POST password + POST code → 302 + ST)', logins: mfaLogin(ctx.service, cursor) },
+      node.base, node.pid, ctx.postmasterPid,
+    );
 
     const split = await splitCodePost(ctx, node.base, node.pid, cursor);
     if (cursor.used > users.length) log(`WARNING: ${cursor.used} logins for ${users.length} users: reused users' codes are refused as replays and count as failures`);
@@ -254,6 +258,32 @@ export function describeLogins(r: LoadResult): string {
 }
 
 /**
+ * The two kinds of login measured in the order password, TOTP, TOTP, password (ABBA), each
+ * window half of BENCH_DURATION, each kind's halves added up: the neighbours' load on this box
+ * drifts within a minute, and this order gives both kinds the same share of a steady drift.
+ */
+async function measurePair(
+  a: { label: string; logins: Logins },
+  b: { label: string; logins: Logins },
+  url: string,
+  pid: number,
+  postmasterPid: number | null,
+): Promise<[LoadResult, LoadResult]> {
+  const half = settings.duration / 2;
+  const runs: Window[] = [];
+  for (const [kind, i] of [[a, 1], [b, 1], [b, 2], [a, 2]] as const) runs.push(await measureLogins(`${kind.label} (${i}/2)`, url, kind.logins, pid, postmasterPid, half));
+  const result: [LoadResult, LoadResult] = [added(a.label, [runs[0], runs[3]]), added(b.label, [runs[1], runs[2]])];
+  result.forEach((r) => log(describeLogins(r)));
+  return result;
+}
+
+/** One measured window of logins, with every finished login's time (ms). */
+interface Window {
+  result: LoadResult;
+  times: number[];
+}
+
+/**
  * measure() for logins of several requests: BENCH_CONNECTIONS connections each doing one login
  * after another. A login takes a few requests and, at the hash's rate, a second or more: started
  * fresh, the run would need that long to fill and would cut the logins under way at its end. So
@@ -261,7 +291,7 @@ export function describeLogins(r: LoadResult): string {
  * window counts: logins finished in it (ok/bad, rps = logins/s, p50/p99 of a whole login) and the
  * node's and Postgres's CPU over it. Socket errors and timeouts are the whole run's.
  */
-async function measureLogins(label: string, url: string, logins: Logins, pids: number[], postmasterPid: number | null, rssPid: number): Promise<LoadResult> {
+async function measureLogins(label: string, url: string, logins: Logins, pid: number, postmasterPid: number | null, seconds: number): Promise<Window> {
   let counting = false;
   let ok = 0;
   let bad = 0;
@@ -274,28 +304,59 @@ async function measureLogins(label: string, url: string, logins: Logins, pids: n
       times.push(ms);
     }
   };
-  const run = cannon({ url, connections: settings.connections, headers: { 'user-agent': UA }, requests: logins.requests, duration: settings.warmup + settings.duration + 1 });
+  const run = cannon({ url, connections: settings.connections, headers: { 'user-agent': UA }, requests: logins.requests, duration: settings.warmup + seconds + 1 });
   await sleep(settings.warmup * 1000);
   await resetStatements();
   let rssMax = 0;
-  const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, rssMb(rssPid))), 250);
-  const meter = new CpuMeter(pids, postmasterPid);
+  const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, rssMb(pid))), 250);
+  const meter = new CpuMeter([pid], postmasterPid);
   meter.start();
   const w0 = Number(process.hrtime.bigint() / 1000n);
   counting = true;
-  await sleep(settings.duration * 1000);
+  await sleep(seconds * 1000);
   counting = false;
   const w1 = Number(process.hrtime.bigint() / 1000n);
   const cpu = meter.stop();
   clearInterval(rssTimer);
-  await topStatements(label);
+  await topStatements(label, 3);
   const r = await run;
-  times.sort((a, b) => a - b);
+  times.sort((x, y) => x - y);
   const result: LoadResult = {
     label, rps: ok / ((w1 - w0) / 1e6), ok, bad, errors: r.errors + r.timeouts, p50: Math.round(pct(times, 50)), p99: Math.round(pct(times, 99)), cpu, rssMaxMb: rssMax, window: [w0, w1],
   };
   log(describeLogins(result));
-  return result;
+  return { result, times };
+}
+
+/** Windows of one kind of login as one: counts and CPU added, percentiles over all their logins. */
+function added(label: string, windows: Window[]): LoadResult {
+  const rs = windows.map((w) => w.result);
+  const sum = (f: (r: LoadResult) => number) => rs.reduce((s, r) => s + f(r), 0);
+  const times = windows.flatMap((w) => w.times).sort((x, y) => x - y);
+  const seconds = sum((r) => r.cpu.seconds);
+  const nodeCpu = sum((r) => r.cpu.nodeCpu);
+  const pgCpu = sum((r) => r.cpu.pgCpu);
+  const ok = sum((r) => r.ok);
+  return {
+    label,
+    rps: ok / sum((r) => (r.window[1] - r.window[0]) / 1e6),
+    ok,
+    bad: sum((r) => r.bad),
+    errors: sum((r) => r.errors),
+    p50: Math.round(pct(times, 50)),
+    p99: Math.round(pct(times, 99)),
+    cpu: {
+      seconds,
+      nodeCpu,
+      pgCpu,
+      nodeCores: nodeCpu / seconds,
+      pgCores: pgCpu / seconds,
+      loadGenCores: sum((r) => r.cpu.loadGenCores * r.cpu.seconds) / seconds,
+      otherCores: sum((r) => r.cpu.otherCores * r.cpu.seconds) / seconds,
+    },
+    rssMaxMb: Math.max(...rs.map((r) => r.rssMaxMb ?? 0)),
+    window: [rs[0].window[0], rs[rs.length - 1].window[1]],
+  };
 }
 
 /**
