@@ -200,7 +200,7 @@ function formRequest(path: string, cursor: UserCursor): autocannon.Request {
 }
 
 /** A form POST of the login with the cookies and token so far; null (the login abandoned, counted failed) without a token. */
-function postRequest(fields: (c: LoginContext) => Record<string, string>, logins: Logins, last: boolean, next?: (c: LoginContext, status: number, body: string) => boolean): autocannon.Request {
+function postRequest(fields: (c: LoginContext) => Record<string, string>, logins: Logins, last: boolean, next?: (c: LoginContext, status: number, body: string) => void): autocannon.Request {
   return {
     method: 'POST',
     path: '/cas/login',
@@ -221,9 +221,7 @@ function postRequest(fields: (c: LoginContext) => Record<string, string>, logins
       const h = (headers ?? {}) as Record<string, string | string[]>;
       keepCookies(c, h);
       if (last) logins.done?.(ticketIn(status, h) ? performance.now() - c.t0! : null);
-      else if (!next!(c, status, body)) {
-        c.execution = undefined;
-      }
+      else next!(c, status, body);
     },
   };
 }
@@ -241,10 +239,10 @@ function mfaLogin(service: string, cursor: UserCursor): Logins {
   const logins: Logins = { requests: [] };
   logins.requests = [
     formRequest(`/cas/login?service=${encodeURIComponent(service)}&authn_method=mfa-gauth`, cursor),
-    // The code page: 200 with a new execution token (the pending login) and a token field.
+    // The code page: 200 with a new execution token (the pending login) and a token field; else
+    // no token, and the code POST abandons the login.
     postRequest((c) => ({ username: c.user!.name, password: PASSWORD, _eventId: 'submit' }), logins, false, (c, status, body) => {
       c.execution = status === 200 && body.includes('name="token"') ? executionIn(body) : undefined;
-      return c.execution !== undefined;
     }),
     // The code is computed as the request is built, as the user would read it off the phone.
     postRequest((c) => ({ token: codeNow(c.user!.secret), _eventId: 'mfa' }), logins, true),
