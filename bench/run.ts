@@ -10,14 +10,16 @@
  *      SSO re-entry, the bare login route and the password login.
  *   3. BENCH_TICKETS expired tickets and BENCH_LIVE_TICKETS live ones: the admin listing over them,
  *      the cleaner's ceiling, then the cleaner on 2 nodes under validation load.
- *   4. Cold start; the goals table.
+ *   4. Multi-factor login: password + TOTP vs password alone on one node (steps/mfa-login.ts).
+ *   5. Cold start; the goals table.
  *
  * Settings (BENCH_*) in settings.ts. Scale down for a quick run: BENCH_TICKETS=100000 BENCH_DURATION=5 npm run bench
+ * One step alone: BENCH_ONLY=mfa-login npm run bench (about a minute).
  */
 import 'reflect-metadata';
 import { BenchContext, closeBench, openBench } from './context';
 import { explain, explainCleanerBatch, LISTING_PAGE_SQL } from './explain';
-import { Figures, goalRows } from './goals';
+import { Figures, GoalRow, goalRows, mfaGoalRows } from './goals';
 import { BENCH_TABLE, load, log } from './lib';
 import { describe } from './measure';
 import { startNode } from './nodes';
@@ -29,6 +31,7 @@ import { cleanerCeilingStep } from './steps/cleaner-ceiling';
 import { coldStartStep } from './steps/cold-start';
 import { directoryLoginStep } from './steps/directory-login';
 import { loginStep } from './steps/login';
+import { describeLogins, mfaLoginStep } from './steps/mfa-login';
 import { preIssue } from './steps/pre-issue';
 import { ssoStep } from './steps/sso';
 import { seedTickets } from './steps/tickets';
@@ -53,6 +56,7 @@ async function measureAll(ctx: BenchContext): Promise<Figures> {
   await a.stop();
   ctx.nodes.length = 0;
   const directory = await directoryLoginStep(ctx);
+  const mfa = await mfaLoginStep(ctx);
 
   const size = await seedTickets(ctx);
   const listing = await adminListingStep(ctx);
@@ -63,17 +67,31 @@ async function measureAll(ctx: BenchContext): Promise<Figures> {
   const cleanerCeiling = await cleanerCeilingStep(ctx);
   const cleaner = await cleanerStep(ctx, g1.rps, size);
   const coldStartMs = await coldStartStep(ctx, listing.warmBootMs, a.readyMs);
-  return { c1, g1, c2, g2, bare, g3, directory, rssAtLoadMb, size, listing, cleanerCeiling, cleaner, coldStartMs, liveTickets: settings.liveTickets };
+  return { c1, g1, c2, g2, bare, g3, directory, mfa, rssAtLoadMb, size, listing, cleanerCeiling, cleaner, coldStartMs, liveTickets: settings.liveTickets };
+}
+
+/** BENCH_ONLY=<step>: that step alone, on its own node; its rows only. */
+async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> {
+  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login`);
+  const m = await mfaLoginStep(ctx);
+  console.log('\nMulti-factor login (CPU per login from /proc: server process vs all Postgres processes):\n');
+  for (const r of [m.password, m.mfa]) console.log(`  ${describeLogins(r)}`);
+  return mfaGoalRows(m);
 }
 
 async function main(): Promise<void> {
   const ctx = await openBench();
   try {
-    const f = await measureAll(ctx);
-    const rows = goalRows(f);
-    console.log('\nCeilings and product, in pairs (CPU per request from /proc: server process vs all Postgres processes; "other processes" is everyone else on the box):\n');
-    for (const r of [f.c1, f.g1, f.c2, f.g2, f.bare, f.g3, f.directory.bare, f.directory.login]) console.log(`  ${describe(r)}`);
-    const summary = `load average at start ${ctx.loadAtStart}, at end ${load()}, ${((Date.now() - ctx.startedAt.getTime()) / 60000).toFixed(1)} min`;
+    let rows: GoalRow[];
+    if (settings.only) rows = await measureOnly(ctx, settings.only);
+    else {
+      const f = await measureAll(ctx);
+      rows = goalRows(f);
+      console.log('\nCeilings and product, in pairs (CPU per request from /proc: server process vs all Postgres processes; "other processes" is everyone else on the box):\n');
+      for (const r of [f.c1, f.g1, f.c2, f.g2, f.bare, f.g3, f.directory.bare, f.directory.login]) console.log(`  ${describe(r)}`);
+      for (const r of [f.mfa.password, f.mfa.mfa]) console.log(`  ${describeLogins(r)}`);
+    }
+    const summary = `${settings.only ? `BENCH_ONLY=${settings.only}, ` : ''}load average at start ${ctx.loadAtStart}, at end ${load()}, ${((Date.now() - ctx.startedAt.getTime()) / 60000).toFixed(1)} min`;
     console.log(`\nGoals (bench/GOALS.md), ${new Date().toISOString()}, ${summary}:\n`);
     console.log(table(rows));
     console.log(`\n${verdicts(rows)}`);

@@ -25,6 +25,12 @@ export const settings = {
    * 2-vCPU box over warm-up and run, with room (a reused form counts as a failure).
    */
   loginForms: Number(env.BENCH_LOGIN_FORMS ?? 3000),
+  /**
+   * Users with a TOTP device for the multi-factor login step: each login takes a new one (a code
+   * is accepted once per device and 30 s step), so enough for both runs' warm-up and run at the
+   * hash's rate, with room.
+   */
+  mfaUsers: Number(env.BENCH_MFA_USERS ?? 6000),
   /** Sessions per cleaner batch; unset: the product's default. */
   cleanerBatch: env.BENCH_CLEANER_BATCH,
   cleanTimeout: Number(env.BENCH_CLEAN_TIMEOUT ?? 300),
@@ -46,6 +52,8 @@ export const settings = {
   cleanerCeiling: env.BENCH_CEILING !== '0',
   statements: env.BENCH_PGSS !== '0',
   keep: Boolean(env.BENCH_KEEP),
+  /** BENCH_ONLY=mfa-login: only that step (its own node), its goal rows printed and kept. */
+  only: env.BENCH_ONLY,
   databaseUrl: env.DATABASE_URL,
 };
 
