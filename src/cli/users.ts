@@ -99,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
         const revoked = await ctx.get(TrustedDevices).removeForUser(username);
         // And the WebAuthn credentials (mfa-webauthn), registered again at the next login that needs them.
         const keys = await ctx.get(WebAuthnCredentials).remove(username);
-        if (!removed && !revoked && !keys) throw new UserError(`no TOTP (mfa-gauth) device registered for '${username}': nothing to reset`);
+        if (!removed && !revoked && !keys) throw new UserError(`no TOTP device, security key, passkey or trusted browser registered for '${username}': nothing to reset`);
         if (removed) process.stdout.write(`user '${username}': ${removed} TOTP device(s) removed with their recovery codes\n`);
         if (keys) process.stdout.write(`user '${username}': ${keys} security key(s) or passkey(s) (mfa-webauthn) removed\n`);
         if (revoked) process.stdout.write(`user '${username}': ${revoked} trusted browser(s) revoked\n`);

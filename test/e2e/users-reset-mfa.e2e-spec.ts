@@ -97,7 +97,7 @@ describe('npm run users -- reset-mfa', () => {
     const none = cli(['reset-mfa', 'nobody']);
     expect(none.status).toBe(1);
     expect(none.stdout).toBe('');
-    expect(none.stderr).toBe("error: no TOTP (mfa-gauth) device registered for 'nobody': nothing to reset\n");
+    expect(none.stderr).toBe("error: no TOTP device, security key, passkey or trusted browser registered for 'nobody': nothing to reset\n");
     const long = cli(['reset-mfa', 'a'.repeat(257)]);
     expect(long.status).toBe(1);
     expect(long.stderr).toBe('error: a username is 1 to 256 characters\n');
