@@ -347,3 +347,20 @@ describe('mfa trusted devices, registration without asking', () => {
     expect(isMfaPage(await login())).toBe(true);
   });
 });
+
+describe('mfa trusted devices, enabled for mfa-webauthn', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { CAS_AUTHN_MFA_WEB_AUTHN_CORE_TRUSTED_DEVICE_ENABLED: 'true', CAS_AUTHN_ACCEPT_USERS: USERS } });
+  });
+  afterAll(() => t.close());
+
+  it('the security-key page offers "Remember this browser", as the code page does for mfa-gauth', async () => {
+    const b = new Browser(t.app);
+    const form = await b.get(`/cas/login?service=${encodeURIComponent(APP)}&authn_method=mfa-webauthn`);
+    const page = await b.post('/cas/login', { username: 'alice', password: 'Secret1', execution: executionOf(form.body), _eventId: 'submit' });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('data-webauthn="registration"');
+    expect(page.body).toContain('<input type="checkbox" name="trustDevice" value="true"> Remember this browser for 30 days');
+  });
+});
