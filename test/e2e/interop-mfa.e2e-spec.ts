@@ -7,21 +7,15 @@
 //
 // - http-cas-client (CAS 3.0, principal with attributes): a user enrolling on the way in.
 // - cas-authentication (Express middleware, CAS 3.0): a user with a device already.
-import express from 'express';
-import session from 'express-session';
 import { randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { authenticator } from 'otplib';
-import httpCasClient = require('http-cas-client');
 import { GauthCredentials } from '../../src/auth/mfa/gauth/gauth-credentials';
-import { freePort } from '../../src/database/embedded-postgres';
 import { executionOf } from '../helpers/browser';
+import { ClientApp, PageBody, startCasAuthenticationApp, startHttpCasClientApp } from '../helpers/cas-client-apps';
+import { FetchBrowser, locationOf } from '../helpers/fetch-browser';
+import { startListeningCas } from '../helpers/listening-cas';
 import { MutableClock } from '../helpers/mutable-clock';
-import { startTestApp, TestApp } from '../helpers/test-app';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const CASAuthentication = require('cas-authentication');
+import { TestApp } from '../helpers/test-app';
 
 const MFA_ENV = {
   CAS_AUTHN_MFA_GAUTH_CRYPTO_ENCRYPTION_KEY: randomBytes(32).toString('base64url'),
@@ -39,151 +33,28 @@ function wrong(right: string): string {
   return String((Number(right) + 1) % 1_000_000).padStart(6, '0');
 }
 
-/**
- * A minimal browser over fetch (as in interop.e2e-spec.ts): one cookie jar per host:port, redirects
- * by hand so each hop can be asserted.
- */
-class FetchBrowser {
-  private readonly jars = new Map<string, Map<string, string>>();
-
-  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    const jar = this.jar(new URL(url).host);
-    const headers = new Headers(init.headers);
-    if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(';').map((s) => s.trim());
-      const i = pair.indexOf('=');
-      const name = pair.slice(0, i);
-      const value = pair.slice(i + 1);
-      if (value === '' || attrs.some((a) => /^max-age=0$/i.test(a))) jar.delete(name);
-      else jar.set(name, value);
-    }
-    return res;
-  }
-
-  get(url: string): Promise<Response> {
-    return this.fetch(url);
-  }
-
-  post(url: string, form: Record<string, string>): Promise<Response> {
-    return this.fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(form).toString(),
-    });
-  }
-
-  cookie(url: string, name: string): string | undefined {
-    return this.jars.get(new URL(url).host)?.get(name);
-  }
-
-  private jar(host: string): Map<string, string> {
-    const jar = this.jars.get(host) ?? new Map<string, string>();
-    this.jars.set(host, jar);
-    return jar;
-  }
-}
-
-function locationOf(res: Response): URL {
-  const loc = res.headers.get('location');
-  if (res.status !== 302 || !loc) throw new Error(`expected a 302 redirect, got ${res.status}`);
-  return new URL(loc, res.url);
-}
-
 const isCodePage = (html: string) => html.includes('name="token"') && !html.includes('name="password"');
-
-/** What the protected page of the http-cas-client app answers with. */
-interface PageBody {
-  principal?: { user: string; attributes?: Record<string, string | string[]> };
-  error?: string;
-}
-
-/** A plain http application protected by http-cas-client (CAS 3.0), as in interop.e2e-spec.ts. */
-async function startHttpCasClientApp(casServerUrlPrefix: string): Promise<{ origin: string; close(): Promise<void> }> {
-  let handler: ReturnType<typeof httpCasClient> | undefined;
-  const server = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
-    void (async () => {
-      try {
-        if (!handler) throw new Error('client app not ready');
-        if (!(await handler(req, res, {}))) {
-          res.end();
-          return;
-        }
-        const principal = (req as IncomingMessage & { principal?: PageBody['principal'] }).principal;
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ principal } satisfies PageBody));
-      } catch (e) {
-        if (!res.headersSent) {
-          res.statusCode = 401;
-          res.removeHeader('location');
-          res.setHeader('content-type', 'application/json');
-        }
-        res.end(JSON.stringify({ error: (e as Error).message } satisfies PageBody));
-      }
-    })();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // The client starts a PGTIOU cleanup interval it never stops: capture it so jest can exit.
-  const intervals = jest.spyOn(global, 'setInterval');
-  let timers: NodeJS.Timeout[];
-  try {
-    handler = httpCasClient({ cas: 3, casServerUrlPrefix, serverName: origin });
-  } finally {
-    timers = intervals.mock.results.map((r) => r.value as NodeJS.Timeout);
-    intervals.mockRestore();
-  }
-  return {
-    origin,
-    async close() {
-      timers.forEach((timer) => clearInterval(timer));
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-    },
-  };
-}
 
 describe('interop: CAS clients through an MFA-protected login (global trigger mfa-gauth, TOTP)', () => {
   let t: TestApp;
   let casUrl: string;
-  let httpApp: { origin: string; close(): Promise<void> };
-  let expressApp: Server;
+  let httpApp: ClientApp;
+  let expressApp: ClientApp;
   let expressUrl: string;
 
   beforeAll(async () => {
-    const casPort = await freePort();
-    casUrl = `http://127.0.0.1:${casPort}/cas`;
-    t = await startTestApp({ env: { CAS_SERVER_PREFIX: casUrl, ...MFA_ENV } });
+    let casPort: number;
+    ({ t, casUrl, casPort } = await startListeningCas({ env: MFA_ENV }));
     // Codes are computed at the app's clock: frozen, it moves only when a test says so.
     t.clock.freeze();
-    await t.app.listen({ port: casPort, host: '127.0.0.1' });
-
-    httpApp = await startHttpCasClientApp(casUrl);
-
-    const appPort = await freePort();
-    expressUrl = `http://127.0.0.1:${appPort}`;
-    const cas = new CASAuthentication({ cas_url: casUrl, service_url: expressUrl, cas_version: '3.0', session_info: 'cas_attributes' });
-    // cas-authentication 0.0.8 ignores the port of cas_url (always 80/443); aim it at our listener.
-    cas.cas_port = casPort;
-    const app = express();
-    app.use(session({ secret: 'interop-mfa-test', resave: false, saveUninitialized: true }));
-    app.get('/payroll', cas.bounce, (req, res) => {
-      const s = req.session as unknown as { cas_user: string; cas_attributes: unknown };
-      res.json({ user: s.cas_user, attributes: s.cas_attributes });
-    });
-    await new Promise<void>((resolve) => {
-      expressApp = app.listen(appPort, '127.0.0.1', () => resolve());
-    });
+    httpApp = await startHttpCasClientApp(casUrl, 3);
+    expressApp = await startCasAuthenticationApp(casUrl, casPort, '3.0', '/payroll');
+    expressUrl = expressApp.origin;
   });
 
   afterAll(async () => {
     await httpApp?.close();
-    expressApp?.closeAllConnections();
-    await new Promise((resolve) => (expressApp ? expressApp.close(resolve) : resolve(undefined)));
+    await expressApp?.close();
     await t?.close();
   });
 

@@ -5,142 +5,28 @@
 //
 // - cas-authentication (Express middleware; CAS 2.0 -> /serviceValidate, 3.0 -> /p3/serviceValidate)
 // - http-cas-client (plain Node http handler; CAS 2.0 and 3.0, principal with attributes)
-import express from 'express';
-import session from 'express-session';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
-import httpCasClient = require('http-cas-client');
 import { executionOf } from '../helpers/browser';
+import { ClientApp, ExpressPage, PageBody, startCasAuthenticationApp, startHttpCasClientApp } from '../helpers/cas-client-apps';
+import { FetchBrowser, locationOf } from '../helpers/fetch-browser';
+import { startListeningCas } from '../helpers/listening-cas';
 import { FIXTURE_PASSWORDS, startSlapd, type Slapd } from '../helpers/slapd';
-import { startTestApp, TestApp } from '../helpers/test-app';
-import { freePort } from '../../src/database/embedded-postgres';
+import { TestApp } from '../helpers/test-app';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const CASAuthentication = require('cas-authentication');
-
-/**
- * A minimal browser over fetch: one cookie jar per host:port (the CAS server and the apps listen
- * on different ports of 127.0.0.1; keeping them apart is enough here), redirects by hand.
- */
-class FetchBrowser {
-  private readonly jars = new Map<string, Map<string, string>>();
-
-  async fetch(url: string, init: RequestInit = {}): Promise<Response> {
-    const jar = this.jar(new URL(url).host);
-    const headers = new Headers(init.headers);
-    if (!headers.has('user-agent')) headers.set('user-agent', 'interop-browser/1.0');
-    if (jar.size) headers.set('cookie', [...jar].map(([k, v]) => `${k}=${v}`).join('; '));
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(';').map((s) => s.trim());
-      const i = pair.indexOf('=');
-      const name = pair.slice(0, i);
-      const value = pair.slice(i + 1);
-      if (value === '' || attrs.some((a) => /^max-age=0$/i.test(a))) jar.delete(name);
-      else jar.set(name, value);
-    }
-    return res;
-  }
-
-  get(url: string): Promise<Response> {
-    return this.fetch(url);
-  }
-
-  post(url: string, form: Record<string, string>): Promise<Response> {
-    return this.fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams(form).toString(),
-    });
-  }
-
-  /** Follows redirects (GET) until a non-redirect answer; returns it and the URLs visited. */
-  async follow(url: string, init: RequestInit = {}): Promise<{ res: Response; visited: string[] }> {
-    const visited: string[] = [];
-    let res = await this.fetch(url, init);
-    while (res.status >= 300 && res.status < 400) {
-      const next = new URL(res.headers.get('location')!, url).toString();
-      visited.push(next);
-      url = next;
-      res = await this.fetch(next);
-    }
-    return { res, visited };
-  }
-
-  cookie(hostOrUrl: string, name: string): string | undefined {
-    return this.jars.get(hostOf(hostOrUrl))?.get(name);
-  }
-
-  /** The same browser with another application session: only the cookies of `host` are kept. */
-  withCookiesOf(hostOrUrl: string): FetchBrowser {
-    const other = new FetchBrowser();
-    const host = hostOf(hostOrUrl);
-    other.jars.set(host, new Map(this.jar(host)));
-    return other;
-  }
-
-  private jar(host: string): Map<string, string> {
-    const jar = this.jars.get(host) ?? new Map<string, string>();
-    this.jars.set(host, jar);
-    return jar;
-  }
-}
-
-function hostOf(hostOrUrl: string): string {
-  return hostOrUrl.includes('://') ? new URL(hostOrUrl).host : hostOrUrl;
-}
-
-function locationOf(res: Response): URL {
-  const loc = res.headers.get('location');
-  if (res.status !== 302 || !loc) throw new Error(`expected a 302 redirect, got ${res.status}`);
-  return new URL(loc, res.url);
-}
-
-/** Starts the CAS server on a real port, its prefix naming that port (absolute URLs come from it). */
-async function startListeningCas(env: Record<string, string> = {}): Promise<{ t: TestApp; casUrl: string; casPort: number }> {
-  const casPort = await freePort();
-  const casUrl = `http://127.0.0.1:${casPort}/cas`;
-  const t = await startTestApp({ env: { CAS_SERVER_PREFIX: casUrl, ...env } });
-  await t.app.listen({ port: casPort, host: '127.0.0.1' });
-  expect((t.app.getHttpServer().address() as AddressInfo).port).toBe(casPort);
-  return { t, casUrl, casPort };
-}
-
-/** What the Express app protected by cas-authentication answers with (its session). */
-interface ExpressPage {
-  user: string;
-  attributes: Record<string, string | string[]>;
-}
-
-describe.each(['2.0', '3.0'])('interop: cas-authentication (CAS %s) against this server', (casVersion) => {
+describe.each(['2.0', '3.0'] as const)('interop: cas-authentication (CAS %s) against this server', (casVersion) => {
   let t: TestApp;
-  let client: Server;
+  let client: ClientApp;
   let casUrl: string;
   let appUrl: string;
 
   beforeAll(async () => {
     let casPort: number;
     ({ t, casUrl, casPort } = await startListeningCas());
-
-    const appPort = await freePort();
-    appUrl = `http://127.0.0.1:${appPort}`;
-    const cas = new CASAuthentication({ cas_url: casUrl, service_url: appUrl, cas_version: casVersion, session_info: 'cas_attributes' });
-    // cas-authentication 0.0.8 ignores the port of cas_url (always 80/443); aim it at our listener.
-    cas.cas_port = casPort;
-    const app = express();
-    app.use(session({ secret: 'interop-test', resave: false, saveUninitialized: true }));
-    app.get('/app', cas.bounce, (req, res) => {
-      const s = req.session as unknown as { cas_user: string; cas_attributes: unknown };
-      res.json({ user: s.cas_user, attributes: s.cas_attributes });
-    });
-    await new Promise<void>((resolve) => {
-      client = app.listen(appPort, '127.0.0.1', () => resolve());
-    });
+    client = await startCasAuthenticationApp(casUrl, casPort, casVersion, '/app');
+    appUrl = client.origin;
   });
 
   afterAll(async () => {
-    client?.closeAllConnections();
-    await new Promise((resolve) => (client ? client.close(resolve) : resolve(undefined)));
+    await client?.close();
     await t?.close();
   });
 
@@ -202,72 +88,6 @@ describe.each(['2.0', '3.0'])('interop: cas-authentication (CAS %s) against this
     }
   });
 });
-
-/** What the protected page of the http-cas-client app answers with. */
-interface PageBody {
-  path?: string;
-  principal?: { user: string; attributes?: Record<string, string | string[]> };
-  error?: string;
-}
-
-interface ClientApp {
-  origin: string;
-  close(): Promise<void>;
-}
-
-/**
- * A plain http application whose every page is protected by http-cas-client. The library
- * either answers itself (redirects, its `st` session cookie) or lets the request through with
- * `req.principal`; a validation the library refuses surfaces as a rejected promise -> 401.
- */
-async function startHttpCasClientApp(casServerUrlPrefix: string, cas: 2 | 3): Promise<ClientApp> {
-  let handler: ReturnType<typeof httpCasClient> | undefined;
-  const server = createHttpServer((req: IncomingMessage, res: ServerResponse) => {
-    void (async () => {
-      try {
-        if (!handler) throw new Error('client app not ready');
-        if (!(await handler(req, res, {}))) {
-          res.end();
-          return;
-        }
-        const principal = (req as IncomingMessage & { principal?: PageBody['principal'] }).principal;
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ path: req.url, principal } satisfies PageBody));
-      } catch (e) {
-        if (!res.headersSent) {
-          res.statusCode = 401;
-          res.removeHeader('location');
-          res.setHeader('content-type', 'application/json');
-        }
-        res.end(JSON.stringify({ error: (e as Error).message } satisfies PageBody));
-      }
-    })();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // Each client starts a 10 s setInterval (PGTIOU cleanup) that it never stops: capture it so
-  // close() can clear it and jest can exit. (mockRestore also forgets the results: read them first.)
-  const intervals = jest.spyOn(global, 'setInterval');
-  let timers: NodeJS.Timeout[];
-  try {
-    handler = httpCasClient({ cas, casServerUrlPrefix, serverName: origin });
-  } finally {
-    timers = intervals.mock.results.map((r) => r.value as NodeJS.Timeout);
-    intervals.mockRestore();
-  }
-  expect(timers).toHaveLength(1);
-  return {
-    origin,
-    async close() {
-      timers.forEach((timer) => clearInterval(timer));
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve())));
-    },
-  };
-}
 
 /** GET the protected page, be sent to CAS, fill in the form, come back with a ticket. */
 async function loginThroughCas(b: FetchBrowser, casUrl: string, app: ClientApp, path: string, username: string, password: string): Promise<URL> {
@@ -417,14 +237,16 @@ describe('interop: a directory user through http-cas-client (CAS 3.0)', () => {
   beforeAll(async () => {
     slapd = await startSlapd();
     ({ t, casUrl } = await startListeningCas({
-      CAS_AUTHN_LDAP_0_TYPE: 'AUTHENTICATED',
-      CAS_AUTHN_LDAP_0_LDAP_URL: slapd.url,
-      CAS_AUTHN_LDAP_0_BASE_DN: `ou=people,${slapd.baseDn}`,
-      CAS_AUTHN_LDAP_0_SEARCH_FILTER: 'uid={user}',
-      CAS_AUTHN_LDAP_0_BIND_DN: slapd.serviceDn,
-      CAS_AUTHN_LDAP_0_BIND_CREDENTIAL: slapd.servicePassword,
-      CAS_AUTHN_LDAP_0_PRINCIPAL_ATTRIBUTE_ID: 'uid',
-      CAS_AUTHN_LDAP_0_PRINCIPAL_ATTRIBUTE_LIST: 'cn,mail,memberOf:groups',
+      env: {
+        CAS_AUTHN_LDAP_0_TYPE: 'AUTHENTICATED',
+        CAS_AUTHN_LDAP_0_LDAP_URL: slapd.url,
+        CAS_AUTHN_LDAP_0_BASE_DN: `ou=people,${slapd.baseDn}`,
+        CAS_AUTHN_LDAP_0_SEARCH_FILTER: 'uid={user}',
+        CAS_AUTHN_LDAP_0_BIND_DN: slapd.serviceDn,
+        CAS_AUTHN_LDAP_0_BIND_CREDENTIAL: slapd.servicePassword,
+        CAS_AUTHN_LDAP_0_PRINCIPAL_ATTRIBUTE_ID: 'uid',
+        CAS_AUTHN_LDAP_0_PRINCIPAL_ATTRIBUTE_LIST: 'cn,mail,memberOf:groups',
+      },
     }));
     app = await startHttpCasClientApp(casUrl, 3);
   });

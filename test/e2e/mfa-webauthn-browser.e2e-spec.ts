@@ -1,17 +1,7 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
-import type { Browser, CDPSession, HTTPResponse, Page } from 'puppeteer-core';
+import type { CDPSession, HTTPResponse, Page } from 'puppeteer-core';
 import { UsersService } from '../../src/auth/users.service';
-import { freePort } from '../../src/database/embedded-postgres';
-import { launchChromium } from '../helpers/chromium';
-import { startTestApp, TestApp } from '../helpers/test-app';
-
-/** Where the screenshots of the MFA pages go (gitignored), to be looked at by a person. */
-const SCREENSHOTS = join(__dirname, '..', '..', 'test-output', 'screenshots');
-const DESKTOP = { width: 1280, height: 900 };
-const PHONE = { width: 390, height: 844 };
+import { BrowserRig, startBrowserRig } from '../helpers/browser-rig';
+import { TestApp } from '../helpers/test-app';
 
 /** What Chrome's virtual authenticator keeps of a credential (DevTools WebAuthn.Credential). */
 interface VirtualCredential {
@@ -31,64 +21,29 @@ interface VirtualCredential {
  * the server is on http://localhost, so the relying party id is `localhost` (from the prefix).
  */
 describe('mfa-webauthn in a real browser (chromium, virtual authenticator)', () => {
+  let rig: BrowserRig;
   let t: TestApp;
   let casUrl: string;
-  let browser: Browser;
-  let application: Server;
   let serviceUrl: string;
 
   beforeAll(async () => {
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    application = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html><title>App</title><h1>App</h1>'));
-    await new Promise<void>((resolve) => application.listen(0, '127.0.0.1', resolve));
-    const appPort = (application.address() as AddressInfo).port;
-    serviceUrl = `http://127.0.0.1:${appPort}/app`;
-    const casPort = await freePort();
-    casUrl = `http://localhost:${casPort}/cas`;
-    t = await startTestApp({
-      services: [
-        {
-          '@class': 'org.apereo.cas.services.CasRegisteredService',
-          serviceId: `^http://127\\.0\\.0\\.1:${appPort}/app(\\?.*)?$`,
-          name: 'Local application',
-          id: 1,
-          evaluationOrder: 1,
-          attributeReleasePolicy: { '@class': 'org.apereo.cas.services.ReturnAllAttributeReleasePolicy' },
-        },
-      ],
+    rig = await startBrowserRig({
+      casHost: 'localhost',
       env: {
-        CAS_SERVER_PREFIX: casUrl,
         CAS_AUTHN_ACCEPT_USERS: 'casuser::Mellon',
         CAS_AUTHN_MFA_WEB_AUTHN_CORE_ALLOW_PRIMARY_AUTHENTICATION: 'true',
       },
     });
-    await t.app.listen({ port: casPort, host: '127.0.0.1' });
-    browser = await launchChromium();
+    ({ t, casUrl, serviceUrl } = rig);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    application?.closeAllConnections();
-    await new Promise((resolve) => (application ? application.close(resolve) : resolve(undefined)));
-    await t?.close();
+    await rig?.close();
   });
-
-  /** Per page: rejects when Chromium refuses something under the page's CSP. */
-  const blocked = new Map<Page, Promise<never>>();
 
   /** A page in a fresh context (its own cookies) with its own virtual authenticator. */
   async function freshPage(): Promise<{ page: Page; cdp: CDPSession; authenticatorId: string }> {
-    const context = await browser.createBrowserContext();
-    const page = await context.newPage();
-    await page.setViewport(DESKTOP);
-    const errors = new Promise<never>((_resolve, reject) => {
-      page.on('console', (m) => {
-        if (m.type() === 'error' && m.text().includes('Content Security Policy')) reject(new Error(`the browser blocked: ${m.text()}`));
-      });
-      page.on('pageerror', (e) => reject(new Error(`script error on the page: ${String(e)}`)));
-    });
-    errors.catch(() => undefined);
-    blocked.set(page, errors);
+    const page = await rig.freshPage();
     const cdp = await page.createCDPSession();
     await cdp.send('WebAuthn.enable');
     const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -97,45 +52,19 @@ describe('mfa-webauthn in a real browser (chromium, virtual authenticator)', () 
     return { page, cdp, authenticatorId };
   }
 
-  async function clickAndWait(page: Page, selector: string): Promise<HTTPResponse> {
-    await page.waitForSelector(selector, { visible: true });
-    const [res] = await Promise.race([Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click(selector)]), blocked.get(page)!]);
-    return res!;
-  }
+  const clickAndWait = (page: Page, selector: string): Promise<HTTPResponse> => rig.clickAndWait(page, selector);
 
-  const PASSWORD_BUTTON = 'form:not([data-webauthn]) button[type=submit]';
   const WEBAUTHN_BUTTON = 'form[data-webauthn] button';
 
   /** The login (asking for mfa-webauthn unless `query` says otherwise), the password posted: the page after it. */
-  async function passwordStep(page: Page, username = 'casuser', password = 'Mellon', query = '&authn_method=mfa-webauthn'): Promise<HTTPResponse> {
-    const form = await page.goto(`${casUrl}/login?service=${encodeURIComponent(serviceUrl)}${query}`, { waitUntil: 'load' });
-    expect(form!.status()).toBe(200);
-    await page.type('#username', username);
-    await page.type('#password', password);
-    return clickAndWait(page, PASSWORD_BUTTON);
-  }
+  const passwordStep = (page: Page, username = 'casuser', password = 'Mellon', query = '&authn_method=mfa-webauthn'): Promise<HTTPResponse> =>
+    rig.passwordStep(page, { username, password, query });
 
-  async function validated(page: Page): Promise<{ user: string; attributes: Record<string, unknown> }> {
-    const url = new URL(page.url());
-    expect(`${url.origin}${url.pathname}`).toBe(serviceUrl);
-    const ticket = url.searchParams.get('ticket');
-    expect(ticket).toMatch(/^ST-/);
-    const res = await fetch(`${casUrl}/p3/serviceValidate?format=JSON&service=${encodeURIComponent(serviceUrl)}&ticket=${encodeURIComponent(ticket!)}`);
-    expect(res.status).toBe(200);
-    const body = (await res.json()) as { serviceResponse: { authenticationSuccess: { user: string; attributes: Record<string, unknown> } } };
-    return body.serviceResponse.authenticationSuccess;
-  }
-
+  const validated = (page: Page) => rig.validated(page);
   const text = (page: Page, selector: string) => page.$eval(selector, (e) => e.textContent ?? '');
 
-  async function shoot(page: Page, name: string): Promise<void> {
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}-desktop.png`), fullPage: true });
-    await page.setViewport(PHONE);
-    await page.screenshot({ path: join(SCREENSHOTS, `${name}-phone.png`), fullPage: true });
-    // Nothing wider than the phone: no sideways scrolling.
-    expect(Number(await page.evaluate('document.documentElement.scrollWidth'))).toBeLessThanOrEqual(PHONE.width);
-    await page.setViewport(DESKTOP);
-  }
+  /** Desktop and phone screenshots, named `<name>-desktop.png` and `<name>-phone.png`. */
+  const shoot = (page: Page, name: string) => rig.screenshotDesktopAndPhone(page, `${name}-desktop`, `${name}-phone`);
 
   it('registers a passkey after the password, logs in with it again, then with it alone; a clone behind on its counter is refused and flagged', async () => {
     // 1. Password, then registration (no credential yet); the virtual authenticator answers.
