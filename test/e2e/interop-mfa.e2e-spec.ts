@@ -96,7 +96,7 @@ describe('interop: CAS clients through an MFA-protected login (global trigger mf
     expect(body.principal?.user).toBe('alice');
     expect(body.principal?.attributes).toMatchObject({
       authnContextClass: 'mfa-gauth',
-      successfulAuthenticationHandlers: 'AcceptUsersAuthenticationHandler',
+      successfulAuthenticationHandlers: ['AcceptUsersAuthenticationHandler', 'GoogleAuthenticatorAuthenticationHandler'],
       isFromNewLogin: 'true',
     });
   });
