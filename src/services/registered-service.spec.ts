@@ -1,4 +1,4 @@
-import { compileServicePattern, InvalidServiceDefinition, parseServiceDefinition, proxyCallbackAllowed } from './registered-service';
+import { compileServicePattern, ignoredFields, InvalidServiceDefinition, parseServiceDefinition, proxyCallbackAllowed } from './registered-service';
 
 const base = { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'App', serviceId: '^https://app\\.example\\.org/.*' };
 
@@ -252,6 +252,9 @@ describe('properties.maximumAllowedSessions (session limit per service)', () => 
     expect(parseServiceDefinition(withProperty(['java.util.HashSet', ['2']])).maximumAllowedSessions).toBe(2);
     expect(parseServiceDefinition(withProperty(['1'])).maximumAllowedSessions).toBe(1);
     expect(parseServiceDefinition(base).maximumAllowedSessions).toBeUndefined();
+    // Acted on, so the import does not warn about `properties` for it; another property still warns.
+    expect(ignoredFields(withProperty(['2']))).toEqual([]);
+    expect(ignoredFields(withProperty(['2'], { theme: { values: ['dark'] } }))).toEqual(['properties']);
     const other = { '@class': 'org.apereo.cas.services.DefaultRegisteredServiceProperty', values: ['java.util.HashSet', ['x']] };
     expect(parseServiceDefinition({ ...base, properties: { '@class': 'java.util.HashMap', httpHeaderEnableXFrameOptions: other } }).maximumAllowedSessions).toBeUndefined();
   });

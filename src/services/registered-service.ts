@@ -108,7 +108,14 @@ export const SERVICE_FIELDS = {
 
 /** Top-level fields kept but not acted on, for the import's warning. */
 export function ignoredFields(definition: Record<string, unknown>): string[] {
-  return Object.keys(definition).filter((k) => SERVICE_FIELDS.ignored.has(k));
+  return Object.keys(definition).filter((k) => SERVICE_FIELDS.ignored.has(k) && (k !== 'properties' || hasIgnoredProperty(definition.properties)));
+}
+
+/** `properties` holding `maximumAllowedSessions` and nothing else is acted on: no warning then. */
+function hasIgnoredProperty(properties: unknown): boolean {
+  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return true;
+  const keys = Object.keys(properties).filter((k) => k !== '@class');
+  return !(keys.length > 0 && keys.every((k) => k === 'maximumAllowedSessions'));
 }
 
 /** Validates one CAS JSON service definition; throws InvalidServiceDefinition naming the field at fault. */
