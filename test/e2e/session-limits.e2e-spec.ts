@@ -1,7 +1,10 @@
 import type { Response } from 'light-my-request';
+import { Client } from 'pg';
 import { Browser, executionOf, ticketOf } from '../helpers/browser';
 import { logoutReceiver, type LogoutReceiver } from '../helpers/logout-receiver';
+import { blocksWhile } from '../helpers/pg-locks';
 import { startTestApp, type TestApp } from '../helpers/test-app';
+import { serviceFor } from '../helpers/test-services';
 
 /**
  * Session limits (issue 14, "Limits"): CAS's cas.authn.policy.unique-principal.* and a maximum of
@@ -213,5 +216,47 @@ describe('session limits: end the oldest sessions (SESSION_LIMIT_ACTION=END_OLDE
     const renewed = await sessionOf(t, ticketOf(again));
     expect(await liveSessions(t, 'casuser')).toEqual([one.tgt, renewed]);
     expect((await t.sql.query('SELECT count(*)::int AS n FROM slo_outbox')).rows[0].n).toBe(0);
+  });
+});
+
+describe('session limits: the per-user lock, and the hot path without a limit', () => {
+  let t: TestApp;
+  let holder: Client;
+  let holderPid: number;
+  const LOCK = `SELECT pg_advisory_lock(hashtextextended('session-limit:' || $1, 0))`;
+  const UNLOCK = `SELECT pg_advisory_unlock(hashtextextended('session-limit:' || $1, 0))`;
+
+  beforeAll(async () => {
+    // No global limit; one service with its own.
+    t = await startTestApp({
+      env: { CAS_AUTHN_ACCEPT_USERS: USERS, AUTHN_THROTTLE_ENABLED: 'false' },
+      services: [serviceFor(1, 'free.example.org'), serviceFor(2, 'limited.example.org', maximumAllowedSessions('5'))],
+    });
+    holder = new Client({ connectionString: t.config.databaseUrl });
+    await holder.connect();
+    holderPid = (await holder.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+  });
+  afterAll(async () => {
+    await holder?.end();
+    await t?.close();
+  });
+
+  it("a login under a limit waits for the user's lock (held here by another connection); one without a limit never takes it", async () => {
+    await holder.query(LOCK, ['casuser']);
+    try {
+      // No limit for this service: the login goes through while the lock is held, never waiting.
+      const free = new Browser(t.app).login('casuser', 'Mellon', 'https://free.example.org/');
+      expect(await blocksWhile(t.sql, holderPid, free)).toBe(false);
+      expect((await free).statusCode).toBe(302);
+      // Under a limit: the login waits for the lock, and finishes once it is released.
+      const limited = new Browser(t.app).login('casuser', 'Mellon', 'https://limited.example.org/');
+      expect(await blocksWhile(t.sql, holderPid, limited)).toBe(true);
+      expect(await liveSessions(t, 'casuser')).toHaveLength(1);
+      await holder.query(UNLOCK, ['casuser']);
+      expect((await limited).statusCode).toBe(302);
+      expect(await liveSessions(t, 'casuser')).toHaveLength(2);
+    } finally {
+      await holder.query('SELECT pg_advisory_unlock_all()');
+    }
   });
 });
