@@ -27,6 +27,7 @@ import {
   notAuthorizedPage,
   passwordWarningPage,
   postRedirectPage,
+  sessionLimitPage,
   unknownAuthnMethodPage,
   warnPage,
 } from './views';
@@ -235,6 +236,8 @@ export class LoginController {
         return sendPage(reply, 503, mfaUnavailablePage());
       case 'unknownAuthnMethod':
         return sendPage(reply, 400, unknownAuthnMethodPage());
+      case 'sessionLimit':
+        return sendPage(reply, 403, sessionLimitPage(o.maximum));
     }
   }
 

@@ -7,6 +7,7 @@ import { ServiceRegistry } from '../services/service-registry';
 import { isUsableServiceUrl } from '../services/service-url';
 import { POLICY_DEFAULTS, type PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from '../services/ticket-policy';
 import { SessionTerminator } from '../tickets/logout/session-terminator';
+import { SessionLimiter } from '../tickets/session-limits';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
 import { isMfaProviderId, type MfaProviderId } from '../config/mfa-config';
 import { type MfaDecision, MfaTriggers } from './mfa/mfa-triggers';
@@ -15,6 +16,7 @@ import type { AccountState, PasswordWarning } from './handlers/authentication-ha
 import { DeviceCookies } from './device-cookie';
 import { LoginFlows } from './login-flows';
 import { LoginThrottle } from './login-throttle';
+import { sessionLimitFor } from './session-limits';
 import { GauthCredentials, GauthError, type GauthEnrolment, type GauthVerification } from './mfa/gauth/gauth-credentials';
 import { GauthKeys, GauthUnavailableError } from './mfa/gauth/gauth-keys';
 import { otpauthQrCodeSvg } from './mfa/gauth/gauth-qr-code';
@@ -60,7 +62,9 @@ export type LoginOutcome =
    * Logged in, but the password expires soon: the warning page, whose Continue (a single-use
    * token carrying `session`) goes on to the service, or to the logged-in page without one.
    */
-  | { kind: 'passwordWarning'; warning: PasswordWarning; session: string; service?: string; method?: string };
+  | { kind: 'passwordWarning'; warning: PasswordWarning; session: string; service?: string; method?: string }
+  /** The user holds the most sessions allowed and the limit refuses new ones: no session, no ticket. */
+  | { kind: 'sessionLimit'; maximum: number };
 
 export interface LoginResult {
   outcome: LoginOutcome;
@@ -169,6 +173,7 @@ export class LoginService {
     private readonly clock: Clock,
     private readonly mfa: MfaTriggers,
     private readonly trustedDevices: TrustedDevices,
+    private readonly limiter: SessionLimiter,
   ) {}
 
   /**
@@ -308,14 +313,19 @@ export class LoginService {
     const { service, registered, method } = s;
     const deviceCookie = s.deviceId ? undefined : await this.devices.issue(principal.username);
     const rememberMe = s.rememberMe && this.config.rememberMe.enabled && !s.publicWorkstation;
-    const session = await this.tickets.createSession({
+    const toCreate = {
       principal: principal.username,
       attributes: principal.attributes,
       authenticationHandler: principal.handler,
       rememberMe,
       factors,
       policy: resolveSessionPolicy(this.defaults, registered, rememberMe),
-    });
+    };
+    // A session limit (unique principal, a maximum): counted and inserted under the user's lock.
+    const limit = sessionLimitFor(this.config.sessionLimits, registered, s.tgtId);
+    const limited = limit ? await this.limiter.createSession(toCreate, limit) : null;
+    if (limited?.kind === 'refused') return { outcome: { kind: 'sessionLimit', maximum: limited.maximum } };
+    const session = limited ? limited.session : await this.tickets.createSession(toCreate);
     if (s.tgtId && s.tgtId !== session.id) await this.replaceSession(s.tgtId, session.id, principal.username);
     // publicWorkstation: the session serves this login only; no cookie keeps it in the browser.
     const newSession = s.publicWorkstation ? undefined : { id: session.id, rememberMe };

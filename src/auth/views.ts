@@ -308,3 +308,20 @@ export function unknownAuthnMethodPage(): string {
 <p>Please contact the application's administrators.</p>`,
   );
 }
+
+/**
+ * A login refused by the session limit (CAS's unique principal policy, or a maximum): the user
+ * holds `maximum` sessions already. No session was created and no ticket issued.
+ */
+export function sessionLimitPage(maximum: number): string {
+  const [held, then] =
+    maximum === 1
+      ? ['You are already logged in on another device or browser, and only one session at a time is allowed.', 'Log out there (or wait for that session to end)']
+      : [`You already have active sessions on other devices or browsers, and at most ${maximum} at a time are allowed.`, 'Log out on one of them (or wait for a session to end)'];
+  return page(
+    'Too many sessions',
+    `<h1>Too many sessions</h1>
+<p>${held} You have not been logged in.</p>
+<p>${then}, then try again.</p>`,
+  );
+}

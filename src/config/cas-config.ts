@@ -5,6 +5,7 @@ import { ConfigurationError, EnvironmentVariables, validateEnvironment } from '.
 import { type LdapAttributeRepositoryConfig, ldapAttributeRepositories, type LdapSourceConfig, ldapSources } from './ldap-config';
 import { loadMfaConfig, type MfaConfig } from './mfa-config';
 import { loadMfaTrustedConfig, type MfaTrustedConfig } from './mfa-trusted-config';
+import { loadSessionLimitsConfig, type SessionLimitsConfig } from './session-limits-config';
 import { loadWebAuthnConfig, type WebAuthnConfig } from './webauthn-config';
 
 /**
@@ -107,6 +108,8 @@ export interface CasConfig {
   mfaTrusted: MfaTrustedConfig;
   /** `cas.authn.mfa.web-authn.core.*`: the WebAuthn provider mfa-webauthn (config/webauthn-config.ts). */
   webAuthn: WebAuthnConfig;
+  /** `cas.authn.policy.unique-principal.*` and SESSION_LIMIT_ACTION: sessions a user may hold (config/session-limits-config.ts). */
+  sessionLimits: SessionLimitsConfig;
 }
 
 export const CAS_CONFIG = Symbol('CAS_CONFIG');
@@ -203,6 +206,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     mfa: mfaConfig(env, development.enabled),
     mfaTrusted: loadMfaTrustedConfig(env),
     webAuthn: loadWebAuthnConfig(env, prefix),
+    sessionLimits: loadSessionLimitsConfig(env),
   };
 }
 

@@ -1,4 +1,4 @@
-import { compileServicePattern, InvalidServiceDefinition, parseServiceDefinition, proxyCallbackAllowed } from './registered-service';
+import { compileServicePattern, ignoredFields, InvalidServiceDefinition, parseServiceDefinition, proxyCallbackAllowed } from './registered-service';
 
 const base = { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'App', serviceId: '^https://app\\.example\\.org/.*' };
 
@@ -235,6 +235,35 @@ describe('parseServiceDefinition', () => {
     expect(enabled('true')).toBe(true);
     // Anything else is refused rather than guessed.
     expect(() => enabled('no')).toThrow(/^accessStrategy\.enabled: /);
+  });
+});
+
+describe('properties.maximumAllowedSessions (session limit per service)', () => {
+  const withProperty = (values: unknown, others: Record<string, unknown> = {}) => ({
+    ...base,
+    properties: {
+      '@class': 'java.util.HashMap',
+      ...others,
+      maximumAllowedSessions: { '@class': 'org.apereo.cas.services.DefaultRegisteredServiceProperty', values },
+    },
+  });
+
+  it('reads the DefaultRegisteredServiceProperty as CAS writes it; absent without one, other properties stay decoration', () => {
+    expect(parseServiceDefinition(withProperty(['java.util.HashSet', ['2']])).maximumAllowedSessions).toBe(2);
+    expect(parseServiceDefinition(withProperty(['1'])).maximumAllowedSessions).toBe(1);
+    expect(parseServiceDefinition(base).maximumAllowedSessions).toBeUndefined();
+    // Acted on, so the import does not warn about `properties` for it; another property still warns.
+    expect(ignoredFields(withProperty(['2']))).toEqual([]);
+    expect(ignoredFields(withProperty(['2'], { theme: { values: ['dark'] } }))).toEqual(['properties']);
+    const other = { '@class': 'org.apereo.cas.services.DefaultRegisteredServiceProperty', values: ['java.util.HashSet', ['x']] };
+    expect(parseServiceDefinition({ ...base, properties: { '@class': 'java.util.HashMap', httpHeaderEnableXFrameOptions: other } }).maximumAllowedSessions).toBeUndefined();
+  });
+
+  it('refuses a value it cannot read rather than ignoring a limit', () => {
+    for (const values of [['java.util.HashSet', ['0']], ['java.util.HashSet', ['two']], ['java.util.HashSet', ['1', '2']], ['java.util.HashSet', []]]) {
+      expect(() => parseServiceDefinition(withProperty(values))).toThrow(/^properties\.maximumAllowedSessions\.values: /);
+    }
+    expect(() => parseServiceDefinition({ ...base, properties: { maximumAllowedSessions: '2' } })).toThrow(/^properties\.maximumAllowedSessions: must be an object/);
   });
 });
 

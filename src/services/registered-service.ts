@@ -27,6 +27,8 @@ export interface RegisteredService {
   proxyPolicy: ProxyPolicy;
   /** `multifactorPolicy`: the providers a login to it needs, bypass rules, failure mode (multifactor-policy.ts). */
   multifactorPolicy?: MultifactorPolicy;
+  /** The `maximumAllowedSessions` property: live sessions a user may hold after logging in to it (replaces the global maximum). */
+  maximumAllowedSessions?: number;
   definition: Record<string, unknown>;
 }
 
@@ -106,7 +108,14 @@ export const SERVICE_FIELDS = {
 
 /** Top-level fields kept but not acted on, for the import's warning. */
 export function ignoredFields(definition: Record<string, unknown>): string[] {
-  return Object.keys(definition).filter((k) => SERVICE_FIELDS.ignored.has(k));
+  return Object.keys(definition).filter((k) => SERVICE_FIELDS.ignored.has(k) && (k !== 'properties' || hasIgnoredProperty(definition.properties)));
+}
+
+/** `properties` holding `maximumAllowedSessions` and nothing else is acted on: no warning then. */
+function hasIgnoredProperty(properties: unknown): boolean {
+  if (typeof properties !== 'object' || properties === null || Array.isArray(properties)) return true;
+  const keys = Object.keys(properties).filter((k) => k !== '@class');
+  return !(keys.length > 0 && keys.every((k) => k === 'maximumAllowedSessions'));
 }
 
 /** Validates one CAS JSON service definition; throws InvalidServiceDefinition naming the field at fault. */
@@ -146,8 +155,28 @@ export function parseServiceDefinition(json: unknown): RegisteredService {
     ptPolicy: parseTicketPolicy(d.proxyTicketExpirationPolicy, 'proxyTicketExpirationPolicy'),
     proxyPolicy: parseProxyPolicy(d.proxyPolicy),
     multifactorPolicy: parseMultifactorPolicy(d.multifactorPolicy),
+    maximumAllowedSessions: parseMaximumAllowedSessions(d.properties),
     definition: d,
   };
+}
+
+/**
+ * `properties.maximumAllowedSessions`, a DefaultRegisteredServiceProperty as CAS writes it
+ * (`{"@class": "…DefaultRegisteredServiceProperty", "values": ["java.util.HashSet", ["2"]]}`):
+ * one whole number, at least 1. The other properties stay decoration; this one limits who gets
+ * in, so a value it cannot read makes the definition invalid rather than being ignored.
+ */
+function parseMaximumAllowedSessions(properties: unknown): number | undefined {
+  const field = 'properties.maximumAllowedSessions';
+  if (properties === undefined || properties === null || typeof properties !== 'object' || Array.isArray(properties)) return undefined;
+  const p = (properties as Record<string, unknown>).maximumAllowedSessions;
+  if (p === undefined || p === null) return undefined;
+  if (typeof p !== 'object' || Array.isArray(p)) throw new InvalidServiceDefinition(`${field}: must be an object with "values"`);
+  const values = javaCollection((p as Record<string, unknown>).values, `${field}.values`);
+  if (values.length !== 1) throw new InvalidServiceDefinition(`${field}.values: exactly one value`);
+  const n = numeric(values[0], `${field}.values`);
+  if (n === undefined || n < 1 || n > 100_000) throw new InvalidServiceDefinition(`${field}.values: a whole number from 1 to 100000`);
+  return n;
 }
 
 /** DefaultRegisteredServiceTicketGrantingTicketExpirationPolicy: `maxTimeToLiveInSeconds` > 0 applies. */

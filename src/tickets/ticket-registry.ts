@@ -54,15 +54,15 @@ export class TicketRegistry {
     private readonly clock: Clock,
   ) {}
 
-  /** Creates a TGT (a new SSO session) and returns it. */
-  async createSession(s: NewSession): Promise<Session> {
+  /** Creates a TGT (a new SSO session) and returns it; in the caller's transaction when given one. */
+  async createSession(s: NewSession, tx?: Tx): Promise<Session> {
     const now = this.clock.now();
     const id = newTicketId('TGT');
     const { maxTimeToLiveSeconds, timeToKillSeconds } = s.policy;
     const hard = new Date(now.getTime() + maxTimeToLiveSeconds * 1000);
     const idle = timeToKillSeconds === null ? hard : new Date(now.getTime() + timeToKillSeconds * 1000);
     const expires = idle < hard ? idle : hard;
-    await this.sql.affected(q.INSERT_SESSION_SQL, [
+    await (tx ?? this.sql).affected(q.INSERT_SESSION_SQL, [
       id, s.principal, now, expires, hard, timeToKillSeconds, s.rememberMe, JSON.stringify(storableAttributes(s.attributes)), usernameKey(s.principal),
       s.authenticationHandler ?? null, s.factors && Object.keys(s.factors).length ? JSON.stringify(s.factors) : null,
     ]);
@@ -279,6 +279,25 @@ export class TicketRegistry {
   /** Deletes up to `limit` STs/PTs expired at `now` (their sessions live on). Returns rows removed. */
   deleteExpiredServiceTickets(now: Date, limit: number): Promise<number> {
     return this.sql.affected(q.DELETE_EXPIRED_SERVICE_TICKETS_SQL, [now, limit]);
+  }
+
+  /**
+   * Takes, in the caller's transaction, the lock that serialises the logins of one principal
+   * (canonical username) under a session limit: a transaction-scoped advisory lock, released at
+   * commit. Take it first in the transaction, before any row lock: nothing else waits for it, so
+   * it cannot be part of a deadlock. A login without a limit never takes it.
+   */
+  async lockSessionsOf(tx: Tx, principal: string): Promise<void> {
+    await tx.rows(q.LOCK_PRINCIPAL_SESSIONS_SQL, [usernameKey(principal)]);
+  }
+
+  /**
+   * The live sessions (TGT ids) of a principal, oldest first, but `excluding` (the session a
+   * same-browser login replaces). Under lockSessionsOf, in READ COMMITTED: the statement's
+   * snapshot is taken after the lock, so it sees every session a login that held it committed.
+   */
+  async liveSessionIdsOf(tx: Tx, principal: string, excluding: string | null): Promise<string[]> {
+    return (await tx.rows<{ id: string }>(q.LIVE_SESSIONS_OF_SQL, [usernameKey(principal), this.clock.now(), excluding])).map((r) => r.id);
   }
 
   /** The live sessions (TGT ids) of a principal, compared by canonical username. */

@@ -234,3 +234,15 @@ export const DELETE_EXPIRED_SERVICE_TICKETS_SQL = `DELETE FROM tickets WHERE id 
          SELECT id FROM tickets WHERE type IN ('ST', 'PT') AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`;
 
 export const SESSION_IDS_OF_SQL = `SELECT id FROM tickets WHERE type = 'TGT' AND principal_key = $1 ORDER BY id`;
+
+/**
+ * The session limit's lock, per principal key $1: a transaction-scoped advisory lock on a 64-bit
+ * hash of the key, prefixed as the gauth and webauthn stores prefix theirs. Two keys sharing a
+ * hash only wait for each other.
+ */
+export const LOCK_PRINCIPAL_SESSIONS_SQL = `SELECT pg_advisory_xact_lock(hashtextextended('session-limit:' || $1, 0))`;
+
+/** $1 principal key, $2 now, $3 a session id left out (or null); oldest first, on the (type, principal_key) index. */
+export const LIVE_SESSIONS_OF_SQL = `SELECT id FROM tickets
+        WHERE type = 'TGT' AND principal_key = $1 AND expires_at > $2 AND ($3::varchar IS NULL OR id <> $3::varchar)
+        ORDER BY created_at, id`;

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Clock } from '../../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
-import { Sql } from '../../database/sql';
+import { Sql, Tx } from '../../database/sql';
 import { ServiceRegistry } from '../../services/service-registry';
 import { parseTicketId } from '../ticket-ids';
 import { EndedSessionRows, ReachedService, TicketRegistry } from '../ticket-registry';
@@ -48,15 +48,7 @@ export class SessionTerminator {
    */
   async end(tgtId: string, reason: EndReason, waitMs = 0): Promise<EndedSession | null> {
     const now = this.clock.now();
-    const requests = await this.sql.transaction(async (tx) => {
-      const ended =
-        parseTicketId(tgtId) === 'PGT' ? await this.tickets.endProxyGrantingTicket(tx, tgtId) : await this.tickets.endSession(tx, tgtId);
-      if (!ended) return null;
-      // cas.slo.disabled: sessions end without any logout request.
-      const built = this.config.slo.disabled ? [] : this.requestsFor(ended, now);
-      await this.outbox.enqueue(tx, reason, backChannel(built, tgtId));
-      return built;
-    });
+    const requests = await this.sql.transaction((tx) => this.endWithin(tx, tgtId, reason, now));
     if (!requests) return null;
     const frontChannel = requests.filter((r) => r.channel === 'FRONT_CHANNEL').flatMap((r) => frontChannelUrl(r) ?? []);
     if (!requests.some((r) => r.channel === 'BACK_CHANNEL')) return { backChannel: [], frontChannel };
@@ -68,6 +60,22 @@ export class SessionTerminator {
       await this.clock.sleep(waitMs, finished.signal);
     }
     return { backChannel: await this.outbox.forSession(tgtId), frontChannel };
+  }
+
+  /**
+   * `end`'s work inside the caller's transaction (a login over its session limit ends the oldest
+   * sessions in the one that inserts the new one): the session goes and its back-channel logout
+   * requests are queued. Returns every request built (FRONT_CHANNEL ones included), or null when
+   * there was no such session; the caller kicks the delivery once committed.
+   */
+  async endWithin(tx: Tx, tgtId: string, reason: EndReason, now: Date): Promise<LogoutRequestRow[] | null> {
+    const ended =
+      parseTicketId(tgtId) === 'PGT' ? await this.tickets.endProxyGrantingTicket(tx, tgtId) : await this.tickets.endSession(tx, tgtId);
+    if (!ended) return null;
+    // cas.slo.disabled: sessions end without any logout request.
+    const built = this.config.slo.disabled ? [] : this.requestsFor(ended, now);
+    await this.outbox.enqueue(tx, reason, backChannel(built, tgtId));
+    return built;
   }
 
   /**

@@ -4,7 +4,7 @@ import { Clock } from '../../common/clock';
 import { Sql, Tx } from '../../database/sql';
 import { logoutRequestXml, type LogoutRequestRow } from './single-logout';
 
-export type EndReason = 'LOGOUT' | 'ADMIN' | 'EXPIRED' | 'DISABLED';
+export type EndReason = 'LOGOUT' | 'ADMIN' | 'EXPIRED' | 'DISABLED' | 'LIMIT';
 export type DeliveryStatus = 'PENDING' | 'SENDING' | 'SUCCESS' | 'FAILURE';
 
 export interface LogoutRequestStatus {
