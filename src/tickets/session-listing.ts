@@ -10,6 +10,18 @@ export interface SessionApplication {
   lastAccessAt: Date;
 }
 
+/** Where a session was established from (migration AddSessionOrigin1764000019000); every field null for sessions older than it, or unknown. */
+export interface SessionOrigin {
+  clientIp: string | null;
+  userAgent: string | null;
+  deviceBrowser: string | null;
+  deviceOs: string | null;
+  deviceType: string | null;
+  /** ISO 3166-1 alpha-2. */
+  locationCountry: string | null;
+  locationCity: string | null;
+}
+
 /** One live SSO session of a user, as the user's own session list shows it. */
 export interface UserSession {
   /** The TGT id: a bearer credential, for the server only (never shown to the user). */
@@ -18,6 +30,7 @@ export interface UserSession {
   lastUsedAt: Date;
   expiresAt: Date;
   rememberMe: boolean;
+  origin: SessionOrigin;
   applications: SessionApplication[];
 }
 
@@ -33,6 +46,13 @@ interface UserSessionRow {
   last_used_at: Date;
   expires_at: Date;
   remember_me: boolean;
+  client_ip: string | null;
+  user_agent: string | null;
+  device_browser: string | null;
+  device_os: string | null;
+  device_type: string | null;
+  location_country: string | null;
+  location_city: string | null;
   total: string;
   applications: { service: string; registered_service_id: number | null; last_access_at: string }[];
 }
@@ -43,6 +63,7 @@ interface UserSessionRow {
  * back-end services its proxies reached), one per URL.
  */
 const USER_SESSIONS_SQL = `SELECT t.id, t.created_at, t.last_used_at, t.expires_at, t.remember_me, count(*) OVER () AS total,
+              host(t.client_ip) AS client_ip, t.user_agent, t.device_browser, t.device_os, t.device_type, t.location_country, t.location_city,
               COALESCE((SELECT json_agg(json_build_object('service', a.service, 'registered_service_id', a.registered_service_id,
                                                           'last_access_at', a.last_access_at) ORDER BY a.last_access_at DESC)
                           FROM (SELECT s.service, max(s.registered_service_id) AS registered_service_id, max(s.issued_at) AS last_access_at
@@ -76,6 +97,15 @@ export class SessionListing {
         lastUsedAt: r.last_used_at,
         expiresAt: r.expires_at,
         rememberMe: r.remember_me,
+        origin: {
+          clientIp: r.client_ip,
+          userAgent: r.user_agent,
+          deviceBrowser: r.device_browser,
+          deviceOs: r.device_os,
+          deviceType: r.device_type,
+          locationCountry: r.location_country,
+          locationCity: r.location_city,
+        },
         applications: r.applications.map((a) => ({
           service: a.service,
           registeredServiceId: a.registered_service_id === null ? null : Number(a.registered_service_id),

@@ -94,7 +94,7 @@ describe('users see and end their own sessions (/account/sessions)', () => {
     expect(mine.principal).toBe('casuser');
     expect(mine.sessions.map((s) => s.current)).toEqual([true, false]);
     expect(handles).toEqual(mine.sessions.map((s) => s.id));
-    expect(page.body).toMatch(/<li class="session current">\s*<h2>This browser/);
+    expect(page.body).toMatch(/<li class="session current">\s*<h2>Unknown browser<span class="badge">This browser<\/span>/);
     expect(page.body).toContain('Local application');
     expect(mine.sessions[0].applications).toEqual([expect.objectContaining({ name: 'Local application', service })]);
     // Handles, not credentials: no TGT id of anyone in the page or the JSON.
@@ -106,6 +106,40 @@ describe('users see and end their own sessions (/account/sessions)', () => {
     // Bob sees his one session only, and the phone its own first.
     expect((await api(bobs)).sessions).toHaveLength(1);
     expect((await api(phone)).sessions.map((s) => s.current)).toEqual([true, false]);
+    await t.sql.query(`DELETE FROM tickets`);
+  });
+
+  it('shows where each session comes from (IP, User-Agent, device, location), escaped; unknown parts left out', async () => {
+    const laptop = await device('casuser', 'Laptop/1.0');
+    const phone = await device('casuser', 'Phone/1.0');
+    // As session-origin records them at login (migration AddSessionOrigin1764000019000).
+    await t.sql.query(
+      `UPDATE tickets SET client_ip = '2001:db8:85a3::8a2e:370:7334', user_agent = 'Mozilla/5.0 <b>(X11; Linux x86_64)</b>',
+              device_browser = 'Firefox 133', device_os = 'Linux', device_type = 'desktop', location_country = 'FR', location_city = 'Lyon'
+        WHERE id = $1`,
+      [await tgtOf(laptop)],
+    );
+    await t.sql.query(`UPDATE tickets SET client_ip = '203.0.113.7', device_os = 'iOS 17.5', device_type = 'mobile' WHERE id = $1`, [await tgtOf(phone)]);
+
+    const page = (await laptop.get('/cas/account/sessions')).body;
+    expect(page).toMatch(/<h2>Firefox 133 on Linux<span class="badge">This browser<\/span><\/h2>/);
+    expect(page).toContain('<dt>IP address</dt><dd>2001:<wbr>db8:<wbr>85a3:<wbr>:<wbr>8a2e:<wbr>370:<wbr>7334</dd>');
+    expect(page).toContain('<dt>Location</dt><dd>Lyon, France</dd>');
+    expect(page).toContain('<dt>Device</dt><dd>Computer</dd>');
+    expect(page).toContain('Mozilla/5.0 &lt;b&gt;(X11; Linux x86_64)&lt;/b&gt;');
+    expect(page).not.toContain('<b>(X11');
+    expect(page).toMatch(/<h2>A browser on iOS 17\.5<\/h2>/);
+    expect(page).toContain('<dt>IP address</dt><dd>203.0.113.7</dd>');
+    expect(page.match(/<dt>Location<\/dt>/g)).toHaveLength(1);
+
+    const [mine, other] = (await api(laptop)).sessions as unknown as Record<string, unknown>[];
+    expect(mine).toMatchObject({
+      clientIp: '2001:db8:85a3::8a2e:370:7334',
+      userAgent: 'Mozilla/5.0 <b>(X11; Linux x86_64)</b>',
+      device: { browser: 'Firefox 133', os: 'Linux', type: 'desktop' },
+      location: { country: 'FR', city: 'Lyon' },
+    });
+    expect(other).toMatchObject({ clientIp: '203.0.113.7', userAgent: null, device: { browser: null, os: 'iOS 17.5', type: 'mobile' }, location: { country: null, city: null } });
     await t.sql.query(`DELETE FROM tickets`);
   });
 

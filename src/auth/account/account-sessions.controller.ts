@@ -157,6 +157,10 @@ function json(view: SessionsView) {
       lastUsedAt: s.lastUsedAt.toISOString(),
       expiresAt: s.expiresAt.toISOString(),
       rememberMe: s.rememberMe,
+      clientIp: s.origin.clientIp,
+      userAgent: s.origin.userAgent,
+      device: { browser: s.origin.deviceBrowser, os: s.origin.deviceOs, type: s.origin.deviceType },
+      location: { country: s.origin.locationCountry, city: s.origin.locationCity },
       applications: s.applications.map((a) => ({ name: a.name, service: a.service, lastAccessAt: a.lastAccessAt.toISOString() })),
     })),
   };

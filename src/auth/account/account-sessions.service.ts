@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ServiceRegistry } from '../../services/service-registry';
 import { SessionTerminator } from '../../tickets/logout/session-terminator';
-import { SessionListing, type UserSession } from '../../tickets/session-listing';
+import { SessionListing, type SessionOrigin, type UserSession } from '../../tickets/session-listing';
 import { TicketRegistry } from '../../tickets/ticket-registry';
 import { TgcCodec } from '../tgc-codec';
 
@@ -32,6 +32,8 @@ export interface SessionView {
   lastUsedAt: Date;
   expiresAt: Date;
   rememberMe: boolean;
+  /** IP, User-Agent, device and location of the login; nulls where unknown. */
+  origin: SessionOrigin;
   applications: ApplicationView[];
 }
 
@@ -128,6 +130,7 @@ export class AccountSessions {
       lastUsedAt: s.lastUsedAt,
       expiresAt: s.expiresAt,
       rememberMe: s.rememberMe,
+      origin: s.origin,
       applications: s.applications.map((a) => {
         const registered = (a.registeredServiceId !== null ? this.services.findById(a.registeredServiceId) : null) ?? this.services.match(a.service);
         return { name: registered?.name ?? null, service: a.service, lastAccessAt: a.lastAccessAt };

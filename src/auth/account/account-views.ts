@@ -9,11 +9,11 @@ import type { SessionsView, SessionView } from './account-sessions.service';
  */
 const ACCOUNT_STYLE = `body{max-width:40rem}h2{font-size:1.1rem;margin:0 0 .4rem}
 .sessions{list-style:none;padding:0;margin:0}.session{border:1px solid #ccc;border-radius:4px;padding:.8rem 1rem;margin-top:1rem}
-.session.current{border-color:#1b1b1b;border-width:2px}.badge{display:inline-block;font-size:.8rem;font-weight:normal;padding:.1rem .4rem;margin-left:.4rem;border:1px solid #1b1b1b;border-radius:3px;vertical-align:middle}
+.session.current{border-color:#1b1b1b;box-shadow:0 0 0 1px #1b1b1b}.badge{display:inline-block;font-size:.8rem;font-weight:normal;padding:.1rem .4rem;margin-left:.4rem;border:1px solid #1b1b1b;border-radius:3px;vertical-align:middle;white-space:nowrap}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem;margin:.4rem 0}dt{color:#555}dd{margin:0;min-width:0;overflow-wrap:anywhere}
-.apps{margin:.2rem 0 0;padding-left:1.2rem}.apps li{overflow-wrap:anywhere}.muted{color:#555}.session form button{margin-top:.6rem}
+.apps{margin:0;padding-left:1.2rem;list-style:disc}.apps li{overflow-wrap:anywhere}.ua{font-size:.85rem;color:#555}.muted{color:#555}.session form button{margin-top:.6rem}
 .notice{border:1px solid #1b1b1b;padding:.6rem;margin-top:1rem}.others{margin-top:1.5rem;border-top:1px solid #ccc}
-@media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dd{margin-bottom:.4rem}}`;
+@media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dt{font-size:.85rem}dd{margin-bottom:.4rem}}`;
 
 /** The outcome of the form the page was just redirected from (`?done=`): fixed texts only. */
 export type AccountNotice = 'ended' | 'ended-others' | 'ended-none';
@@ -70,20 +70,28 @@ ${m.lastSignIns ?? ''}`;
 }
 
 function sessionItem(s: SessionView, m: AccountPageModel): string {
-  const title = s.current ? 'This browser' : 'Another browser or device';
-  const facts: [string, string][] = [
+  const o = s.origin;
+  const facts: [string, string][] = [];
+  const type = o.deviceType ? DEVICE_TYPES[o.deviceType] : undefined;
+  if (type) facts.push(['Device', type]);
+  // An IPv6 address wraps at its colons on a phone, never inside a group (<wbr> adds no character to a copy).
+  if (o.clientIp) facts.push(['IP address', escapeHtml(o.clientIp).replace(/:/g, ':<wbr>')]);
+  const location = locationOf(o.locationCity, o.locationCountry);
+  if (location) facts.push(['Location', escapeHtml(location)]);
+  facts.push(
     ['Started', when(s.createdAt, m.now)],
     ['Last used', when(s.lastUsedAt, m.now)],
     ['Ends', s.rememberMe ? `${when(s.expiresAt, m.now)} (remembered)` : when(s.expiresAt, m.now)],
-  ];
+  );
   const apps = s.applications.length
     ? `<ul class="apps">${s.applications
         .map((a) => `<li>${a.name ? `${escapeHtml(a.name)} <span class="muted">(${escapeHtml(hostOf(a.service))})</span>` : escapeHtml(a.service)}</li>`)
         .join('')}</ul>`
     : '<span class="muted">None yet</span>';
   return `<li class="session${s.current ? ' current' : ''}">
-<h2>${title}${s.current ? '<span class="badge">current</span>' : ''}</h2>
+<h2>${escapeHtml(deviceTitle(s))}${s.current ? '<span class="badge">This browser</span>' : ''}</h2>
 <dl>${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}<dt>Applications</dt><dd>${apps}</dd></dl>
+${o.userAgent ? `<p class="ua">${escapeHtml(o.userAgent)}</p>` : ''}
 <form method="post" action="${escapeHtml(m.base)}/logout">
 <input type="hidden" name="csrf" value="${escapeHtml(m.csrf)}">
 <input type="hidden" name="session" value="${escapeHtml(s.handle)}">
@@ -109,11 +117,38 @@ export function accountLoginPage(login: string): string {
   return page(
     'Your sessions',
     `<h1>Your sessions</h1>
-<p>You are not logged in in this browser. Log in to see where your account is logged in.</p>
+<p>This browser is not logged in. Log in to see where your account is logged in, and to log out other devices.</p>
 <p><a href="${escapeHtml(login)}">Log in</a>, then come back to this page.</p>`,
     undefined,
     ACCOUNT_STYLE,
   );
+}
+
+/** The device_type values session-origin stores, as a user would name them. */
+const DEVICE_TYPES: Record<string, string> = { desktop: 'Computer', mobile: 'Phone', tablet: 'Tablet', tv: 'TV', bot: 'Bot' };
+
+/** "Firefox 133 on Windows 10", or as much of it as the User-Agent told. */
+function deviceTitle(s: SessionView): string {
+  const { deviceBrowser: browser, deviceOs: os } = s.origin;
+  if (browser && os) return `${browser} on ${os}`;
+  if (browser) return browser;
+  if (os) return `A browser on ${os}`;
+  return 'Unknown browser';
+}
+
+const REGIONS = new Intl.DisplayNames(['en'], { type: 'region' });
+
+/** "Lyon, France": the country's English name from its ISO code (the code itself if unknown). */
+function locationOf(city: string | null, country: string | null): string | null {
+  let name: string | null = null;
+  if (country) {
+    try {
+      name = REGIONS.of(country.toUpperCase()) ?? country;
+    } catch {
+      name = country;
+    }
+  }
+  return [city, name].filter(Boolean).join(', ') || null;
 }
 
 const DATE = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
@@ -127,7 +162,8 @@ function relative(at: Date, now: Date): string {
   const seconds = Math.round((at.getTime() - now.getTime()) / 1000);
   const abs = Math.abs(seconds);
   if (abs < 60) return 'just now';
-  const [n, unit] = abs < 3600 ? [Math.floor(abs / 60), 'minute'] : abs < 86400 ? [Math.floor(abs / 3600), 'hour'] : [Math.floor(abs / 86400), 'day'];
+  // Rounded: a session ending in 1 h 59 min ends "in 2 hours", not "in 1 hour".
+  const [n, unit] = abs < 3570 ? [Math.round(abs / 60), 'minute'] : abs < 84600 ? [Math.round(abs / 3600), 'hour'] : [Math.round(abs / 86400), 'day'];
   const text = `${n} ${unit}${n === 1 ? '' : 's'}`;
   return seconds < 0 ? `${text} ago` : `in ${text}`;
 }
