@@ -77,7 +77,8 @@ export function loggedInPage(principal: string): string {
   return page(
     'Logged in',
     `<h1>Log in successful</h1><p>You, <strong>${escapeHtml(principal)}</strong>, have successfully logged into the Central Authentication Service.</p>
-<p>When you are finished, <a href="logout">log out</a> and close your browser.</p>`,
+<p>When you are finished, <a href="logout">log out</a> and close your browser.</p>
+<p><a href="account/sessions">See where else you are logged in</a></p>`,
   );
 }
 

@@ -252,6 +252,18 @@ describe('users see and end their own sessions (/account/sessions)', () => {
     expect(await outbox(laptopTgt)).toEqual([{ service, reason: 'LOGOUT' }]);
   });
 
+  it('the "Log in successful" page links to the sessions page', async () => {
+    const b = new Browser(t.app);
+    const res = await b.login('casuser', 'Mellon');
+    expect(res.statusCode).toBe(200);
+    const href = /<a href="([^"]+)">See where else you are logged in<\/a>/.exec(res.body)?.[1];
+    expect(href).toBe('account/sessions');
+    const page = await b.get(new URL(href!, 'http://localhost/cas/login').pathname);
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<h1>Your sessions</h1>');
+    await t.sql.query(`DELETE FROM tickets`);
+  });
+
   it('without a session: the API answers 401; the page links to the login, or sends to it when the page is a registered service', async () => {
     const anonymous = new Browser(t.app);
     expect((await anonymous.get('/cas/account/api/sessions')).statusCode).toBe(401);
