@@ -148,6 +148,15 @@ describe('the account sessions page in a real browser (chromium)', () => {
     await phone.goto(`${casUrl}/account/sessions`, { waitUntil: 'load' });
     expect(await sessionTitles(phone)).toEqual(['Safari 17.5 on iOS 17.5This browser', 'Chrome 131 on Linux']);
 
+    // A second tab of the laptop, left open on the same list.
+    const staleTab = await laptop.browserContext().newPage();
+    await staleTab.setUserAgent(LAPTOP_UA);
+    await staleTab.setViewport(DESKTOP);
+    blocked.set(staleTab, blocked.get(laptop)!);
+    await staleTab.goto(`${casUrl}/account/sessions`, { waitUntil: 'load' });
+    // Headless Chromium throttles a tab in the background: the one being used comes to the front.
+    await laptop.bringToFront();
+
     // "Log out this one" on the other session: back on the page, with one session and the notice.
     const after = await click(laptop, '.session:not(.current) button[type=submit]');
     expect(after.status()).toBe(200);
@@ -155,6 +164,15 @@ describe('the account sessions page in a real browser (chromium)', () => {
     expect(await laptop.$eval('.notice', (e) => e.textContent)).toBe('That session has been logged out.');
     expect(await sessionTitles(laptop)).toEqual(['Chrome 131 on LinuxThis browser']);
     await screenshots(laptop, 'account-sessions-one');
+
+    // The stale tab's button for the session already ended: said so, nothing else ended.
+    await staleTab.bringToFront();
+    const stale = await click(staleTab, '.session:not(.current) button[type=submit]');
+    expect(stale.status()).toBe(404);
+    expect(await staleTab.$eval('.error', (e) => e.textContent)).toContain('already ended');
+    await screenshots(staleTab, 'account-sessions-already-ended');
+    await staleTab.close();
+    await laptop.bringToFront();
 
     // The phone is logged out: its page asks it to log in.
     const phoneAfter = await phone.reload({ waitUntil: 'load' });
