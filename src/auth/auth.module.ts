@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { ServicesModule } from '../services/services.module';
 import { TicketsModule } from '../tickets/tickets.module';
+import { AccountSessions } from './account/account-sessions.service';
+import { AccountSessionsController } from './account/account-sessions.controller';
 import { ATTRIBUTE_REPOSITORIES, type AttributeRepository } from './attributes/attribute-repository';
 import { JdbcAttributeRepository } from './attributes/jdbc-attribute-repository';
 import { LdapAttributeRepository } from './attributes/ldap-attribute-repository';
@@ -71,7 +73,7 @@ const attributeRepositories = {
 @Module({
   imports: [ServicesModule, TicketsModule],
   controllers: [LoginController, SsoStatusController, ThrottlesController, ResolveAttributesController, GauthCredentialsController, TrustedDevicesController,
-    WebAuthnAssetsController, WebAuthnDevicesController],
+    WebAuthnAssetsController, WebAuthnDevicesController, AccountSessionsController],
   providers: [
     AuthHousekeeping, Authenticator, BrowserCookies, DeviceCookies, LoginFlows, LoginThrottle, LoginService, PasswordHasher, TgcCodec, UserStore,
     UsersService, QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler, authenticationHandlers,
@@ -79,6 +81,7 @@ const attributeRepositories = {
     GauthKeys, GauthCredentials, MfaTriggers,
     TrustedDeviceCookie, TrustedDevices,
     WebAuthnAssets, WebAuthnCeremonies, WebAuthnCredentials, WebAuthnPrincipals,
+    AccountSessions,
   ],
   exports: [UsersService],
 })

@@ -10,10 +10,11 @@ h1{font-size:1.4rem}label{display:block;margin-top:1rem}input[type=text],input[t
 button{margin-top:1.2rem;padding:.6rem 1.2rem;font-size:1rem}.error{color:#a00000;border:1px solid #a00000;padding:.6rem;margin-top:1rem}
 .passkey>form{margin-top:1.5rem;border-top:1px solid #ccc;padding-top:.2rem}`;
 
-export function page(title: string, body: string, nonce?: string): string {
+/** `extraStyle`: a page's own rules after the shared ones (a constant of the page, never user input). */
+export function page(title: string, body: string, nonce?: string, extraStyle = ''): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escapeHtml(title)}</title><style${nonce ? ` nonce="${nonce}"` : ''}>${STYLE}</style></head>
+<title>${escapeHtml(title)}</title><style${nonce ? ` nonce="${nonce}"` : ''}>${STYLE}${extraStyle}</style></head>
 <body><main>${body}</main></body></html>`;
 }
 
@@ -76,7 +77,8 @@ export function loggedInPage(principal: string): string {
   return page(
     'Logged in',
     `<h1>Log in successful</h1><p>You, <strong>${escapeHtml(principal)}</strong>, have successfully logged into the Central Authentication Service.</p>
-<p>When you are finished, <a href="logout">log out</a> and close your browser.</p>`,
+<p>When you are finished, <a href="logout">log out</a> and close your browser.</p>
+<p><a href="account/sessions">See where else you are logged in</a></p>`,
   );
 }
 

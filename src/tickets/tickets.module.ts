@@ -5,6 +5,7 @@ import { SessionTerminator } from './logout/session-terminator';
 import { SingleLogoutOutbox } from './logout/single-logout-outbox';
 import { SingleLogoutDelivery } from './logout/single-logout.delivery';
 import { SessionLimiter } from './session-limits';
+import { SessionListing } from './session-listing';
 import { TicketRegistry } from './ticket-registry';
 import { TicketRegistryCleaner } from './logout/ticket-registry.cleaner';
 import { TicketValidationService } from './validation/ticket-validation.service';
@@ -14,7 +15,7 @@ import { ValidationController } from './validation/validation.controller';
 @Module({
   imports: [ServicesModule],
   controllers: [ValidationController],
-  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner, SessionLimiter],
-  exports: [TicketRegistry, SessionTerminator, SessionLimiter, SingleLogoutOutbox, TicketRegistryCleaner],
+  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner, SessionLimiter, SessionListing],
+  exports: [TicketRegistry, SessionListing, SessionTerminator, SessionLimiter, SingleLogoutOutbox, TicketRegistryCleaner],
 })
 export class TicketsModule {}
