@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Response } from 'light-my-request';
@@ -148,6 +148,23 @@ describe('where a session comes from', () => {
     const tgt = await sessionOf(ticketOf(none));
     expect(await ticketRow(tgt)).toMatchObject({ user_agent: null, device_browser: null, device_os: null, device_type: null });
     expect(await ssoEntry(tgt)).toMatchObject({ user_agent: null, device: { browser: null, os: null, type: null } });
+  });
+
+  it('the DBA handbook\'s queries (docs/dba.md "Where sessions come from") answer what they say', async () => {
+    const handbook = readFileSync(join(__dirname, '..', '..', 'docs', 'dba.md'), 'utf8');
+    const section = handbook.slice(handbook.indexOf('## Where sessions come from'));
+    const [fromNetwork, perCountry, elsewhere] = [...section.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]);
+    const b = new Browser(t.app, { 'user-agent': SAFARI_IPHONE });
+    const tgt = await sessionOf(ticketOf(await loginFrom(b, '81.2.69.99', { service: APP })));
+    // The same session reaches another service from another network.
+    ticketOf(await b.request({ method: 'GET', url: `/cas/login?service=${encodeURIComponent(OTHER)}`, remoteAddress: '2a02:2770::77' }));
+    expect((await t.sql.query(fromNetwork)).rows).toEqual(
+      expect.arrayContaining([expect.objectContaining({ tgt_id: tgt, client_ip: '81.2.69.99', device_browser: 'Safari 17', device_os: 'iOS 17.5', location_country: 'GB' })]),
+    );
+    expect((await t.sql.query(perCountry)).rows).toEqual(expect.arrayContaining([expect.objectContaining({ location_country: 'GB', device_type: 'mobile' })]));
+    expect((await t.sql.query(elsewhere)).rows.filter((r) => r.tgt_id === tgt)).toEqual([
+      { tgt_id: tgt, service_name: 'Other', issued_at: expect.any(Date), granted_to: '2a02:2770::77', logged_in_from: '81.2.69.99' },
+    ]);
   });
 
   it('an address the GeoIP database does not know (private range) has no location', async () => {
