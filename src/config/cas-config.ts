@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { type AttributeRepositoryConfig, loadAttributeRepositoryConfig } from './attribute-repository-config';
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './env.validation';
 import { type LdapAttributeRepositoryConfig, ldapAttributeRepositories, type LdapSourceConfig, ldapSources } from './ldap-config';
+import { type GeoIpConfig, loadGeoIpConfig } from './geoip-config';
 import { loadMfaConfig, type MfaConfig } from './mfa-config';
 import { loadMfaTrustedConfig, type MfaTrustedConfig } from './mfa-trusted-config';
 import { loadSessionLimitsConfig, type SessionLimitsConfig } from './session-limits-config';
@@ -110,6 +111,8 @@ export interface CasConfig {
   webAuthn: WebAuthnConfig;
   /** `cas.authn.policy.unique-principal.*` and SESSION_LIMIT_ACTION: sessions a user may hold (config/session-limits-config.ts). */
   sessionLimits: SessionLimitsConfig;
+  /** `GEOIP_DATABASE`: the MaxMind DB file giving sessions a location, opened at boot (config/geoip-config.ts). */
+  geoIp: GeoIpConfig;
 }
 
 export const CAS_CONFIG = Symbol('CAS_CONFIG');
@@ -207,6 +210,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     mfaTrusted: loadMfaTrustedConfig(env),
     webAuthn: loadWebAuthnConfig(env, prefix),
     sessionLimits: loadSessionLimitsConfig(env),
+    geoIp: loadGeoIpConfig(env),
   };
 }
 
