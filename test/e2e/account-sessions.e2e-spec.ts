@@ -119,7 +119,7 @@ describe('users see and end their own sessions (/account/sessions)', () => {
         WHERE id = $1`,
       [await tgtOf(laptop)],
     );
-    await t.sql.query(`UPDATE tickets SET client_ip = '203.0.113.7', device_os = 'iOS 17.5', device_type = 'mobile' WHERE id = $1`, [await tgtOf(phone)]);
+    await t.sql.query(`UPDATE tickets SET client_ip = '203.0.113.7', user_agent = NULL, device_browser = NULL, device_os = 'iOS 17.5', device_type = 'mobile' WHERE id = $1`, [await tgtOf(phone)]);
 
     const page = (await laptop.get('/cas/account/sessions')).body;
     expect(page).toMatch(/<h2>Firefox 133 on Linux<span class="badge">This browser<\/span><\/h2>/);
