@@ -42,6 +42,13 @@ describe('DBA views', () => {
       proxied: false,
       principal_key: 'casuser',
       authentication_factors: null,
+      client_ip: null,
+      user_agent: null,
+      device_browser: null,
+      device_os: null,
+      device_type: null,
+      location_country: null,
+      location_city: null,
     });
     expect((await view('sso_sessions', r.tgt))[0]).toMatchObject({ uses: 1, services_reached: 1, remember_me: true, proxied: false });
     const { rows: [{ n }] } = await t.sql.query(`SELECT count(*)::int AS n FROM tickets WHERE type = 'TGT' AND expires_at > now()`);
@@ -55,8 +62,8 @@ describe('DBA views', () => {
     expect(v.body).toContain('<cas:authenticationSuccess>');
     const rows = (await view('sso_session_services', a.tgt)).sort((x, y) => x.issued_at - y.issued_at);
     expect(rows).toEqual([
-      { tgt_id: a.tgt, principal: 'casuser', service: APP, registered_service_id: '1', service_name: 'App', ticket_id: a.tickets[0], issued_at: expect.any(Date), ticket_pending: false },
-      { tgt_id: a.tgt, principal: 'casuser', service: OTHER, registered_service_id: '2', service_name: 'Other', ticket_id: a.tickets[1], issued_at: expect.any(Date), ticket_pending: true },
+      { tgt_id: a.tgt, principal: 'casuser', service: APP, registered_service_id: '1', service_name: 'App', ticket_id: a.tickets[0], issued_at: expect.any(Date), ticket_pending: false, client_ip: null },
+      { tgt_id: a.tgt, principal: 'casuser', service: OTHER, registered_service_id: '2', service_name: 'Other', ticket_id: a.tickets[1], issued_at: expect.any(Date), ticket_pending: true, client_ip: null },
     ]);
   });
 
