@@ -13,7 +13,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Indexes, each for a query of GET /actuator/ssoSessions/history (newest first, keyset on
  * (ended_at, id)): all of them and `since` (ix_session_history_ended, also the retention purge),
  * one user's (ix_session_history_user), one reason's (ix_session_history_reason); session_id for
- * the delivery's status updates and the DBA looking a TGT up.
+ * the delivery's status updates and the DBA looking a TGT up. Where the session came from is
+ * copied from the tickets row (migration 1764000019000): client IP, User-Agent, device, location.
  */
 export class CreateSessionHistory1764000020000 implements MigrationInterface {
   name = 'CreateSessionHistory1764000020000';
@@ -34,6 +35,13 @@ export class CreateSessionHistory1764000020000 implements MigrationInterface {
         remember_me            boolean      NOT NULL DEFAULT false,
         authentication_handler varchar(100),
         authentication_factors jsonb,
+        client_ip              inet,
+        user_agent             text,
+        device_browser         text,
+        device_os              text,
+        device_type            text,
+        location_country       text,
+        location_city          text,
         services               jsonb        NOT NULL DEFAULT '[]'::jsonb,
         CONSTRAINT pk_session_history PRIMARY KEY (id),
         CONSTRAINT ck_session_history_reason CHECK (reason IN
@@ -59,6 +67,13 @@ export class CreateSessionHistory1764000020000 implements MigrationInterface {
       ['remember_me', 'Long-term (remember-me) session'],
       ['authentication_handler', 'Handler that accepted the credentials (CAS successfulAuthenticationHandlers)'],
       ['authentication_factors', 'Multi-factor providers the session satisfied, provider id -> when; NULL: password only'],
+      ['client_ip', 'IP address the user logged in from (after TRUSTED_PROXIES), as tickets.client_ip; NULL when unknown'],
+      ['user_agent', 'User-Agent of the login request (at most 512 characters)'],
+      ['device_browser', 'Browser parsed from user_agent at login (e.g. Chrome 131)'],
+      ['device_os', 'Operating system parsed from user_agent at login (e.g. Android 14)'],
+      ['device_type', 'desktop, mobile, tablet, tv or bot, parsed from user_agent at login'],
+      ['location_country', 'ISO 3166-1 alpha-2 country of client_ip (GEOIP_DATABASE); NULL without GeoIP or when unknown'],
+      ['location_city', 'City of client_ip (GEOIP_DATABASE), in English; NULL without GeoIP or when unknown'],
       ['services', 'JSON array, one object per service URL reached: service, registered_service_id, ticket_id (latest ST, the logout SessionIndex), issued_at, tickets, logout (BACK_CHANNEL, FRONT_CHANNEL, NONE, HANDED_OVER), request_id (slo_outbox.id) and status (PENDING, SUCCESS, FAILURE) for BACK_CHANNEL'],
     ]) {
       await q.query(`COMMENT ON COLUMN session_history.${col} IS '${text.replace(/'/g, "''")}'`);
@@ -79,6 +94,13 @@ export class CreateSessionHistory1764000020000 implements MigrationInterface {
              h.uses,
              h.remember_me,
              h.authentication_handler,
+             h.client_ip,
+             h.user_agent,
+             h.device_browser,
+             h.device_os,
+             h.device_type,
+             h.location_country,
+             h.location_city,
              jsonb_array_length(h.services) AS services_reached,
              (SELECT count(*) FROM jsonb_array_elements(h.services) e WHERE e->>'logout' = 'BACK_CHANNEL')::int AS logouts_sent,
              (SELECT count(*) FROM jsonb_array_elements(h.services) e WHERE e->>'status' = 'PENDING')::int AS logouts_pending,
@@ -100,6 +122,13 @@ export class CreateSessionHistory1764000020000 implements MigrationInterface {
       ['uses', 'Tickets granted from the session'],
       ['remember_me', 'Long-term (remember-me) session'],
       ['authentication_handler', 'Handler that accepted the credentials'],
+      ['client_ip', 'IP address the user logged in from; filter a range with client_ip <<= a CIDR such as 10.0.0.0/8'],
+      ['user_agent', 'User-Agent of the login request'],
+      ['device_browser', 'Browser parsed from user_agent at login'],
+      ['device_os', 'Operating system parsed from user_agent at login'],
+      ['device_type', 'desktop, mobile, tablet, tv or bot'],
+      ['location_country', 'ISO 3166-1 alpha-2 country of client_ip (GEOIP_DATABASE)'],
+      ['location_city', 'City of client_ip (GEOIP_DATABASE)'],
       ['services_reached', 'Distinct service URLs that received a ticket in the session'],
       ['logouts_sent', 'Back-channel logout requests queued for its services'],
       ['logouts_pending', 'Of those, not delivered yet (retrying)'],

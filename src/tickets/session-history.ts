@@ -51,6 +51,11 @@ export interface HistoryEntry {
   remember_me: boolean;
   authentication_handler: string | null;
   authentication_factors: Record<string, string> | null;
+  /** Where the session came from: the login's client IP (after TRUSTED_PROXIES), User-Agent, parsed device, GeoIP location. */
+  client_ip: string | null;
+  user_agent: string | null;
+  device: { browser: string | null; os: string | null; type: string | null } | null;
+  location: { country: string | null; city: string | null } | null;
   services: HistoryService[];
 }
 
@@ -79,7 +84,8 @@ const INSERT_CHUNK = 250;
  * was found (the cleaner may come minutes later).
  */
 const INSERT_HISTORY_SQL = `INSERT INTO session_history (session_id, principal, principal_key, created_at, last_used_at, ended_at, reason, ended_by,
-                                     uses, remember_me, authentication_handler, authentication_factors, services)
+                                     uses, remember_me, authentication_handler, authentication_factors, client_ip, user_agent,
+                                     device_browser, device_os, device_type, location_country, location_city, services)
        SELECT s->>'id', s->>'principal', COALESCE(s->>'principal_key', lower(s->>'principal')), (s->>'created_at')::timestamptz,
               (s->>'last_used_at')::timestamptz,
               CASE WHEN $2::text = 'EXPIRED' THEN LEAST((s->>'expires_at')::timestamptz, $1::timestamptz) ELSE $1::timestamptz END,
@@ -87,7 +93,8 @@ const INSERT_HISTORY_SQL = `INSERT INTO session_history (session_id, principal, 
                    WHEN (s->>'expires_at')::timestamptz < (s->>'hard_expires_at')::timestamptz THEN 'EXPIRED_IDLE'
                    ELSE 'EXPIRED_HARD' END,
               $3, COALESCE((s->>'use_count')::int, 0), COALESCE((s->>'remember_me')::boolean, false), s->>'authentication_handler',
-              NULLIF(s->'authentication_factors', 'null'::jsonb), r.services::jsonb
+              NULLIF(s->'authentication_factors', 'null'::jsonb), (s->>'client_ip')::inet, s->>'user_agent',
+              s->>'device_browser', s->>'device_os', s->>'device_type', s->>'location_country', s->>'location_city', r.services::jsonb
          FROM unnest($4::text[], $5::text[]) AS r(snapshot, services), LATERAL (SELECT r.snapshot::jsonb AS s) j`;
 
 /**
@@ -109,7 +116,8 @@ export const RECORD_LOGOUT_OUTCOMES_SQL = `UPDATE session_history h
  * ix_session_history_user, _reason, or _ended.
  */
 const PAGE_SQL = `SELECT id, session_id, principal, created_at, last_used_at, ended_at, reason, ended_by, uses, remember_me,
-              authentication_handler, authentication_factors, services,
+              authentication_handler, authentication_factors, host(client_ip) AS client_ip, user_agent, device_browser, device_os, device_type,
+              location_country, location_city, services,
               (extract(epoch FROM ended_at) * 1000000)::bigint::text AS ended_us
          FROM session_history
         WHERE ($1::text IS NULL OR principal_key = $1::text)
@@ -136,6 +144,13 @@ interface HistoryRow {
   remember_me: boolean;
   authentication_handler: string | null;
   authentication_factors: Record<string, string> | null;
+  client_ip: string | null;
+  user_agent: string | null;
+  device_browser: string | null;
+  device_os: string | null;
+  device_type: string | null;
+  location_country: string | null;
+  location_city: string | null;
   services: HistoryService[];
   ended_us: string;
 }
@@ -235,6 +250,10 @@ function toEntry(r: HistoryRow): HistoryEntry {
     remember_me: r.remember_me,
     authentication_handler: r.authentication_handler,
     authentication_factors: r.authentication_factors,
+    client_ip: r.client_ip,
+    user_agent: r.user_agent,
+    device: r.device_browser ?? r.device_os ?? r.device_type ? { browser: r.device_browser, os: r.device_os, type: r.device_type } : null,
+    location: r.location_country ?? r.location_city ? { country: r.location_country, city: r.location_city } : null,
     services: r.services,
   };
 }

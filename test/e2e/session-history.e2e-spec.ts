@@ -235,7 +235,11 @@ describe('GET /actuator/ssoSessions/history', () => {
     expect(ids(res)).toEqual(ended.map((e) => e.id));
     expect(res.json().next).toBeUndefined();
     const bob = res.json().sessions.find((s: { principal: string }) => s.principal === 'bob');
-    expect(bob).toEqual({
+    expect(Object.keys(bob)).toEqual([
+      'id', 'ticket_granting_ticket', 'principal', 'created_at', 'last_used_at', 'ended_at', 'reason', 'ended_by', 'uses', 'remember_me',
+      'authentication_handler', 'authentication_factors', 'client_ip', 'user_agent', 'device', 'location', 'services',
+    ]);
+    expect(bob).toMatchObject({
       id: expect.any(Number), ticket_granting_ticket: ended[1].id, principal: 'bob', created_at: expect.any(String), last_used_at: expect.any(String),
       ended_at: expect.any(String), reason: 'ADMIN', ended_by: 'ops', uses: 1, remember_me: false, authentication_handler: expect.any(String),
       authentication_factors: null,
@@ -309,6 +313,24 @@ describe('GET /actuator/ssoSessions/history', () => {
     expect(loadCasConfig({ SESSION_HISTORY_RETENTION: '3600' }).sessionHistory.retentionSeconds).toBe(3600);
     expect(() => loadCasConfig({ SESSION_HISTORY_RETENTION: 'forever' })).toThrow(ConfigurationError);
     expect(() => loadCasConfig({ SESSION_HISTORY_RETENTION: 'forever' })).toThrow(/SESSION_HISTORY_RETENTION/);
+  });
+
+  it('says where the session came from: the client IP, User-Agent, device and location its tickets row had', async () => {
+    const s = await login('alice');
+    // As the login records them (session origin); written here so the copy is what is tested.
+    await t.sql.query(
+      `UPDATE tickets SET client_ip = '2001:db8::7', user_agent = 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0', device_browser = 'Firefox 133',
+              device_os = 'Linux', device_type = 'desktop', location_country = 'FR', location_city = 'Lyon' WHERE id = $1`,
+      [s.id],
+    );
+    await s.b.get('/cas/logout');
+    const [entry] = (await get('?count=1')).json().sessions;
+    expect(entry).toMatchObject({
+      ticket_granting_ticket: s.id, client_ip: '2001:db8::7', user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0',
+      device: { browser: 'Firefox 133', os: 'Linux', type: 'desktop' }, location: { country: 'FR', city: 'Lyon' },
+    });
+    const { rows } = await t.sql.query(`SELECT tgt_id FROM sso_session_history WHERE client_ip <<= '2001:db8::/32'`);
+    expect(rows).toEqual([{ tgt_id: s.id }]);
   });
 });
 
