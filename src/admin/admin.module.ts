@@ -7,6 +7,7 @@ import { AuditLogController } from './audit-log.controller';
 import { AuditHook } from './audit.hook';
 import { HealthController } from './health.controller';
 import { RegisteredServicesController } from './registered-services.controller';
+import { SessionHistoryController } from './session-history.controller';
 import { SsoSessionsController } from './sso-sessions.controller';
 import { SsoSessionsService } from './sso-sessions.service';
 import { TicketRegistryController } from './ticket-registry.controller';
@@ -14,7 +15,7 @@ import { TicketRegistryController } from './ticket-registry.controller';
 /** Administration under /actuator: health (public), SSO sessions, single logout status, registered services, audit. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController, TicketRegistryController],
+  controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController, TicketRegistryController, SessionHistoryController],
   providers: [ApiDocument, AuditLog, AuditHook, SsoSessionsService],
 })
 export class AdminModule {}

@@ -1,5 +1,6 @@
-import { BadRequestException, Controller, Delete, Get, HttpCode, NotFoundException, Param, Query } from '@nestjs/common';
+import { BadRequestException, Controller, Delete, Get, HttpCode, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import { AdminApi } from '../common/admin-api';
+import type { AdminRequest } from '../common/admin.guard';
 import { EndSsoSessionsQuery, LogoutRequestsQuery, SsoSessionsQuery, UserSsoSessionsQuery } from './dto/sso-sessions.query';
 import { SsoSessionsService } from './sso-sessions.service';
 
@@ -25,23 +26,23 @@ export class SsoSessionsController {
 
   @Delete('ssoSessions/users/:username')
   @HttpCode(200)
-  destroyOfUser(@Param('username') username: string) {
-    return this.sessions.destroyAllOf(username);
+  destroyOfUser(@Param('username') username: string, @Req() req: AdminRequest) {
+    return this.sessions.destroyAllOf(username, endedBy(req));
   }
 
   @Delete('ssoSessions/:ticketGrantingTicket')
   @HttpCode(200)
-  async destroy(@Param('ticketGrantingTicket') tgt: string) {
-    const result = await this.sessions.destroy(tgt);
+  async destroy(@Param('ticketGrantingTicket') tgt: string, @Req() req: AdminRequest) {
+    const result = await this.sessions.destroy(tgt, endedBy(req));
     if (!result) throw new NotFoundException({ status: 404, ticketGrantingTicket: tgt.slice(0, 256), message: 'No such SSO session' });
     return result;
   }
 
   @Delete('ssoSessions')
   @HttpCode(200)
-  destroyMany(@Query() q: EndSsoSessionsQuery) {
-    if (q.username !== undefined) return this.sessions.destroyAllOf(q.username);
-    if (q.sessionType !== undefined) return this.sessions.destroyAllOfType(q.sessionType);
+  destroyMany(@Query() q: EndSsoSessionsQuery, @Req() req: AdminRequest) {
+    if (q.username !== undefined) return this.sessions.destroyAllOf(q.username, endedBy(req));
+    if (q.sessionType !== undefined) return this.sessions.destroyAllOfType(q.sessionType, endedBy(req));
     throw new BadRequestException({ status: 400, message: "Give 'username' or 'type' (ALL, DIRECT, PROXIED)" });
   }
 
@@ -49,4 +50,9 @@ export class SsoSessionsController {
   logoutRequests(@Query() q: LogoutRequestsQuery) {
     return this.sessions.logoutRequestsOf(q.ticketGrantingTicket);
   }
+}
+
+/** Who ends the sessions, for their history rows: the admin token's id (or loopback), as the audit log records it. */
+function endedBy(req: AdminRequest): string | null {
+  return req.adminActor ?? null;
 }

@@ -79,21 +79,21 @@ export class SsoSessionsService {
     };
   }
 
-  /** Ends one session through the logout pipeline; null when there is no such session. */
-  async destroy(tgtId: string) {
+  /** Ends one session through the logout pipeline; null when there is no such session. `endedBy`: the admin token id, for its history. */
+  async destroy(tgtId: string, endedBy: string | null = null) {
     const type = parseTicketId(tgtId);
     if (type !== 'TGT' && type !== 'PGT') return null;
-    const ended = await this.terminator.end(tgtId, 'ADMIN', SLO_WAIT_MS);
+    const ended = await this.terminator.end(tgtId, 'ADMIN', SLO_WAIT_MS, endedBy);
     if (ended === null) return null;
     return { status: 200, ticketGrantingTicket: tgtId, singleLogoutRequests: ended.backChannel.map(mapLogoutRequest) };
   }
 
   /** Ends every session of a user: a map keyed by TGT id, as CAS answers. */
-  async destroyAllOf(username: string): Promise<Record<string, unknown>> {
+  async destroyAllOf(username: string, endedBy: string | null = null): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
     const deadline = Date.now() + SLO_WAIT_MS;
     for (const id of await this.tickets.sessionIdsOf(username)) {
-      const ended = await this.terminator.end(id, 'ADMIN', Math.max(0, deadline - Date.now()));
+      const ended = await this.terminator.end(id, 'ADMIN', Math.max(0, deadline - Date.now()), endedBy);
       if (ended !== null) out[id] = { status: 200, ticketGrantingTicket: id, singleLogoutRequests: ended.backChannel.map(mapLogoutRequest) };
     }
     return out;
@@ -103,12 +103,12 @@ export class SsoSessionsService {
    * Ends every session of a type, page by page; answers how many ended. PROXIED ends the PGTs
    * (the users' sessions live on); ALL and DIRECT end the TGTs, and with them their PGTs.
    */
-  async destroyAllOfType(type: SessionType): Promise<{ status: number; ended: number }> {
+  async destroyAllOfType(type: SessionType, endedBy: string | null = null): Promise<{ status: number; ended: number }> {
     let ended = 0;
     for (;;) {
       const page = await this.tickets.listSessions({ kind: type === 'PROXIED' ? 'PGT' : 'TGT', limit: 500 });
       if (!page.length) break;
-      for (const s of page) if ((await this.terminator.end(s.id, 'ADMIN')) !== null) ended++;
+      for (const s of page) if ((await this.terminator.end(s.id, 'ADMIN', 0, endedBy)) !== null) ended++;
     }
     return { status: 200, ended };
   }

@@ -566,12 +566,12 @@ export class LoginService {
    * time), and no service of the old one may miss its single logout: an expired session ends as
    * the cleaner would end it; the same user's live session hands its services over to the new
    * one (renew must not log the user out of the applications in use); another user's ends with
-   * single logout now, since that user has left this browser.
+   * single logout now, since that user has left this browser. Either is REPLACED in the history.
    */
   private async replaceSession(oldId: string, newId: string, principal: string): Promise<void> {
     if (await this.terminator.endIfExpired(oldId)) return;
-    if (await this.tickets.handOverSession(oldId, newId, principal)) return;
-    await this.terminator.end(oldId, 'LOGOUT');
+    if (await this.terminator.handOver(oldId, newId, principal)) return;
+    await this.terminator.end(oldId, 'REPLACED');
   }
 
   /** "Continue" on the warning interstitial: a single-use flow token, then an ST from the existing session. */

@@ -30,9 +30,14 @@ export class UsersService {
     }
   }
 
-  async setPassword(username: string, password: string): Promise<void> {
+  /**
+   * Sets a new password and ends every SSO session of the account (ASVS 3.3.3: a session opened
+   * with the old password, perhaps by whoever learnt it, does not outlive it). Returns the sessions ended.
+   */
+  async setPassword(username: string, password: string): Promise<number> {
     checkPassword(password);
     if (!(await this.store.setPassword(username, await this.hasher.hash(password)))) throw new UserError(`no user '${username}'`);
+    return this.terminator.endAllOf(username, 'PASSWORD_CHANGE');
   }
 
   /** Disables the account and ends all of its SSO sessions (ASVS 7.4.2). Returns the sessions ended. */

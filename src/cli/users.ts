@@ -14,7 +14,7 @@ import { resolveDatabase } from '../database/resolve-database';
 
 const USAGE = `usage: npm run users -- <command>
   add <username> [--attributes '{"mail":["a@b.org"]}']   create a user (password from stdin or a prompt)
-  passwd <username>                                       set a new password (stdin or prompt)
+  passwd <username>                                       set a new password (stdin or prompt) and end the user's SSO sessions
   disable <username>                                      disable the account and end its SSO sessions
   enable <username>                                       enable the account again
   unthrottle <username>                                   clear the account's failed-login counters (lift a lockout)
@@ -78,8 +78,7 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`user '${username}' added\n`);
         break;
       case 'passwd':
-        await users.setPassword(username, await readPassword('New password: '));
-        process.stdout.write(`password of '${username}' changed\n`);
+        process.stdout.write(`password of '${username}' changed, ${await users.setPassword(username, await readPassword('New password: '))} SSO session(s) ended\n`);
         break;
       case 'disable':
         process.stdout.write(`user '${username}' disabled, ${await users.disable(username)} SSO session(s) ended\n`);

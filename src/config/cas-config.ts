@@ -75,6 +75,8 @@ export interface CasConfig {
   slo: { disabled: boolean };
   /** The registry cleaner: `cas.ticket.registry.cleaner.schedule.*`, batch size, SLO for expired sessions, pause between batches. */
   cleaner: { enabled: boolean; startDelaySeconds: number; repeatIntervalSeconds: number; batchSize: number; sloOnExpiry: boolean; pauseRatio: number };
+  /** Ended sessions' rows (tickets/session-history.ts) are kept this long, then purged by the cleaner. */
+  sessionHistory: { retentionSeconds: number };
   /** Bearer tokens for /actuator (id → secret); empty: loopback clients only. */
   adminTokens: { id: string; secret: string }[];
   throttle: {
@@ -182,6 +184,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
       sloOnExpiry: v.TICKET_REGISTRY_CLEANER_SLO_ON_EXPIRY,
       pauseRatio: v.TICKET_REGISTRY_CLEANER_PAUSE_RATIO,
     },
+    sessionHistory: { retentionSeconds: v.SESSION_HISTORY_RETENTION },
     adminTokens: list(v.CAS_ADMIN_TOKENS).map((pair) => {
       const i = pair.indexOf(':');
       return { id: pair.slice(0, i), secret: pair.slice(i + 1) };

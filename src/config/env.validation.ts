@@ -180,6 +180,10 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toNumber) @IsNumber({}, { message: 'TICKET_REGISTRY_CLEANER_PAUSE_RATIO must be a number from 0 to 100' }) @Min(0) @Max(100)
   TICKET_REGISTRY_CLEANER_PAUSE_RATIO = 2;
 
+  /** How long ended sessions stay in the session history (the cleaner purges older rows). */
+  @IsOptional() @Transform(toDurationSeconds) @IsInt({ message: 'SESSION_HISTORY_RETENTION must be seconds or an ISO-8601 duration such as P90D' }) @Min(60)
+  SESSION_HISTORY_RETENTION = 90 * 86400;
+
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{24,}(,[A-Za-z0-9_.-]{1,64}:[\x21-\x2b\x2d-\x7e]{24,})*$/, {
     message: 'CAS_ADMIN_TOKENS must be id:secret pairs, comma-separated, each secret at least 24 characters',
   })

@@ -201,10 +201,10 @@ export class TicketRegistry {
    * (or another node ended it first: the row is deleted once).
    */
   async endSession(tx: Tx, tgtId: string, expiredAt?: Date): Promise<EndedSessionRows | null> {
-    const gone = await tx.one<{ principal: string }>(q.DELETE_SESSION_SQL, [tgtId, expiredAt ?? null]);
+    const gone = await tx.one<{ principal: string; snapshot: string }>(q.DELETE_SESSION_SQL, [tgtId, expiredAt ?? null]);
     if (!gone) return null;
     const reached = await this.removeSessionRows(tx, [tgtId]);
-    return { principal: gone.principal, reached: reached.map(toReached) };
+    return { principal: gone.principal, reached: reached.map(toReached), snapshot: gone.snapshot };
   }
 
   /**
@@ -217,7 +217,7 @@ export class TicketRegistry {
    */
   async endExpiredSessions(tx: Tx, now: Date, limit: number): Promise<ExpiredSession[]> {
     await tx.affected(q.STEER_CLEANER_JOINS_SQL);
-    const gone = await tx.rows<{ id: string; principal: string }>(q.CLAIM_EXPIRED_SESSIONS_SQL, [now, limit]);
+    const gone = await tx.rows<{ id: string; principal: string; snapshot: string }>(q.CLAIM_EXPIRED_SESSIONS_SQL, [now, limit]);
     if (!gone.length) return [];
     const reachedBySession = new Map<string, ReachedRow[]>();
     for (const r of await this.removeSessionRows(tx, gone.map((g) => g.id))) {
@@ -225,7 +225,7 @@ export class TicketRegistry {
       if (list) list.push(r);
       else reachedBySession.set(r.session_id, [r]);
     }
-    return gone.map((g) => ({ id: g.id, principal: g.principal, reached: (reachedBySession.get(g.id) ?? []).map(toReached) }));
+    return gone.map((g) => ({ id: g.id, principal: g.principal, reached: (reachedBySession.get(g.id) ?? []).map(toReached), snapshot: g.snapshot }));
   }
 
   /**
@@ -249,15 +249,18 @@ export class TicketRegistry {
    * (an administrator ended it): the caller then ends the old one, with its single logout. Both
    * TGT rows are locked, in id order, before anything moves: an end of the new session waits,
    * then sees the moved records (without that lock its snapshot missed them, and they stayed,
-   * owned by no session, never logged out).
+   * owned by no session, never logged out). `ended`, if given, runs in the same transaction with
+   * the old session as it was and the services it handed over (the session history's row).
    */
-  async handOverSession(oldId: string, newId: string, principal: string): Promise<boolean> {
+  async handOverSession(oldId: string, newId: string, principal: string, ended?: (tx: Tx, old: EndedSessionRows) => Promise<void>): Promise<boolean> {
     return this.sql.transaction(async (tx) => {
       const both = await tx.rows<{ id: string }>(q.LOCK_SESSION_PAIR_SQL, [oldId, newId]);
       if (!both.some((r) => r.id === newId)) return false;
-      if (!(await tx.one(q.LOCK_LIVE_SESSION_OF_SQL, [oldId, this.clock.now(), usernameKey(principal)]))) return false;
-      await tx.affected(q.MOVE_SESSION_SERVICES_SQL, [oldId, newId]);
+      const old = await tx.one<{ principal: string; snapshot: string }>(q.LOCK_LIVE_SESSION_OF_SQL, [oldId, this.clock.now(), usernameKey(principal)]);
+      if (!old) return false;
+      const moved = await tx.rows<ReachedRow>(q.MOVE_SESSION_SERVICES_SQL, [oldId, newId]);
       await tx.affected(q.DELETE_SESSION_TICKETS_SQL, [oldId]);
+      await ended?.(tx, { principal: old.principal, reached: moved.map(toReached), snapshot: old.snapshot });
       return true;
     });
   }

@@ -75,6 +75,8 @@ export interface ReachedService {
 export interface EndedSessionRows {
   principal: string;
   reached: ReachedService[];
+  /** An SSO session's (not a proxied one's): its TGT row as JSON text, for the session history. */
+  snapshot?: string;
 }
 
 export interface SessionRow {

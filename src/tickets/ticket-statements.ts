@@ -146,10 +146,17 @@ export const REMOVE_PROXIED_SESSION_SQL = `WITH RECURSIVE root AS (
                 COALESCE((SELECT json_agg(reached.*) FROM reached), '[]'::json) AS reached
            FROM tree WHERE tree.id = $1`;
 
-/** The TGT $1 deleted (with $2, only if it had expired by then), its principal returned. */
+/**
+ * The ended TGT row as JSON text, less its attributes and null columns, for the session history to copy in the
+ * same transaction (tickets/session-history.ts picks the columns it keeps; this file need not
+ * follow them). Text, not json: the node only hands it back.
+ */
+const snapshotOf = (row: string) => `jsonb_strip_nulls(to_jsonb(${row}) - 'attributes')::text AS snapshot`;
+
+/** The TGT $1 deleted (with $2, only if it had expired by then), its principal and snapshot returned. */
 export const DELETE_SESSION_SQL = `WITH gone AS (
-           DELETE FROM tickets WHERE id = $1 AND type = 'TGT' AND ($2::timestamptz IS NULL OR expires_at <= $2) RETURNING principal
-         ) SELECT principal FROM gone`;
+           DELETE FROM tickets WHERE id = $1 AND type = 'TGT' AND ($2::timestamptz IS NULL OR expires_at <= $2) RETURNING principal, ${snapshotOf('tickets')}
+         ) SELECT principal, snapshot FROM gone`;
 
 /**
  * Every ticket and service record of the sessions $1, returning the service records. A join to
@@ -169,9 +176,10 @@ export const REMOVE_SESSION_ROWS_SQL = `WITH ids AS (
 /** A hand-over's two TGT rows, locked in id order. */
 export const LOCK_SESSION_PAIR_SQL = `SELECT id FROM tickets WHERE id IN ($1, $2) AND type = 'TGT' ORDER BY id FOR UPDATE`;
 
-export const LOCK_LIVE_SESSION_OF_SQL = `SELECT id FROM tickets WHERE id = $1 AND type = 'TGT' AND expires_at > $2 AND principal_key = $3 FOR UPDATE`;
+export const LOCK_LIVE_SESSION_OF_SQL = `SELECT id, principal, ${snapshotOf('tickets')} FROM tickets WHERE id = $1 AND type = 'TGT' AND expires_at > $2 AND principal_key = $3 FOR UPDATE`;
 
-export const MOVE_SESSION_SERVICES_SQL = `UPDATE session_services SET session_id = $2 WHERE session_id = $1`;
+export const MOVE_SESSION_SERVICES_SQL = `UPDATE session_services SET session_id = $2 WHERE session_id = $1
+       RETURNING ticket_id, service, registered_service_id, issued_at`;
 
 export const DELETE_SESSION_TICKETS_SQL = `DELETE FROM tickets WHERE session_id = $1`;
 
@@ -231,9 +239,9 @@ export const STEER_CLEANER_JOINS_SQL = 'SET LOCAL enable_hashjoin = off; SET LOC
 export const CLAIM_EXPIRED_SESSIONS_SQL = `WITH victims AS (
            SELECT id FROM tickets WHERE type = 'TGT' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
          ), gone AS (
-           DELETE FROM tickets t USING victims v WHERE t.id = v.id RETURNING t.id, t.principal
+           DELETE FROM tickets t USING victims v WHERE t.id = v.id RETURNING t.id, t.principal, ${snapshotOf('t')}
          )
-         SELECT id, principal FROM gone`;
+         SELECT id, principal, snapshot FROM gone`;
 
 export const DELETE_EXPIRED_SERVICE_TICKETS_SQL = `DELETE FROM tickets WHERE id IN (
          SELECT id FROM tickets WHERE type IN ('ST', 'PT') AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`;

@@ -4,6 +4,7 @@ import { ProxyCallback } from './validation/proxy-callback';
 import { SessionTerminator } from './logout/session-terminator';
 import { SingleLogoutOutbox } from './logout/single-logout-outbox';
 import { SingleLogoutDelivery } from './logout/single-logout.delivery';
+import { SessionHistory } from './session-history';
 import { SessionLimiter } from './session-limits';
 import { SessionListing } from './session-listing';
 import { TicketRegistry } from './ticket-registry';
@@ -15,7 +16,7 @@ import { ValidationController } from './validation/validation.controller';
 @Module({
   imports: [ServicesModule],
   controllers: [ValidationController],
-  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner, SessionLimiter, SessionListing],
-  exports: [TicketRegistry, SessionListing, SessionTerminator, SessionLimiter, SingleLogoutOutbox, TicketRegistryCleaner],
+  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner, SessionHistory, SessionLimiter, SessionListing],
+  exports: [TicketRegistry, SessionListing, SessionTerminator, SessionLimiter, SingleLogoutOutbox, TicketRegistryCleaner, SessionHistory],
 })
 export class TicketsModule {}

@@ -215,7 +215,7 @@ describe('single logout (back channel, durable outbox)', () => {
     const first = await sessionOf(ticketOf(await b.login('casuser', 'Mellon', `${base}/a/switch`)));
     const second = await reauthenticate(b, 'bob', 'bob-password', `${base}/b/switch`);
     const rows = await until(first, (r) => r.length === 1 && r[0].status === 'SUCCESS');
-    expect(rows.map((r) => [r.service, r.reason, r.status])).toEqual([[`${base}/a/switch`, 'LOGOUT', 'SUCCESS']]);
+    expect(rows.map((r) => [r.service, r.reason, r.status])).toEqual([[`${base}/a/switch`, 'REPLACED', 'SUCCESS']]);
     const { rows: reached } = await t.sql.query(`SELECT t.principal, s.service FROM session_services s JOIN tickets t ON t.id = s.session_id WHERE s.session_id = $1`, [second]);
     expect(reached).toEqual([{ principal: 'bob', service: `${base}/b/switch` }]);
   });

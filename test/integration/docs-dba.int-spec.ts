@@ -34,8 +34,8 @@ describe('docs/dba.md queries', () => {
 
   const queries = handbookQueries();
 
-  it('has the six documented queries, each followed by its output', () => {
-    expect(queries).toHaveLength(6);
+  it('has the seven documented queries, each followed by its output', () => {
+    expect(queries).toHaveLength(7);
   });
 
   it.each(queries.map((q) => [q.sql.split('\n')[0], q]))('%s', async (_, q) => {
@@ -46,12 +46,13 @@ describe('docs/dba.md queries', () => {
   it('answer what they say on this data', async () => {
     const results = [];
     for (const q of queries) results.push((await t.sql.query(q.sql)).rows);
-    const [perUser, , byType, oneUser, backlog] = results;
+    const [perUser, , byType, oneUser, backlog, , history] = results;
     expect(perUser).toEqual([{ principal: 'alice', sessions: '1', last_seen: expect.any(Date) }]);
     expect(byType).toEqual(
       expect.arrayContaining([{ type: 'TGT', state: 'expired', count: '1' }, { type: 'TGT', state: 'live', count: '1' }]),
     );
     expect(oneUser.map((r) => r.service_name)).toEqual(['App', 'Other']);
     expect(backlog).toEqual(expect.arrayContaining([expect.objectContaining({ what: 'tickets TGT', waiting: '1' })]));
+    expect(history).toEqual([{ reason: 'LOGOUT', sessions: '1', logouts_failed: '0', last_ended: expect.any(Date) }]);
   });
 });

@@ -4,6 +4,7 @@ import { Clock } from '../../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
 import { Sql, Tx } from '../../database/sql';
 import { ServiceRegistry } from '../../services/service-registry';
+import { EndedForHistory, SessionHistory } from '../session-history';
 import { parseTicketId } from '../ticket-ids';
 import { EndedSessionRows, ReachedService, TicketRegistry } from '../ticket-registry';
 import { frontChannelUrl, LogoutRequestRow, logoutRequests } from './single-logout';
@@ -36,6 +37,7 @@ export class SessionTerminator {
     private readonly delivery: SingleLogoutDelivery,
     private readonly clock: Clock,
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
+    private readonly history: SessionHistory,
   ) {}
 
   /**
@@ -44,11 +46,12 @@ export class SessionTerminator {
    * status. The front-channel requests are returned for the logout page to have the browser make.
    * Returns null when there was no such session. A PGT id ends that proxied session only (the
    * PGT, what descends from it, logout requests to the services its PTs reached), as CAS's
-   * logout manager does for a PGT.
+   * logout manager does for a PGT. `endedBy` (ADMIN: the admin token id) goes into the session's
+   * history row, written in the same transaction.
    */
-  async end(tgtId: string, reason: EndReason, waitMs = 0): Promise<EndedSession | null> {
+  async end(tgtId: string, reason: EndReason, waitMs = 0, endedBy: string | null = null): Promise<EndedSession | null> {
     const now = this.clock.now();
-    const requests = await this.sql.transaction((tx) => this.endWithin(tx, tgtId, reason, now));
+    const requests = await this.sql.transaction((tx) => this.endWithin(tx, tgtId, reason, now, endedBy));
     if (!requests) return null;
     const frontChannel = requests.filter((r) => r.channel === 'FRONT_CHANNEL').flatMap((r) => frontChannelUrl(r) ?? []);
     if (!requests.some((r) => r.channel === 'BACK_CHANNEL')) return { backChannel: [], frontChannel };
@@ -68,13 +71,14 @@ export class SessionTerminator {
    * requests are queued. Returns every request built (FRONT_CHANNEL ones included), or null when
    * there was no such session; the caller kicks the delivery once committed.
    */
-  async endWithin(tx: Tx, tgtId: string, reason: EndReason, now: Date): Promise<LogoutRequestRow[] | null> {
+  async endWithin(tx: Tx, tgtId: string, reason: EndReason, now: Date, endedBy: string | null = null): Promise<LogoutRequestRow[] | null> {
     const ended =
       parseTicketId(tgtId) === 'PGT' ? await this.tickets.endProxyGrantingTicket(tx, tgtId) : await this.tickets.endSession(tx, tgtId);
     if (!ended) return null;
     // cas.slo.disabled: sessions end without any logout request.
     const built = this.config.slo.disabled ? [] : this.requestsFor(ended, now);
     await this.outbox.enqueue(tx, reason, backChannel(built, tgtId));
+    await this.history.record(tx, reason, now, endedBy, [{ ended, requests: built }]);
     return built;
   }
 
@@ -90,11 +94,17 @@ export class SessionTerminator {
     const ended = await this.sql.transaction(async (tx) => {
       const gone = await this.tickets.endExpiredSessions(tx, now, limit);
       const requests: (LogoutRequestRow & { sessionId: string })[] = [];
+      const history: EndedForHistory[] = [];
       for (let i = 0; i < gone.length; i += BUILD_SLICE) {
         if (i > 0) await yieldToEventLoop();
-        for (const g of gone.slice(i, i + BUILD_SLICE)) requests.push(...backChannel(this.expiryRequests(g, now), g.id));
+        for (const g of gone.slice(i, i + BUILD_SLICE)) {
+          const built = this.expiryRequests(g, now);
+          requests.push(...backChannel(built, g.id));
+          history.push({ ended: g, requests: built });
+        }
       }
       await this.outbox.enqueue(tx, 'EXPIRED', requests);
+      await this.history.record(tx, 'EXPIRED', now, null, history);
       return gone.length;
     });
     if (ended > 0) void this.delivery.kick();
@@ -115,6 +125,7 @@ export class SessionTerminator {
       if (!ended) return null;
       const built = this.expiryRequests(ended, now);
       await this.outbox.enqueue(tx, 'EXPIRED', backChannel(built, tgtId));
+      await this.history.record(tx, 'EXPIRED', now, null, [{ ended, requests: built }]);
       return built;
     });
     if (requests?.some((r) => r.channel === 'BACK_CHANNEL')) void this.delivery.kick();
@@ -132,6 +143,18 @@ export class SessionTerminator {
 
   private lookup(r: ReachedService) {
     return (r.registeredServiceId !== null ? this.services.findById(r.registeredServiceId) : null) ?? this.services.match(r.service);
+  }
+
+  /**
+   * A new login of the same user in a browser whose live session it replaces: the registry moves
+   * the old session's services to the new one (no logout: they are still in use) and deletes the
+   * old session, whose history row (REPLACED) is written in that same transaction. False, changing
+   * nothing, as TicketRegistry.handOverSession.
+   */
+  handOver(oldId: string, newId: string, principal: string): Promise<boolean> {
+    return this.tickets.handOverSession(oldId, newId, principal, (tx, old) =>
+      this.history.record(tx, 'REPLACED', this.clock.now(), null, [{ ended: old, requests: 'HANDED_OVER' }]),
+    );
   }
 
   /** Ends every session of a principal; returns how many. */

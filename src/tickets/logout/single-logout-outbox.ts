@@ -2,9 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Clock } from '../../common/clock';
 import { Sql, Tx } from '../../database/sql';
+import { RECORD_LOGOUT_OUTCOMES_SQL } from '../session-history';
 import { logoutRequestXml, type LogoutRequestRow } from './single-logout';
 
-export type EndReason = 'LOGOUT' | 'ADMIN' | 'EXPIRED' | 'DISABLED' | 'LIMIT';
+export type EndReason = 'LOGOUT' | 'ADMIN' | 'EXPIRED' | 'DISABLED' | 'LIMIT' | 'PASSWORD_CHANGE' | 'REPLACED';
 export type DeliveryStatus = 'PENDING' | 'SENDING' | 'SUCCESS' | 'FAILURE';
 
 export interface LogoutRequestStatus {
@@ -106,19 +107,23 @@ export class SingleLogoutOutbox {
    * again after `retryInSeconds`, each only for the claim it was made under (same `attempts`): a
    * claim that expired and was taken by another node (attempts + 1) is that node's to record, and
    * a late outcome of the old one would otherwise overwrite it (a retry or SUCCESS lost, or a row
-   * marked done while the other node is still sending).
+   * marked done while the other node is still sending). The finished ones set their status in
+   * their session's history row in the same statement (session-history.ts).
    */
   async record(outcomes: AttemptOutcome[]): Promise<void> {
     if (!outcomes.length) return;
     const now = this.clock.now();
     const status = (o: AttemptOutcome): DeliveryStatus => (o.ok ? 'SUCCESS' : o.finalAttempt ? 'FAILURE' : 'PENDING');
     await this.sql.affected(
-      `UPDATE slo_outbox o SET status = r.status, last_http_status = r.http_status, last_error = r.error, claimed_until = NULL,
+      `WITH done AS (
+       UPDATE slo_outbox o SET status = r.status, last_http_status = r.http_status, last_error = r.error, claimed_until = NULL,
               next_attempt_at = $1::timestamptz + make_interval(secs => r.retry_in),
               completed_at = CASE WHEN r.status IN ('SUCCESS', 'FAILURE') THEN $1::timestamptz ELSE NULL END
          FROM unnest($2::varchar[], $3::varchar[], $4::integer[], $5::text[], $6::integer[], $7::integer[])
               AS r(id, status, http_status, error, retry_in, attempt)
-        WHERE o.id = r.id AND o.status = 'SENDING' AND o.attempts = r.attempt`,
+        WHERE o.id = r.id AND o.status = 'SENDING' AND o.attempts = r.attempt
+       RETURNING o.id, o.session_id, o.status)
+       ${RECORD_LOGOUT_OUTCOMES_SQL}`,
       [
         now, outcomes.map((o) => o.id), outcomes.map(status), outcomes.map((o) => o.httpStatus ?? null),
         outcomes.map((o) => o.error ?? null), outcomes.map((o) => o.retryInSeconds), outcomes.map((o) => o.attempt),

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Clock } from '../../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
+import { SessionHistory } from '../session-history';
 import { TicketRegistry } from '../ticket-registry';
 import { SessionTerminator } from './session-terminator';
 import { SingleLogoutOutbox } from './single-logout-outbox';
@@ -37,6 +38,7 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
     private readonly tickets: TicketRegistry,
     private readonly outbox: SingleLogoutOutbox,
     private readonly clock: Clock,
+    private readonly history: SessionHistory,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -82,11 +84,14 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
     let sessions = 0;
     let serviceTickets = 0;
     let logoutRequests = 0;
+    let historyRows = 0;
     try {
       for (let n = batch; n === batch && !this.stop.signal.aborted; sessions += n) n = await this.paced(() => this.terminator.endExpired(batch));
       for (let n = batch; n === batch && !this.stop.signal.aborted; serviceTickets += n) n = await this.paced(() => this.tickets.deleteExpiredServiceTickets(this.clock.now(), batch));
       const retention = new Date(this.clock.now().getTime() - SLO_RETENTION_DAYS * 86_400_000);
       for (let n = batch; n === batch && !this.stop.signal.aborted; logoutRequests += n) n = await this.outbox.deleteFinished(retention, batch);
+      // SESSION_HISTORY_RETENTION: bounded batches, SKIP LOCKED (every node runs this).
+      for (let n = batch; n === batch && !this.stop.signal.aborted; historyRows += n) n = await this.history.purge(this.config.sessionHistory.retentionSeconds, batch);
     } catch (e) {
       this.logger.warn(`cleaning stopped early: ${(e as Error).message}`);
     }
@@ -94,7 +99,8 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
     const duration = (endTime.getTime() - startTime.getTime()) / 1000;
     // One line per run, counts only (never ticket ids), so an operator sees the cleaner is alive.
     this.logger.log(
-      `${sessions} expired session(s), ${serviceTickets} expired service ticket(s) and ${logoutRequests} finished logout request(s) removed in ${duration.toFixed(3)} s`,
+      `${sessions} expired session(s), ${serviceTickets} expired service ticket(s) and ${logoutRequests} finished logout request(s) removed in ${duration.toFixed(3)} s` +
+        (historyRows ? `; ${historyRows} session history row(s) past SESSION_HISTORY_RETENTION purged` : ''),
     );
     return {
       total: sessions + serviceTickets,
