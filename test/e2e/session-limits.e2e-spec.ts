@@ -50,6 +50,7 @@ async function reset(t: TestApp): Promise<void> {
   await t.sql.query('DELETE FROM tickets');
   await t.sql.query('DELETE FROM session_services');
   await t.sql.query('DELETE FROM slo_outbox');
+  await t.sql.query('DELETE FROM session_history');
 }
 
 /** The TGT id behind a service ticket. */
@@ -186,6 +187,9 @@ describe('session limits: end the oldest sessions (SESSION_LIMIT_ACTION=END_OLDE
 
     const queued = await t.sql.query('SELECT session_id, ticket_id, reason, logout_url FROM slo_outbox');
     expect(queued.rows).toEqual([{ session_id: one.tgt, ticket_id: one.st, reason: 'LIMIT', logout_url: app }]);
+    // The ended session leaves its history row, written in the same transaction (session_history).
+    const history = await t.sql.query('SELECT session_id, principal, reason FROM session_history');
+    expect(history.rows).toEqual([{ session_id: one.tgt, principal: 'casuser', reason: 'LIMIT' }]);
     await rx.receivedAll([one.st]);
     expect(rx.received.filter((x) => x === one.st)).toHaveLength(1);
     // The first browser's cookie names a session that is gone: no SSO there any more.
