@@ -104,6 +104,7 @@ describe('database', () => {
         'ix_tickets_parent',
         'ix_tickets_pgt_id',
         'ix_tickets_session',
+        'ix_tickets_tgt_client_ip',
         'ix_tickets_tgt_expires',
         'ix_tickets_type_principal_key',
         'pk_tickets',

@@ -7,7 +7,7 @@ import { APP, OTHER } from '../helpers/test-services';
 /** The ```sql blocks of the DBA handbook (docs/dba.md), each with the header of the output shown after it. */
 function handbookQueries(): { sql: string; columns: string[] }[] {
   const handbook = readFileSync(join(__dirname, '..', '..', 'docs', 'dba.md'), 'utf8');
-  return [...handbook.matchAll(/```sql\n([\s\S]*?)```\s*```text\n([^\n]*)\n/g)].map((m) => ({
+  return [...handbook.matchAll(/```sql\n((?:(?!```)[\s\S])*?)```\s*```text\n([^\n]*)\n/g)].map((m) => ({
     sql: m[1],
     columns: m[2].split('|').map((c) => c.trim()),
   }));
