@@ -152,7 +152,7 @@ export const HISTORY_PAGE_SQL = `SELECT id, session_id, principal, created_at, l
  * backwards (no sort). Only what the user is shown: session_id (the old TGT id) and ended_by are
  * not read.
  */
-const RECENT_OF_USER_SQL = `SELECT created_at, ended_at, reason, host(client_ip) AS client_ip, user_agent, device_browser, device_os, device_type,
+export const RECENT_OF_USER_SQL = `SELECT created_at, ended_at, reason, host(client_ip) AS client_ip, user_agent, device_browser, device_os, device_type,
               location_country, location_city, services
          FROM session_history
         WHERE principal_key = $1

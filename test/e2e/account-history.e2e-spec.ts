@@ -1,6 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { TicketRegistryCleaner } from '../../src/tickets/logout/ticket-registry.cleaner';
+import { RECENT_OF_USER_SQL } from '../../src/tickets/session-history';
 import { Browser, ticketOf } from '../helpers/browser';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
@@ -243,5 +244,18 @@ describe('users see their own last sign-ins (ended sessions) on the account page
     ];
     expect(lastSignIns((await viewer.get('/cas/account/sessions')).body).map((i) => i.facts.Why)).toEqual(words);
     expect((await api(viewer)).recent.map((r) => [r.reason, r.reasonText])).toEqual(reasons.map((r, i) => [r, words[i]]));
+  });
+
+  it("reads a user's latest rows on the (principal_key, ended_at, id) index, backwards, without a sort", async () => {
+    await t.sql.query(
+      `INSERT INTO session_history (session_id, principal, principal_key, created_at, ended_at, reason)
+       SELECT 'TGT-seed-' || g, 'user' || (g % 100), 'user' || (g % 100), now() - interval '1 day', now() - g * interval '1 second', 'LOGOUT'
+         FROM generate_series(1, 5000) g`,
+    );
+    await t.sql.query('ANALYZE session_history');
+    const plan = JSON.stringify((await t.sql.query(`EXPLAIN (FORMAT JSON) ${RECENT_OF_USER_SQL}`, ['user7', 10])).rows);
+    expect(plan).toContain('ix_session_history_user');
+    expect(plan).toContain('Backward');
+    expect(plan).not.toContain('"Node Type":"Sort"');
   });
 });
