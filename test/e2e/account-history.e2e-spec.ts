@@ -242,8 +242,12 @@ describe('users see their own last sign-ins (ended sessions) on the account page
       'Ended because the password was changed',
       'Replaced by a new login in the same browser',
     ];
-    expect(lastSignIns((await viewer.get('/cas/account/sessions')).body).map((i) => i.facts.Why)).toEqual(words);
-    expect((await api(viewer)).recent.map((r) => [r.reason, r.reasonText])).toEqual(reasons.map((r, i) => [r, words[i]]));
+    const page = (await viewer.get('/cas/account/sessions')).body;
+    expect(lastSignIns(page).map((i) => i.facts.Why)).toEqual(words);
+    const json = await api(viewer);
+    expect(json.recent.map((r) => [r.reason, r.reasonText])).toEqual(reasons.map((r, i) => [r, words[i]]));
+    expect(page).not.toContain('TGT-gone');
+    expect(JSON.stringify(json)).not.toContain('TGT-gone');
   });
 
   it("reads a user's latest rows on the (principal_key, ended_at, id) index, backwards, without a sort", async () => {
