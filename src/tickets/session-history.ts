@@ -5,6 +5,7 @@ import { usernameKey } from '../common/username';
 import { Sql, Tx } from '../database/sql';
 import type { LogoutRequestRow } from './logout/single-logout';
 import type { EndReason } from './logout/single-logout-outbox';
+import type { SessionApplication, SessionOrigin } from './session-listing';
 import type { EndedSessionRows, ReachedService } from './ticket-rows';
 
 /**
@@ -66,6 +67,20 @@ export interface HistoryQuery {
   count: number;
   /** The `next` of the previous page. */
   cursor?: string;
+}
+
+/**
+ * One of a user's own ended sessions, as the account page shows it: no TGT id (the row keeps the
+ * old one; it stays on the server), no ticket or logout request ids, no admin token id.
+ */
+export interface EndedSession {
+  createdAt: Date;
+  endedAt: Date;
+  reason: HistoryReason;
+  /** IP, User-Agent, device and location of the login; nulls where unknown. */
+  origin: SessionOrigin;
+  /** One per service URL, the latest reached first. */
+  applications: SessionApplication[];
 }
 
 /** An ended session's row as the registry returned it, with the logout requests built for it (none when it handed its services over). */
@@ -132,6 +147,18 @@ export const HISTORY_PAGE_SQL = `SELECT id, session_id, principal, created_at, l
         ORDER BY ended_at DESC, id DESC
         LIMIT $6`;
 
+/**
+ * $1 principal key, $2 limit: one user's latest ended sessions, walking ix_session_history_user
+ * backwards (no sort). Only what the user is shown: session_id (the old TGT id) and ended_by are
+ * not read.
+ */
+export const RECENT_OF_USER_SQL = `SELECT created_at, ended_at, reason, host(client_ip) AS client_ip, user_agent, device_browser, device_os, device_type,
+              location_country, location_city, services
+         FROM session_history
+        WHERE principal_key = $1
+        ORDER BY ended_at DESC, id DESC
+        LIMIT $2`;
+
 /** Up to $2 rows ended before $1; SKIP LOCKED, so every node's cleaner can run it at once. */
 const PURGE_SQL = `DELETE FROM session_history WHERE id IN (
          SELECT id FROM session_history WHERE ended_at < $1 ORDER BY ended_at LIMIT $2 FOR UPDATE SKIP LOCKED)`;
@@ -160,11 +187,16 @@ interface HistoryRow {
   ended_us: string;
 }
 
+type RecentRow = Pick<
+  HistoryRow,
+  'created_at' | 'ended_at' | 'reason' | 'client_ip' | 'user_agent' | 'device_browser' | 'device_os' | 'device_type' | 'location_country' | 'location_city' | 'services'
+>;
+
 /**
  * The `session_history` table (migration 1764000020000): the only SQL on it. The session
  * terminator writes a row in each transaction that ends an SSO session (proxied sessions, PGTs,
  * leave none: they are part of their SSO session's row), the cleaner purges rows past the
- * retention, the admin API reads pages.
+ * retention, the admin API reads pages, the account page a user's own latest rows (recentOf).
  */
 @Injectable()
 export class SessionHistory {
@@ -198,6 +230,28 @@ export class SessionHistory {
     const sessions = rows.map(toEntry);
     const last = rows[rows.length - 1];
     return { sessions, ...(rows.length === q.count ? { next: `${last.ended_us}_${last.id}` } : {}) };
+  }
+
+  /** The principal's (canonical username's) `limit` latest ended sessions, newest first: the user's own "last sign-ins". */
+  async recentOf(principal: string, limit: number): Promise<EndedSession[]> {
+    const rows = await this.sql.rows<RecentRow>(RECENT_OF_USER_SQL, [usernameKey(principal), limit]);
+    return rows.map((r) => ({
+      createdAt: r.created_at,
+      endedAt: r.ended_at,
+      reason: r.reason,
+      origin: {
+        clientIp: r.client_ip,
+        userAgent: r.user_agent,
+        deviceBrowser: r.device_browser,
+        deviceOs: r.device_os,
+        deviceType: r.device_type,
+        locationCountry: r.location_country,
+        locationCity: r.location_city,
+      },
+      applications: r.services
+        .map((s) => ({ service: s.service, registeredServiceId: s.registered_service_id, lastAccessAt: new Date(s.issued_at) }))
+        .sort((a, b) => b.lastAccessAt.getTime() - a.lastAccessAt.getTime()),
+    }));
   }
 
   /** Deletes up to `limit` rows of sessions ended more than `retentionSeconds` ago; returns how many. */

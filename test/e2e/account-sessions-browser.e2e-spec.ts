@@ -163,6 +163,9 @@ describe('the account sessions page in a real browser (chromium)', () => {
     expect(new URL(laptop.url()).pathname).toBe('/cas/account/sessions');
     expect(await laptop.$eval('.notice', (e) => e.textContent)).toBe('That session has been logged out.');
     expect(await sessionTitles(laptop)).toEqual(['Chrome 131 on LinuxThis browser']);
+    // The phone's session is now one of the "Last sign-ins" (the session history), said how it ended.
+    expect(await laptop.$$eval('.history .past h3', (l) => l.map((e) => e.textContent ?? ''))).toEqual(['Safari 17.5 on iOS 17.5']);
+    expect(await laptop.$$eval('.history .past dd', (l) => l.map((e) => e.textContent ?? ''))).toContain('Logged out');
     await screenshots(laptop, 'account-sessions-one');
 
     // The stale tab's button for the session already ended: said so, nothing else ended.

@@ -7,12 +7,13 @@ import { Clock } from '../../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
 import { originOf } from '../../services/service-url';
 import { SessionTerminator } from '../../tickets/logout/session-terminator';
+import type { SessionOrigin } from '../../tickets/session-listing';
 import { BrowserCookies, clientOf } from '../cookies';
 import { LoginService } from '../login.service';
 import { TgcCodec } from '../tgc-codec';
 import { loggedOutPage } from '../views';
-import { AccountSessions, type CurrentSession, type SessionsView } from './account-sessions.service';
-import { accountErrorPage, accountLoginPage, accountSessionsPage, isAccountNotice } from './account-views';
+import { AccountSessions, type ApplicationView, type CurrentSession, type PastSessionView, type SessionsView } from './account-sessions.service';
+import { accountErrorPage, accountLoginPage, accountSessionsPage, endedBecause, isAccountNotice } from './account-views';
 
 const HTML = 'text/html; charset=utf-8';
 /**
@@ -52,8 +53,12 @@ export class AccountSessionsController {
     // (the TGC is the credential) and stays out of the address bar and the history.
     if (q?.ticket !== undefined) return this.seeOther(reply, this.pagePath);
     const done = q?.done;
-    const view = await this.accounts.list(me);
-    return sendPage(reply, 200, accountSessionsPage({ view, csrf: this.accounts.csrfToken(me), now: this.clock.now(), notice: isAccountNotice(done) ? done : undefined, base: this.pagePath }));
+    const [view, lastSignIns] = await Promise.all([this.accounts.list(me), this.accounts.recent(me)]);
+    return sendPage(
+      reply,
+      200,
+      accountSessionsPage({ view, lastSignIns, csrf: this.accounts.csrfToken(me), now: this.clock.now(), notice: isAccountNotice(done) ? done : undefined, base: this.pagePath }),
+    );
   }
 
   @Post('sessions/logout')
@@ -83,7 +88,8 @@ export class AccountSessionsController {
   async apiList(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const me = await this.me(req, reply);
     if (!me) return sendJson(reply, 401, { message: 'No SSO session in this browser: log in first' });
-    return sendJson(reply, 200, { ...json(await this.accounts.list(me)), csrfToken: this.accounts.csrfToken(me) });
+    const [view, recent] = await Promise.all([this.accounts.list(me), this.accounts.recent(me)]);
+    return sendJson(reply, 200, { ...json(view), csrfToken: this.accounts.csrfToken(me), recent: recent.map(pastJson) });
   }
 
   @Delete('api/sessions/:id')
@@ -157,13 +163,35 @@ function json(view: SessionsView) {
       lastUsedAt: s.lastUsedAt.toISOString(),
       expiresAt: s.expiresAt.toISOString(),
       rememberMe: s.rememberMe,
-      clientIp: s.origin.clientIp,
-      userAgent: s.origin.userAgent,
-      device: { browser: s.origin.deviceBrowser, os: s.origin.deviceOs, type: s.origin.deviceType },
-      location: { country: s.origin.locationCountry, city: s.origin.locationCity },
-      applications: s.applications.map((a) => ({ name: a.name, service: a.service, lastAccessAt: a.lastAccessAt.toISOString() })),
+      ...originJson(s.origin),
+      applications: s.applications.map(applicationJson),
     })),
   };
+}
+
+/** An ended session in the API (`recent`, newest first): no id (it is over, and its TGT id never leaves the server); the reason as a code and in words. */
+function pastJson(s: PastSessionView) {
+  return {
+    createdAt: s.createdAt.toISOString(),
+    endedAt: s.endedAt.toISOString(),
+    reason: s.reason,
+    reasonText: endedBecause(s.reason),
+    ...originJson(s.origin),
+    applications: s.applications.map(applicationJson),
+  };
+}
+
+function originJson(o: SessionOrigin) {
+  return {
+    clientIp: o.clientIp,
+    userAgent: o.userAgent,
+    device: { browser: o.deviceBrowser, os: o.deviceOs, type: o.deviceType },
+    location: { country: o.locationCountry, city: o.locationCity },
+  };
+}
+
+function applicationJson(a: ApplicationView) {
+  return { name: a.name, service: a.service, lastAccessAt: a.lastAccessAt.toISOString() };
 }
 
 /** A server-rendered page, never cached, under the form-page policy unless the handler set one. */

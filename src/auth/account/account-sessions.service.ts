@@ -2,12 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { ServiceRegistry } from '../../services/service-registry';
 import { SessionTerminator } from '../../tickets/logout/session-terminator';
-import { SessionListing, type SessionOrigin, type UserSession } from '../../tickets/session-listing';
+import { SessionHistory, type HistoryReason } from '../../tickets/session-history';
+import { SessionListing, type SessionApplication, type SessionOrigin, type UserSession } from '../../tickets/session-listing';
 import { TicketRegistry } from '../../tickets/ticket-registry';
 import { TgcCodec } from '../tgc-codec';
 
 /** A user with more live sessions than this sees the most recent ones and how many there are in all. */
 const LISTED_SESSIONS = 100;
+/** "Last sign-ins": how many of the user's ended sessions the page and the API show. */
+const RECENT_SESSIONS = 10;
 const HANDLE = /^[A-Za-z0-9_-]{22}$/;
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -44,6 +47,16 @@ export interface SessionsView {
   total: number;
 }
 
+/** One of the user's ended sessions ("last sign-ins"): nothing that names it (it is over; its TGT id stays on the server). */
+export interface PastSessionView {
+  createdAt: Date;
+  endedAt: Date;
+  /** Why it ended, as the history says it (the page words it). */
+  reason: HistoryReason;
+  origin: SessionOrigin;
+  applications: ApplicationView[];
+}
+
 /** What ending one session did: nothing (not one of the user's), another device's, or this browser's own. */
 export type EndOutcome = { kind: 'unknown' } | { kind: 'other' } | { kind: 'current'; frontChannel: string[] };
 
@@ -70,6 +83,7 @@ export class AccountSessions {
     private readonly listing: SessionListing,
     private readonly terminator: SessionTerminator,
     private readonly services: ServiceRegistry,
+    private readonly history: SessionHistory,
   ) {}
 
   /** The live session behind the browser's (decoded) TGC, or null. */
@@ -82,6 +96,17 @@ export class AccountSessions {
   async list(me: CurrentSession): Promise<SessionsView> {
     const { sessions, total } = await this.listing.sessionsOf(me.principal, me.tgtId, LISTED_SESSIONS);
     return { principal: me.principal, total, sessions: sessions.map((s) => this.view(s, me)) };
+  }
+
+  /** The user's latest ended sessions, newest first ("last sign-ins", from the session history). */
+  async recent(me: CurrentSession): Promise<PastSessionView[]> {
+    return (await this.history.recentOf(me.principal, RECENT_SESSIONS)).map((s) => ({
+      createdAt: s.createdAt,
+      endedAt: s.endedAt,
+      reason: s.reason,
+      origin: s.origin,
+      applications: s.applications.map((a) => this.application(a)),
+    }));
   }
 
   /** The per-session token the forms and the API's DELETE carry. */
@@ -131,11 +156,14 @@ export class AccountSessions {
       expiresAt: s.expiresAt,
       rememberMe: s.rememberMe,
       origin: s.origin,
-      applications: s.applications.map((a) => {
-        const registered = (a.registeredServiceId !== null ? this.services.findById(a.registeredServiceId) : null) ?? this.services.match(a.service);
-        return { name: registered?.name ?? null, service: a.service, lastAccessAt: a.lastAccessAt };
-      }),
+      applications: s.applications.map((a) => this.application(a)),
     };
+  }
+
+  /** The registered service's name for an application: by its id when it was recorded, else by its URL. */
+  private application(a: SessionApplication): ApplicationView {
+    const registered = (a.registeredServiceId !== null ? this.services.findById(a.registeredServiceId) : null) ?? this.services.match(a.service);
+    return { name: registered?.name ?? null, service: a.service, lastAccessAt: a.lastAccessAt };
   }
 
   /** 128 bits of the HMAC: unguessable, short enough for a URL path. */

@@ -1,6 +1,8 @@
 import escapeHtml from 'escape-html';
 import { page } from '../views';
-import type { SessionsView, SessionView } from './account-sessions.service';
+import type { HistoryReason } from '../../tickets/session-history';
+import type { SessionOrigin } from '../../tickets/session-listing';
+import type { ApplicationView, PastSessionView, SessionsView, SessionView } from './account-sessions.service';
 
 /**
  * The account page's own rules on top of the login pages' style: a little wider (a session is a
@@ -13,6 +15,7 @@ const ACCOUNT_STYLE = `body{max-width:40rem}h2{font-size:1.1rem;margin:0 0 .4rem
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .8rem;margin:.4rem 0}dt{color:#555}dd{margin:0;min-width:0;overflow-wrap:anywhere}
 .apps{margin:0;padding-left:1.2rem;list-style:disc}.apps li{overflow-wrap:anywhere}.ua{font-size:.85rem;color:#555}.muted{color:#555}.session form button{margin-top:.6rem}
 .notice{border:1px solid #1b1b1b;padding:.6rem;margin-top:1rem}.others{margin-top:1.5rem;border-top:1px solid #ccc}
+.history{margin-top:2.5rem;border-top:1px solid #ccc;padding-top:1rem}.history>h2{font-size:1.25rem}h3{font-size:1rem;margin:0 0 .3rem}.session.past{border-color:#ddd;padding:.6rem 1rem}
 @media (max-width:30rem){dl{grid-template-columns:1fr;gap:0}dt{font-size:.85rem}dd{margin-bottom:.4rem}}`;
 
 /** The outcome of the form the page was just redirected from (`?done=`): fixed texts only. */
@@ -34,11 +37,8 @@ export interface AccountPageModel {
   notice?: AccountNotice;
   /** This page's path (`/cas/account/sessions`): the forms post below it. */
   base: string;
-  /**
-   * "Last sign-ins" (the user's recent, ended sessions: when, from where, how they ended), once
-   * the session history table exists (issue 14, History). Absent: the section is not shown.
-   */
-  lastSignIns?: string;
+  /** "Last sign-ins": the user's latest ended sessions, newest first (from the session history). Absent: the section is not shown. */
+  lastSignIns?: PastSessionView[];
 }
 
 /**
@@ -65,32 +65,21 @@ ${
 </form>`
     : '<p class="muted">You are not logged in anywhere else.</p>'
 }
-${m.lastSignIns ?? ''}`;
+${m.lastSignIns ? lastSignIns(m.lastSignIns, m.now) : ''}`;
   return page('Your sessions', body, undefined, ACCOUNT_STYLE);
 }
 
 function sessionItem(s: SessionView, m: AccountPageModel): string {
   const o = s.origin;
-  const facts: [string, string][] = [];
-  const type = o.deviceType ? DEVICE_TYPES[o.deviceType] : undefined;
-  if (type) facts.push(['Device', type]);
-  // An IPv6 address wraps at its colons on a phone, never inside a group (<wbr> adds no character to a copy).
-  if (o.clientIp) facts.push(['IP address', escapeHtml(o.clientIp).replace(/:/g, ':<wbr>')]);
-  const location = locationOf(o.locationCity, o.locationCountry);
-  if (location) facts.push(['Location', escapeHtml(location)]);
-  facts.push(
+  const facts: [string, string][] = [
+    ...originFacts(o),
     ['Started', when(s.createdAt, m.now)],
     ['Last used', when(s.lastUsedAt, m.now)],
     ['Ends', s.rememberMe ? `${when(s.expiresAt, m.now)} (remembered)` : when(s.expiresAt, m.now)],
-  );
-  const apps = s.applications.length
-    ? `<ul class="apps">${s.applications
-        .map((a) => `<li>${a.name ? `${escapeHtml(a.name)} <span class="muted">(${escapeHtml(hostOf(a.service))})</span>` : escapeHtml(a.service)}</li>`)
-        .join('')}</ul>`
-    : '<span class="muted">None yet</span>';
+  ];
   return `<li class="session${s.current ? ' current' : ''}">
-<h2>${escapeHtml(deviceTitle(s))}${s.current ? '<span class="badge">This browser</span>' : ''}</h2>
-<dl>${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}<dt>Applications</dt><dd>${apps}</dd></dl>
+<h2>${escapeHtml(deviceTitle(o))}${s.current ? '<span class="badge">This browser</span>' : ''}</h2>
+<dl>${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}<dt>Applications</dt><dd>${applicationList(s.applications, 'None yet')}</dd></dl>
 ${o.userAgent ? `<p class="ua">${escapeHtml(o.userAgent)}</p>` : ''}
 <form method="post" action="${escapeHtml(m.base)}/logout">
 <input type="hidden" name="csrf" value="${escapeHtml(m.csrf)}">
@@ -98,6 +87,73 @@ ${o.userAgent ? `<p class="ua">${escapeHtml(o.userAgent)}</p>` : ''}
 <button type="submit">${s.current ? 'Log out this browser' : 'Log out this one'}</button>
 </form>
 </li>`;
+}
+
+/** Why an ended session ended, in the user's words (the history's reasons). */
+const ENDED_BECAUSE: Record<HistoryReason, string> = {
+  LOGOUT: 'Logged out',
+  ADMIN: 'Ended by an administrator',
+  EXPIRED_IDLE: 'Expired after inactivity',
+  EXPIRED_HARD: 'Reached its maximum lifetime',
+  LIMIT: 'Ended by the session limit (a newer sign-in took its place)',
+  DISABLED: 'Ended because the account was disabled',
+  PASSWORD_CHANGE: 'Ended because the password was changed',
+  REPLACED: 'Replaced by a new login in the same browser',
+};
+
+export function endedBecause(reason: HistoryReason): string {
+  return ENDED_BECAUSE[reason];
+}
+
+/**
+ * "Last sign-ins", below the live sessions (as CAS's account portal shows them): each ended
+ * session with where it came from, when it started and ended, why, and what it reached. Nothing
+ * to act on, so no forms; nothing names the session.
+ */
+function lastSignIns(past: PastSessionView[], now: Date): string {
+  const items = past.map((s) => {
+    const facts: [string, string][] = [
+      ...originFacts(s.origin),
+      ['Started', when(s.createdAt, now)],
+      ['Ended', when(s.endedAt, now)],
+      ['Why', escapeHtml(endedBecause(s.reason))],
+    ];
+    return `<li class="session past">
+<h3>${escapeHtml(deviceTitle(s.origin))}</h3>
+<dl>${facts.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('')}<dt>Applications</dt><dd>${applicationList(s.applications, 'None')}</dd></dl>
+</li>`;
+  });
+  return `<section class="history" aria-labelledby="last-sign-ins">
+<h2 id="last-sign-ins">Last sign-ins</h2>
+${
+  items.length
+    ? `<p class="muted">Your latest sessions that have ended, the most recent first. If one was not you, change your password.</p>
+<ol class="sessions">
+${items.join('\n')}
+</ol>`
+    : '<p class="muted">None yet: sessions that end (logged out or expired) are listed here.</p>'
+}
+</section>`;
+}
+
+/** Device, IP address and location of a login, as far as they are known. */
+function originFacts(o: SessionOrigin): [string, string][] {
+  const facts: [string, string][] = [];
+  const type = o.deviceType ? DEVICE_TYPES[o.deviceType] : undefined;
+  if (type) facts.push(['Device', type]);
+  // An IPv6 address wraps at its colons on a phone, never inside a group (<wbr> adds no character to a copy).
+  if (o.clientIp) facts.push(['IP address', escapeHtml(o.clientIp).replace(/:/g, ':<wbr>')]);
+  const location = locationOf(o.locationCity, o.locationCountry);
+  if (location) facts.push(['Location', escapeHtml(location)]);
+  return facts;
+}
+
+/** The applications a session reached, by registered name (and host) where there is one. */
+function applicationList(apps: ApplicationView[], none: string): string {
+  if (!apps.length) return `<span class="muted">${none}</span>`;
+  return `<ul class="apps">${apps
+    .map((a) => `<li>${a.name ? `${escapeHtml(a.name)} <span class="muted">(${escapeHtml(hostOf(a.service))})</span>` : escapeHtml(a.service)}</li>`)
+    .join('')}</ul>`;
 }
 
 /** A page for a form that cannot be honoured (stale or forged token, a session not the user's): why, and the way back. */
@@ -128,8 +184,8 @@ export function accountLoginPage(login: string): string {
 const DEVICE_TYPES: Record<string, string> = { desktop: 'Computer', mobile: 'Phone', tablet: 'Tablet', tv: 'TV', bot: 'Bot' };
 
 /** "Firefox 133 on Windows 10", or as much of it as the User-Agent told. */
-function deviceTitle(s: SessionView): string {
-  const { deviceBrowser: browser, deviceOs: os } = s.origin;
+function deviceTitle(o: SessionOrigin): string {
+  const { deviceBrowser: browser, deviceOs: os } = o;
   if (browser && os) return `${browser} on ${os}`;
   if (browser) return browser;
   if (os) return `A browser on ${os}`;
