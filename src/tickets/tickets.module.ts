@@ -4,6 +4,7 @@ import { ProxyCallback } from './validation/proxy-callback';
 import { SessionTerminator } from './logout/session-terminator';
 import { SingleLogoutOutbox } from './logout/single-logout-outbox';
 import { SingleLogoutDelivery } from './logout/single-logout.delivery';
+import { SessionSearch } from './session-search';
 import { TicketRegistry } from './ticket-registry';
 import { TicketRegistryCleaner } from './logout/ticket-registry.cleaner';
 import { TicketValidationService } from './validation/ticket-validation.service';
@@ -13,7 +14,7 @@ import { ValidationController } from './validation/validation.controller';
 @Module({
   imports: [ServicesModule],
   controllers: [ValidationController],
-  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner],
-  exports: [TicketRegistry, SessionTerminator, SingleLogoutOutbox, TicketRegistryCleaner],
+  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner, SessionSearch],
+  exports: [TicketRegistry, SessionSearch, SessionTerminator, SingleLogoutOutbox, TicketRegistryCleaner],
 })
 export class TicketsModule {}
