@@ -14,6 +14,8 @@ import { SESSION_DETAILS_OF_PAGE_SQL } from './ticket-statements';
 export interface SessionFilter {
   /** TGT: sessions established with CAS (the default); PGT: proxied sessions; ALL: both. */
   kind?: SessionKind;
+  /** That one session (TGT or PGT id). */
+  id?: string;
   /** One user's sessions, by canonical username (what `/ssoSessions/users/{u}` and DELETE use). */
   principal?: string;
   /** Users whose canonical username starts with this (case-insensitive prefix search). */
@@ -81,6 +83,11 @@ const GROUPS: Record<SessionGroupBy, string> = {
              FROM matching m GROUP BY 1`,
 };
 
+/** A listed session with where it came from (its SSO session's login: a PGT shows its TGT's). */
+export interface FoundSession extends SessionDetail {
+  origin: { clientIp: string | null; browser: string | null; os: string | null; deviceType: string | null };
+}
+
 /** Collects bind parameters: each value becomes `$n`, never text in the statement. */
 class Binds {
   readonly values: unknown[] = [];
@@ -115,7 +122,7 @@ export class SessionSearch {
   ) {}
 
   /** A page of matching sessions after `after` (a previous page's last id), in id order, with their details. */
-  async page(filter: SessionFilter, after: string | undefined, limit: number): Promise<SessionDetail[]> {
+  async page(filter: SessionFilter, after: string | undefined, limit: number): Promise<FoundSession[]> {
     const b = new Binds();
     const now = b.add(this.clock.now());
     const cursor = b.add(after ?? '');
@@ -129,9 +136,17 @@ export class SessionSearch {
          SELECT id FROM (
            ${branches.join('\n           UNION ALL\n           ')}
          ) branches ORDER BY id LIMIT ${n}
+       ), detail AS (
+       ${SESSION_DETAILS_OF_PAGE_SQL}
        )
-       ${SESSION_DETAILS_OF_PAGE_SQL}`;
-    return (await this.sql.rows<SessionDetailRow>(text, b.values)).map(toSessionDetail);
+       SELECT detail.*, host(o.client_ip) AS origin_ip, o.device_browser AS origin_browser, o.device_os AS origin_os, o.device_type AS origin_device_type
+         FROM detail JOIN tickets e ON e.id = detail.id JOIN tickets o ON o.id = e.session_id
+        ORDER BY detail.id`;
+    const rows = await this.sql.rows<SessionDetailRow & Record<'origin_ip' | 'origin_browser' | 'origin_os' | 'origin_device_type', string | null>>(text, b.values);
+    return rows.map((r) => ({
+      ...toSessionDetail(r),
+      origin: { clientIp: r.origin_ip, browser: r.origin_browser, os: r.origin_os, deviceType: r.origin_device_type },
+    }));
   }
 
   /** How many live sessions match. */
@@ -216,6 +231,7 @@ export class SessionSearch {
           `FROM tickets t JOIN tickets r ON r.id = t.session_id AND r.type = 'TGT' AND r.expires_at > ${now}
          WHERE t.type = 'PGT' AND (t.expires_at > ${now}) IS TRUE`;
     const where: string[] = [];
+    if (f.id !== undefined) where.push(`t.id = ${b.add(f.id)}::text`);
     if (f.principal !== undefined) where.push(`t.principal_key = ${b.add(usernameKey(f.principal))}::text`);
     // COLLATE "C": a prefix range on ix_tickets_tgt_principal_prefix, whatever the database's collation.
     if (f.ip !== undefined) where.push(`${r}.client_ip <<= ${b.add(f.ip)}::inet`);
