@@ -17,6 +17,7 @@ import { AddAuthenticationFactors1764000016000 } from './1764000016000-AddAuthen
 import { CreateWebAuthnCredentials1764000017000 } from './1764000017000-CreateWebAuthnCredentials';
 import { CreateMfaTrustedDevices1764000018000 } from './1764000018000-CreateMfaTrustedDevices';
 import { AddSessionOrigin1764000019000 } from './1764000019000-AddSessionOrigin';
+import { AddSessionSearchIndexes1764000022000 } from './1764000022000-AddSessionSearchIndexes';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -39,4 +40,5 @@ export const migrations = [
   CreateWebAuthnCredentials1764000017000,
   CreateMfaTrustedDevices1764000018000,
   AddSessionOrigin1764000019000,
+  AddSessionSearchIndexes1764000022000,
 ];

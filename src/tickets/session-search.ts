@@ -74,10 +74,13 @@ const GROUPS: Record<SessionGroupBy, string> = {
   ip: `SELECT host(m.client_ip) AS key, NULL::text AS label, count(*) AS sessions FROM matching m WHERE m.client_ip IS NOT NULL GROUP BY m.client_ip`,
   net24: `SELECT network(set_masklen(m.client_ip, CASE family(m.client_ip) WHEN 4 THEN 24 ELSE 64 END))::text AS key, NULL::text AS label, count(*) AS sessions
             FROM matching m WHERE m.client_ip IS NOT NULL GROUP BY 1`,
-  service: `SELECT s.registered_service_id::text AS key, NULL::text AS label, count(DISTINCT s.session_id) AS sessions
-              FROM matching m JOIN session_services s ON s.session_id = m.id
-             WHERE s.registered_service_id IS NOT NULL
-             GROUP BY s.registered_service_id`,
+  // Each session's services read from pk_session_services (LATERAL + DISTINCT: never flattened into a
+  // join), a nested loop over the matching sessions: as a join, the planner hashed all of session_services
+  // (880,000 records for 20,000 sessions: 490 ms, BENCH_ONLY=session-filters).
+  service: `SELECT reached.registered_service_id::text AS key, NULL::text AS label, count(*) AS sessions
+              FROM matching m CROSS JOIN LATERAL (SELECT DISTINCT s.registered_service_id FROM session_services s
+                                                   WHERE s.session_id = m.id AND s.registered_service_id IS NOT NULL) reached
+             GROUP BY reached.registered_service_id`,
   device: `SELECT concat_ws(' / ', COALESCE(m.device_browser, '?'), COALESCE(m.device_os, '?'), COALESCE(m.device_type, '?')) AS key, NULL::text AS label,
                   count(*) AS sessions
              FROM matching m GROUP BY 1`,
@@ -102,37 +105,36 @@ interface Branch {
   type: 'TGT' | 'PGT';
 }
 
-/**
- * The filtered queries over live sessions: one builder for the admin API and the command line,
- * so both find exactly the same sessions. Owned here because `tickets` owns the tables; callers
- * get rows mapped like TicketRegistry's.
- *
- * Shape of every statement: per kind, a branch over `tickets t` (the entry) joined, for a PGT, to
- * `tickets r` (its live TGT; for a TGT, r is t). Entry-level filters (created, last used,
- * username) apply to t, session-level ones (multi-factor, remember-me) to r; a service filter looks
- * at the services the entry reached as the listing shows them (a TGT: its session's records; a
- * PGT: the PTs it granted). Keyset paging is the listing's: ids after the cursor, in id order, and
- * all PGT ids sort before all TGT ids, so the branches concatenate.
- */
-@Injectable()
-export class SessionSearch {
-  constructor(
-    private readonly sql: Sql,
-    private readonly clock: Clock,
-  ) {}
+/** A statement and its bind values. */
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
 
-  /** A page of matching sessions after `after` (a previous page's last id), in id order, with their details. */
-  async page(filter: SessionFilter, after: string | undefined, limit: number): Promise<FoundSession[]> {
-    const b = new Binds();
-    const now = b.add(this.clock.now());
-    const cursor = b.add(after ?? '');
-    const n = b.add(limit);
-    const branches = this.branches(filter).map(
-      (branch) => `(SELECT t.id ${this.from(branch, filter, b, now)}
+type OriginRow = SessionDetailRow & Record<'origin_ip' | 'origin_browser' | 'origin_os' | 'origin_device_type', string | null>;
+
+/*
+ * The statements, built from a filter: pure functions (the bench EXPLAINs exactly these). Shape of
+ * every one: per kind, a branch over `tickets t` (the entry) joined, for a PGT, to `tickets r` (its
+ * live TGT; for a TGT, r is t). Entry-level filters (created, last used, username) apply to t,
+ * session-level ones (address, multi-factor, remember-me) to r; a service filter looks at the
+ * services the entry reached (a TGT: every record of its session, PTs included; a PGT: the PTs it
+ * granted). Keyset paging is the listing's: ids after the cursor, in id order; all PGT ids sort
+ * before all TGT ids, so the branches concatenate.
+ */
+
+/** A page of matching sessions after `after` (a previous page's last id), in id order, with their details and origin. */
+export function pageStatement(filter: SessionFilter, now: Date, after: string | undefined, limit: number): Statement {
+  const b = new Binds();
+  const at = b.add(now);
+  const cursor = b.add(after ?? '');
+  const n = b.add(limit);
+  const branches = branchesOf(filter).map(
+    (branch) => `(SELECT t.id ${from(branch, filter, b, at, true)}
             AND t.id > ${branch.type === 'TGT' ? `GREATEST(${cursor}::text, 'TGT-')` : `${cursor}::text`}
           ORDER BY t.id LIMIT ${n})`,
-    );
-    const text = `WITH page AS (
+  );
+  const text = `WITH page AS (
          SELECT id FROM (
            ${branches.join('\n           UNION ALL\n           ')}
          ) branches ORDER BY id LIMIT ${n}
@@ -142,8 +144,118 @@ export class SessionSearch {
        SELECT detail.*, host(o.client_ip) AS origin_ip, o.device_browser AS origin_browser, o.device_os AS origin_os, o.device_type AS origin_device_type
          FROM detail JOIN tickets e ON e.id = detail.id JOIN tickets o ON o.id = e.session_id
         ORDER BY detail.id`;
-    const rows = await this.sql.rows<SessionDetailRow & Record<'origin_ip' | 'origin_browser' | 'origin_os' | 'origin_device_type', string | null>>(text, b.values);
-    return rows.map((r) => ({
+  return { text, values: b.values };
+}
+
+export function countStatement(filter: SessionFilter, now: Date): Statement {
+  const b = new Binds();
+  const at = b.add(now);
+  const parts = branchesOf(filter).map((branch) => `(SELECT count(*) ${from(branch, filter, b, at, false)})`);
+  return { text: `SELECT (${parts.join(' + ')})::bigint AS n`, values: b.values };
+}
+
+export function summaryStatement(filter: SessionFilter, groupBy: SessionGroupBy, now: Date, limit: number): Statement {
+  const b = new Binds();
+  const at = b.add(now);
+  const matching = `SELECT t.id, t.principal, t.principal_key, t.client_ip, t.device_browser, t.device_os, t.device_type
+          ${from({ type: 'TGT' }, filter, b, at, false)}`;
+  const text = `WITH matching AS MATERIALIZED (${matching}),
+         grouped AS (${GROUPS[groupBy]})
+       SELECT (SELECT count(*) FROM matching)::bigint AS total, (SELECT count(*) FROM grouped)::bigint AS groups,
+              COALESCE((SELECT json_agg(top.* ORDER BY top.sessions DESC, top.key)
+                          FROM (SELECT * FROM grouped ORDER BY sessions DESC, key LIMIT ${b.add(limit)}) top), '[]'::json) AS top`;
+  return { text, values: b.values };
+}
+
+export function multipleIpsStatement(filter: SessionFilter, now: Date, limit: number): Statement {
+  const b = new Binds();
+  const at = b.add(now);
+  const text = `WITH users AS (
+         SELECT t.principal_key AS key, min(t.principal) AS username, count(*) AS sessions,
+                array_agg(DISTINCT host(t.client_ip) ORDER BY host(t.client_ip)) AS addresses
+           ${from({ type: 'TGT' }, filter, b, at, false)}
+            AND t.client_ip IS NOT NULL
+          GROUP BY t.principal_key
+         HAVING count(DISTINCT t.client_ip) > 1
+       )
+       SELECT (SELECT count(*) FROM users)::bigint AS users,
+              COALESCE((SELECT json_agg(top.* ORDER BY cardinality(top.addresses) DESC, top.key)
+                          FROM (SELECT * FROM users ORDER BY cardinality(addresses) DESC, key LIMIT ${b.add(limit)}) top), '[]'::json) AS top`;
+  return { text, values: b.values };
+}
+
+/** The ids of matching SSO sessions (TGTs) after `after`, in id order. */
+export function sessionIdsStatement(filter: SessionFilter, now: Date, after: string | undefined, limit: number): Statement {
+  const b = new Binds();
+  const at = b.add(now);
+  const text = `SELECT t.id ${from({ type: 'TGT' }, filter, b, at, true)}
+            AND t.id > GREATEST(${b.add(after ?? '')}::text, 'TGT-')
+          ORDER BY t.id LIMIT ${b.add(limit)}`;
+  return { text, values: b.values };
+}
+
+function branchesOf(filter: SessionFilter): Branch[] {
+  const kind = filter.kind ?? 'TGT';
+  return [...(kind !== 'TGT' ? [{ type: 'PGT' as const }] : []), ...(kind !== 'PGT' ? [{ type: 'TGT' as const }] : [])];
+}
+
+/**
+ * `FROM … WHERE …` of one branch: live entries of its type matching every filter. A keyset walk
+ * (`walk`) says "(expires_at > now) IS TRUE", as LIST_SESSIONS_SQL does: it keeps the expiry
+ * indexes out of a walk in id order. A statement over every match (count, summary) says it plainly,
+ * so that it can read the live sessions alone from ix_tickets_tgt_expires: with the cleaner behind
+ * (1,000,000 tickets, a tenth live), a summary read all 220,000 TGT rows to keep 20,000
+ * (120 of its 150 ms, EXPLAIN ANALYZE in BENCH_ONLY=session-filters).
+ */
+function from(branch: Branch, f: SessionFilter, b: Binds, now: string, walk: boolean): string {
+  const r = branch.type === 'TGT' ? 't' : 'r';
+  const live = walk ? `(t.expires_at > ${now}) IS TRUE` : `t.expires_at > ${now}`;
+  const source =
+    branch.type === 'TGT'
+      ? `FROM tickets t WHERE t.type = 'TGT' AND ${live}`
+      : // A PGT outlives an idle TGT only until the cleaner ends the session: it is dead already.
+        `FROM tickets t JOIN tickets r ON r.id = t.session_id AND r.type = 'TGT' AND r.expires_at > ${now}
+       WHERE t.type = 'PGT' AND ${live}`;
+  const where: string[] = [];
+  if (f.id !== undefined) where.push(`t.id = ${b.add(f.id)}::text`);
+  if (f.principal !== undefined) where.push(`t.principal_key = ${b.add(usernameKey(f.principal))}::text`);
+  if (f.ip !== undefined) where.push(`${r}.client_ip <<= ${b.add(f.ip)}::inet`);
+  // COLLATE "C": a prefix range on ix_tickets_tgt_principal_prefix, whatever the database's collation.
+  if (f.usernamePrefix !== undefined) where.push(`(t.principal_key COLLATE "C") ^@ ${b.add(usernameKey(f.usernamePrefix))}::text`);
+  if (f.createdSince) where.push(`t.created_at >= ${b.add(f.createdSince)}::timestamptz`);
+  if (f.createdUntil) where.push(`t.created_at < ${b.add(f.createdUntil)}::timestamptz`);
+  if (f.idleSince) where.push(`t.last_used_at <= ${b.add(f.idleSince)}::timestamptz`);
+  if (f.rememberMe !== undefined) where.push(`${r}.remember_me = ${b.add(f.rememberMe)}::boolean`);
+  if (f.mfa === true) where.push(`${r}.authentication_factors IS NOT NULL AND ${r}.authentication_factors <> '{}'::jsonb`);
+  else if (f.mfa === false) where.push(`(${r}.authentication_factors IS NULL OR ${r}.authentication_factors = '{}'::jsonb)`);
+  else if (typeof f.mfa === 'string') where.push(`(${r}.authentication_factors ->> ${b.add(f.mfa)}::text) IS NOT NULL`);
+  if (f.service) {
+    // session_services keeps a record per ticket granted, after the ticket itself was used up.
+    const which = branch.type === 'TGT' ? `s.session_id = t.id` : `s.session_id = t.session_id AND s.granted_by = t.id`;
+    const match =
+      'registeredServiceId' in f.service
+        ? `s.registered_service_id = ${b.add(f.service.registeredServiceId)}::bigint`
+        : `starts_with(s.service, ${b.add(f.service.urlPrefix)}::text)`;
+    where.push(`EXISTS (SELECT 1 FROM session_services s WHERE ${which} AND ${match})`);
+  }
+  return [source, ...where].join('\n            AND ');
+}
+
+/**
+ * The filtered searches over live sessions: one builder for the admin API and the command line,
+ * so both find exactly the same sessions. Here because `tickets` owns the tables; callers get rows
+ * mapped like TicketRegistry's. Every value is a bind parameter.
+ */
+@Injectable()
+export class SessionSearch {
+  constructor(
+    private readonly sql: Sql,
+    private readonly clock: Clock,
+  ) {}
+
+  async page(filter: SessionFilter, after: string | undefined, limit: number): Promise<FoundSession[]> {
+    const s = pageStatement(filter, this.clock.now(), after, limit);
+    return (await this.sql.rows<OriginRow>(s.text, s.values)).map((r) => ({
       ...toSessionDetail(r),
       origin: { clientIp: r.origin_ip, browser: r.origin_browser, os: r.origin_os, deviceType: r.origin_device_type },
     }));
@@ -151,29 +263,17 @@ export class SessionSearch {
 
   /** How many live sessions match. */
   async count(filter: SessionFilter): Promise<number> {
-    const b = new Binds();
-    const now = b.add(this.clock.now());
-    const parts = this.branches(filter).map((branch) => `(SELECT count(*) ${this.from(branch, filter, b, now)})`);
-    const row = await this.sql.one<{ n: string }>(`SELECT (${parts.join(' + ')})::bigint AS n`, b.values);
-    return Number(row!.n);
+    const s = countStatement(filter, this.clock.now());
+    return Number((await this.sql.one<{ n: string }>(s.text, s.values))!.n);
   }
 
   /**
-   * Matching SSO sessions (TGTs only: a proxied session belongs to one of them) counted per user or
-   * per registered service reached, the `limit` largest groups first (ties by key).
+   * Matching SSO sessions (TGTs only: a proxied session belongs to one of them) counted per group,
+   * the `limit` largest groups first (ties by key).
    */
   async summary(filter: SessionFilter, groupBy: SessionGroupBy, limit: number): Promise<SessionSummary> {
-    const b = new Binds();
-    const now = b.add(this.clock.now());
-    const matching = `SELECT t.id, t.principal, t.principal_key, t.client_ip, t.device_browser, t.device_os, t.device_type
-          ${this.from({ type: 'TGT' }, filter, b, now)}`;
-    const grouped = GROUPS[groupBy];
-    const text = `WITH matching AS MATERIALIZED (${matching}),
-         grouped AS (${grouped})
-       SELECT (SELECT count(*) FROM matching)::bigint AS total, (SELECT count(*) FROM grouped)::bigint AS groups,
-              COALESCE((SELECT json_agg(top.* ORDER BY top.sessions DESC, top.key)
-                          FROM (SELECT * FROM grouped ORDER BY sessions DESC, key LIMIT ${b.add(limit)}) top), '[]'::json) AS top`;
-    const row = (await this.sql.one<{ total: string; groups: string; top: { key: string; label: string | null; sessions: number }[] }>(text, b.values))!;
+    const s = summaryStatement(filter, groupBy, this.clock.now(), limit);
+    const row = (await this.sql.one<{ total: string; groups: string; top: { key: string; label: string | null; sessions: number }[] }>(s.text, s.values))!;
     return {
       sessions: Number(row.total),
       groups: Number(row.groups),
@@ -186,72 +286,14 @@ export class SessionSearch {
    * doubleIp. Most addresses first, then by canonical username; at most `limit` users.
    */
   async multipleIps(filter: SessionFilter, limit: number): Promise<{ users: number; top: UserAddresses[] }> {
-    const b = new Binds();
-    const now = b.add(this.clock.now());
-    const text = `WITH users AS (
-         SELECT t.principal_key AS key, min(t.principal) AS username, count(*) AS sessions,
-                array_agg(DISTINCT host(t.client_ip) ORDER BY host(t.client_ip)) AS addresses
-           ${this.from({ type: 'TGT' }, filter, b, now)}
-            AND t.client_ip IS NOT NULL
-          GROUP BY t.principal_key
-         HAVING count(DISTINCT t.client_ip) > 1
-       )
-       SELECT (SELECT count(*) FROM users)::bigint AS users,
-              COALESCE((SELECT json_agg(top.* ORDER BY cardinality(top.addresses) DESC, top.key)
-                          FROM (SELECT * FROM users ORDER BY cardinality(addresses) DESC, key LIMIT ${b.add(limit)}) top), '[]'::json) AS top`;
-    const row = (await this.sql.one<{ users: string; top: { username: string; sessions: number; addresses: string[] }[] }>(text, b.values))!;
+    const s = multipleIpsStatement(filter, this.clock.now(), limit);
+    const row = (await this.sql.one<{ users: string; top: { username: string; sessions: number; addresses: string[] }[] }>(s.text, s.values))!;
     return { users: Number(row.users), top: row.top.map((u) => ({ username: u.username, sessions: Number(u.sessions), addresses: u.addresses })) };
   }
 
   /** The ids of matching SSO sessions (TGTs) after `after`, in id order: what a bulk end walks. */
   async sessionIds(filter: SessionFilter, after: string | undefined, limit: number): Promise<string[]> {
-    const b = new Binds();
-    const now = b.add(this.clock.now());
-    const text = `SELECT t.id ${this.from({ type: 'TGT' }, filter, b, now)}
-            AND t.id > GREATEST(${b.add(after ?? '')}::text, 'TGT-')
-          ORDER BY t.id LIMIT ${b.add(limit)}`;
-    return (await this.sql.rows<{ id: string }>(text, b.values)).map((r) => r.id);
-  }
-
-  private branches(filter: SessionFilter): Branch[] {
-    const kind = filter.kind ?? 'TGT';
-    return [...(kind !== 'TGT' ? [{ type: 'PGT' as const }] : []), ...(kind !== 'PGT' ? [{ type: 'TGT' as const }] : [])];
-  }
-
-  /**
-   * `FROM … WHERE …` of one branch: live entries of its type matching every filter. "(expires_at >
-   * now) IS TRUE" as in LIST_SESSIONS_SQL: it keeps the expiry indexes out of a keyset walk.
-   */
-  private from(branch: Branch, f: SessionFilter, b: Binds, now: string): string {
-    const r = branch.type === 'TGT' ? 't' : 'r';
-    const from =
-      branch.type === 'TGT'
-        ? `FROM tickets t WHERE t.type = 'TGT' AND (t.expires_at > ${now}) IS TRUE`
-        : // A PGT outlives an idle TGT only until the cleaner ends the session: it is dead already.
-          `FROM tickets t JOIN tickets r ON r.id = t.session_id AND r.type = 'TGT' AND r.expires_at > ${now}
-         WHERE t.type = 'PGT' AND (t.expires_at > ${now}) IS TRUE`;
-    const where: string[] = [];
-    if (f.id !== undefined) where.push(`t.id = ${b.add(f.id)}::text`);
-    if (f.principal !== undefined) where.push(`t.principal_key = ${b.add(usernameKey(f.principal))}::text`);
-    // COLLATE "C": a prefix range on ix_tickets_tgt_principal_prefix, whatever the database's collation.
-    if (f.ip !== undefined) where.push(`${r}.client_ip <<= ${b.add(f.ip)}::inet`);
-    if (f.usernamePrefix !== undefined) where.push(`(t.principal_key COLLATE "C") ^@ ${b.add(usernameKey(f.usernamePrefix))}::text`);
-    if (f.createdSince) where.push(`t.created_at >= ${b.add(f.createdSince)}::timestamptz`);
-    if (f.createdUntil) where.push(`t.created_at < ${b.add(f.createdUntil)}::timestamptz`);
-    if (f.idleSince) where.push(`t.last_used_at <= ${b.add(f.idleSince)}::timestamptz`);
-    if (f.rememberMe !== undefined) where.push(`${r}.remember_me = ${b.add(f.rememberMe)}::boolean`);
-    if (f.mfa === true) where.push(`${r}.authentication_factors IS NOT NULL AND ${r}.authentication_factors <> '{}'::jsonb`);
-    else if (f.mfa === false) where.push(`(${r}.authentication_factors IS NULL OR ${r}.authentication_factors = '{}'::jsonb)`);
-    else if (typeof f.mfa === 'string') where.push(`(${r}.authentication_factors ->> ${b.add(f.mfa)}::text) IS NOT NULL`);
-    if (f.service) {
-      // session_services keeps a record per ticket granted, after the ticket itself was used up.
-      const which = branch.type === 'TGT' ? `s.session_id = t.id` : `s.session_id = t.session_id AND s.granted_by = t.id`;
-      const match =
-        'registeredServiceId' in f.service
-          ? `s.registered_service_id = ${b.add(f.service.registeredServiceId)}::bigint`
-          : `starts_with(s.service, ${b.add(f.service.urlPrefix)}::text)`;
-      where.push(`EXISTS (SELECT 1 FROM session_services s WHERE ${which} AND ${match})`);
-    }
-    return [from, ...where].join('\n            AND ');
+    const s = sessionIdsStatement(filter, this.clock.now(), after, limit);
+    return (await this.sql.rows<{ id: string }>(s.text, s.values)).map((r) => r.id);
   }
 }
