@@ -273,6 +273,13 @@ describe('/actuator/ssoSessions filters, summary, multipleIps', () => {
     expect(rows).toEqual(expect.arrayContaining([expect.objectContaining({ actor: 'ops', action: 'GET', status: 200 }), expect.objectContaining({ status: 401 })]));
   });
 
+  it('summary and multipleIps are in the API document, in the admin section', async () => {
+    const doc = (await admin('openapi.json')).json();
+    for (const path of ['/cas/actuator/ssoSessions/summary', '/cas/actuator/ssoSessions/multipleIps']) {
+      expect([path, doc.paths[path]?.get]).toEqual([path, expect.objectContaining({ tags: ['admin'], security: [{ bearer: [] }] })]);
+    }
+  });
+
   it('expired sessions are never found, whatever the filter', async () => {
     t.clock.advance(15 * 86400); // past every hard limit, the remember-me session's (14 days) too
     expect(await listed('ip=0.0.0.0/0')).toEqual([]);
