@@ -8,8 +8,11 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Without it a prefix search walked every session: 312 ms p99 over 220,000 TGT rows
  * (BENCH_ONLY=session-filters, EXPLAIN ANALYZE in its output).
  *
- * Its cost: TGT rows only (partial), so a login writes one more index entry and a service ticket
- * grant, a validation and the ST/PT rows none; about 40 bytes per session.
+ * Its cost: TGT rows only (partial): 4 MB for 220,000 sessions. A login writes one more index
+ * entry, and so does each service ticket granted from a session with an idle timeout: the grant's
+ * UPDATE of the TGT row slides expires_at, which other indexes cover, so it is not a HOT update and
+ * every index of the row gets a new entry. A validation, and the ST/PT rows themselves, cost it
+ * nothing.
  *
  * The other filters need no index of their own: an address or range reads ix_tickets_tgt_client_ip
  * (migration 1764000019000), the time and flag filters run on the id-ordered walk of the listing,
