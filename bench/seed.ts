@@ -13,6 +13,21 @@ export const ATTRS = JSON.stringify({ mail: ['casuser@example.org'], displayName
 /** The handler a TGT of the demo user records (a static user: the app's AcceptUsersAuthenticationHandler). */
 export const HANDLER = 'AcceptUsersAuthenticationHandler';
 
+/**
+ * The devices seeded sessions come from, in turn (session g: DEVICES[g % 3]), as the app records
+ * them (auth/session-origin.ts parses the User-Agent once at login); no location (no GeoIP file).
+ */
+export const DEVICES = [
+  { userAgent: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36', browser: 'Chrome 131', os: 'Windows 10', type: 'desktop' },
+  { userAgent: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1', browser: 'Safari 17', os: 'iOS 17.5', type: 'mobile' },
+  { userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0', browser: 'Firefox 133', os: 'Linux', type: 'desktop' },
+];
+const DEVICE_PARAMS = [DEVICES.map((d) => d.userAgent), DEVICES.map((d) => d.browser), DEVICES.map((d) => d.os), DEVICES.map((d) => d.type)];
+/** SQL of session g's address: 10.<g bits 16-23>.<8-15>.<0-7>, one per session up to 16 million. */
+const sessionIp = (g: string) => `('10.' || ((${g} >> 16) & 255) || '.' || ((${g} >> 8) & 255) || '.' || (${g} & 255))::inet`;
+/** SQL of session g's User-Agent and device columns, from the DEVICE_PARAMS at $n..$n+3. */
+const sessionDevice = (g: string, n: number) => [0, 1, 2, 3].map((i) => `($${n + i}::text[])[1 + ${g} % ${DEVICES.length}]`).join(', ');
+
 /** The ids of the live tickets seedBulk wrote (TGTs and STs): the cleaner must leave every one. */
 export const LIVE_IDS_TABLE = 'bench_live_ids';
 
@@ -24,27 +39,31 @@ export async function seedServiceTickets(sql: Client, service: string, count: nu
   const tgts = Array.from({ length: sessions }, () => newTicketId('TGT'));
   await sql.query(
     `INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at,
-                          idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler)
-     SELECT id, 'TGT', id, 'casuser', 'casuser', now(), now(), now() + interval '2 hours', now() + interval '8 hours', 7200, $2, false, $3::jsonb, $4
-       FROM unnest($1::varchar[]) id`,
-    [tgts, Math.ceil(count / sessions), ATTRS, HANDLER],
+                          idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler,
+                          client_ip, user_agent, device_browser, device_os, device_type)
+     SELECT id, 'TGT', id, 'casuser', 'casuser', now(), now(), now() + interval '2 hours', now() + interval '8 hours', 7200, $2, false, $3::jsonb, $4,
+            ${sessionIp('g::int')}, ${sessionDevice('g::int', 5)}
+       FROM unnest($1::varchar[]) WITH ORDINALITY AS s(id, g)`,
+    [tgts, Math.ceil(count / sessions), ATTRS, HANDLER, ...DEVICE_PARAMS],
   );
   const sts: string[] = [];
   for (let done = 0; done < count; ) {
     const n = Math.min(20_000, count - done);
     const ids = Array.from({ length: n }, () => newTicketId('ST'));
     const parents = ids.map((_, i) => tgts[(done + i) % sessions]);
+    // Each ST granted to its session's address (session g = its 1-based position in tgts).
+    const slots = ids.map((_, i) => ((done + i) % sessions) + 1);
     await sql.query(
       `WITH st AS (
          INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
-                              created_at, last_used_at, expires_at, from_new_login, max_uses)
-         SELECT s.id, 'ST', s.tgt, s.tgt, 'casuser', $3, 1, now(), now(), now() + interval '300 seconds', false, 1
-           FROM unnest($1::varchar[], $2::varchar[]) s(id, tgt)
-         RETURNING id, session_id
+                              created_at, last_used_at, expires_at, from_new_login, max_uses, client_ip)
+         SELECT s.id, 'ST', s.tgt, s.tgt, 'casuser', $3, 1, now(), now(), now() + interval '300 seconds', false, 1, ${sessionIp('s.g')}
+           FROM unnest($1::varchar[], $2::varchar[], $4::int[]) s(id, tgt, g)
+         RETURNING id, session_id, client_ip
        )
-       INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at)
-       SELECT session_id, id, $3, 1, now() FROM st`,
-      [ids, parents, service],
+       INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at, client_ip)
+       SELECT session_id, id, $3, 1, now(), client_ip FROM st`,
+      [ids, parents, service, slots],
     );
     sts.push(...ids);
     done += n;
@@ -86,23 +105,24 @@ export async function seedBulk(sql: Client, o: BulkSeed): Promise<void> {
     const stExpires = kind === 'x' ? `created + interval '10 seconds'` : `now() + interval '1 hour'`;
     await sql.query(`
       INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at,
-                           idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler)
+                           idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler,
+                           client_ip, user_agent, device_browser, device_os, device_type)
       SELECT ${tgt('g')}, 'TGT', ${tgt('g')}, 'user' || (g % ${users}), 'user' || (g % ${users}), lu - interval '1 hour', lu,
              LEAST(lu - interval '1 hour' + interval '8 hours', lu + interval '2 hours'), lu - interval '1 hour' + interval '8 hours',
-             7200, 4, false, $1::jsonb, $2
-        FROM generate_series(1, ${sessions}) g, LATERAL (SELECT ${lastUsed} AS lu) t`, [ATTRS, HANDLER]);
+             7200, 4, false, $1::jsonb, $2, ${sessionIp('g')}, ${sessionDevice('g', 3)}
+        FROM generate_series(1, ${sessions}) g, LATERAL (SELECT ${lastUsed} AS lu) t`, [ATTRS, HANDLER, ...DEVICE_PARAMS]);
     await sql.query(`
       WITH st AS (
         INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
-                             created_at, last_used_at, expires_at, from_new_login, max_uses)
+                             created_at, last_used_at, expires_at, from_new_login, max_uses, client_ip)
         SELECT 'ST-' || md5('${kind}s' || g || '-' || k), 'ST', ${tgt('g')}, ${tgt('g')}, 'user' || (g % ${users}), $1, 1,
-               created, created, ${stExpires}, k = 0, 1
+               created, created, ${stExpires}, k = 0, 1, ${sessionIp('g')}
           FROM generate_series(1, ${sessions}) g, generate_series(0, 3) k,
                LATERAL (SELECT ${lastUsed} - (3 - k) * interval '10 minutes' AS created) t
-        RETURNING id, session_id, created_at
+        RETURNING id, session_id, created_at, client_ip
       )
-      INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at)
-      SELECT session_id, id, $1, 1, created_at FROM st`, [o.service]);
+      INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at, client_ip)
+      SELECT session_id, id, $1, 1, created_at, client_ip FROM st`, [o.service]);
     if (kind === 'L') {
       await sql.query(`INSERT INTO ${LIVE_IDS_TABLE} SELECT ${tgt('g')} FROM generate_series(1, ${sessions}) g`);
       await sql.query(`INSERT INTO ${LIVE_IDS_TABLE} SELECT 'ST-' || md5('Ls' || g || '-' || k) FROM generate_series(1, ${sessions}) g, generate_series(0, 3) k`);

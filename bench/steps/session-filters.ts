@@ -1,10 +1,11 @@
 /**
  * The filtered admin listing and the session summaries (issue 14, "Finding sessions") over the
  * seeded table, on a node of its own: a page of 100 for each filter, then each summary and
- * multipleIps. The seed has no origin (its TGT rows are written by SQL), so every TGT, live and
- * expired, gets one here, set-wise: an address per user (10.x.y.z, one user in 8 on IPv6), a
- * second address for one session in 20, one of four devices, remember-me for one session in 10,
- * a multi-factor provider for one in 4.
+ * multipleIps. The filters need users with several addresses, remember-me and multi-factor
+ * sessions, which the seed does not make: every TGT, live and expired, gets them here, set-wise
+ * (over the seed's origin): an address per user (10.x.y.z, one user in 8 on IPv6), a second
+ * address for one session in 20, one of four devices, remember-me for one session in 10, a
+ * multi-factor provider for one in 4.
  */
 import type { Client } from 'pg';
 import type { BenchContext } from '../context';

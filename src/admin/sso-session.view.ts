@@ -28,8 +28,14 @@ export function mapSsoSession(s: SessionDetail, includeProxied: boolean): Record
   if (includeProxied) view.is_proxied = s.proxiedBy !== null;
   if (includeProxied && s.proxiedBy !== null) view.proxied_by = s.proxiedBy;
   view.authenticated_services = Object.fromEntries(
-    s.services.map((x) => [x.ticketId, { id: x.service, originalUrl: x.service, issued: x.issuedAt.toISOString() }]),
+    s.services.map((x) => [x.ticketId, { id: x.service, originalUrl: x.service, issued: x.issuedAt.toISOString(), client_ip: x.clientIp }]),
   );
+  // Ours, after CAS's keys: where the session comes from (a proxied session: where its user
+  // logged in), recorded at login; null when not recorded (a session older than the columns).
+  view.client_ip = s.origin.clientIp;
+  view.user_agent = s.origin.userAgent;
+  view.device = { ...s.origin.device };
+  view.location = s.origin.location && { ...s.origin.location };
   return view;
 }
 

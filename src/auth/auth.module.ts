@@ -37,6 +37,7 @@ import { WebAuthnCeremonies } from './mfa/webauthn/webauthn-ceremonies';
 import { WebAuthnCredentials } from './mfa/webauthn/webauthn-credentials';
 import { WebAuthnDevicesController } from './mfa/webauthn/webauthn-devices.controller';
 import { WebAuthnPrincipals } from './mfa/webauthn/webauthn-principals';
+import { SessionOrigins } from './session-origin';
 
 /**
  * The authentication chain's handlers: the `users` table, the LDAP sources (CAS_AUTHN_LDAP_<n>_*,
@@ -77,7 +78,7 @@ const attributeRepositories = {
     UsersService, QueryDatabaseAuthenticationHandler, LdapSources, AcceptUsersAuthenticationHandler, authenticationHandlers,
     PrincipalAttributesResolver, attributeRepositories,
     GauthKeys, GauthCredentials, MfaTriggers,
-    TrustedDeviceCookie, TrustedDevices,
+    TrustedDeviceCookie, TrustedDevices, SessionOrigins,
     WebAuthnAssets, WebAuthnCeremonies, WebAuthnCredentials, WebAuthnPrincipals,
   ],
   exports: [UsersService],

@@ -73,7 +73,7 @@ export class LoginController {
     const authnMethod = param(q, 'authn_method');
     const tgtId = await this.tgc.decode(this.cookies.tgc(req), clientOf(req));
     const result = await this.login.requestCredentials({
-      service, renew, gateway, method, tgtId, warn: this.cookies.warn(req), authnMethod, trustedDeviceCookie: this.trustedCookie.read(req),
+      service, renew, gateway, method, tgtId, warn: this.cookies.warn(req), authnMethod, trustedDeviceCookie: this.trustedCookie.read(req), origin: clientOf(req),
     });
     return this.finish(req, reply, result);
   }
@@ -91,6 +91,7 @@ export class LoginController {
         browserKey: this.cookies.browserKey(req),
         method: text('method') || undefined,
         tgtId,
+        origin: clientOf(req),
       });
       return this.finish(req, reply, proceeded);
     }
@@ -106,12 +107,15 @@ export class LoginController {
         trustDevice: checked(text('trustDevice')),
         trustedDeviceCookie: this.trustedCookie.read(req),
         userAgent: clientOf(req).userAgent,
+        origin: clientOf(req),
       });
       return this.finish(req, reply, verified);
     }
     if (text('_eventId') === 'webauthn' || text('_eventId') === 'passkey') {
       // The browser's WebAuthn answer (JSON, from the page script), with the page's token.
-      const request = { execution: text('execution'), browserKey: this.cookies.browserKey(req), tgtId, clientIp: req.ip, deviceCookie: this.cookies.device(req) };
+      const request = {
+        execution: text('execution'), browserKey: this.cookies.browserKey(req), tgtId, clientIp: req.ip, deviceCookie: this.cookies.device(req), origin: clientOf(req),
+      };
       const response = text('response').slice(0, MAX_WEBAUTHN_RESPONSE);
       const trust = { trustDevice: checked(text('trustDevice')), trustedDeviceCookie: this.trustedCookie.read(req), userAgent: clientOf(req).userAgent };
       const result =
@@ -126,6 +130,7 @@ export class LoginController {
         browserKey: this.cookies.browserKey(req),
         method: text('method') || undefined,
         tgtId,
+        origin: clientOf(req),
       });
       return this.finish(req, reply, continued);
     }
@@ -143,6 +148,7 @@ export class LoginController {
       clientIp: req.ip,
       deviceCookie: this.cookies.device(req),
       trustedDeviceCookie: this.trustedCookie.read(req),
+      origin: clientOf(req),
     });
     return this.finish(req, reply, result);
   }

@@ -15,6 +15,7 @@ import type { AccountState, PasswordWarning } from './handlers/authentication-ha
 import { DeviceCookies } from './device-cookie';
 import { LoginFlows } from './login-flows';
 import { LoginThrottle } from './login-throttle';
+import { recordedAddress, type SessionOrigin, SessionOrigins } from './session-origin';
 import { GauthCredentials, GauthError, type GauthEnrolment, type GauthVerification } from './mfa/gauth/gauth-credentials';
 import { GauthKeys, GauthUnavailableError } from './mfa/gauth/gauth-keys';
 import { otpauthQrCodeSvg } from './mfa/gauth/gauth-qr-code';
@@ -89,6 +90,8 @@ export interface CredentialRequest {
   authnMethod?: string;
   /** The MFATRUSTED cookie: a browser trusted for the factor skips its code. */
   trustedDeviceCookie?: string;
+  /** The request's address and User-Agent: recorded with the session and the tickets it grants. */
+  origin?: SessionOrigin;
 }
 
 export interface MfaSubmission {
@@ -102,6 +105,7 @@ export interface MfaSubmission {
   trustDevice?: boolean;
   trustedDeviceCookie?: string;
   userAgent?: string;
+  origin?: SessionOrigin;
 }
 
 /** "Sign in with a passkey": the browser's assertion (JSON) with the passkey form's token. */
@@ -113,6 +117,7 @@ export interface PasskeySubmission {
   tgtId: string | null;
   clientIp: string;
   deviceCookie?: string;
+  origin?: SessionOrigin;
 }
 
 export interface CredentialSubmission {
@@ -129,6 +134,7 @@ export interface CredentialSubmission {
   clientIp: string;
   deviceCookie?: string;
   trustedDeviceCookie?: string;
+  origin?: SessionOrigin;
 }
 
 const GENERIC_FAILURE = 'Invalid credentials.';
@@ -169,6 +175,7 @@ export class LoginService {
     private readonly clock: Clock,
     private readonly mfa: MfaTriggers,
     private readonly trustedDevices: TrustedDevices,
+    private readonly origins: SessionOrigins,
   ) {}
 
   /**
@@ -200,14 +207,14 @@ export class LoginService {
         if (session) {
           const decision = await this.mfa.decide(this.mfa.requirement({ authnMethod: r.authnMethod, registered, attributes: session.attributes }), session.factors, session.principal);
           if ((decision.kind === 'ask' || decision.kind === 'blocked') && r.gateway) return { outcome: { kind: 'redirect', location: r.service } };
-          const stop = await this.ssoMfa(decision, session.id, session.principal, method, r.service, r.authnMethod, { cookie: r.trustedDeviceCookie, tgtId: r.tgtId });
+          const stop = await this.ssoMfa(decision, session.id, session.principal, method, r.service, r.authnMethod, { cookie: r.trustedDeviceCookie, tgtId: r.tgtId, origin: r.origin });
           if (stop) return stop;
         }
         // warn: confirm on an interstitial first, unless this is a gateway request (which never prompts).
         if (r.warn && !r.gateway && (await this.tickets.findSession(r.tgtId))) {
           return { outcome: { kind: 'warn', service: r.service, method } };
         }
-        const st = await this.tickets.grantServiceTicket(r.tgtId, this.grant(r.service, registered, false));
+        const st = await this.tickets.grantServiceTicket(r.tgtId, this.grant(r.service, registered, false, r.origin));
         if (st) return { outcome: this.toService(r.service, st, method) };
         // No ticket: the session is gone, expired, or older than this service's TGT policy allows.
         staleCookie = (await this.tickets.findSession(r.tgtId)) === null;
@@ -215,7 +222,7 @@ export class LoginService {
         const session = await this.tickets.findSession(r.tgtId);
         if (session) {
           const decision = await this.mfa.decide(this.mfa.requirement({ authnMethod: r.authnMethod, registered: null, attributes: session.attributes }), session.factors, session.principal);
-          const stop = await this.ssoMfa(decision, session.id, session.principal, method, undefined, r.authnMethod, { cookie: r.trustedDeviceCookie, tgtId: r.tgtId });
+          const stop = await this.ssoMfa(decision, session.id, session.principal, method, undefined, r.authnMethod, { cookie: r.trustedDeviceCookie, tgtId: r.tgtId, origin: r.origin });
           if (stop) return stop;
         }
         if (session) return { outcome: { kind: 'loggedIn', principal: session.principal } };
@@ -281,7 +288,7 @@ export class LoginService {
         method,
         failures: 0,
       };
-      return this.startMfa(pending, service, authnMethod, { cookie: s.trustedDeviceCookie, tgtId: s.tgtId, deviceId });
+      return this.startMfa(pending, service, authnMethod, { cookie: s.trustedDeviceCookie, tgtId: s.tgtId, deviceId, origin: s.origin });
     }
     const phantom = decision.kind === 'proceed' && decision.phantom ? { [decision.phantom]: this.clock.now() } : undefined;
     return this.establish(principal, { ...s, method, service, registered, deviceId }, phantom);
@@ -302,6 +309,7 @@ export class LoginService {
       warn: boolean;
       tgtId: string | null;
       deviceId?: string;
+      origin?: SessionOrigin;
     },
     factors?: Record<string, Date>,
   ): Promise<LoginResult> {
@@ -315,6 +323,7 @@ export class LoginService {
       rememberMe,
       factors,
       policy: resolveSessionPolicy(this.defaults, registered, rememberMe),
+      origin: this.origins.describe(s.origin),
     });
     if (s.tgtId && s.tgtId !== session.id) await this.replaceSession(s.tgtId, session.id, principal.username);
     // publicWorkstation: the session serves this login only; no cookie keeps it in the browser.
@@ -330,7 +339,7 @@ export class LoginService {
     if (service === undefined || !registered) {
       return { outcome: { kind: 'loggedIn', principal: principal.username }, newSession, deviceCookie: device, warnCookie };
     }
-    const st = await this.tickets.grantServiceTicket(session.id, this.grant(service, registered, true));
+    const st = await this.tickets.grantServiceTicket(session.id, this.grant(service, registered, true, s.origin));
     // No ticket from a session created a moment ago: it was ended meanwhile (an administrator's
     // DELETE during this login). Nothing of it may reach the browser; the user logs in again.
     if (!st) return { outcome: { kind: 'form', status: 200, service, method, error: SESSION_ENDED }, staleCookie: true };
@@ -349,7 +358,7 @@ export class LoginService {
    * the session as if satisfied).
    */
   private async ssoMfa(
-    decision: MfaDecision, sessionId: string, principal: string, method: 'POST' | undefined, service: string | undefined, authnMethod: string | undefined, browser: TrustedBrowser,
+    decision: MfaDecision, sessionId: string, principal: string, method: 'POST' | undefined, service: string | undefined, authnMethod: string | undefined, browser: Browser,
   ): Promise<LoginResult | null> {
     if (decision.kind === 'blocked') return { outcome: { kind: 'mfaUnavailable' } };
     if (decision.kind === 'ask') return this.startMfa(this.stepUp(decision.provider, sessionId, principal, method), service, authnMethod, browser);
@@ -378,7 +387,7 @@ export class LoginService {
     return { ...pending, bypassTrustedDevice: registered?.multifactorPolicy?.bypassTrustedDeviceEnabled ?? false };
   }
 
-  private async startMfa(pending: PendingMfa, service: string | undefined, authnMethod: string | undefined, browser: TrustedBrowser = {}): Promise<LoginResult> {
+  private async startMfa(pending: PendingMfa, service: string | undefined, authnMethod: string | undefined, browser: Browser = {}): Promise<LoginResult> {
     // A browser this user trusted for the provider (CAS trusted devices): no code. The hook for
     // the service's multifactorPolicy.bypassTrustedDeviceEnabled is TrustRequest.bypassTrustedDevice.
     if (await this.trustedDevices.trusts(this.trustRequest(pending, service), browser.cookie)) return this.satisfiedByTrustedDevice(pending, service, browser);
@@ -446,11 +455,11 @@ export class LoginService {
     if (reservation) await this.throttle.refund(reservation);
     const trustedDeviceCookie = await this.trustedDevices.remember(this.trustRequest(pending, service), !!s.trustDevice, s.trustedDeviceCookie, s.userAgent ?? '');
     const factors = { [pending.provider]: this.clock.now() };
-    if (pending.stepUpSession) return { ...(await this.finishStepUp(pending, pending.stepUpSession, service, registered, s.tgtId)), trustedDeviceCookie };
+    if (pending.stepUpSession) return { ...(await this.finishStepUp(pending, pending.stepUpSession, service, registered, s.tgtId, s.origin)), trustedDeviceCookie };
     return {
       ...(await this.establish(
         { username: pending.username, attributes: pending.attributes, handler: pending.handler ?? '', warning: pending.warning },
-        { service, registered, method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: s.tgtId, deviceId },
+        { service, registered, method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: s.tgtId, deviceId, origin: s.origin },
         factors,
       )),
       trustedDeviceCookie,
@@ -463,12 +472,15 @@ export class LoginService {
    * provider as satisfied, so authnContextClass names it as CAS's trusted flow does (it runs the
    * provider's final step), and a new session carries CAS's `isFromTrustedMultifactorAuthentication`.
    */
-  private async satisfiedByTrustedDevice(pending: PendingMfa, service: string | undefined, browser: TrustedBrowser): Promise<LoginResult> {
+  private async satisfiedByTrustedDevice(pending: PendingMfa, service: string | undefined, browser: Browser): Promise<LoginResult> {
     const registered = service === undefined ? null : this.authorizedService(service);
-    if (pending.stepUpSession) return this.finishStepUp(pending, pending.stepUpSession, service, registered, browser.tgtId ?? null);
+    if (pending.stepUpSession) return this.finishStepUp(pending, pending.stepUpSession, service, registered, browser.tgtId ?? null, browser.origin);
     return this.establish(
       { username: pending.username, attributes: this.trustedDevices.markTrusted(pending.attributes), handler: pending.handler ?? '', warning: pending.warning },
-      { service, registered, method: pending.method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: browser.tgtId ?? null, deviceId: browser.deviceId },
+      {
+        service, registered, method: pending.method, rememberMe: pending.rememberMe, publicWorkstation: pending.publicWorkstation, warn: pending.warn, tgtId: browser.tgtId ?? null,
+        deviceId: browser.deviceId, origin: browser.origin,
+      },
       { [pending.provider]: this.clock.now() },
     );
   }
@@ -519,18 +531,20 @@ export class LoginService {
       const pending: PendingMfa = {
         provider: decision.provider, username: principal.username, attributes: principal.attributes, handler: principal.handler, rememberMe: false, publicWorkstation: false, warn: false, method, failures: 0,
       };
-      return this.startMfa(pending, service, authnMethod, { tgtId: s.tgtId, deviceId });
+      return this.startMfa(pending, service, authnMethod, { tgtId: s.tgtId, deviceId, origin: s.origin });
     }
     const phantom = decision.kind === 'proceed' && decision.phantom ? { [decision.phantom]: this.clock.now() } : {};
-    const options = { service, registered, method, rememberMe: false, publicWorkstation: false, warn: false, tgtId: s.tgtId, deviceId };
+    const options = { service, registered, method, rememberMe: false, publicWorkstation: false, warn: false, tgtId: s.tgtId, deviceId, origin: s.origin };
     return this.establish(principal, options, { ...satisfied, ...phantom });
   }
 
   /** The factor joins the existing session; then its ticket, as SSO would have granted it. */
-  private async finishStepUp(pending: PendingMfa, sessionId: string, service: string | undefined, registered: RegisteredService | null, tgtId: string | null): Promise<LoginResult> {
+  private async finishStepUp(
+    pending: PendingMfa, sessionId: string, service: string | undefined, registered: RegisteredService | null, tgtId: string | null, origin?: SessionOrigin,
+  ): Promise<LoginResult> {
     if (await this.tickets.addFactor(sessionId, pending.provider)) {
       if (service === undefined || !registered) return { outcome: { kind: 'loggedIn', principal: pending.username } };
-      const st = await this.tickets.grantServiceTicket(sessionId, this.grant(service, registered, false));
+      const st = await this.tickets.grantServiceTicket(sessionId, this.grant(service, registered, false, origin));
       if (st) return { outcome: this.toService(service, st, pending.method) };
     }
     await this.terminator.endIfExpired(sessionId);
@@ -551,14 +565,14 @@ export class LoginService {
   }
 
   /** "Continue" on the warning interstitial: a single-use flow token, then an ST from the existing session. */
-  async proceedAfterWarning(s: { execution: string; browserKey: string | undefined; method?: string; tgtId: string | null }): Promise<LoginResult> {
+  async proceedAfterWarning(s: { execution: string; browserKey: string | undefined; method?: string; tgtId: string | null; origin?: SessionOrigin }): Promise<LoginResult> {
     const method = postMethod(s.method);
     const flow = await this.flows.consume(s.execution, s.browserKey, 'warn');
     const service = flow?.service ?? undefined;
     const registered = service === undefined ? null : this.authorizedService(service);
     if (!flow || service === undefined || !registered) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
     if (s.tgtId) {
-      const st = await this.tickets.grantServiceTicket(s.tgtId, this.grant(service, registered, false));
+      const st = await this.tickets.grantServiceTicket(s.tgtId, this.grant(service, registered, false, s.origin));
       if (st) return { outcome: this.toService(service, st, method) };
       await this.terminator.endIfExpired(s.tgtId);
     }
@@ -571,7 +585,7 @@ export class LoginService {
    * a new login (renew is satisfied): the credentials were given in this same flow, as CAS's
    * warning view sits between the authentication and the ticket.
    */
-  async continueAfterPasswordWarning(s: { execution: string; browserKey: string | undefined; method?: string; tgtId: string | null }): Promise<LoginResult> {
+  async continueAfterPasswordWarning(s: { execution: string; browserKey: string | undefined; method?: string; tgtId: string | null; origin?: SessionOrigin }): Promise<LoginResult> {
     const method = postMethod(s.method);
     const flow = await this.flows.consume(s.execution, s.browserKey, 'password-warning');
     if (!flow?.session) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
@@ -582,7 +596,7 @@ export class LoginService {
       const session = await this.tickets.findSession(flow.session);
       if (session) return { outcome: { kind: 'loggedIn', principal: session.principal } };
     } else {
-      const st = await this.tickets.grantServiceTicket(flow.session, this.grant(service, registered, true));
+      const st = await this.tickets.grantServiceTicket(flow.session, this.grant(service, registered, true, s.origin));
       if (st) return { outcome: this.toService(service, st, method) };
     }
     // Ended meanwhile (logout elsewhere, an administrator, expiry): the user logs in again.
@@ -600,13 +614,14 @@ export class LoginService {
     return (await this.terminator.end(tgtId, 'LOGOUT'))?.frontChannel ?? [];
   }
 
-  private grant(service: string, registered: RegisteredService, credentialsProvided: boolean): GrantServiceTicket {
+  private grant(service: string, registered: RegisteredService, credentialsProvided: boolean, origin?: SessionOrigin): GrantServiceTicket {
     return {
       service,
       registeredServiceId: registered.id,
       credentialsProvided,
       policy: resolveServiceTicketPolicy(this.defaults, registered),
       sessionMaxAgeSeconds: registered.tgtMaxTimeToLiveSeconds,
+      clientIp: recordedAddress(origin?.ip),
     };
   }
 
@@ -636,6 +651,9 @@ export function withTicket(service: string, ticket: string): string {
   const fragment = hash >= 0 ? service.slice(hash) : '';
   return `${base}${base.includes('?') ? '&' : '?'}ticket=${ticket}${fragment}`;
 }
+
+/** The browser of an MFA step: what trusted devices check, and where it is (the session's origin). */
+type Browser = TrustedBrowser & { origin?: SessionOrigin };
 
 function postMethod(method: string | undefined): 'POST' | undefined {
   return method?.toUpperCase() === 'POST' ? 'POST' : undefined;

@@ -9,8 +9,8 @@ import { loadCasConfig } from '../config/cas-config';
 import { ConfigurationError } from '../config/env.validation';
 import { resolveDatabase } from '../database/resolve-database';
 import { SessionTerminator } from '../tickets/logout/session-terminator';
-import { FoundSession, SessionFilter, SessionSearch } from '../tickets/session-search';
-import type { SessionKind } from '../tickets/ticket-registry';
+import { SessionFilter, SessionSearch } from '../tickets/session-search';
+import type { SessionDetail, SessionKind } from '../tickets/ticket-registry';
 
 const USAGE = `usage: npm run sessions -- <command> [filters] [options]
   list                  the live sessions matching the filters (a table, or --json)
@@ -115,10 +115,9 @@ function filterOf(c: Command, now: Date): SessionFilter {
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** The table's columns: what tells sessions apart at a glance; `show` has the rest. */
-const deviceOf = (s: FoundSession) =>
-  s.origin.browser || s.origin.os || s.origin.deviceType ? [s.origin.browser, s.origin.os, s.origin.deviceType].map((v) => v ?? '?').join(' / ') : '-';
+const deviceOf = ({ origin: { device: d } }: SessionDetail) => (d.browser || d.os || d.type ? [d.browser, d.os, d.type].map((v) => v ?? '?').join(' / ') : '-');
 
-function table(sessions: FoundSession[]): string {
+function table(sessions: SessionDetail[]): string {
   const rows = [
     ['SESSION', 'USER', 'CREATED', 'LAST USED', 'IP', 'DEVICE', 'SERVICES'],
     ...sessions.map((s) => [s.id, s.principal, iso(s.createdAt), iso(s.lastUsedAt), s.origin.clientIp ?? '-', deviceOf(s), String(s.services.length)]),
@@ -127,7 +126,7 @@ function table(sessions: FoundSession[]): string {
   return rows.map((r) => r.map((v, i) => (i === r.length - 1 ? v : v.padEnd(widths[i]))).join('  ')).join('\n');
 }
 
-function describe(s: FoundSession): string {
+function describe(s: SessionDetail): string {
   const lines: [string, string][] = [
     ['session', s.id],
     ['user', s.principal],
@@ -137,6 +136,7 @@ function describe(s: FoundSession): string {
     ['remember me', String(s.rememberMe)],
     ['ip', s.origin.clientIp ?? '-'],
     ['device', deviceOf(s)],
+    ['location', [s.origin.location?.city, s.origin.location?.country].filter(Boolean).join(', ') || '-'],
     ['factors', Object.keys(s.factors).join(', ') || '-'],
   ];
   if (s.proxiedBy) lines.push(['proxied by', s.proxiedBy]);
@@ -165,7 +165,7 @@ async function run(c: Command, filter: SessionFilter, ctx: { search: SessionSear
       const limitFlag = c.flags.get('--limit');
       if (limitFlag !== undefined && !/^[1-9]\d{0,8}$/.test(limitFlag)) throw new UsageError('--limit must be a positive integer');
       const limit = limitFlag === undefined ? Infinity : Number(limitFlag);
-      const sessions: FoundSession[] = [];
+      const sessions: SessionDetail[] = [];
       for (let after: string | undefined; sessions.length < limit; ) {
         const wanted = Math.min(BATCH, limit - sessions.length);
         const page = await ctx.search.page(filter, after, wanted);

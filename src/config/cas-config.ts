@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { type AttributeRepositoryConfig, loadAttributeRepositoryConfig } from './attribute-repository-config';
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './env.validation';
 import { type LdapAttributeRepositoryConfig, ldapAttributeRepositories, type LdapSourceConfig, ldapSources } from './ldap-config';
+import { type GeoIpConfig, loadGeoIpConfig } from './geoip-config';
 import { loadMfaConfig, type MfaConfig } from './mfa-config';
 import { loadMfaTrustedConfig, type MfaTrustedConfig } from './mfa-trusted-config';
 import { loadWebAuthnConfig, type WebAuthnConfig } from './webauthn-config';
@@ -107,6 +108,8 @@ export interface CasConfig {
   mfaTrusted: MfaTrustedConfig;
   /** `cas.authn.mfa.web-authn.core.*`: the WebAuthn provider mfa-webauthn (config/webauthn-config.ts). */
   webAuthn: WebAuthnConfig;
+  /** `GEOIP_DATABASE`: the MaxMind DB file giving sessions a location, opened at boot (config/geoip-config.ts). */
+  geoIp: GeoIpConfig;
 }
 
 export const CAS_CONFIG = Symbol('CAS_CONFIG');
@@ -203,6 +206,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     mfa: mfaConfig(env, development.enabled),
     mfaTrusted: loadMfaTrustedConfig(env),
     webAuthn: loadWebAuthnConfig(env, prefix),
+    geoIp: loadGeoIpConfig(env),
   };
 }
 

@@ -86,11 +86,6 @@ const GROUPS: Record<SessionGroupBy, string> = {
              FROM matching m GROUP BY 1`,
 };
 
-/** A listed session with where it came from (its SSO session's login: a PGT shows its TGT's). */
-export interface FoundSession extends SessionDetail {
-  origin: { clientIp: string | null; browser: string | null; os: string | null; deviceType: string | null };
-}
-
 /** Collects bind parameters: each value becomes `$n`, never text in the statement. */
 class Binds {
   readonly values: unknown[] = [];
@@ -111,8 +106,6 @@ export interface Statement {
   values: unknown[];
 }
 
-type OriginRow = SessionDetailRow & Record<'origin_ip' | 'origin_browser' | 'origin_os' | 'origin_device_type', string | null>;
-
 /*
  * The statements, built from a filter: pure functions (the bench EXPLAINs exactly these). Shape of
  * every one: per kind, a branch over `tickets t` (the entry) joined, for a PGT, to `tickets r` (its
@@ -123,7 +116,7 @@ type OriginRow = SessionDetailRow & Record<'origin_ip' | 'origin_browser' | 'ori
  * before all TGT ids, so the branches concatenate.
  */
 
-/** A page of matching sessions after `after` (a previous page's last id), in id order, with their details and origin. */
+/** A page of matching sessions after `after` (a previous page's last id), in id order, with the listing's details. */
 export function pageStatement(filter: SessionFilter, now: Date, after: string | undefined, limit: number): Statement {
   const b = new Binds();
   const at = b.add(now);
@@ -138,12 +131,8 @@ export function pageStatement(filter: SessionFilter, now: Date, after: string | 
          SELECT id FROM (
            ${branches.join('\n           UNION ALL\n           ')}
          ) branches ORDER BY id LIMIT ${n}
-       ), detail AS (
-       ${SESSION_DETAILS_OF_PAGE_SQL}
        )
-       SELECT detail.*, host(o.client_ip) AS origin_ip, o.device_browser AS origin_browser, o.device_os AS origin_os, o.device_type AS origin_device_type
-         FROM detail JOIN tickets e ON e.id = detail.id JOIN tickets o ON o.id = e.session_id
-        ORDER BY detail.id`;
+       ${SESSION_DETAILS_OF_PAGE_SQL}`;
   return { text, values: b.values };
 }
 
@@ -253,12 +242,9 @@ export class SessionSearch {
     private readonly clock: Clock,
   ) {}
 
-  async page(filter: SessionFilter, after: string | undefined, limit: number): Promise<FoundSession[]> {
+  async page(filter: SessionFilter, after: string | undefined, limit: number): Promise<SessionDetail[]> {
     const s = pageStatement(filter, this.clock.now(), after, limit);
-    return (await this.sql.rows<OriginRow>(s.text, s.values)).map((r) => ({
-      ...toSessionDetail(r),
-      origin: { clientIp: r.origin_ip, browser: r.origin_browser, os: r.origin_os, deviceType: r.origin_device_type },
-    }));
+    return (await this.sql.rows<SessionDetailRow>(s.text, s.values)).map(toSessionDetail);
   }
 
   /** How many live sessions match. */

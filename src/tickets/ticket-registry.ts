@@ -11,8 +11,10 @@ import {
   SessionTotals, toConsumed, toFactors, toReached, toSession, toSessionDetail,
 } from './ticket-rows';
 import * as q from './ticket-statements';
+import { originParams, type SessionOriginRecord } from './session-origin';
 
 export type { AuthenticationFactors, ConsumedTicket, EndedSessionRows, ReachedService, Session, SessionDetail, SessionKind } from './ticket-rows';
+export type { DeviceSummary, SessionLocation, SessionOriginRecord } from './session-origin';
 
 export interface NewSession {
   principal: string;
@@ -24,6 +26,8 @@ export interface NewSession {
   factors?: AuthenticationFactors;
   /** Hard limit and idle timeout, resolved once when the session is created (it keeps them). */
   policy: SessionPolicy;
+  /** Where the login came from (address, User-Agent, device, location); none recorded when absent. */
+  origin?: SessionOriginRecord;
 }
 
 export interface GrantServiceTicket {
@@ -34,6 +38,8 @@ export interface GrantServiceTicket {
   policy: ServiceTicketPolicy;
   /** The service's own TGT lifetime: a session older than this gets no ticket for it (CAS 7 SSO participation). */
   sessionMaxAgeSeconds?: number;
+  /** The address the ticket is granted to (after TRUSTED_PROXIES), recorded with the grant. */
+  clientIp?: string | null;
 }
 
 /** A session the cleaner ended: its TGT id, with whose it was and the services it reached. */
@@ -64,7 +70,7 @@ export class TicketRegistry {
     const expires = idle < hard ? idle : hard;
     await this.sql.affected(q.INSERT_SESSION_SQL, [
       id, s.principal, now, expires, hard, timeToKillSeconds, s.rememberMe, JSON.stringify(storableAttributes(s.attributes)), usernameKey(s.principal),
-      s.authenticationHandler ?? null, s.factors && Object.keys(s.factors).length ? JSON.stringify(s.factors) : null,
+      s.authenticationHandler ?? null, s.factors && Object.keys(s.factors).length ? JSON.stringify(s.factors) : null, ...originParams(s.origin),
     ]);
     return {
       id, principal: s.principal, createdAt: now, lastUsedAt: now, expiresAt: expires, useCount: 0, attributes: s.attributes, factors: s.factors ?? {},
@@ -98,7 +104,7 @@ export class TicketRegistry {
     const stId = newTicketId('ST');
     const rows = await this.sql.prepared<{ id: string }>('cas_grant_service_ticket', q.GRANT_SERVICE_TICKET_SQL, [
       tgtId, this.clock.now(), stId, g.service, g.registeredServiceId, g.policy.timeToLiveSeconds, g.credentialsProvided,
-      g.sessionMaxAgeSeconds ?? null, g.policy.numberOfUses,
+      g.sessionMaxAgeSeconds ?? null, g.policy.numberOfUses, g.clientIp ?? null,
     ]);
     return rows.length ? rows[0].id : null;
   }

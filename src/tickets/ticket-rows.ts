@@ -1,5 +1,6 @@
 import type { Attributes } from '../common/attributes';
 import type { TicketType } from './ticket-ids';
+import { type SessionOriginRecord, type SessionOriginRow, toOrigin } from './session-origin';
 
 /**
  * What the ticket registry answers, and the rows of its statements (ticket-statements.ts) they
@@ -33,7 +34,10 @@ export interface SessionDetail extends Session {
   rememberMe: boolean;
   /** The handler that authenticated the session's user (its TGT's); null for a session older than the column. */
   authenticationHandler: string | null;
-  services: { ticketId: string; service: string; issuedAt: Date }[];
+  /** Where the session (a PGT: its root session) comes from. */
+  origin: SessionOriginRecord;
+  /** clientIp: the address the ticket was granted to; null for a PT and older grants. */
+  services: { ticketId: string; service: string; issuedAt: Date; clientIp: string | null }[];
 }
 
 export interface ConsumedTicket {
@@ -85,14 +89,14 @@ export interface SessionRow {
   authentication_factors?: Record<string, string> | null;
 }
 
-export interface SessionDetailRow extends SessionRow {
+export interface SessionDetailRow extends SessionRow, SessionOriginRow {
   type: TicketType;
   proxied_by: string | null;
   hard_expires_at: Date | null;
   idle_timeout_seconds: number | null;
   remember_me: boolean;
   authentication_handler: string | null;
-  services: { ticket_id: string; service: string; issued_at: string }[];
+  services: { ticket_id: string; service: string; issued_at: string; client_ip: string | null }[];
 }
 
 export interface ConsumedRow {
@@ -158,7 +162,8 @@ export function toSessionDetail(r: SessionDetailRow): SessionDetail {
     idleTimeoutSeconds: r.idle_timeout_seconds,
     rememberMe: r.remember_me,
     authenticationHandler: r.authentication_handler,
-    services: r.services.map((s) => ({ ticketId: s.ticket_id, service: s.service, issuedAt: new Date(s.issued_at) })),
+    origin: toOrigin(r),
+    services: r.services.map((s) => ({ ticketId: s.ticket_id, service: s.service, issuedAt: new Date(s.issued_at), clientIp: s.client_ip })),
   };
 }
 

@@ -7,12 +7,12 @@
 
 /**
  * $1 id, $2 principal, $3 now, $4 expires, $5 hard limit, $6 idle seconds, $7 remember-me, $8 attributes, $9 principal key,
- * $10 authentication handler, $11 authentication factors (jsonb or null).
+ * $10 authentication handler, $11 authentication factors (jsonb or null), $12-$18 the origin (session-origin.ts originParams).
  */
 export const INSERT_SESSION_SQL = `INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at,
                             hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler,
-                            authentication_factors)
-       VALUES ($1, 'TGT', $1, $2, $9, $3, $3, $4, $5, $6, 0, $7, $8, $10, $11)`;
+                            authentication_factors, client_ip, user_agent, device_browser, device_os, device_type, location_country, location_city)
+       VALUES ($1, 'TGT', $1, $2, $9, $3, $3, $4, $5, $6, 0, $7, $8, $10, $11, $12, $13, $14, $15, $16, $17, $18)`;
 
 export const FIND_SESSION_SQL = `SELECT id, principal, created_at, last_used_at, expires_at, use_count, attributes, authentication_factors
          FROM tickets WHERE id = $1 AND type = 'TGT' AND expires_at > $2`;
@@ -20,7 +20,8 @@ export const FIND_SESSION_SQL = `SELECT id, principal, created_at, last_used_at,
 /**
  * Prepared as cas_grant_service_ticket. The TGT's UPDATE (idle window slid, never past its hard
  * limit; use counted) locks it first; the ST row and its session_services record are inserted
- * only from the row it returned. $8: the service's own TGT lifetime, or null.
+ * only from the row it returned. $8: the service's own TGT lifetime, or null. $10: the address
+ * the ticket is granted to, on both (the session_services record outlives the ST).
  */
 export const GRANT_SERVICE_TICKET_SQL = `WITH tgt AS (
          UPDATE tickets
@@ -32,14 +33,14 @@ export const GRANT_SERVICE_TICKET_SQL = `WITH tgt AS (
           RETURNING id, principal
        ), st AS (
          INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
-                              created_at, last_used_at, expires_at, from_new_login, max_uses)
+                              created_at, last_used_at, expires_at, from_new_login, max_uses, client_ip)
          SELECT $3, 'ST', tgt.id, tgt.id, tgt.principal, $4, $5, $2, $2, $2 + make_interval(secs => $6),
-                $7, $9
+                $7, $9, $10::inet
            FROM tgt
          RETURNING id
        ), tracked AS (
-         INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at)
-         SELECT tgt.id, $3, $4, $5, $2 FROM tgt
+         INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at, client_ip)
+         SELECT tgt.id, $3, $4, $5, $2, $10::inet FROM tgt
        )
        SELECT id FROM st`;
 
@@ -180,7 +181,10 @@ export const DELETE_SESSION_TICKETS_SQL = `DELETE FROM tickets WHERE session_id 
  */
 export const SESSION_DETAILS_OF_PAGE_SQL = `SELECT t.id, t.type, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
               t.use_count, t.remember_me, root.attributes, root.authentication_handler, root.authentication_factors, t.proxied_by,
-              COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at)
+              host(root.client_ip) AS client_ip, root.user_agent, root.device_browser, root.device_os, root.device_type,
+              root.location_country, root.location_city,
+              COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at,
+                                                          'client_ip', host(s.client_ip))
                                         ORDER BY s.issued_at)
                           FROM session_services s
                          WHERE s.session_id = t.session_id
@@ -193,6 +197,7 @@ export const SESSION_DETAILS_OF_PAGE_SQL = `SELECT t.id, t.type, t.principal, t.
  * "(expires_at > $1) IS TRUE" keeps the expiry indexes out of the plan: combined in a bitmap with
  * the id range, they made a page near the end of the ids sort every live session after it to
  * return a few, many times slower at a million tickets (EXPLAIN ANALYZE, docs/benchmarks.md).
+ * A PGT shows its root session's origin: where the user logged in.
  */
 export const LIST_SESSIONS_SQL = `WITH page AS (
          (SELECT p.id FROM tickets p

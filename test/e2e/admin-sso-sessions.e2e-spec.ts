@@ -50,6 +50,8 @@ describe('/actuator/ssoSessions', () => {
       'authenticated_principal', 'authentication_date', 'authentication_date_formatted', 'creation_date_formatted',
       'last_used_date_formatted', 'number_of_uses', 'ticket_granting_ticket', 'principal_attributes', 'authentication_attributes',
       'expiration_policy', 'remember_me', 'is_proxied', 'authenticated_services',
+      // ours, after CAS's (issue 14, session-origin.e2e-spec)
+      'client_ip', 'user_agent', 'device', 'location',
     ]);
     expect(s).toMatchObject({ authenticated_principal: 'casuser', number_of_uses: 2, remember_me: false, is_proxied: false });
     expect(s.principal_attributes.memberOf).toEqual(['staff', 'faculty']);

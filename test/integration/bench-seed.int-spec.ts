@@ -1,4 +1,4 @@
-import { ATTRS, LIVE_IDS_TABLE, seedBulk, seedServiceTickets } from '../../bench/seed';
+import { ATTRS, DEVICES, LIVE_IDS_TABLE, seedBulk, seedServiceTickets } from '../../bench/seed';
 import { Browser, ticketOf } from '../helpers/browser';
 import { LogoutReceiver, logoutReceiver } from '../helpers/logout-receiver';
 import { startTestApp, TestApp } from '../helpers/test-app';
@@ -50,7 +50,8 @@ describe('bench seed (bench/seed.ts)', () => {
 
   /** A real login for the service: the app's own TGT, ST and service record, and the listing's entry for the session. */
   async function realSession() {
-    const st = ticketOf(await new Browser(t.app).login('casuser', 'Mellon', service));
+    // A browser whose User-Agent names a device: the app then fills the device columns too.
+    const st = ticketOf(await new Browser(t.app, { 'user-agent': DEVICES[0].userAgent }).login('casuser', 'Mellon', service));
     const stRow = await row('tickets', 'id', st);
     return {
       tgt: await row('tickets', 'id', stRow.session_id),

@@ -42,8 +42,8 @@ describe('DBA views', () => {
       proxied: false,
       principal_key: 'casuser',
       authentication_factors: null,
-      client_ip: null,
-      user_agent: null,
+      client_ip: '127.0.0.1',
+      user_agent: 'jest-browser/1.0',
       device_browser: null,
       device_os: null,
       device_type: null,
@@ -62,8 +62,8 @@ describe('DBA views', () => {
     expect(v.body).toContain('<cas:authenticationSuccess>');
     const rows = (await view('sso_session_services', a.tgt)).sort((x, y) => x.issued_at - y.issued_at);
     expect(rows).toEqual([
-      { tgt_id: a.tgt, principal: 'casuser', service: APP, registered_service_id: '1', service_name: 'App', ticket_id: a.tickets[0], issued_at: expect.any(Date), ticket_pending: false, client_ip: null },
-      { tgt_id: a.tgt, principal: 'casuser', service: OTHER, registered_service_id: '2', service_name: 'Other', ticket_id: a.tickets[1], issued_at: expect.any(Date), ticket_pending: true, client_ip: null },
+      { tgt_id: a.tgt, principal: 'casuser', service: APP, registered_service_id: '1', service_name: 'App', ticket_id: a.tickets[0], issued_at: expect.any(Date), ticket_pending: false, client_ip: '127.0.0.1' },
+      { tgt_id: a.tgt, principal: 'casuser', service: OTHER, registered_service_id: '2', service_name: 'Other', ticket_id: a.tickets[1], issued_at: expect.any(Date), ticket_pending: true, client_ip: '127.0.0.1' },
     ]);
   });
 
