@@ -143,6 +143,18 @@ describe('/actuator/ssoSessions filters, summary, multipleIps', () => {
     expect(res.json().activeSsoSessions.map((s: { ticket_granting_ticket: string }) => s.ticket_granting_ticket)).toEqual(named('s4'));
   });
 
+  it('finds a session by the address and device its login recorded (no row written by the test)', async () => {
+    const res = await new Browser(t.app, { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0' }).loginFrom(
+      '198.51.100.7', 'bob', 'Secret1', APP,
+    );
+    const tgt = (await t.sql.query(`SELECT session_id FROM tickets WHERE id = $1`, [ticketOf(res)])).rows[0].session_id;
+    expect(await listed(`ip=${encodeURIComponent('198.51.100.0/24')}`)).toEqual([tgt]);
+    const devices = (await admin(`ssoSessions/summary?groupBy=device&ip=198.51.100.7`)).json();
+    expect(devices).toMatchObject({ totalSsoSessions: 1, groups: [{ key: expect.stringMatching(/^Firefox 133 \/ Linux \/ desktop$/), sessions: 1 }] });
+    await t.sql.query(`DELETE FROM tickets WHERE session_id = $1`, [tgt]);
+    await t.sql.query(`DELETE FROM session_services WHERE session_id = $1`, [tgt]);
+  });
+
   it('a value that would break SQL is a value: no match, no error', async () => {
     for (const q of [`username=${encodeURIComponent("a' OR '1'='1")}`, `username=${encodeURIComponent('%')}`, `username=${encodeURIComponent('_')}`]) {
       expect(await listed(q)).toEqual([]);
