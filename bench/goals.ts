@@ -8,6 +8,7 @@ import type { ListingFigures } from './steps/admin-listing';
 import type { CleanerFigures } from './steps/cleaner';
 import type { DirectoryLoginFigures } from './steps/directory-login';
 import type { MfaLoginFigures } from './steps/mfa-login';
+import type { SessionFilterFigures } from './steps/session-filters';
 import type { TableSize } from './steps/tickets';
 
 export const GOALS = {
@@ -30,6 +31,8 @@ export const GOALS = {
   mfa: { codePostNodeCpuMs: 1 },
   /** Admin listing over the seeded table, p99 of sequential requests. */
   admin: { oneUserP99Ms: 5, anyPageP99Ms: 20 },
+  /** Issue 14: a page of the listing with filters, and a summary (counts per group over the live sessions). */
+  sessionFilters: { pageP99Ms: 20, summaryP99Ms: 200 },
   /** The cleaner on 2 nodes under validation load; the validation p99 while it runs, against before. */
   cleaner: { rowsPerSecond: 100_000, p99OfBaseline: 2 },
   /** Node RSS at load and while cleaning (one server process). */
@@ -53,6 +56,7 @@ export interface Figures {
   rssAtLoadMb: number;
   size: TableSize;
   listing: ListingFigures;
+  sessionFilters: SessionFilterFigures;
   /** Expired rows per second of the plain DELETE loops. */
   cleanerCeiling: number;
   cleaner: CleanerFigures;
@@ -99,6 +103,7 @@ export function goalRows(f: Figures): GoalRow[] {
     `≤ ${G.admin.oneUserP99Ms} ms p99`, listing.oneUser.p99 <= G.admin.oneUserP99Ms);
   goal('admin: any page (keyset cursor, no OFFSET)', `p50 ${listing.page50.p50.toFixed(2)} ms, p99 ${listing.anyPageP99.toFixed(2)} ms`, '—',
     `≤ ${G.admin.anyPageP99Ms} ms p99`, listing.anyPageP99 <= G.admin.anyPageP99Ms);
+  rows.push(...sessionFilterGoalRows(f.sessionFilters, size));
   goal(`cleaner, 2 nodes, ${f0(cl.expiredBefore)} expired rows`, `${f0(cl.rowsPerSecond)} rows/s (${cl.cleanSeconds.toFixed(2)} s)`,
     `${(cl.rowsPerSecond / f.cleanerCeiling).toFixed(2)} × plain DELETE (${f0(f.cleanerCeiling)}/s)`, `≥ ${G.cleaner.rowsPerSecond / 1000}k rows/s`,
     cl.rowsPerSecond >= G.cleaner.rowsPerSecond);
@@ -133,5 +138,19 @@ export function mfaGoalRows(m: MfaLoginFigures): GoalRow[] {
     row('TOTP code POST alone (check + session + ST + 302)', `Node ${c.nodeMs.toFixed(2)} ms + PG ${c.pgMs.toFixed(2)} ms CPU`,
       `otplib check alone ${m.otplibCheckUs.toFixed(0)} µs; password POST Node ${m.passwordPost.nodeMs.toFixed(2)} ms; ${c.n} POSTs, ${c.failed} failed`,
       `≤ ${GOALS.mfa.codePostNodeCpuMs} ms Node CPU (issue 16)`, c.nodeMs <= GOALS.mfa.codePostNodeCpuMs && c.failed === 0),
+  ];
+}
+
+/** The rows of the filtered listing and summaries (issue 14), also printed alone by BENCH_ONLY=session-filters. */
+export function sessionFilterGoalRows(m: SessionFilterFigures, size: TableSize): GoalRow[] {
+  const row = (figure: string, measured: string, ratio: string, goal: string, pass: boolean): GoalRow => ({ figure, measured, ratio, goal, verdict: pass ? 'PASS' : 'MISS' });
+  const worst = <T extends { query: string; p99: number }>(xs: T[]) => xs.reduce((a, b) => (b.p99 > a.p99 ? b : a));
+  const page = worst(m.pages);
+  const summary = worst(m.summaries);
+  return [
+    row(`admin: filtered page of 100 (${f0(size.n)} tickets, ${f0(m.liveSessions)} live sessions)`, `worst p99 ${page.p99.toFixed(2)} ms (${page.query})`,
+      m.pages.map((p) => `${p.query} ${p.p99.toFixed(1)}`).join('; '), `≤ ${GOALS.sessionFilters.pageP99Ms} ms p99`, page.p99 <= GOALS.sessionFilters.pageP99Ms),
+    row('admin: summary / multipleIps over the live sessions', `worst p99 ${summary.p99.toFixed(2)} ms (${summary.query})`,
+      m.summaries.map((s) => `${s.query} ${s.p99.toFixed(1)}`).join('; '), `≤ ${GOALS.sessionFilters.summaryP99Ms} ms p99`, summary.p99 <= GOALS.sessionFilters.summaryP99Ms),
   ];
 }

@@ -1,7 +1,10 @@
 import { BadRequestException, Controller, Delete, Get, HttpCode, NotFoundException, Param, Query, Req } from '@nestjs/common';
 import { AdminApi } from '../common/admin-api';
 import type { AdminRequest } from '../common/admin.guard';
-import { EndSsoSessionsQuery, LogoutRequestsQuery, SsoSessionsQuery, UserSsoSessionsQuery } from './dto/sso-sessions.query';
+import {
+  EndSsoSessionsQuery, LogoutRequestsQuery, MultipleIpsQuery, SsoSessionsQuery, SsoSessionsSummaryQuery, UserSsoSessionsQuery,
+} from './dto/sso-sessions.query';
+import type { SessionGroupBy } from '../tickets/session-search';
 import { SsoSessionsService } from './sso-sessions.service';
 
 /**
@@ -17,6 +20,17 @@ export class SsoSessionsController {
   @Get('ssoSessions')
   list(@Query() q: SsoSessionsQuery) {
     return this.sessions.list(q.listing());
+  }
+
+  // Declared before `ssoSessions/:ticketGrantingTicket` routes: these two paths are not session ids.
+  @Get('ssoSessions/summary')
+  summary(@Query() q: SsoSessionsSummaryQuery) {
+    return this.sessions.summary(q.groupBy as SessionGroupBy, q.filter(), q.top);
+  }
+
+  @Get('ssoSessions/multipleIps')
+  multipleIps(@Query() q: MultipleIpsQuery) {
+    return this.sessions.multipleIps(q.filter(), q.top);
   }
 
   @Get('ssoSessions/users/:username')

@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
+import { ServiceRegistry } from '../services/service-registry';
+import { SessionGroupBy, SessionSearch } from '../tickets/session-search';
 import { SessionTerminator } from '../tickets/logout/session-terminator';
 import { SingleLogoutOutbox } from '../tickets/logout/single-logout-outbox';
 import { parseTicketId } from '../tickets/ticket-ids';
 import { SessionKind, TicketRegistry } from '../tickets/ticket-registry';
+import { hasFilters, RawSessionFilter, toSessionFilter } from './sso-session-filters';
 import { mapLogoutRequest, mapSsoSession } from './sso-session.view';
 
 export type SessionType = 'ALL' | 'DIRECT' | 'PROXIED';
@@ -30,6 +33,8 @@ export class SsoSessionsService {
     private readonly terminator: SessionTerminator,
     private readonly outbox: SingleLogoutOutbox,
     private readonly clock: Clock,
+    private readonly search: SessionSearch,
+    private readonly services: ServiceRegistry,
   ) {}
 
   private totals?: { value: Totals; at: Date; cheap: boolean };
@@ -60,9 +65,13 @@ export class SsoSessionsService {
     this.totals = { value, at, cheap: value.tgts + value.pgts < CACHED_TOTALS_FROM_SESSIONS };
   }
 
-  async list(q: { type: SessionType; username?: string; count: number; cursor?: string }) {
-    // As CAS lists them: a PGT is a proxied session of its own; ALL lists both kinds.
-    const sessions = await this.tickets.listSessions({ kind: KINDS[q.type], principal: q.username, after: q.cursor, limit: q.count });
+  async list(q: { type: SessionType; username?: string; filter?: RawSessionFilter; count: number; cursor?: string }) {
+    // As CAS lists them: a PGT is a proxied session of its own; ALL lists both kinds. Unfiltered
+    // (all, or one user's), the registry's listing; filtered, the same page through the search.
+    const sessions =
+      q.filter && hasFilters(q.filter)
+        ? await this.search.page({ kind: KINDS[q.type], principal: q.username, ...toSessionFilter(q.filter, this.clock.now()) }, q.cursor, q.count)
+        : await this.tickets.listSessions({ kind: KINDS[q.type], principal: q.username, after: q.cursor, limit: q.count });
     const { value: totals, at } = await this.currentTotals();
     const page = sessions.map((s) => mapSsoSession(s, q.type !== 'DIRECT'));
     return {
@@ -77,6 +86,31 @@ export class SsoSessionsService {
       // Keyset paging: pass it back as `cursor` for the next page; absent on the last page.
       ...(sessions.length === q.count ? { next: sessions[sessions.length - 1].id } : {}),
     };
+  }
+
+  /**
+   * Live SSO sessions matching the filter, counted per group, the `limit` largest first. Counted
+   * for each request (never cached): a summary is asked for a reason, and its filter makes it
+   * another question each time.
+   */
+  async summary(groupBy: SessionGroupBy, filter: RawSessionFilter, limit: number) {
+    const at = this.clock.now();
+    const s = await this.search.summary(toSessionFilter(filter, at), groupBy, limit);
+    const name = (key: string) => this.services.findById(Number(key))?.name ?? null;
+    return {
+      groupBy,
+      totalSsoSessions: s.sessions,
+      totalGroups: s.groups,
+      groups: s.top.map((g) => ({ key: g.key, ...(groupBy === 'user' ? { username: g.label } : {}), ...(groupBy === 'service' ? { name: name(g.key) } : {}), sessions: g.sessions })),
+      asOf: at.toISOString(),
+    };
+  }
+
+  /** Users with live sessions from more than one address (LemonLDAP::NG's doubleIp), most addresses first. */
+  async multipleIps(filter: RawSessionFilter, limit: number) {
+    const at = this.clock.now();
+    const m = await this.search.multipleIps(toSessionFilter(filter, at), limit);
+    return { totalUsers: m.users, users: m.top, asOf: at.toISOString() };
   }
 
   /** Ends one session through the logout pipeline; null when there is no such session. `endedBy`: the admin token id, for its history. */

@@ -184,6 +184,23 @@ export const MOVE_SESSION_SERVICES_SQL = `UPDATE session_services SET session_id
 export const DELETE_SESSION_TICKETS_SQL = `DELETE FROM tickets WHERE session_id = $1`;
 
 /**
+ * The listing's entries for the ids of a CTE named `page`, with what the ssoSessions view shows
+ * (LIST_SESSIONS_SQL here, and the filtered pages of session-search.ts).
+ */
+export const SESSION_DETAILS_OF_PAGE_SQL = `SELECT t.id, t.type, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
+              t.use_count, t.remember_me, root.attributes, root.authentication_handler, root.authentication_factors, t.proxied_by,
+              host(root.client_ip) AS client_ip, root.user_agent, root.device_browser, root.device_os, root.device_type,
+              root.location_country, root.location_city,
+              COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at,
+                                                          'client_ip', host(s.client_ip))
+                                        ORDER BY s.issued_at)
+                          FROM session_services s
+                         WHERE s.session_id = t.session_id
+                           AND (CASE WHEN t.type = 'PGT' THEN s.granted_by = t.id ELSE s.granted_by IS NULL END)), '[]'::json) AS services
+         FROM page JOIN tickets t ON t.id = page.id JOIN tickets root ON root.id = t.session_id
+        ORDER BY t.id`;
+
+/**
  * A keyset page of live sessions: $1 now, $2 after, $3 principal key or null, $4 limit, $5 kind.
  * "(expires_at > $1) IS TRUE" keeps the expiry indexes out of the plan: combined in a bitmap with
  * the id range, they made a page near the end of the ids sort every live session after it to
@@ -204,18 +221,7 @@ export const LIST_SESSIONS_SQL = `WITH page AS (
            ORDER BY id LIMIT $4)
          ORDER BY id LIMIT $4
        )
-       SELECT t.id, t.type, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
-              t.use_count, t.remember_me, root.attributes, root.authentication_handler, root.authentication_factors, t.proxied_by,
-              host(root.client_ip) AS client_ip, root.user_agent, root.device_browser, root.device_os, root.device_type,
-              root.location_country, root.location_city,
-              COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at,
-                                                          'client_ip', host(s.client_ip))
-                                        ORDER BY s.issued_at)
-                          FROM session_services s
-                         WHERE s.session_id = t.session_id
-                           AND (CASE WHEN t.type = 'PGT' THEN s.granted_by = t.id ELSE s.granted_by IS NULL END)), '[]'::json) AS services
-         FROM page JOIN tickets t ON t.id = page.id JOIN tickets root ON root.id = t.session_id
-        ORDER BY t.id`;
+       ${SESSION_DETAILS_OF_PAGE_SQL}`;
 
 export const SESSION_TOTALS_SQL = `SELECT count(*) FILTER (WHERE type = 'TGT')::int AS tgts,
               count(*) FILTER (WHERE type = 'PGT')::int AS pgts,

@@ -7,6 +7,7 @@ import { SingleLogoutDelivery } from './logout/single-logout.delivery';
 import { SessionHistory } from './session-history';
 import { SessionLimiter } from './session-limits';
 import { SessionListing } from './session-listing';
+import { SessionSearch } from './session-search';
 import { TicketRegistry } from './ticket-registry';
 import { TicketRegistryCleaner } from './logout/ticket-registry.cleaner';
 import { TicketValidationService } from './validation/ticket-validation.service';
@@ -16,7 +17,7 @@ import { ValidationController } from './validation/validation.controller';
 @Module({
   imports: [ServicesModule],
   controllers: [ValidationController],
-  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner, SessionHistory, SessionLimiter, SessionListing],
-  exports: [TicketRegistry, SessionListing, SessionTerminator, SessionLimiter, SingleLogoutOutbox, TicketRegistryCleaner, SessionHistory],
+  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner, SessionHistory, SessionLimiter, SessionListing, SessionSearch],
+  exports: [TicketRegistry, SessionListing, SessionSearch, SessionTerminator, SessionLimiter, SingleLogoutOutbox, TicketRegistryCleaner, SessionHistory],
 })
 export class TicketsModule {}

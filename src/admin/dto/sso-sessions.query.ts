@@ -1,4 +1,5 @@
 import { OptionalQueryParam, QueryParam, Rule } from '../../common/admin-api';
+import { FILTER_RULES, RawSessionFilter } from '../sso-session-filters';
 import type { SessionType } from '../sso-sessions.service';
 
 const TYPES = new Set(['ALL', 'DIRECT', 'PROXIED']);
@@ -22,39 +23,68 @@ const CursorParam = () => OptionalQueryParam('cursor', Rule('cursor', (v) => SES
 const FromParam = () =>
   OptionalQueryParam('from', Rule('firstPage', (v) => v === '0', "'from' other than 0 is not supported: page with 'cursor' (the 'next' value of the previous page)"));
 
+/** A session filter (sso-session-filters.ts): optional, given once, checked by the parser the CLI uses too. */
+const FilterParam = (name: keyof RawSessionFilter) => OptionalQueryParam(name, Rule(name, FILTER_RULES[name].test, FILTER_RULES[name].message));
+
+/** The filters every session query takes but `username` (the user path has its user). */
+class SessionFilterParams {
+  @FilterParam('ip') ip?: string;
+  @FilterParam('since') since?: string;
+  @FilterParam('until') until?: string;
+  @FilterParam('idleSince') idleSince?: string;
+  @FilterParam('service') service?: string;
+  @FilterParam('rememberMe') rememberMe?: string;
+  @FilterParam('mfa') mfa?: string;
+
+  /** The filters given, username (a prefix) included when the query has one. */
+  filter(): RawSessionFilter {
+    const { ip, since, until, idleSince, service, rememberMe, mfa } = this;
+    const username = (this as { username?: string }).username;
+    return Object.fromEntries(Object.entries({ username, ip, since, until, idleSince, service, rememberMe, mfa }).filter(([, v]) => v !== undefined));
+  }
+}
+
 /** What SsoSessionsService.list takes. */
 export interface SessionListing {
   type: SessionType;
+  /** One user's sessions, exactly (canonical username): the user path's. */
   username?: string;
+  /** Filters of the query (`username` there is a prefix). */
+  filter: RawSessionFilter;
   count: number;
   cursor?: string;
 }
 
 /** A page of sessions as asked: type ALL and 100 sessions unless the query says otherwise. */
-function listing(q: { type?: string; count?: string; cursor?: string }, username: string | undefined): SessionListing {
+function listing(q: SessionFilterParams & { type?: string; count?: string; cursor?: string }, username: string | undefined): SessionListing {
   return {
     type: (q.type?.toUpperCase() as SessionType | undefined) ?? 'ALL',
     username,
+    filter: q.filter(),
     count: q.count === undefined ? DEFAULT_COUNT : Math.min(Number(q.count), MAX_COUNT),
     cursor: q.cursor,
   };
 }
 
-/** `GET /actuator/ssoSessions?type=&username=&count=&cursor=&from=` (fields in the order they are checked). */
-export class SsoSessionsQuery {
+/**
+ * `GET /actuator/ssoSessions?type=&username=&count=&cursor=&from=` and the filters (fields in the
+ * order they are checked). `username` is a case-insensitive prefix: `casuser` lists casuser's
+ * sessions, and those of any `casuser2`.
+ */
+export class SsoSessionsQuery extends SessionFilterParams {
   @TypeParam() type?: string;
-  @UsernameParam() username?: string;
+  @FilterParam('username') username?: string;
   @CountParam() count?: string;
   @CursorParam() cursor?: string;
   @FromParam() from?: string;
 
   listing(): SessionListing {
-    return listing(this, this.username);
+    return listing(this, undefined);
   }
 }
 
-/** `GET /actuator/ssoSessions/users/{username}?type=&count=&cursor=&from=`: the user is the path's. */
-export class UserSsoSessionsQuery {
+/** `GET /actuator/ssoSessions/users/{username}?type=&count=&cursor=&from=` and the filters: the user is the path's, exactly. */
+export class UserSsoSessionsQuery extends SessionFilterParams {
   @TypeParam() type?: string;
   @CountParam() count?: string;
   @CursorParam() cursor?: string;
@@ -62,6 +92,34 @@ export class UserSsoSessionsQuery {
 
   listing(username: string): SessionListing {
     return listing(this, username);
+  }
+}
+
+const GROUPS = ['user', 'ip', 'net24', 'service', 'device'];
+const DEFAULT_TOP = 20;
+const MAX_TOP = 1000;
+const LimitParam = () => OptionalQueryParam('limit', Rule('limit', (v) => /^\d{1,7}$/.test(v) && Number(v) >= 1, "'limit' must be a positive integer"));
+const limitOf = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Math.min(Number(v), MAX_TOP));
+
+/** `GET /actuator/ssoSessions/summary?groupBy=&limit=` and the filters. */
+export class SsoSessionsSummaryQuery extends SessionFilterParams {
+  @QueryParam('groupBy', Rule('groupBy', (v?: string) => v !== undefined && GROUPS.includes(v), `'groupBy' must be one of ${GROUPS.join(', ')}`))
+  groupBy: string;
+  @FilterParam('username') username?: string;
+  @LimitParam() limit?: string;
+
+  get top(): number {
+    return limitOf(this.limit, DEFAULT_TOP);
+  }
+}
+
+/** `GET /actuator/ssoSessions/multipleIps?limit=` and the filters. */
+export class MultipleIpsQuery extends SessionFilterParams {
+  @FilterParam('username') username?: string;
+  @LimitParam() limit?: string;
+
+  get top(): number {
+    return limitOf(this.limit, DEFAULT_COUNT);
   }
 }
 

@@ -1,0 +1,285 @@
+import { Injectable } from '@nestjs/common';
+import { Clock } from '../common/clock';
+import { usernameKey } from '../common/username';
+import { Sql } from '../database/sql';
+import { SessionDetail, SessionDetailRow, SessionKind, toSessionDetail } from './ticket-rows';
+import { SESSION_DETAILS_OF_PAGE_SQL } from './ticket-statements';
+
+/**
+ * What an administrator looks for among the live sessions (`GET /actuator/ssoSessions?…`,
+ * `npm run sessions`). Every field is optional and they combine (AND). Values are already checked
+ * and typed by the caller (admin/sso-session-filters.ts parses them); this file only turns them
+ * into SQL, every value a bind parameter.
+ */
+export interface SessionFilter {
+  /** TGT: sessions established with CAS (the default); PGT: proxied sessions; ALL: both. */
+  kind?: SessionKind;
+  /** That one session (TGT or PGT id). */
+  id?: string;
+  /** One user's sessions, by canonical username (what `/ssoSessions/users/{u}` and DELETE use). */
+  principal?: string;
+  /** Users whose canonical username starts with this (case-insensitive prefix search). */
+  usernamePrefix?: string;
+  /** Logged in from this address or range: an IPv4/IPv6 address or CIDR, checked by the caller. */
+  ip?: string;
+  /** Created at or after. */
+  createdSince?: Date;
+  /** Created before. */
+  createdUntil?: Date;
+  /** Not used since then: last used at or before. */
+  idleSince?: Date;
+  /** Reached a service: by its registered service id, or a service URL starting with `urlPrefix`. */
+  service?: { registeredServiceId: number } | { urlPrefix: string };
+  rememberMe?: boolean;
+  /** true: satisfied some multi-factor provider; false: password only; a string: that provider. */
+  mfa?: boolean | string;
+}
+
+export type SessionGroupBy = 'user' | 'ip' | 'net24' | 'service' | 'device';
+
+export interface SessionGroup {
+  /**
+   * The group's value: canonical username (user), address (ip), network (net24: the IPv4 /24,
+   * the IPv6 /64), registered service id (service), `browser / OS / type` (device, `?` unknown).
+   */
+  key: string;
+  /** How a person reads it: the username as spelt (user); null where the key says it or the caller names it (service). */
+  label: string | null;
+  sessions: number;
+}
+
+export interface SessionSummary {
+  /** Sessions matching the filter (each counted once, whatever its groups). */
+  sessions: number;
+  /** How many groups there are, beyond the top N returned. */
+  groups: number;
+  top: SessionGroup[];
+}
+
+export interface UserAddresses {
+  /** As the account spells it. */
+  username: string;
+  sessions: number;
+  /** The distinct addresses its live sessions came from, in order. */
+  addresses: string[];
+}
+
+/**
+ * Each summary's groups over the CTE `matching` (the filtered sessions): key, label, sessions.
+ * Sessions without the grouped value (no client IP recorded, no registered service reached) are
+ * in the total but in no group. A session that reached a service twice counts once for it.
+ */
+const GROUPS: Record<SessionGroupBy, string> = {
+  user: `SELECT m.principal_key AS key, min(m.principal) AS label, count(*) AS sessions FROM matching m GROUP BY m.principal_key`,
+  ip: `SELECT host(m.client_ip) AS key, NULL::text AS label, count(*) AS sessions FROM matching m WHERE m.client_ip IS NOT NULL GROUP BY m.client_ip`,
+  net24: `SELECT network(set_masklen(m.client_ip, CASE family(m.client_ip) WHEN 4 THEN 24 ELSE 64 END))::text AS key, NULL::text AS label, count(*) AS sessions
+            FROM matching m WHERE m.client_ip IS NOT NULL GROUP BY 1`,
+  // Each session's services read from pk_session_services (LATERAL + DISTINCT: never flattened into a
+  // join), a nested loop over the matching sessions: as a join, the planner hashed all of session_services
+  // (880,000 records for 20,000 sessions: 490 ms, BENCH_ONLY=session-filters).
+  service: `SELECT reached.registered_service_id::text AS key, NULL::text AS label, count(*) AS sessions
+              FROM matching m CROSS JOIN LATERAL (SELECT DISTINCT s.registered_service_id FROM session_services s
+                                                   WHERE s.session_id = m.id AND s.registered_service_id IS NOT NULL) reached
+             GROUP BY reached.registered_service_id`,
+  device: `SELECT concat_ws(' / ', COALESCE(m.device_browser, '?'), COALESCE(m.device_os, '?'), COALESCE(m.device_type, '?')) AS key, NULL::text AS label,
+                  count(*) AS sessions
+             FROM matching m GROUP BY 1`,
+};
+
+/** Collects bind parameters: each value becomes `$n`, never text in the statement. */
+class Binds {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** The aliases a branch's conditions use: `t` the listed entry (TGT or PGT), `r` its session's TGT. */
+interface Branch {
+  type: 'TGT' | 'PGT';
+}
+
+/** A statement and its bind values. */
+export interface Statement {
+  text: string;
+  values: unknown[];
+}
+
+/*
+ * The statements, built from a filter: pure functions (the bench EXPLAINs exactly these). Shape of
+ * every one: per kind, a branch over `tickets t` (the entry) joined, for a PGT, to `tickets r` (its
+ * live TGT; for a TGT, r is t). Entry-level filters (created, last used, username) apply to t,
+ * session-level ones (address, multi-factor, remember-me) to r; a service filter looks at the
+ * services the entry reached (a TGT: every record of its session, PTs included; a PGT: the PTs it
+ * granted). Keyset paging is the listing's: ids after the cursor, in id order; all PGT ids sort
+ * before all TGT ids, so the branches concatenate.
+ */
+
+/** A page of matching sessions after `after` (a previous page's last id), in id order, with the listing's details. */
+export function pageStatement(filter: SessionFilter, now: Date, after: string | undefined, limit: number): Statement {
+  const b = new Binds();
+  const at = b.add(now);
+  const cursor = b.add(after ?? '');
+  const n = b.add(limit);
+  const branches = branchesOf(filter).map(
+    (branch) => `(SELECT t.id ${from(branch, filter, b, at, true)}
+            AND t.id > ${branch.type === 'TGT' ? `GREATEST(${cursor}::text, 'TGT-')` : `${cursor}::text`}
+          ORDER BY t.id LIMIT ${n})`,
+  );
+  const text = `WITH page AS (
+         SELECT id FROM (
+           ${branches.join('\n           UNION ALL\n           ')}
+         ) branches ORDER BY id LIMIT ${n}
+       )
+       ${SESSION_DETAILS_OF_PAGE_SQL}`;
+  return { text, values: b.values };
+}
+
+export function countStatement(filter: SessionFilter, now: Date): Statement {
+  const b = new Binds();
+  const at = b.add(now);
+  const parts = branchesOf(filter).map((branch) => `(SELECT count(*) ${from(branch, filter, b, at, false)})`);
+  return { text: `SELECT (${parts.join(' + ')})::bigint AS n`, values: b.values };
+}
+
+export function summaryStatement(filter: SessionFilter, groupBy: SessionGroupBy, now: Date, limit: number): Statement {
+  const b = new Binds();
+  const at = b.add(now);
+  const matching = `SELECT t.id, t.principal, t.principal_key, t.client_ip, t.device_browser, t.device_os, t.device_type
+          ${from({ type: 'TGT' }, filter, b, at, false)}`;
+  const text = `WITH matching AS MATERIALIZED (${matching}),
+         grouped AS (${GROUPS[groupBy]})
+       SELECT (SELECT count(*) FROM matching)::bigint AS total, (SELECT count(*) FROM grouped)::bigint AS groups,
+              COALESCE((SELECT json_agg(top.* ORDER BY top.sessions DESC, top.key)
+                          FROM (SELECT * FROM grouped ORDER BY sessions DESC, key LIMIT ${b.add(limit)}) top), '[]'::json) AS top`;
+  return { text, values: b.values };
+}
+
+export function multipleIpsStatement(filter: SessionFilter, now: Date, limit: number): Statement {
+  const b = new Binds();
+  const at = b.add(now);
+  const text = `WITH users AS (
+         SELECT t.principal_key AS key, min(t.principal) AS username, count(*) AS sessions,
+                array_agg(DISTINCT host(t.client_ip) ORDER BY host(t.client_ip)) AS addresses
+           ${from({ type: 'TGT' }, filter, b, at, false)}
+            AND t.client_ip IS NOT NULL
+          GROUP BY t.principal_key
+         HAVING count(DISTINCT t.client_ip) > 1
+       )
+       SELECT (SELECT count(*) FROM users)::bigint AS users,
+              COALESCE((SELECT json_agg(top.* ORDER BY cardinality(top.addresses) DESC, top.key)
+                          FROM (SELECT * FROM users ORDER BY cardinality(addresses) DESC, key LIMIT ${b.add(limit)}) top), '[]'::json) AS top`;
+  return { text, values: b.values };
+}
+
+/** The ids of matching SSO sessions (TGTs) after `after`, in id order. */
+export function sessionIdsStatement(filter: SessionFilter, now: Date, after: string | undefined, limit: number): Statement {
+  const b = new Binds();
+  const at = b.add(now);
+  const text = `SELECT t.id ${from({ type: 'TGT' }, filter, b, at, true)}
+            AND t.id > GREATEST(${b.add(after ?? '')}::text, 'TGT-')
+          ORDER BY t.id LIMIT ${b.add(limit)}`;
+  return { text, values: b.values };
+}
+
+function branchesOf(filter: SessionFilter): Branch[] {
+  const kind = filter.kind ?? 'TGT';
+  return [...(kind !== 'TGT' ? [{ type: 'PGT' as const }] : []), ...(kind !== 'PGT' ? [{ type: 'TGT' as const }] : [])];
+}
+
+/**
+ * `FROM … WHERE …` of one branch: live entries of its type matching every filter. A keyset walk
+ * (`walk`) says "(expires_at > now) IS TRUE", as LIST_SESSIONS_SQL does: it keeps the expiry
+ * indexes out of a walk in id order. A statement over every match (count, summary) says it plainly,
+ * so that it can read the live sessions alone from ix_tickets_tgt_expires: with the cleaner behind
+ * (1,000,000 tickets, a tenth live), a summary read all 220,000 TGT rows to keep 20,000
+ * (120 of its 150 ms, EXPLAIN ANALYZE in BENCH_ONLY=session-filters).
+ */
+function from(branch: Branch, f: SessionFilter, b: Binds, now: string, walk: boolean): string {
+  const r = branch.type === 'TGT' ? 't' : 'r';
+  const live = walk ? `(t.expires_at > ${now}) IS TRUE` : `t.expires_at > ${now}`;
+  const source =
+    branch.type === 'TGT'
+      ? `FROM tickets t WHERE t.type = 'TGT' AND ${live}`
+      : // A PGT outlives an idle TGT only until the cleaner ends the session: it is dead already.
+        `FROM tickets t JOIN tickets r ON r.id = t.session_id AND r.type = 'TGT' AND r.expires_at > ${now}
+       WHERE t.type = 'PGT' AND ${live}`;
+  const where: string[] = [];
+  if (f.id !== undefined) where.push(`t.id = ${b.add(f.id)}::text`);
+  if (f.principal !== undefined) where.push(`t.principal_key = ${b.add(usernameKey(f.principal))}::text`);
+  if (f.ip !== undefined) where.push(`${r}.client_ip <<= ${b.add(f.ip)}::inet`);
+  // COLLATE "C": a prefix range on ix_tickets_tgt_principal_prefix, whatever the database's collation.
+  if (f.usernamePrefix !== undefined) where.push(`(t.principal_key COLLATE "C") ^@ ${b.add(usernameKey(f.usernamePrefix))}::text`);
+  if (f.createdSince) where.push(`t.created_at >= ${b.add(f.createdSince)}::timestamptz`);
+  if (f.createdUntil) where.push(`t.created_at < ${b.add(f.createdUntil)}::timestamptz`);
+  if (f.idleSince) where.push(`t.last_used_at <= ${b.add(f.idleSince)}::timestamptz`);
+  if (f.rememberMe !== undefined) where.push(`${r}.remember_me = ${b.add(f.rememberMe)}::boolean`);
+  if (f.mfa === true) where.push(`${r}.authentication_factors IS NOT NULL AND ${r}.authentication_factors <> '{}'::jsonb`);
+  else if (f.mfa === false) where.push(`(${r}.authentication_factors IS NULL OR ${r}.authentication_factors = '{}'::jsonb)`);
+  else if (typeof f.mfa === 'string') where.push(`(${r}.authentication_factors ->> ${b.add(f.mfa)}::text) IS NOT NULL`);
+  if (f.service) {
+    // session_services keeps a record per ticket granted, after the ticket itself was used up.
+    const which = branch.type === 'TGT' ? `s.session_id = t.id` : `s.session_id = t.session_id AND s.granted_by = t.id`;
+    const match =
+      'registeredServiceId' in f.service
+        ? `s.registered_service_id = ${b.add(f.service.registeredServiceId)}::bigint`
+        : `starts_with(s.service, ${b.add(f.service.urlPrefix)}::text)`;
+    where.push(`EXISTS (SELECT 1 FROM session_services s WHERE ${which} AND ${match})`);
+  }
+  return [source, ...where].join('\n            AND ');
+}
+
+/**
+ * The filtered searches over live sessions: one builder for the admin API and the command line,
+ * so both find exactly the same sessions. Here because `tickets` owns the tables; callers get rows
+ * mapped like TicketRegistry's. Every value is a bind parameter.
+ */
+@Injectable()
+export class SessionSearch {
+  constructor(
+    private readonly sql: Sql,
+    private readonly clock: Clock,
+  ) {}
+
+  async page(filter: SessionFilter, after: string | undefined, limit: number): Promise<SessionDetail[]> {
+    const s = pageStatement(filter, this.clock.now(), after, limit);
+    return (await this.sql.rows<SessionDetailRow>(s.text, s.values)).map(toSessionDetail);
+  }
+
+  /** How many live sessions match. */
+  async count(filter: SessionFilter): Promise<number> {
+    const s = countStatement(filter, this.clock.now());
+    return Number((await this.sql.one<{ n: string }>(s.text, s.values))!.n);
+  }
+
+  /**
+   * Matching SSO sessions (TGTs only: a proxied session belongs to one of them) counted per group,
+   * the `limit` largest groups first (ties by key).
+   */
+  async summary(filter: SessionFilter, groupBy: SessionGroupBy, limit: number): Promise<SessionSummary> {
+    const s = summaryStatement(filter, groupBy, this.clock.now(), limit);
+    const row = (await this.sql.one<{ total: string; groups: string; top: { key: string; label: string | null; sessions: number }[] }>(s.text, s.values))!;
+    return {
+      sessions: Number(row.total),
+      groups: Number(row.groups),
+      top: row.top.map((g) => ({ key: g.key, label: g.label, sessions: Number(g.sessions) })),
+    };
+  }
+
+  /**
+   * Users with live sessions (matching the filter) from more than one address: LemonLDAP::NG's
+   * doubleIp. Most addresses first, then by canonical username; at most `limit` users.
+   */
+  async multipleIps(filter: SessionFilter, limit: number): Promise<{ users: number; top: UserAddresses[] }> {
+    const s = multipleIpsStatement(filter, this.clock.now(), limit);
+    const row = (await this.sql.one<{ users: string; top: { username: string; sessions: number; addresses: string[] }[] }>(s.text, s.values))!;
+    return { users: Number(row.users), top: row.top.map((u) => ({ username: u.username, sessions: Number(u.sessions), addresses: u.addresses })) };
+  }
+
+  /** The ids of matching SSO sessions (TGTs) after `after`, in id order: what a bulk end walks. */
+  async sessionIds(filter: SessionFilter, after: string | undefined, limit: number): Promise<string[]> {
+    const s = sessionIdsStatement(filter, this.clock.now(), after, limit);
+    return (await this.sql.rows<{ id: string }>(s.text, s.values)).map((r) => r.id);
+  }
+}
