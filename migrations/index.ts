@@ -18,6 +18,7 @@ import { CreateWebAuthnCredentials1764000017000 } from './1764000017000-CreateWe
 import { CreateMfaTrustedDevices1764000018000 } from './1764000018000-CreateMfaTrustedDevices';
 import { AddSessionOrigin1764000019000 } from './1764000019000-AddSessionOrigin';
 import { CreateSessionHistory1764000020000 } from './1764000020000-CreateSessionHistory';
+import { AddSessionEventsToOutbox1764000023000 } from './1764000023000-AddSessionEventsToOutbox';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -41,4 +42,5 @@ export const migrations = [
   CreateMfaTrustedDevices1764000018000,
   AddSessionOrigin1764000019000,
   CreateSessionHistory1764000020000,
+  AddSessionEventsToOutbox1764000023000,
 ];
