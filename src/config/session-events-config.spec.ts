@@ -35,5 +35,9 @@ describe('SESSION_EVENTS_WEBHOOKS', () => {
     expect(message).not.toContain(short);
     expect(message).not.toContain(SECRET);
     expect(errorOf(`https://a.example/e|${SECRET},https://a.example/e|${SECRET}z`)).toContain('receiver 2 (https://a.example): listed twice');
+    // The boot's configuration (loadCasConfig) stops on it too.
+    expect(messageOf(ConfigurationError, () => loadCasConfig({ SESSION_EVENTS_WEBHOOKS: `https://a.example/e|${'y'.repeat(31)}` }))).toContain(
+      'SESSION_EVENTS_WEBHOOKS: receiver 1 (https://a.example): the secret must be at least 32 characters',
+    );
   });
 });
