@@ -177,3 +177,42 @@ describe('session events: no receiver configured', () => {
     expect((await t.sql.query(`SELECT count(*)::int AS n FROM session_history WHERE principal = 'casuser'`)).rows[0].n).toBe(1);
   });
 });
+
+describe('session events under a session limit (END_OLDEST)', () => {
+  let rx: SetReceiver;
+  let t: TestApp;
+  let A: string;
+  beforeAll(async () => {
+    rx = await setReceiver();
+    A = `http://127.0.0.1:${rx.port}/a/events`;
+    t = await startTestApp({
+      env: { SESSION_EVENTS_WEBHOOKS: `${A}|${SECRET_A}`, CAS_AUTHN_POLICY_UNIQUE_PRINCIPAL_ENABLED: 'true', SESSION_LIMIT_ACTION: 'END_OLDEST' },
+    });
+  });
+  afterAll(async () => {
+    await t.close();
+    await rx.close();
+  });
+
+  it("a login over the limit: the oldest session's session-revoked (LIMIT, by policy) and the new one's session-established, from the limiter's transaction", async () => {
+    const first = new Browser(t.app);
+    await first.login('casuser', 'Mellon');
+    const [oldTgt] = (await t.sql.query(`SELECT id FROM tickets WHERE type = 'TGT'`)).rows.map((r) => r.id);
+    await new Browser(t.app).login('casuser', 'Mellon');
+    const [newTgt] = (await t.sql.query(`SELECT id FROM tickets WHERE type = 'TGT'`)).rows.map((r) => r.id);
+    expect(newTgt).not.toBe(oldTgt);
+
+    const has = (type: string, handle: string) => (r: ReceivedSet) => type in claimsOf(r).events && claimsOf(r).sub_id.session?.id === handle;
+    const revoked = await rx.next(has(REVOKED, handleOf(oldTgt)));
+    expect(eventOf(revoked, REVOKED)).toMatchObject({ initiating_entity: 'policy', reason_admin: { en: 'LIMIT' } });
+    await rx.next(has(ESTABLISHED, handleOf(newTgt)));
+    const rows = (await t.sql.query(`SELECT reason, session_id FROM slo_outbox WHERE kind = 'SET' ORDER BY reason, session_id`)).rows;
+    expect(rows).toEqual(
+      [
+        { reason: 'ESTABLISHED', session_id: handleOf(oldTgt) },
+        { reason: 'ESTABLISHED', session_id: handleOf(newTgt) },
+        { reason: 'LIMIT', session_id: handleOf(oldTgt) },
+      ].sort((x, y) => x.reason.localeCompare(y.reason) || (x.session_id < y.session_id ? -1 : 1)),
+    );
+  });
+});
