@@ -19,6 +19,7 @@ import { CreateMfaTrustedDevices1764000018000 } from './1764000018000-CreateMfaT
 import { AddSessionOrigin1764000019000 } from './1764000019000-AddSessionOrigin';
 import { CreateSessionHistory1764000020000 } from './1764000020000-CreateSessionHistory';
 import { AddSessionSearchIndexes1764000022000 } from './1764000022000-AddSessionSearchIndexes';
+import { AddSessionEventsToOutbox1764000023000 } from './1764000023000-AddSessionEventsToOutbox';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -43,4 +44,5 @@ export const migrations = [
   AddSessionOrigin1764000019000,
   CreateSessionHistory1764000020000,
   AddSessionSearchIndexes1764000022000,
+  AddSessionEventsToOutbox1764000023000,
 ];

@@ -7,6 +7,7 @@ import { ServiceRegistry } from '../services/service-registry';
 import { isUsableServiceUrl } from '../services/service-url';
 import { POLICY_DEFAULTS, type PolicyDefaults, resolveServiceTicketPolicy, resolveSessionPolicy } from '../services/ticket-policy';
 import { SessionTerminator } from '../tickets/logout/session-terminator';
+import { SessionEvents } from '../tickets/session-events';
 import { SessionLimiter } from '../tickets/session-limits';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
 import { isMfaProviderId, type MfaProviderId } from '../config/mfa-config';
@@ -181,6 +182,7 @@ export class LoginService {
     private readonly trustedDevices: TrustedDevices,
     private readonly limiter: SessionLimiter,
     private readonly origins: SessionOrigins,
+    private readonly events: SessionEvents,
   ) {}
 
   /**
@@ -334,7 +336,8 @@ export class LoginService {
     const limit = sessionLimitFor(this.config.sessionLimits, registered, s.tgtId);
     const limited = limit ? await this.limiter.createSession(toCreate, limit) : null;
     if (limited?.kind === 'refused') return { outcome: { kind: 'sessionLimit', maximum: limited.maximum } };
-    const session = limited ? limited.session : await this.tickets.createSession(toCreate);
+    // Through SessionEvents: its session-established event, when receivers are configured, in the same transaction.
+    const session = limited ? limited.session : await this.events.createSession(toCreate);
     if (s.tgtId && s.tgtId !== session.id) await this.replaceSession(s.tgtId, session.id, principal.username);
     // publicWorkstation: the session serves this login only; no cookie keeps it in the browser.
     const newSession = s.publicWorkstation ? undefined : { id: session.id, rememberMe };

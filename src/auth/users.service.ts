@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Attributes } from '../common/attributes';
 import { SessionTerminator } from '../tickets/logout/session-terminator';
+import { SessionEvents } from '../tickets/session-events';
 import { LoginThrottle } from './login-throttle';
 import { PasswordHasher } from './password-hasher';
 import { UserStore, UserSummary } from './user-store';
@@ -19,6 +20,7 @@ export class UsersService {
     private readonly hasher: PasswordHasher,
     private readonly terminator: SessionTerminator,
     private readonly throttle: LoginThrottle,
+    private readonly events: SessionEvents,
   ) {}
 
   async add(username: string, password: string, attributes: Attributes = {}): Promise<void> {
@@ -37,6 +39,8 @@ export class UsersService {
   async setPassword(username: string, password: string): Promise<number> {
     checkPassword(password);
     if (!(await this.store.setPassword(username, await this.hasher.hash(password)))) throw new UserError(`no user '${username}'`);
+    // credential-change first: a receiver learns why the session-revoked events that follow came.
+    if (this.events.enabled) await this.events.credentialChanged((await this.store.find(username))?.username ?? username);
     return this.terminator.endAllOf(username, 'PASSWORD_CHANGE');
   }
 

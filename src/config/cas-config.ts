@@ -4,6 +4,7 @@ import { type AttributeRepositoryConfig, loadAttributeRepositoryConfig } from '.
 import { ConfigurationError, EnvironmentVariables, validateEnvironment } from './env.validation';
 import { type LdapAttributeRepositoryConfig, ldapAttributeRepositories, type LdapSourceConfig, ldapSources } from './ldap-config';
 import { type GeoIpConfig, loadGeoIpConfig } from './geoip-config';
+import { loadSessionEventsConfig, type SessionEventsConfig } from './session-events-config';
 import { loadMfaConfig, type MfaConfig } from './mfa-config';
 import { loadMfaTrustedConfig, type MfaTrustedConfig } from './mfa-trusted-config';
 import { loadSessionLimitsConfig, type SessionLimitsConfig } from './session-limits-config';
@@ -115,6 +116,8 @@ export interface CasConfig {
   sessionLimits: SessionLimitsConfig;
   /** `GEOIP_DATABASE`: the MaxMind DB file giving sessions a location, opened at boot (config/geoip-config.ts). */
   geoIp: GeoIpConfig;
+  /** `SESSION_EVENTS_WEBHOOKS`: receivers of the sessions' Security Event Tokens (config/session-events-config.ts). */
+  sessionEvents: SessionEventsConfig;
 }
 
 export const CAS_CONFIG = Symbol('CAS_CONFIG');
@@ -214,6 +217,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     webAuthn: loadWebAuthnConfig(env, prefix),
     sessionLimits: loadSessionLimitsConfig(env),
     geoIp: loadGeoIpConfig(env),
+    sessionEvents: loadSessionEventsConfig(env),
   };
 }
 

@@ -4,6 +4,7 @@ import type { SessionLimitAction } from '../config/session-limits-config';
 import { Sql } from '../database/sql';
 import { SessionTerminator } from './logout/session-terminator';
 import { SingleLogoutDelivery } from './logout/single-logout.delivery';
+import { SessionEvents } from './session-events';
 import { NewSession, Session, TicketRegistry } from './ticket-registry';
 
 export interface SessionLimit {
@@ -35,6 +36,7 @@ export class SessionLimiter {
     private readonly terminator: SessionTerminator,
     private readonly delivery: SingleLogoutDelivery,
     private readonly clock: Clock,
+    private readonly events: SessionEvents,
   ) {}
 
   async createSession(s: NewSession, limit: SessionLimit): Promise<LimitedSession> {
@@ -52,9 +54,10 @@ export class SessionLimiter {
         ended.push(id);
         backChannel ||= requests.some((r) => r.channel === 'BACK_CHANNEL');
       }
-      return { kind: 'created', session: await this.tickets.createSession(s, tx), ended, backChannel };
+      return { kind: 'created', session: await this.events.createSession(s, tx), ended, backChannel };
     });
-    if (result.backChannel) void this.delivery.kick();
+    // Back-channel logout requests of the sessions ended, or the events of the new one and of those.
+    if (result.backChannel || (result.kind === 'created' && this.events.enabled)) void this.delivery.kick();
     if (result.kind === 'refused') return result;
     return { kind: 'created', session: result.session, ended: result.ended };
   }

@@ -4,6 +4,7 @@ import { ProxyCallback } from './validation/proxy-callback';
 import { SessionTerminator } from './logout/session-terminator';
 import { SingleLogoutOutbox } from './logout/single-logout-outbox';
 import { SingleLogoutDelivery } from './logout/single-logout.delivery';
+import { SessionEvents } from './session-events';
 import { SessionHistory } from './session-history';
 import { SessionLimiter } from './session-limits';
 import { SessionListing } from './session-listing';
@@ -17,7 +18,7 @@ import { ValidationController } from './validation/validation.controller';
 @Module({
   imports: [ServicesModule],
   controllers: [ValidationController],
-  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner, SessionHistory, SessionLimiter, SessionListing, SessionSearch],
-  exports: [TicketRegistry, SessionListing, SessionSearch, SessionTerminator, SessionLimiter, SingleLogoutOutbox, TicketRegistryCleaner, SessionHistory],
+  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner, SessionHistory, SessionLimiter, SessionListing, SessionSearch, SessionEvents],
+  exports: [TicketRegistry, SessionListing, SessionSearch, SessionTerminator, SessionLimiter, SingleLogoutOutbox, TicketRegistryCleaner, SessionHistory, SessionEvents],
 })
 export class TicketsModule {}

@@ -4,6 +4,7 @@ import { Clock } from '../../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
 import { Sql, Tx } from '../../database/sql';
 import { ServiceRegistry } from '../../services/service-registry';
+import { SessionEvents } from '../session-events';
 import { EndedForHistory, SessionHistory } from '../session-history';
 import { parseTicketId } from '../ticket-ids';
 import { EndedSessionRows, ReachedService, TicketRegistry } from '../ticket-registry';
@@ -38,6 +39,7 @@ export class SessionTerminator {
     private readonly clock: Clock,
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
     private readonly history: SessionHistory,
+    private readonly events: SessionEvents,
   ) {}
 
   /**
@@ -54,7 +56,11 @@ export class SessionTerminator {
     const requests = await this.sql.transaction((tx) => this.endWithin(tx, tgtId, reason, now, endedBy));
     if (!requests) return null;
     const frontChannel = requests.filter((r) => r.channel === 'FRONT_CHANNEL').flatMap((r) => frontChannelUrl(r) ?? []);
-    if (!requests.some((r) => r.channel === 'BACK_CHANNEL')) return { backChannel: [], frontChannel };
+    if (!requests.some((r) => r.channel === 'BACK_CHANNEL')) {
+      // Its session-revoked events, if any receiver is configured, still go now.
+      if (this.events.enabled) void this.delivery.kick();
+      return { backChannel: [], frontChannel };
+    }
     const delivered = this.delivery.kick();
     if (waitMs > 0) {
       // At most waitMs on the injected clock, less when the deliveries finish first.
@@ -79,6 +85,8 @@ export class SessionTerminator {
     const built = this.config.slo.disabled ? [] : this.requestsFor(ended, now);
     await this.outbox.enqueue(tx, reason, backChannel(built, tgtId));
     await this.history.record(tx, reason, now, endedBy, [{ ended, requests: built }]);
+    // A proxied session (PGT) is no SSO session: it has no event of its own.
+    if (ended.snapshot !== undefined) await this.events.revoked(tx, reason, now, [{ id: tgtId, principal: ended.principal }]);
     return built;
   }
 
@@ -105,6 +113,7 @@ export class SessionTerminator {
       }
       await this.outbox.enqueue(tx, 'EXPIRED', requests);
       await this.history.record(tx, 'EXPIRED', now, null, history);
+      await this.events.revoked(tx, 'EXPIRED', now, gone);
       return gone.length;
     });
     if (ended > 0) void this.delivery.kick();
@@ -126,9 +135,10 @@ export class SessionTerminator {
       const built = this.expiryRequests(ended, now);
       await this.outbox.enqueue(tx, 'EXPIRED', backChannel(built, tgtId));
       await this.history.record(tx, 'EXPIRED', now, null, [{ ended, requests: built }]);
+      await this.events.revoked(tx, 'EXPIRED', now, [{ id: tgtId, principal: ended.principal }]);
       return built;
     });
-    if (requests?.some((r) => r.channel === 'BACK_CHANNEL')) void this.delivery.kick();
+    if (requests && (this.events.enabled || requests.some((r) => r.channel === 'BACK_CHANNEL'))) void this.delivery.kick();
     return requests !== null;
   }
 
@@ -151,10 +161,14 @@ export class SessionTerminator {
    * old session, whose history row (REPLACED) is written in that same transaction. False, changing
    * nothing, as TicketRegistry.handOverSession.
    */
-  handOver(oldId: string, newId: string, principal: string): Promise<boolean> {
-    return this.tickets.handOverSession(oldId, newId, principal, (tx, old) =>
-      this.history.record(tx, 'REPLACED', this.clock.now(), null, [{ ended: old, requests: 'HANDED_OVER' }]),
-    );
+  async handOver(oldId: string, newId: string, principal: string): Promise<boolean> {
+    const handed = await this.tickets.handOverSession(oldId, newId, principal, async (tx, old) => {
+      const now = this.clock.now();
+      await this.history.record(tx, 'REPLACED', now, null, [{ ended: old, requests: 'HANDED_OVER' }]);
+      await this.events.revoked(tx, 'REPLACED', now, [{ id: oldId, principal: old.principal }]);
+    });
+    if (handed && this.events.enabled) void this.delivery.kick();
+    return handed;
   }
 
   /** Ends every session of a principal; returns how many. */

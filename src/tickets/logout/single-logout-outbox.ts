@@ -21,9 +21,28 @@ export interface LogoutRequestStatus {
 
 export interface ClaimedRequest {
   id: string;
+  /** LOGOUT: a SAML LogoutRequest (message); SET: a session event, its claims (message) signed at delivery. */
+  kind: OutboxKind;
   logoutUrl: string;
   message: string;
   attempts: number;
+}
+
+export type OutboxKind = 'LOGOUT' | 'SET';
+
+/** A session event for one receiver (tickets/session-events.ts): its claims are its message. */
+export interface QueuedEvent {
+  /** The SET's jti. */
+  id: string;
+  /** The session's opaque handle, or '' (a credential change). */
+  handle: string;
+  principal: string;
+  /** The CAEP event type URI. */
+  eventType: string;
+  /** The end reason, ESTABLISHED or CREDENTIAL. */
+  reason: string;
+  receiverUrl: string;
+  claims: string;
 }
 
 export interface AttemptOutcome {
@@ -81,20 +100,45 @@ export class SingleLogoutOutbox {
     }
   }
 
-  /** Claims up to `limit` due requests for this node (SKIP LOCKED: nodes never claim the same row). */
-  async claimDue(limit: number): Promise<ClaimedRequest[]> {
+  /**
+   * Session events for receivers, inside the caller's transaction (the one that starts or ends the
+   * session): one INSERT per chunk, whatever the number of sessions and receivers.
+   */
+  async enqueueEvents(tx: Tx, rows: QueuedEvent[], now: Date): Promise<void> {
+    for (let i = 0; i < rows.length; i += ENQUEUE_CHUNK) {
+      if (i > 0) await yieldToEventLoop();
+      const chunk = rows.slice(i, i + ENQUEUE_CHUNK);
+      await tx.affected(
+        `INSERT INTO slo_outbox (id, kind, session_id, ticket_id, principal, service, logout_url, message, reason, next_attempt_at, created_at)
+         SELECT id, 'SET', session_id, '', principal, service, logout_url, message, reason, to_timestamp($1 / 1000.0), to_timestamp($1 / 1000.0)
+           FROM unnest($2::varchar[], $3::varchar[], $4::varchar[], $5::text[], $6::text[], $7::text[], $8::varchar[])
+                AS r(id, session_id, principal, service, logout_url, message, reason)`,
+        [
+          now.getTime(), chunk.map((r) => r.id), chunk.map((r) => r.handle), chunk.map((r) => r.principal), chunk.map((r) => r.eventType),
+          chunk.map((r) => r.receiverUrl), chunk.map((r) => r.claims), chunk.map((r) => r.reason),
+        ],
+      );
+    }
+  }
+
+  /**
+   * Claims up to `limit` due requests for this node (SKIP LOCKED: nodes never claim the same row).
+   * `onlyEvents`: session events only (single logout switched off leaves the logout requests be).
+   */
+  async claimDue(limit: number, onlyEvents = false): Promise<ClaimedRequest[]> {
     const now = this.clock.now();
-    const rows = await this.sql.rows<{ id: string; logout_url: string; message: string | null; principal: string; ticket_id: string; created_at: Date; attempts: number }>(
+    const rows = await this.sql.rows<{ id: string; kind: OutboxKind; logout_url: string; message: string | null; principal: string; ticket_id: string; created_at: Date; attempts: number }>(
       `UPDATE slo_outbox SET status = 'SENDING', attempts = attempts + 1, claimed_until = $1::timestamptz + make_interval(secs => ${CLAIM_SECONDS})
         WHERE id IN (
           SELECT id FROM slo_outbox
-           WHERE (status = 'PENDING' AND next_attempt_at <= $1) OR (status = 'SENDING' AND claimed_until < $1)
+           WHERE ((status = 'PENDING' AND next_attempt_at <= $1) OR (status = 'SENDING' AND claimed_until < $1))${onlyEvents ? ` AND kind = 'SET'` : ''}
            ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-        RETURNING id, logout_url, message, principal, ticket_id, created_at, attempts`,
+        RETURNING id, kind, logout_url, message, principal, ticket_id, created_at, attempts`,
       [now, limit],
     );
     return rows.map((r) => ({
       id: r.id,
+      kind: r.kind,
       logoutUrl: r.logout_url,
       // Every attempt sends the same bytes: the inputs are the row's, IssueInstant its created_at.
       message: r.message ?? logoutRequestXml(r.id, r.principal, r.ticket_id, r.created_at),
@@ -122,7 +166,8 @@ export class SingleLogoutOutbox {
          FROM unnest($2::varchar[], $3::varchar[], $4::integer[], $5::text[], $6::integer[], $7::integer[])
               AS r(id, status, http_status, error, retry_in, attempt)
         WHERE o.id = r.id AND o.status = 'SENDING' AND o.attempts = r.attempt
-       RETURNING o.id, o.session_id, o.status)
+       -- A SET row's session_id is a handle, no history row's: it is left out by name.
+       RETURNING o.id, CASE WHEN o.kind = 'LOGOUT' THEN o.session_id END AS session_id, o.status)
        ${RECORD_LOGOUT_OUTCOMES_SQL}`,
       [
         now, outcomes.map((o) => o.id), outcomes.map(status), outcomes.map((o) => o.httpStatus ?? null),
@@ -137,7 +182,7 @@ export class SingleLogoutOutbox {
       attempts: number; last_http_status: number | null; last_error: string | null;
     }>(
       `SELECT id, ticket_id, service, logout_url, status, attempts, last_http_status, last_error
-         FROM slo_outbox WHERE session_id = $1 ORDER BY service`,
+         FROM slo_outbox WHERE session_id = $1 AND kind = 'LOGOUT' ORDER BY service`,
       [sessionId],
     );
     return rows.map((r) => ({

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Interval } from '@nestjs/schedule';
+import { CompactSign } from 'jose';
 import { isAdminApiUrl, OUTBOUND_HEADERS } from '../../common/outbound-requests';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
 import { AttemptOutcome, ClaimedRequest, SingleLogoutOutbox } from './single-logout-outbox';
@@ -12,12 +13,17 @@ const BATCH = 20;
 const MAX_INFLIGHT = 100;
 /** CAS counts these answers as a delivered logout request. */
 const ACCEPTED = new Set([200, 202, 204, 301, 302, 304]);
+/** RFC 8935 §2.2: a receiver acknowledges a SET with 202 (200 is taken too); 400 is a SET it will never accept. */
+const SET_ACCEPTED = new Set([200, 202]);
+const encoder = new TextEncoder();
 
 /**
  * Delivers the outbox on every node: each pass claims due requests (rows no other node holds) and
  * POSTs each `logoutRequest=<xml>` form-encoded with a 5 s timeout, independently, so a slow
  * service delays no other request; outcomes are recorded and failures retried with backoff (5 s,
  * 10 s, 20 s, 40 s) up to 5 attempts. Passes run every second and right after a session ends.
+ * Session events (kind SET, tickets/session-events.ts) take the same path, signed and POSTed as
+ * `application/secevent+jwt` (RFC 8935 push delivery).
  */
 @Injectable()
 export class SingleLogoutDelivery implements OnApplicationShutdown {
@@ -49,7 +55,9 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
    * resolves when the deliveries it started are done.
    */
   kick(): Promise<void> {
-    if (this.stopped || this.config.slo.disabled) return Promise.resolve();
+    // With single logout off, the outbox still carries session events when receivers are configured.
+    const onlyEvents = this.config.slo.disabled;
+    if (this.stopped || (onlyEvents && !this.config.sessionEvents.receivers.length)) return Promise.resolve();
     if (this.claiming) {
       this.again = true;
       return this.claiming;
@@ -61,7 +69,7 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
           this.again = false;
           const room = MAX_INFLIGHT - this.inflight.size;
           if (room <= 0) break;
-          for (const r of await this.outbox.claimDue(Math.min(BATCH, room))) started.push(this.track(this.deliver(r)));
+          for (const r of await this.outbox.claimDue(Math.min(BATCH, room), onlyEvents)) started.push(this.track(this.deliver(r)));
         } while (this.again && !this.stopped);
       } catch (e) {
         this.logger.warn(`claiming logout requests failed: ${(e as Error).message}`);
@@ -86,7 +94,7 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
   }
 
   private async deliver(r: ClaimedRequest): Promise<void> {
-    const { permanent, ...outcome } = await this.post(r.logoutUrl, r.message);
+    const { permanent, ...outcome } = r.kind === 'SET' ? await this.postEvent(r) : await this.post(r.logoutUrl, logoutForm(r.message), FORM);
     // A URL that can never be sent to (unparseable, not http(s), this server's admin API) is not retried.
     const finalAttempt = permanent === true || r.attempts >= MAX_ATTEMPTS;
     try {
@@ -95,7 +103,24 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
       // The claim expires and another pass retries it: at least once, never lost.
       this.logger.warn(`recording logout request ${r.id} failed: ${(e as Error).message}`);
     }
-    if (!outcome.ok && finalAttempt) this.logger.warn(`logout request ${r.id} to ${originOf(r.logoutUrl)} failed ${r.attempts} times; giving up`);
+    if (!outcome.ok && finalAttempt) {
+      this.logger.warn(`${r.kind === 'SET' ? 'session event' : 'logout request'} ${r.id} to ${originOf(r.logoutUrl)} failed ${r.attempts} times; giving up`);
+    }
+  }
+
+  /**
+   * A session event: its stored claims signed now (JWS HS256, `typ` secevent+jwt, RFC 8417) with
+   * the secret SESSION_EVENTS_WEBHOOKS gives its receiver today, so a rotated secret applies to
+   * events still queued and no secret is ever stored. HMAC is deterministic: every attempt sends
+   * the same bytes. A receiver no longer configured is not sent to.
+   */
+  private async postEvent(r: ClaimedRequest): Promise<Outcome> {
+    const receiver = this.config.sessionEvents.receivers.find((x) => x.url === r.logoutUrl);
+    if (!receiver) return { ok: false, error: 'receiver no longer in SESSION_EVENTS_WEBHOOKS', permanent: true };
+    const token = await new CompactSign(encoder.encode(r.message)).setProtectedHeader({ alg: 'HS256', typ: 'secevent+jwt' }).sign(encoder.encode(receiver.secret));
+    const outcome = await this.post(r.logoutUrl, token, SECEVENT, SET_ACCEPTED);
+    // RFC 8935 §2.3: 400 is the receiver's verdict on the SET itself; sending it again changes nothing.
+    return outcome.httpStatus === 400 ? { ...outcome, permanent: true } : outcome;
   }
 
   /**
@@ -130,7 +155,7 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
    * and the answer; redirects are not followed; https verifies the service's certificate against
    * Node's store (and NODE_EXTRA_CA_CERTS).
    */
-  private post(url: string, message: string): Promise<{ ok: boolean; httpStatus?: number; error?: string; permanent?: boolean }> {
+  private post(url: string, body: string, headers: Record<string, string>, accepted = ACCEPTED): Promise<Outcome> {
     return new Promise((resolve) => {
       let target: URL;
       try {
@@ -142,7 +167,6 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
       if (!client) return resolve({ ok: false, error: `unsupported protocol ${target.protocol}`, permanent: true });
       // A logout URL under this server's admin API is never called (see outbound-requests.ts).
       if (isAdminApiUrl(target, this.config.server.contextPath)) return resolve({ ok: false, error: "refused: the URL is under this server's admin API", permanent: true });
-      const body = new URLSearchParams({ logoutRequest: message }).toString();
       // Settles once, whatever comes first: the answer's end, an error, the deadline, a close.
       let settled = false;
       const done = (outcome: { ok: boolean; httpStatus?: number; error?: string }) => {
@@ -155,12 +179,12 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
       const req = client.request(target, {
         method: 'POST',
         agent: client === https ? this.httpsAgent : this.httpAgent,
-        headers: { ...OUTBOUND_HEADERS, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+        headers: { ...OUTBOUND_HEADERS, ...headers, 'content-length': Buffer.byteLength(body) },
       });
       const deadline = setTimeout(() => done({ ok: false, error: 'timeout after 5 s' }), TIMEOUT_MS);
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
-        const outcome = ACCEPTED.has(status) ? { ok: true, httpStatus: status } : { ok: false, httpStatus: status, error: `HTTP ${status}` };
+        const outcome = accepted.has(status) ? { ok: true, httpStatus: status } : { ok: false, httpStatus: status, error: `HTTP ${status}` };
         res.on('end', () => {
           if (settled) return;
           // Answered in full: the connection goes back to the agent instead of being destroyed.
@@ -177,6 +201,16 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
       req.end(body);
     });
   }
+}
+
+type Outcome = { ok: boolean; httpStatus?: number; error?: string; permanent?: boolean };
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+/** RFC 8935 §2: a SET is POSTed as is; the answer, if any body, is JSON. */
+const SECEVENT = { 'content-type': 'application/secevent+jwt', accept: 'application/json' };
+
+function logoutForm(message: string): string {
+  return new URLSearchParams({ logoutRequest: message }).toString();
 }
 
 function originOf(url: string): string {
