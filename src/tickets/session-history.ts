@@ -4,7 +4,7 @@ import { Clock } from '../common/clock';
 import { usernameKey } from '../common/username';
 import { Sql, Tx } from '../database/sql';
 import type { LogoutRequestRow } from './logout/single-logout';
-import type { EndReason } from './logout/single-logout-outbox';
+import type { EndReason } from './end-reason';
 import type { SessionApplication, SessionOrigin } from './session-listing';
 import type { EndedSessionRows, ReachedService } from './ticket-rows';
 

@@ -9,7 +9,8 @@ import { EndedForHistory, SessionHistory } from '../session-history';
 import { parseTicketId } from '../ticket-ids';
 import { EndedSessionRows, ReachedService, TicketRegistry } from '../ticket-registry';
 import { frontChannelUrl, LogoutRequestRow, logoutRequests } from './single-logout';
-import { EndReason, LogoutRequestStatus, SingleLogoutOutbox } from './single-logout-outbox';
+import type { EndReason } from '../end-reason';
+import { LogoutRequestStatus, SingleLogoutOutbox } from './single-logout-outbox';
 import { SingleLogoutDelivery } from './single-logout.delivery';
 
 export interface EndedSession {

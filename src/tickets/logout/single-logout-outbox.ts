@@ -2,10 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Clock } from '../../common/clock';
 import { Sql, Tx } from '../../database/sql';
+import type { EndReason } from '../end-reason';
 import { RECORD_LOGOUT_OUTCOMES_SQL } from '../session-history';
 import { logoutRequestXml, type LogoutRequestRow } from './single-logout';
 
-export type EndReason = 'LOGOUT' | 'ADMIN' | 'EXPIRED' | 'DISABLED' | 'LIMIT' | 'PASSWORD_CHANGE' | 'REPLACED';
 export type DeliveryStatus = 'PENDING' | 'SENDING' | 'SUCCESS' | 'FAILURE';
 
 export interface LogoutRequestStatus {
