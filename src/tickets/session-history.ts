@@ -5,7 +5,8 @@ import { usernameKey } from '../common/username';
 import { Sql, Tx } from '../database/sql';
 import type { LogoutRequestRow } from './logout/single-logout';
 import type { EndReason } from './end-reason';
-import type { SessionApplication, SessionOrigin } from './session-listing';
+import { originOfRow, type SessionApplication, type SessionOrigin } from './session-listing';
+import type { SessionOriginRow } from './session-origin';
 import type { EndedSessionRows, ReachedService } from './ticket-rows';
 
 /**
@@ -163,7 +164,7 @@ export const RECENT_OF_USER_SQL = `SELECT created_at, ended_at, reason, host(cli
 const PURGE_SQL = `DELETE FROM session_history WHERE id IN (
          SELECT id FROM session_history WHERE ended_at < $1 ORDER BY ended_at LIMIT $2 FOR UPDATE SKIP LOCKED)`;
 
-interface HistoryRow {
+interface HistoryRow extends SessionOriginRow {
   id: string;
   session_id: string;
   principal: string;
@@ -176,13 +177,6 @@ interface HistoryRow {
   remember_me: boolean;
   authentication_handler: string | null;
   authentication_factors: Record<string, string> | null;
-  client_ip: string | null;
-  user_agent: string | null;
-  device_browser: string | null;
-  device_os: string | null;
-  device_type: string | null;
-  location_country: string | null;
-  location_city: string | null;
   services: HistoryService[];
   ended_us: string;
 }
@@ -239,15 +233,7 @@ export class SessionHistory {
       createdAt: r.created_at,
       endedAt: r.ended_at,
       reason: r.reason,
-      origin: {
-        clientIp: r.client_ip,
-        userAgent: r.user_agent,
-        deviceBrowser: r.device_browser,
-        deviceOs: r.device_os,
-        deviceType: r.device_type,
-        locationCountry: r.location_country,
-        locationCity: r.location_city,
-      },
+      origin: originOfRow(r),
       applications: r.services
         .map((s) => ({ service: s.service, registeredServiceId: s.registered_service_id, lastAccessAt: new Date(s.issued_at) }))
         .sort((a, b) => b.lastAccessAt.getTime() - a.lastAccessAt.getTime()),

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { usernameKey } from '../common/username';
 import { Sql } from '../database/sql';
+import type { SessionOriginRow } from './session-origin';
 
 /** An application a session reached: one per service URL, with its latest ticket's time. */
 export interface SessionApplication {
@@ -22,6 +23,19 @@ export interface SessionOrigin {
   locationCity: string | null;
 }
 
+/** A session's origin columns (tickets or session_history) as the account page reads them. */
+export function originOfRow(r: SessionOriginRow): SessionOrigin {
+  return {
+    clientIp: r.client_ip,
+    userAgent: r.user_agent,
+    deviceBrowser: r.device_browser,
+    deviceOs: r.device_os,
+    deviceType: r.device_type,
+    locationCountry: r.location_country,
+    locationCity: r.location_city,
+  };
+}
+
 /** One live SSO session of a user, as the user's own session list shows it. */
 export interface UserSession {
   /** The TGT id: a bearer credential, for the server only (never shown to the user). */
@@ -40,19 +54,12 @@ export interface UserSessions {
   total: number;
 }
 
-interface UserSessionRow {
+interface UserSessionRow extends SessionOriginRow {
   id: string;
   created_at: Date;
   last_used_at: Date;
   expires_at: Date;
   remember_me: boolean;
-  client_ip: string | null;
-  user_agent: string | null;
-  device_browser: string | null;
-  device_os: string | null;
-  device_type: string | null;
-  location_country: string | null;
-  location_city: string | null;
   total: string;
   applications: { service: string; registered_service_id: number | null; last_access_at: string }[];
 }
@@ -97,15 +104,7 @@ export class SessionListing {
         lastUsedAt: r.last_used_at,
         expiresAt: r.expires_at,
         rememberMe: r.remember_me,
-        origin: {
-          clientIp: r.client_ip,
-          userAgent: r.user_agent,
-          deviceBrowser: r.device_browser,
-          deviceOs: r.device_os,
-          deviceType: r.device_type,
-          locationCountry: r.location_country,
-          locationCity: r.location_city,
-        },
+        origin: originOfRow(r),
         applications: r.applications.map((a) => ({
           service: a.service,
           registeredServiceId: a.registered_service_id === null ? null : Number(a.registered_service_id),

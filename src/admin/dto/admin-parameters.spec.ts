@@ -16,10 +16,10 @@ describe('admin parameters', () => {
   };
 
   it('case=listing defaults: type ALL, 100 sessions; empty values are absent; count capped at 1000', async () => {
-    expect((await run(SsoSessionsQuery, {})).listing()).toEqual({ type: 'ALL', username: undefined, count: 100, cursor: undefined });
-    expect((await run(SsoSessionsQuery, { type: '', count: '', username: '' })).listing()).toEqual({ type: 'ALL', username: undefined, count: 100, cursor: undefined });
+    expect((await run(SsoSessionsQuery, {})).listing()).toEqual({ type: 'ALL', username: undefined, count: 100, cursor: undefined, filter: {} });
+    expect((await run(SsoSessionsQuery, { type: '', count: '', username: '' })).listing()).toEqual({ type: 'ALL', username: undefined, count: 100, cursor: undefined, filter: {} });
     expect((await run(UserSsoSessionsQuery, { type: 'proxied', count: '0000001', from: '0', username: ['a', 'b'] })).listing('bob'))
-      .toEqual({ type: 'PROXIED', username: 'bob', count: 1, cursor: undefined });
+      .toEqual({ type: 'PROXIED', username: 'bob', count: 1, cursor: undefined, filter: {} });
     expect((await run(SsoSessionsQuery, { count: '9999999', cursor: 'TGT-abc' })).listing()).toMatchObject({ count: 1000, cursor: 'TGT-abc' });
   });
 

@@ -55,12 +55,17 @@ export interface SessionListing {
   cursor?: string;
 }
 
+function withoutUsername({ username: _ignored, ...rest }: RawSessionFilter): RawSessionFilter {
+  return rest;
+}
+
 /** A page of sessions as asked: type ALL and 100 sessions unless the query says otherwise. */
 function listing(q: SessionFilterParams & { type?: string; count?: string; cursor?: string }, username: string | undefined): SessionListing {
   return {
     type: (q.type?.toUpperCase() as SessionType | undefined) ?? 'ALL',
     username,
-    filter: q.filter(),
+    // The user path names its user exactly: a `username` in its query (a prefix elsewhere) is ignored, as before the filters.
+    filter: username === undefined ? q.filter() : withoutUsername(q.filter()),
     count: q.count === undefined ? DEFAULT_COUNT : Math.min(Number(q.count), MAX_COUNT),
     cursor: q.cursor,
   };
