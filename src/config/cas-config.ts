@@ -116,7 +116,7 @@ export interface CasConfig {
   sessionLimits: SessionLimitsConfig;
   /** `GEOIP_DATABASE`: the MaxMind DB file giving sessions a location, opened at boot (config/geoip-config.ts). */
   geoIp: GeoIpConfig;
-  /** `SESSION_EVENTS_WEBHOOKS`: receivers of the sessions' Security Event Tokens (config/session-events-config.ts). */
+  /** `SESSION_EVENTS_WEBHOOKS`, `SESSION_EVENTS_SIGNING_KEY`: receivers of the sessions' Security Event Tokens and their signing key (config/session-events-config.ts). */
   sessionEvents: SessionEventsConfig;
 }
 
@@ -217,7 +217,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     webAuthn: loadWebAuthnConfig(env, prefix),
     sessionLimits: loadSessionLimitsConfig(env),
     geoIp: loadGeoIpConfig(env),
-    sessionEvents: loadSessionEventsConfig(env),
+    sessionEvents: loadSessionEventsConfig(env, development.enabled),
   };
 }
 

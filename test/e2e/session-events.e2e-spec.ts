@@ -1,11 +1,12 @@
-import { decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { CompactSign, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
+import { request } from 'node:http';
 import { UsersService } from '../../src/auth/users.service';
 import { SingleLogoutDelivery } from '../../src/tickets/logout/single-logout.delivery';
 import { TicketRegistryCleaner } from '../../src/tickets/logout/ticket-registry.cleaner';
 import { handleOf } from '../../src/tickets/session-events';
 import { Browser } from '../helpers/browser';
 import { eventually } from '../helpers/eventually';
-import { ReceivedSet, setReceiver, SetReceiver } from '../helpers/set-receiver';
+import { ReceivedSet, ReceiverTrust, setReceiver, SetReceiver } from '../helpers/set-receiver';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
 const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/';
@@ -23,18 +24,53 @@ type Caep = { sub_id: { format: string; user?: { format: string; iss: string; su
 const claimsOf = (r: ReceivedSet) => decodeJwt(r.token) as JWTPayload & Caep;
 const eventOf = (r: ReceivedSet, type: string) => claimsOf(r).events[type];
 
+/** A fresh server event-signing key, as SESSION_EVENTS_SIGNING_KEY takes it (a private JWK with its kid). */
+async function signingKey(kid: string): Promise<string> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  return JSON.stringify({ ...(await exportJWK(privateKey)), kid });
+}
+
+/** The receivers' trust in the app: its published key set, fetched over HTTP, its issuer, and each path's Bearer secret. */
+function trustIn(app: () => TestApp, secrets: Record<string, string>): () => ReceiverTrust {
+  return () => ({
+    jwks: async () => (await app().app.inject({ method: 'GET', url: '/cas/sse/jwks' })).json() as JSONWebKeySet,
+    issuer: app().config.server.prefix,
+    secrets,
+  });
+}
+
+/** POSTs a SET to the receiver as a sender would. */
+function push(port: number, path: string, token: string, secret: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/secevent+jwt', authorization: `Bearer ${secret}` } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(token);
+  });
+}
+
 /** Session lifecycle events go out as signed CAEP Security Event Tokens, through the single-logout outbox. */
 describe('session events (SESSION_EVENTS_WEBHOOKS): CAEP SETs to configured receivers', () => {
   let rx: SetReceiver;
   let t: TestApp;
   let A: string, B: string;
+  let key: string;
 
   beforeAll(async () => {
-    rx = await setReceiver();
+    rx = await setReceiver(trustIn(() => t, { '/a/': SECRET_A, '/b/': SECRET_B }));
     [A, B] = ['a', 'b'].map((p) => `http://127.0.0.1:${rx.port}/${p}/events`);
+    key = await signingKey('events-test-1');
     // Single logout stays off (the test default): the events are delivered all the same.
     t = await startTestApp({
-      env: { SESSION_EVENTS_WEBHOOKS: `${A}|${SECRET_A}, ${B}|${SECRET_B}`, CAS_ADMIN_TOKENS: TOKEN, AUTHN_THROTTLE_ENABLED: 'false', ...FAST_ARGON2 },
+      env: {
+        SESSION_EVENTS_WEBHOOKS: `${A}|${SECRET_A}, ${B}|${SECRET_B}`,
+        SESSION_EVENTS_SIGNING_KEY: key,
+        CAS_ADMIN_TOKENS: TOKEN,
+        AUTHN_THROTTLE_ENABLED: 'false',
+        ...FAST_ARGON2,
+      },
     });
   });
   afterAll(async () => {
@@ -52,21 +88,35 @@ describe('session events (SESSION_EVENTS_WEBHOOKS): CAEP SETs to configured rece
       const user = c.sub_id.user ?? c.sub_id;
       return type in c.events && user.sub === principal && (handle === undefined || c.sub_id.session?.id === handle);
     });
-  const verify = (r: ReceivedSet, secret: string, audience: string) =>
-    jwtVerify(r.token, new TextEncoder().encode(secret), { issuer: t.config.server.prefix, audience, typ: 'secevent+jwt', algorithms: ['HS256'] });
+  const jwks = async () => createLocalJWKSet((await t.app.inject({ method: 'GET', url: '/cas/sse/jwks' })).json());
+  const verify = async (r: ReceivedSet, audience: string) =>
+    jwtVerify(r.token, await jwks(), { issuer: t.config.server.prefix, audience, typ: 'secevent+jwt', algorithms: ['ES256'] });
 
-  it('a login: session-established to every receiver, signed with its own secret, the session an opaque handle, never the TGT id', async () => {
+  it('the key set: GET /cas/sse/jwks, unauthenticated, the public half of SESSION_EVENTS_SIGNING_KEY only, cacheable five minutes', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/cas/sse/jwks' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    expect(res.headers['cache-control']).toBe('public, max-age=300');
+    const { kty, crv, x, y, d, kid } = JSON.parse(key);
+    expect(res.json()).toEqual({ keys: [{ kty, crv, x, y, kid, alg: 'ES256', use: 'sig' }] });
+    expect(res.body).not.toContain(d);
+    expect(res.body).not.toContain('"d"');
+  });
+
+  it('a login: session-established to every receiver, signed with the server key (ES256, kid) and pushed with its own Bearer secret, the session an opaque handle, never the TGT id', async () => {
     const b = new Browser(t.app);
     expect((await b.login('casuser', 'Mellon')).statusCode).toBe(200);
     const tgt = await tgtOf('casuser');
     const [atA, atB] = await Promise.all([next('a', ESTABLISHED, 'casuser'), next('b', ESTABLISHED, 'casuser')]);
 
     expect(atA.headers['content-type']).toBe('application/secevent+jwt');
-    expect(decodeProtectedHeader(atA.token)).toEqual({ alg: 'HS256', typ: 'secevent+jwt' });
-    const { payload } = await verify(atA, SECRET_A, A);
-    await verify(atB, SECRET_B, B);
-    // Each receiver's token verifies with its secret only: one receiver cannot forge another's events.
-    await expect(verify(atA, SECRET_B, A)).rejects.toThrow('signature verification failed');
+    expect(decodeProtectedHeader(atA.token)).toEqual({ alg: 'ES256', typ: 'secevent+jwt', kid: 'events-test-1' });
+    // Each push carries its receiver's secret, and each token is addressed to its receiver alone.
+    expect(atA.headers.authorization).toBe(`Bearer ${SECRET_A}`);
+    expect(atB.headers.authorization).toBe(`Bearer ${SECRET_B}`);
+    const { payload } = await verify(atA, A);
+    await verify(atB, B);
+    await expect(verify(atA, B)).rejects.toThrow('unexpected "aud" claim value');
     expect(payload).toMatchObject({
       iss: t.config.server.prefix,
       aud: A,
@@ -91,7 +141,7 @@ describe('session events (SESSION_EVENTS_WEBHOOKS): CAEP SETs to configured rece
     // Logging out: session-revoked for the same handle, reason LOGOUT, initiated by the user.
     expect((await b.get('/cas/logout')).statusCode).toBe(200);
     const revoked = await next('a', REVOKED, 'casuser', handle);
-    await verify(revoked, SECRET_A, A);
+    await verify(revoked, A);
     expect(eventOf(revoked, REVOKED)).toEqual({ event_timestamp: expect.any(Number), initiating_entity: 'user', reason_admin: { en: 'LOGOUT' } });
     await next('b', REVOKED, 'casuser', handle);
   });
@@ -118,11 +168,11 @@ describe('session events (SESSION_EVENTS_WEBHOOKS): CAEP SETs to configured rece
       (r) => r.status === 'PENDING',
     );
     expect(row).toMatchObject({ attempts: 1, last_http_status: 500, last_error: 'HTTP 500' });
-    // 5 s later on the server's clock, the next pass sends the very same token.
+    // 5 s later on the server's clock, the next pass sends the very same event (signed afresh: ECDSA differs per signature).
     t.clock.advance(5);
     await t.app.get(SingleLogoutDelivery).kick();
     const again = await rx.next((r) => r.status === 202 && claimsOf(r).jti === jti);
-    expect(again.token).toBe(failed.token);
+    expect(again.payload).toEqual(claimsOf(failed));
     expect((await t.sql.query(`SELECT status, attempts, last_http_status FROM slo_outbox WHERE id = $1`, [jti])).rows[0]).toEqual({
       status: 'SUCCESS', attempts: 2, last_http_status: 202,
     });
@@ -154,7 +204,7 @@ describe('session events (SESSION_EVENTS_WEBHOOKS): CAEP SETs to configured rece
     expect(await users.setPassword('DAVE', 'dave-password-2')).toBe(1);
 
     const changed = await next('a', CREDENTIAL, 'Dave');
-    const { payload } = await verify(changed, SECRET_A, A);
+    const { payload } = await verify(changed, A);
     expect(payload.sub_id).toEqual({ format: 'iss_sub', iss: t.config.server.prefix, sub: 'Dave' });
     expect(payload.events).toEqual({
       [CREDENTIAL]: { event_timestamp: expect.any(Number), credential_type: 'password', change_type: 'update', initiating_entity: 'admin' },
@@ -162,12 +212,34 @@ describe('session events (SESSION_EVENTS_WEBHOOKS): CAEP SETs to configured rece
     const revoked = await next('a', REVOKED, 'Dave', claimsOf(established).sub_id.session!.id);
     expect(eventOf(revoked, REVOKED)).toMatchObject({ initiating_entity: 'admin', reason_admin: { en: 'PASSWORD_CHANGE' } });
   });
+
+  it('the receiver really verifies: a SET signed with another key (even under the same kid), or under an unknown kid, or pushed without the secret, is refused', async () => {
+    const genuine = await next('a', ESTABLISHED, 'casuser');
+    const claims = new TextEncoder().encode(JSON.stringify(claimsOf(genuine)));
+    const { privateKey } = await generateKeyPair('ES256');
+    const refusalOf = async (kid: string) => {
+      const token = await new CompactSign(claims).setProtectedHeader({ alg: 'ES256', typ: 'secevent+jwt', kid }).sign(privateKey);
+      expect(await push(rx.port, '/a/events', token, SECRET_A)).toBe(400);
+      return rx.received.find((r) => r.token === token)!.refusal;
+    };
+    expect(await refusalOf('events-test-1')).toBe('signature verification failed');
+    expect(await refusalOf('another-kid')).toMatch(/no applicable key found/);
+    // The genuine token, pushed again: accepted with A's secret only.
+    expect(await push(rx.port, '/a/events', genuine.token, SECRET_A)).toBe(202);
+    expect(await push(rx.port, '/a/events', genuine.token, SECRET_B)).toBe(401);
+  });
 });
 
 describe('session events: no receiver configured', () => {
   let t: TestApp;
   beforeAll(async () => (t = await startTestApp()));
   afterAll(() => t.close());
+
+  it('the key set is empty: no key is configured or generated', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/cas/sse/jwks' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ keys: [] });
+  });
 
   it('logins and logouts queue nothing of kind SET', async () => {
     const b = new Browser(t.app);
@@ -183,10 +255,15 @@ describe('session events under a session limit (END_OLDEST)', () => {
   let t: TestApp;
   let A: string;
   beforeAll(async () => {
-    rx = await setReceiver();
+    rx = await setReceiver(trustIn(() => t, { '/a/': SECRET_A }));
     A = `http://127.0.0.1:${rx.port}/a/events`;
     t = await startTestApp({
-      env: { SESSION_EVENTS_WEBHOOKS: `${A}|${SECRET_A}`, CAS_AUTHN_POLICY_UNIQUE_PRINCIPAL_ENABLED: 'true', SESSION_LIMIT_ACTION: 'END_OLDEST' },
+      env: {
+        SESSION_EVENTS_WEBHOOKS: `${A}|${SECRET_A}`,
+        SESSION_EVENTS_SIGNING_KEY: await signingKey('events-test-2'),
+        CAS_AUTHN_POLICY_UNIQUE_PRINCIPAL_ENABLED: 'true',
+        SESSION_LIMIT_ACTION: 'END_OLDEST',
+      },
     });
   });
   afterAll(async () => {
@@ -202,7 +279,7 @@ describe('session events under a session limit (END_OLDEST)', () => {
     const [newTgt] = (await t.sql.query(`SELECT id FROM tickets WHERE type = 'TGT'`)).rows.map((r) => r.id);
     expect(newTgt).not.toBe(oldTgt);
 
-    const has = (type: string, handle: string) => (r: ReceivedSet) => type in claimsOf(r).events && claimsOf(r).sub_id.session?.id === handle;
+    const has = (type: string, handle: string) => (r: ReceivedSet) => r.status === 202 && type in claimsOf(r).events && claimsOf(r).sub_id.session?.id === handle;
     const revoked = await rx.next(has(REVOKED, handleOf(oldTgt)));
     expect(eventOf(revoked, REVOKED)).toMatchObject({ initiating_entity: 'policy', reason_admin: { en: 'LIMIT' } });
     await rx.next(has(ESTABLISHED, handleOf(newTgt)));

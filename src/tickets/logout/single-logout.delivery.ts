@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Interval } from '@nestjs/schedule';
-import { CompactSign } from 'jose';
 import { isAdminApiUrl, OUTBOUND_HEADERS } from '../../common/outbound-requests';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
+import { SessionEventKeys } from '../session-event-keys';
 import { AttemptOutcome, ClaimedRequest, SingleLogoutOutbox } from './single-logout-outbox';
 
 const TIMEOUT_MS = 5000;
@@ -15,7 +15,6 @@ const MAX_INFLIGHT = 100;
 const ACCEPTED = new Set([200, 202, 204, 301, 302, 304]);
 /** RFC 8935 §2.2: a receiver acknowledges a SET with 202 (200 is taken too); 400 is a SET it will never accept. */
 const SET_ACCEPTED = new Set([200, 202]);
-const encoder = new TextEncoder();
 
 /**
  * Delivers the outbox on every node: each pass claims due requests (rows no other node holds) and
@@ -43,6 +42,7 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
   constructor(
     private readonly outbox: SingleLogoutOutbox,
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
+    private readonly eventKeys: SessionEventKeys,
   ) {}
 
   @Interval(1000)
@@ -109,16 +109,19 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
   }
 
   /**
-   * A session event: its stored claims signed now (JWS HS256, `typ` secevent+jwt, RFC 8417) with
-   * the secret SESSION_EVENTS_WEBHOOKS gives its receiver today, so a rotated secret applies to
-   * events still queued and no secret is ever stored. HMAC is deterministic: every attempt sends
-   * the same bytes. A receiver no longer configured is not sent to.
+   * A session event: its stored claims signed now with the server's key (SessionEventKeys: JWS
+   * ES256, `typ` secevent+jwt, `kid`), so a rotated key applies to events still queued; ECDSA
+   * signatures differ per attempt, the claims and `jti` do not. The receiver's secret from
+   * SESSION_EVENTS_WEBHOOKS today goes as `Authorization: Bearer` (RFC 8935 §2 leaves the push's
+   * authorization to the parties): it tells the receiver the push comes from its configured
+   * sender, and is never stored or logged. A receiver no longer configured is not sent to.
    */
   private async postEvent(r: ClaimedRequest): Promise<Outcome> {
     const receiver = this.config.sessionEvents.receivers.find((x) => x.url === r.logoutUrl);
     if (!receiver) return { ok: false, error: 'receiver no longer in SESSION_EVENTS_WEBHOOKS', permanent: true };
-    const token = await new CompactSign(encoder.encode(r.message)).setProtectedHeader({ alg: 'HS256', typ: 'secevent+jwt' }).sign(encoder.encode(receiver.secret));
-    const outcome = await this.post(r.logoutUrl, token, SECEVENT, SET_ACCEPTED);
+    const token = await this.eventKeys.sign(r.message);
+    if (token === null) return { ok: false, error: 'no session event signing key (SESSION_EVENTS_SIGNING_KEY)' };
+    const outcome = await this.post(r.logoutUrl, token, { ...SECEVENT, authorization: `Bearer ${receiver.secret}` }, SET_ACCEPTED);
     // RFC 8935 §2.3: 400 is the receiver's verdict on the SET itself; sending it again changes nothing.
     return outcome.httpStatus === 400 ? { ...outcome, permanent: true } : outcome;
   }
