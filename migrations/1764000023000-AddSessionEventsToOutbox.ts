@@ -24,7 +24,7 @@ export class AddSessionEventsToOutbox1764000023000 implements MigrationInterface
       ['ticket_id', 'LOGOUT: ST the service received, the SessionIndex of the request; SET: empty'],
       ['service', 'LOGOUT: service URL as given at login; SET: the CAEP event type URI'],
       ['logout_url', 'Where the request is POSTed: LOGOUT the registered logoutUrl or the service URL; SET the receiver URL'],
-      ['message', 'LOGOUT: NULL, the SAML LogoutRequest is built at delivery (rows from before 1764000010000 hold the XML); SET: the claims (JSON), signed HS256 with the receiver secret at delivery'],
+      ['message', 'LOGOUT: NULL, the SAML LogoutRequest is built at delivery (rows from before 1764000010000 hold the XML); SET: the claims (JSON), signed ES256 with the server session-event key at delivery (public keys at /cas/sse/jwks)'],
       ['reason', 'Why the session ended: LOGOUT, ADMIN, EXPIRED, DISABLED, LIMIT, PASSWORD_CHANGE, REPLACED; SET rows also ESTABLISHED, CREDENTIAL'],
     ]) {
       await q.query(`COMMENT ON COLUMN slo_outbox.${col} IS '${text}'`);
