@@ -66,7 +66,7 @@ function announceDefaults(logger: Logger, config: CasConfig): void {
   }
 }
 
-bootstrap().catch((e: Error) => {
-  new Logger('Bootstrap').error(`startup failed: ${e.message}`);
+bootstrap().catch((e: unknown) => {
+  new Logger('Bootstrap').error(`startup failed: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 });

