@@ -20,6 +20,7 @@ import { AddSessionOrigin1764000019000 } from './1764000019000-AddSessionOrigin'
 import { CreateSessionHistory1764000020000 } from './1764000020000-CreateSessionHistory';
 import { AddSessionSearchIndexes1764000022000 } from './1764000022000-AddSessionSearchIndexes';
 import { AddSessionEventsToOutbox1764000023000 } from './1764000023000-AddSessionEventsToOutbox';
+import { AddAuditRequestId1764000024000 } from './1764000024000-AddAuditRequestId';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -45,4 +46,5 @@ export const migrations = [
   CreateSessionHistory1764000020000,
   AddSessionSearchIndexes1764000022000,
   AddSessionEventsToOutbox1764000023000,
+  AddAuditRequestId1764000024000,
 ];

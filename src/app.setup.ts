@@ -1,4 +1,5 @@
 import fastifyCookie from '@fastify/cookie';
+import { LoggerService, LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -10,6 +11,8 @@ import { Clock } from './common/clock';
 import { CasConfig } from './config/cas-config';
 import { addSecurityHeaders } from './common/security-headers';
 import { UnexpectedErrorFilter } from './common/unexpected-error.filter';
+import { JsonLogger } from './common/json-logger';
+import { requestIdGenerator, runWithRequestId } from './common/request-context';
 
 const MAX_URL_LENGTH = 8192;
 
@@ -39,16 +42,28 @@ export function fastifyAdapter(config: CasConfig): FastifyAdapter {
     // Absolute URLs come from CAS_SERVER_PREFIX; the Host header is never used for them.
     trustProxy: config.trustedProxies.length ? config.trustedProxies : false,
     return503OnClosing: true,
+    // The request id of logs, errors and audit rows: X-Request-Id only from a trusted proxy.
+    genReqId: requestIdGenerator(config.trustedProxies),
   });
 }
 
-export function applicationOptions(config: CasConfig): { logger: ReturnType<typeof loggerLevels>; abortOnError: false } {
-  return { logger: loggerLevels(config), abortOnError: false };
+export function applicationOptions(config: CasConfig): { logger: LogLevel[] | LoggerService; abortOnError: false } {
+  return { logger: appLogger(config), abortOnError: false };
+}
+
+/** LOG_FORMAT=json: the JSON line logger; text: Nest's ConsoleLogger at LOG_LEVEL. */
+export function appLogger(config: CasConfig): LogLevel[] | LoggerService {
+  return config.logFormat === 'json' ? new JsonLogger(loggerLevels(config)) : loggerLevels(config);
 }
 
 export async function configureApp(app: NestFastifyApplication, config: CasConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   await fastify.register(fastifyCookie);
+  // First hook: every answer, refusals included, echoes the id; what runs for the request logs with it.
+  fastify.addHook('onRequest', (req, reply, done) => {
+    void reply.header('x-request-id', req.id);
+    runWithRequestId(req.id, done);
+  });
   fastify.addHook('onRequest', async (req, reply) => {
     if (req.url.length > MAX_URL_LENGTH) {
       await reply.code(414).header('content-type', 'text/plain; charset=utf-8').send('URI too long\n');
@@ -77,7 +92,7 @@ function serveAdminApiDocument(app: NestFastifyApplication): void {
   app.get(ApiDocument).set(document);
 }
 
-function loggerLevels(config: CasConfig): ('error' | 'warn' | 'log' | 'debug' | 'verbose')[] {
+function loggerLevels(config: CasConfig): LogLevel[] {
   const order = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
   return order.slice(0, order.indexOf(config.logLevel) + 1);
 }

@@ -1,7 +1,7 @@
 import './threadpool';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createApp } from './app.setup';
+import { appLogger, createApp } from './app.setup';
 import { CasConfig, loadCasConfig } from './config/cas-config';
 import { ConfigurationError } from './config/env.validation';
 import { resolveDatabase } from './database/resolve-database';
@@ -19,6 +19,8 @@ async function bootstrap(): Promise<void> {
     }
     throw e;
   }
+  // LOG_FORMAT=json from the first line after the configuration is read, not only once Nest starts.
+  if (config.logFormat === 'json') Logger.overrideLogger(appLogger(config));
   announceDefaults(logger, config);
   const database = await resolveDatabase(config, { attachToRunning: false });
   config = { ...config, databaseUrl: database.url };

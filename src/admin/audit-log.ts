@@ -10,6 +10,8 @@ export interface AuditEntry {
   action: string;
   target: string;
   status: number;
+  /** The request's id (X-Request-Id), null on rows older than the column. */
+  requestId: string | null;
 }
 
 /** The `admin_audit` table: the only SQL on it. */
@@ -22,18 +24,18 @@ export class AuditLog {
 
   async record(e: Omit<AuditEntry, 'id' | 'at'>): Promise<void> {
     await this.sql.affected(
-      `INSERT INTO admin_audit (at, actor, client_ip, action, target, status) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [this.clock.now(), e.actor, e.clientIp, e.action, e.target.slice(0, 2048), e.status],
+      `INSERT INTO admin_audit (at, actor, client_ip, action, target, status, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [this.clock.now(), e.actor, e.clientIp, e.action, e.target.slice(0, 2048), e.status, e.requestId],
     );
   }
 
   /** Newest first, keyset on id: entries older than `before`. */
   async page(limit: number, before?: number): Promise<AuditEntry[]> {
-    const rows = await this.sql.rows<{ id: string; at: Date; actor: string; client_ip: string; action: string; target: string; status: number }>(
-      `SELECT id, at, actor, client_ip, action, target, status FROM admin_audit
+    const rows = await this.sql.rows<{ id: string; at: Date; actor: string; client_ip: string; action: string; target: string; status: number; request_id: string | null }>(
+      `SELECT id, at, actor, client_ip, action, target, status, request_id FROM admin_audit
         WHERE ($1::bigint IS NULL OR id < $1::bigint) ORDER BY id DESC LIMIT $2`,
       [before ?? null, limit],
     );
-    return rows.map((r) => ({ id: Number(r.id), at: r.at.toISOString(), actor: r.actor, clientIp: r.client_ip, action: r.action, target: r.target, status: r.status }));
+    return rows.map((r) => ({ id: Number(r.id), at: r.at.toISOString(), actor: r.actor, clientIp: r.client_ip, action: r.action, target: r.target, status: r.status, requestId: r.request_id }));
   }
 }

@@ -45,6 +45,7 @@ export class AuditHook implements OnModuleInit {
           action: req.method,
           target: auditTarget(req.url, contextPath),
           status: reply.statusCode,
+          requestId: req.id,
         });
       } catch (e) {
         this.logger.error(`audit record failed: ${(e as Error).message}`);

@@ -33,7 +33,8 @@ export class UnexpectedErrorFilter implements ExceptionFilter {
       void reply.status(e.statusCode).header('content-type', 'application/json; charset=utf-8').send({ status: e.statusCode, message: e.message });
       return;
     }
-    this.logger.error(`${req.method} ${req.routeOptions?.url ?? 'unknown route'} failed: ${e.code ?? ''} ${e.message ?? String(error)}`);
+    // The request id (also the X-Request-Id the client got) ties the line to the request in text logs too.
+    this.logger.error(`${req.method} ${req.routeOptions?.url ?? 'unknown route'} failed (request ${req.id}): ${e.code ?? ''} ${e.message ?? String(error)}`);
     void reply.status(500).header('content-type', 'application/json; charset=utf-8').send({ status: 500, message: 'Internal error' });
   }
 }

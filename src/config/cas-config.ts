@@ -106,6 +106,8 @@ export interface CasConfig {
   logout: { followServiceRedirects: boolean };
   view: { cas2V3ForwardCompatible: boolean };
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** LOG_FORMAT: Nest's human-readable lines (text), or one JSON object per line for log shippers (json). */
+  logFormat: 'text' | 'json';
   /** `cas.authn.mfa.*`: the multi-factor providers (config/mfa-config.ts). */
   mfa: MfaConfig;
   /** `cas.authn.mfa.trusted.*`: browsers trusted to skip the second factor (config/mfa-trusted-config.ts). */
@@ -212,6 +214,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     logout: { followServiceRedirects: v.CAS_LOGOUT_FOLLOW_SERVICE_REDIRECTS },
     view: { cas2V3ForwardCompatible: v.CAS_VIEW_CAS2_V3_FORWARD_COMPATIBLE },
     logLevel: v.LOG_LEVEL as CasConfig['logLevel'],
+    logFormat: v.LOG_FORMAT as CasConfig['logFormat'],
     mfa: mfaConfig(env, development.enabled),
     mfaTrusted: loadMfaTrustedConfig(env),
     webAuthn: loadWebAuthnConfig(env, prefix),

@@ -236,6 +236,9 @@ export class EnvironmentVariables {
 
   @IsOptional() @IsString() @Matches(/^(error|warn|log|debug|verbose)$/)
   LOG_LEVEL = 'log';
+
+  @IsOptional() @IsString() @Matches(/^(text|json)$/, { message: 'LOG_FORMAT must be text or json' })
+  LOG_FORMAT = 'text';
 }
 
 export class ConfigurationError extends Error {}
