@@ -130,6 +130,13 @@ describe('loadCasConfig', () => {
     expect(c.tgc.allowedIpAddressesPattern?.test('10.0.0.12.evil')).toBe(false);
   });
 
+  it('refuses a TRUSTED_PROXIES entry that is not an address or a CIDR range, naming the variable', () => {
+    for (const bad of ['1.2.3', '10.0.0.0/33', '::1/129', '10.0.0.1/8/8', 'proxy.example.org', '10.0.0.1,,10.0.0.2']) {
+      expect(configError({ TRUSTED_PROXIES: bad }).message).toContain('TRUSTED_PROXIES must be comma-separated IP addresses or CIDR ranges');
+    }
+    expect(loadCasConfig({ TRUSTED_PROXIES: '127.0.0.1, ::1, 10.0.0.0/8, fd00::/8' }).trustedProxies).toEqual(['127.0.0.1', '::1', '10.0.0.0/8', 'fd00::/8']);
+  });
+
   it('names every bad variable in one ConfigurationError', () => {
     const message = configError({
       PORT: 'abc',

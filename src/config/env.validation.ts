@@ -1,4 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
+import { isIP } from 'node:net';
 import {
   IsBoolean,
   IsInt,
@@ -37,6 +38,29 @@ const toBool = ({ value }: { value: unknown }) => {
   const v = value.trim().toLowerCase();
   return v === 'true' ? true : v === 'false' ? false : value;
 };
+
+/**
+ * Comma-separated IP addresses or CIDR ranges (v4 or v6), each one a real address with a prefix
+ * length that fits it: `1.2.3` or `10.0.0.0/33` must stop the boot here, naming the variable,
+ * rather than later in the request-id trust list or Fastify's.
+ */
+@ValidatorConstraint({ name: 'isAddressList' })
+class IsAddressList implements ValidatorConstraintInterface {
+  validate(value: unknown): boolean {
+    return String(value)
+      .split(',')
+      .every((entry) => {
+        const [address, bits, ...rest] = entry.trim().split('/');
+        const family = isIP(address);
+        if (!family || rest.length) return false;
+        return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+      });
+  }
+
+  defaultMessage(): string {
+    return '$property must be comma-separated IP addresses or CIDR ranges';
+  }
+}
 
 @ValidatorConstraint({ name: 'isRegex' })
 class IsRegex implements ValidatorConstraintInterface {
@@ -223,9 +247,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() @Validate(IsRegex)
   CAS_TGC_ALLOWED_IP_ADDRESSES_PATTERN?: string;
 
-  @IsOptional() @IsString() @Matches(/^[0-9A-Fa-f.:/]+(,\s*[0-9A-Fa-f.:/]+)*$/, {
-    message: 'TRUSTED_PROXIES must be comma-separated IP addresses or CIDR ranges',
-  })
+  @IsOptional() @IsString() @Validate(IsAddressList)
   TRUSTED_PROXIES?: string;
 
   @IsOptional() @Transform(toBool) @IsBoolean()
