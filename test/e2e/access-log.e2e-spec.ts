@@ -9,6 +9,7 @@ describe('access log', () => {
   let json: ServerProcess | undefined;
   let text: ServerProcess | undefined;
 
+  // Compiles the server and starts server processes: slow on a loaded 2-CPU box.
   beforeAll(async () => {
     build = buildServer();
     db = await createTestDatabase();
@@ -16,7 +17,7 @@ describe('access log', () => {
       startServerProcess(build.mainJs, { DATABASE_URL: db.url, ...TEST_KEYS, LOG_FORMAT: 'json', ACCESS_LOG_ENABLED: 'true' }),
       startServerProcess(build.mainJs, { DATABASE_URL: db.url, ...TEST_KEYS, ACCESS_LOG_ENABLED: 'true' }),
     ]);
-  });
+  }, 120_000);
   afterAll(async () => {
     await Promise.all([json?.stop(), text?.stop()]);
     await db?.drop();

@@ -8,11 +8,12 @@ describe('LOG_FORMAT=json', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   let node: ServerProcess | undefined;
 
+  // Compiles the server and starts server processes: slow on a loaded 2-CPU box.
   beforeAll(async () => {
     build = buildServer();
     db = await createTestDatabase();
     node = await startServerProcess(build.mainJs, { DATABASE_URL: db.url, ...TEST_KEYS, LOG_FORMAT: 'json' });
-  });
+  }, 120_000);
   afterAll(async () => {
     await node?.stop();
     await db?.drop();

@@ -14,11 +14,12 @@ describe('a second server on the same data directory', () => {
   let first: ServerProcess | undefined;
   let dataDir: string;
 
+  // Compiles the server and starts server processes: slow on a loaded 2-CPU box.
   beforeAll(async () => {
     build = buildServer();
     dataDir = mkdtempSync(join(tmpdir(), 'cas-shared-data-'));
     first = await startServerProcess(build.mainJs, { DATABASE_URL: '', CAS_DATA_DIR: dataDir });
-  });
+  }, 120_000);
   afterAll(async () => {
     await first?.stop();
     closeHttpAgent();
