@@ -165,6 +165,7 @@ describe('console: services', () => {
     expect(bad.statusCode).toBe(400);
     expect(bad.headers['content-security-policy']).toMatch(CSP);
     expect(bad.body).toMatch(/<input type="text" id="serviceId" name="serviceId" value="\^https:\/\/wiki\\\.example\\\.org\/\(\.\*"[^>]* aria-invalid="true" aria-describedby="serviceId-error"><p class="hint">[^<]*<\/p><p class="error-text" id="serviceId-error">serviceId: invalid regular expression/);
+    expect(bad.body).toContain('The service was not saved: correct <a href="#serviceId">the service URL pattern</a> below.');
     // What was typed is kept.
     expect(bad.body).toContain('name="name" value="Wiki"');
     expect(await row(30)).toBeUndefined();

@@ -7,17 +7,28 @@ import { FAILURE_MODES, LOGOUT_TYPES, MFA_PROVIDER_IDS, type ServiceForm, type S
 /** The Services pages' own CSS (a constant; the console's stylesheet has the rest). */
 export const SERVICES_STYLE = `.svc-pattern{max-width:28rem}
 .svc-policies{min-width:14rem}
-.svc-name{font-weight:600;overflow-wrap:anywhere}
+.svc-name{font-weight:600;overflow-wrap:break-word}
+.svc-meta{display:none;font-size:.8rem;color:#5a636e;margin-top:.1rem}
 .svc-problem{color:#8c1d18;font-size:.85rem;margin:.25rem 0 0;overflow-wrap:anywhere}
 .form-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:0 1.25rem}
-fieldset{border:1px solid #d8dde3;border-radius:6px;padding:.5rem 1rem .25rem;margin:0 0 1rem}
+fieldset{border:1px solid #d8dde3;border-radius:6px;padding:.5rem 1rem .5rem;margin:0 0 1rem}
 legend{font-weight:600;font-size:.875rem;padding:0 .3rem}
-.panel .field:last-child{margin-bottom:0}
-.readonly{padding:.45rem 0;font-weight:600}
+fieldset .field{margin:.5rem 0 0}
+.readonly{margin:0;padding:.45rem 0;font-weight:600}
 .result{border-left:4px solid #8a939e}.result.ok{border-left-color:#1f7a3a}.result.bad{border-left-color:#b3261e}.result.warn{border-left-color:#8a5a00}
 .result h2{margin-top:0}
 .tester{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}.tester .field{flex:1 1 20rem;margin:0}
-pre.definition{white-space:pre-wrap;overflow-wrap:anywhere}`;
+pre.definition{white-space:pre-wrap;overflow-wrap:anywhere;max-height:none}
+@media (max-width:40rem){
+.table.svc-table,.table.svc-table tbody{display:block;width:100%}
+.table.svc-table thead{display:none}
+.table.svc-table .badge{white-space:normal}
+.table.svc-table tr{display:block;padding:.6rem .75rem;border-bottom:1px solid #e6e9ed}
+.table.svc-table tr:last-child{border-bottom:0}
+.table.svc-table td{display:block;border:0;padding:.15rem 0;min-width:0;max-width:none}
+.table.svc-table td.num{display:none}
+.svc-meta{display:block}
+}`;
 
 export const PAGE_SIZE = 50;
 
@@ -28,13 +39,13 @@ export function serviceListBody(v: ConsoleViewer, page: { services: StoredServic
     (s) => html`<tr>
 <td class="num">${s.service?.evaluationOrder ?? text(s.definition.evaluationOrder)}</td>
 <td class="num">${s.id}</td>
-<td><a class="svc-name" href="${base}/${s.id}">${s.service?.name ?? (text(s.definition.name) || `service ${s.id}`)}</a></td>
+<td><a class="svc-name" href="${base}/${s.id}">${s.service?.name ?? (text(s.definition.name) || `service ${s.id}`)}</a><span class="svc-meta">Order ${s.service?.evaluationOrder ?? text(s.definition.evaluationOrder)} · id ${s.id}</span></td>
 <td class="wrap svc-pattern"><span class="mono">${s.service?.serviceId ?? text(s.definition.serviceId)}</span></td>
 <td class="svc-policies">${s.service ? policyBadges(s.service) : html`<span class="badge bad">invalid definition</span><p class="svc-problem">${s.problem}</p>`}</td>
 </tr>`,
   );
   const table = page.services.length
-    ? html`<div class="table-wrap"><table class="table" aria-label="Registered services">
+    ? html`<div class="table-wrap"><table class="table svc-table" aria-label="Registered services">
 <thead><tr><th scope="col" class="num">Order</th><th scope="col" class="num">Id</th><th scope="col">Name</th><th scope="col">Service URL pattern</th><th scope="col">Policies</th></tr></thead>
 <tbody>${rows}</tbody></table></div>`
     : html`<p class="empty">${after === undefined ? 'No service is registered, so CAS issues no ticket to any application. Add one with “New service”, or put CAS JSON files in the service registry directory.' : 'No more services.'}</p>`;
@@ -108,10 +119,13 @@ export function serviceFormBody(v: ConsoleViewer, form: ServiceForm, errors: Ser
   const error = (f: ServiceFormField) => errors[f] && html`<p class="error-text" id="${f}-error">${errors[f]}</p>`;
   const input = (f: 'id' | 'name' | 'serviceId' | 'evaluationOrder' | 'description' | 'logoutUrl', label: string, hint?: string, extra?: Html) =>
     html`<div class="field"><label for="${f}">${label}</label><input type="text" id="${f}" name="${f}" value="${form[f]}"${extra ?? ''}${invalid(f)}>${hint && html`<p class="hint">${hint}</p>`}${error(f)}</div>`;
-  const select = (f: 'logoutType' | 'failureMode', label: string, options: readonly string[]) =>
-    html`<div class="field"><label for="${f}">${label}</label><select id="${f}" name="${f}"${invalid(f)}>${options.map(
-      (o) => html`<option value="${o}"${o === form[f] ? ' selected' : ''}>${o}</option>`,
+  const select = (f: 'logoutType' | 'failureMode', label: string, options: Record<string, string>) => {
+    // A value the form does not offer (from the JSON) stays selected, so its error names it.
+    const values = form[f] in options ? Object.keys(options) : [...Object.keys(options), form[f]];
+    return html`<div class="field"><label for="${f}">${label}</label><select id="${f}" name="${f}"${invalid(f)}>${values.map(
+      (o) => html`<option value="${o}"${o === form[f] ? ' selected' : ''}>${options[o] ?? o}</option>`,
     )}</select>${error(f)}</div>`;
+  };
   const check = (f: 'enabled' | 'ssoEnabled', label: string) =>
     html`<div class="check"><input type="checkbox" id="${f}" name="${f}" value="true"${form[f] ? ' checked' : ''}${invalid(f)}><label for="${f}">${label}</label></div>${error(f)}`;
   const providers = MFA_PROVIDER_IDS.map(
@@ -119,11 +133,11 @@ export function serviceFormBody(v: ConsoleViewer, form: ServiceForm, errors: Ser
   );
   // A provider in the definition this server does not have stays posted, so the error names it.
   const unknown = form.mfaProviders.filter((p) => !(MFA_PROVIDER_IDS as readonly string[]).includes(p)).map((p) => html`<input type="hidden" name="mfaProviders" value="${p}">`);
-  const count = Object.keys(errors).length;
+  const first = (Object.keys(errors) as ServiceFormField[])[0];
   return html`<p class="muted"><a href="${v.base}/services">Services</a> ›${editing && html` <a href="${cancel}">${editing.name}</a> ›`}</p>
 <h1>${editing ? `Edit ${editing.name}` : 'New service'}</h1>
 <p class="lead">The common settings below; anything else in the CAS JSON at the bottom. The settings above replace the same keys in the JSON.</p>
-${count > 0 && html`<p class="notice error" role="alert">The service was not saved: correct the field marked below.</p>`}
+${first && html`<p class="notice error" role="alert">The service was not saved: correct <a href="#${first === 'mfaProviders' ? `mfa-${MFA_PROVIDER_IDS[0]}` : first}">${FIELD_LABELS[first]}</a> below.</p>`}
 <form method="post" action="${action}" novalidate>${csrfField(v)}
 <div class="panel"><div class="form-grid">
 ${editing ? html`<div class="field"><span class="label">Id</span><p class="readonly">${editing.id}</p></div>` : input('id', 'Id', 'A whole number, unique among the services.', html` inputmode="numeric"`)}
@@ -134,9 +148,9 @@ ${input('serviceId', 'Service URL pattern (serviceId)', 'A regular expression th
 ${input('description', 'Description')}
 <div class="form-grid">
 <fieldset><legend>Access</legend>${check('enabled', 'Enabled: CAS issues tickets for this service')}${check('ssoEnabled', 'Single sign-on allowed')}</fieldset>
-<fieldset><legend>Multi-factor authentication</legend>${providers}${unknown}${error('mfaProviders')}${select('failureMode', 'When the provider cannot run', FAILURE_MODES)}</fieldset>
+<fieldset><legend>Multi-factor authentication</legend>${providers}${unknown}${error('mfaProviders')}${select('failureMode', 'When the provider cannot run', FAILURE_MODE_LABELS)}</fieldset>
 </div>
-<div class="form-grid">${select('logoutType', 'Logout type', LOGOUT_TYPES)}${input('logoutUrl', 'Logout URL', 'Where single logout requests go; empty: the service URL.', html` spellcheck="false" autocapitalize="off"`)}</div>
+<div class="form-grid">${select('logoutType', 'Logout type', LOGOUT_TYPE_LABELS)}${input('logoutUrl', 'Logout URL', 'Where single logout requests go; empty: the service URL.', html` spellcheck="false" autocapitalize="off"`)}</div>
 <div class="field"><label for="json">CAS JSON definition</label><textarea id="json" name="json" rows="18" spellcheck="false" autocapitalize="off"${invalid('json')}>${form.json}</textarea>${error('json')}</div>
 <div class="actions"><button type="submit" class="btn">${editing ? 'Save changes' : 'Create service'}</button><a href="${cancel}">Cancel</a></div>
 </div></form>`;
@@ -158,7 +172,7 @@ export function matchBody(v: ConsoleViewer, url: string | undefined, report: Ser
         : report.kind === 'disabled'
           ? ['bad', 'Matched, but disabled', html`<p>${link(report.service)} matches this URL but is disabled: CAS refuses it (“not authorized”). Enable the service to let it in.</p>`]
           : report.kind === 'none'
-            ? ['bad', 'No service matches', html`<p>No registered service’s pattern matches the whole URL, so CAS refuses it. Check the scheme, host, port and path against the patterns on the Services page.</p>`]
+            ? ['bad', 'No service matches', html`<p>No registered service’s pattern matches the whole URL, so CAS refuses it. Check the scheme, host, port and path against the patterns on the <a href="${v.base}/services">Services page</a>.</p>`]
             : ['warn', 'Not a URL CAS accepts', html`<p>Before any service is tried, CAS accepts only an http or https URL of printable characters (at most 4096), with nothing it could not redirect to; this is not one.</p>`];
     result = html`<section class="panel result ${kind}" aria-live="polite"><h2>${heading}</h2><p class="mono">${url}</p>${body}${shadowed}</section>`;
   }
@@ -174,6 +188,35 @@ ${result}`;
 export function notFoundBody(v: ConsoleViewer, id: string): Html {
   return html`<h1>No such service</h1><p class="lead">There is no registered service with id ${id}; it may have been deleted.</p><p><a href="${v.base}/services">All services</a></p>`;
 }
+
+const FAILURE_MODE_LABELS: Record<(typeof FAILURE_MODES)[number], string> = {
+  UNDEFINED: 'UNDEFINED: global setting',
+  CLOSED: 'CLOSED: no login',
+  OPEN: 'OPEN: without the factor',
+  PHANTOM: 'PHANTOM: as if satisfied',
+  NONE: 'NONE: not checked',
+};
+
+const LOGOUT_TYPE_LABELS: Record<(typeof LOGOUT_TYPES)[number], string> = {
+  BACK_CHANNEL: 'BACK_CHANNEL: CAS posts',
+  FRONT_CHANNEL: 'FRONT_CHANNEL: via the browser',
+  NONE: 'NONE: no logout',
+};
+
+const FIELD_LABELS: Record<ServiceFormField, string> = {
+  id: 'the id',
+  name: 'the name',
+  serviceId: 'the service URL pattern',
+  evaluationOrder: 'the evaluation order',
+  description: 'the description',
+  logoutType: 'the logout type',
+  logoutUrl: 'the logout URL',
+  enabled: '“Enabled”',
+  ssoEnabled: '“Single sign-on allowed”',
+  mfaProviders: 'the multi-factor providers',
+  failureMode: 'the failure mode',
+  json: 'the CAS JSON definition',
+};
 
 function logoutText(s: RegisteredService): string {
   if (s.logoutType === 'NONE') return 'No single logout.';
