@@ -115,6 +115,21 @@ describe('console services pages in a real browser (chromium)', () => {
     await rig.screenshotDesktopAndPhone(page, 'console-services-tester-none-desktop', 'console-services-tester-none-phone');
   });
 
+  it('creates a service from the empty form', async () => {
+    await page.goto(`${rig.casUrl}/admin/services`, { waitUntil: 'load' });
+    await rig.clickAndWait(page, 'a[href$="/services/new"]');
+    await rig.screenshotDesktopAndPhone(page, 'console-services-new-desktop', 'console-services-new-phone');
+    await page.type('#id', '5');
+    await page.type('#name', 'Library');
+    await page.type('#evaluationOrder', '5');
+    await page.type('#serviceId', `^http://127\\.0\\.0\\.1:${appPort}/library(/.*)?`);
+    await page.click('#mfa-mfa-gauth');
+    await rig.clickAndWait(page, 'form[action$="/services/new"] button[type=submit]');
+    expect(page.url()).toBe(`${rig.casUrl}/admin/services/5?done=created`);
+    expect(await text('h1')).toBe('Library');
+    expect(await text('pre.definition')).toContain('"mfa-gauth"');
+  });
+
   it('disables a service with its button, and enables it again', async () => {
     await page.goto(`${rig.casUrl}/admin/services/4`, { waitUntil: 'load' });
     await rig.clickAndWait(page, 'form[action$="/services/4/enabled"] button');

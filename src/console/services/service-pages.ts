@@ -18,7 +18,7 @@ fieldset .field{margin:.5rem 0 0}
 .result{border-left:4px solid #8a939e}.result.ok{border-left-color:#1f7a3a}.result.bad{border-left-color:#b3261e}.result.warn{border-left-color:#8a5a00}
 .result h2{margin-top:0}
 .tester{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}.tester .field{flex:1 1 20rem;margin:0}
-pre.definition{white-space:pre-wrap;overflow-wrap:anywhere;max-height:none}
+pre.definition{max-height:none}
 @media (max-width:40rem){
 .table.svc-table,.table.svc-table tbody{display:block;width:100%}
 .table.svc-table thead{display:none}
