@@ -135,6 +135,12 @@ export class ServiceRegistry {
     return { services: rows.slice(0, limit).map(stored), more: rows.length > limit };
   }
 
+  /** One more than the highest id in use (the primary key's last entry): the id a new service is offered. */
+  async nextId(): Promise<number> {
+    const row = await this.sql.one<{ id: string | null }>(`SELECT max(id) AS id FROM registered_services`);
+    return Number(row?.id ?? 0) + 1;
+  }
+
   /** One stored service, parsed when it still parses; null when there is none with this id. */
   async stored(id: number): Promise<StoredService | null> {
     const row = await this.sql.one<{ id: string; source: ServiceSource; definition: Record<string, unknown> }>(

@@ -119,7 +119,7 @@ describe('console services pages in a real browser (chromium)', () => {
     await page.goto(`${rig.casUrl}/admin/services`, { waitUntil: 'load' });
     await rig.clickAndWait(page, 'a[href$="/services/new"]');
     await rig.screenshotDesktopAndPhone(page, 'console-services-new-desktop', 'console-services-new-phone');
-    await page.type('#id', '5');
+    expect(await page.$eval('#id', (e) => (e as unknown as { value: string }).value)).toBe('5');
     await page.type('#name', 'Library');
     await page.type('#evaluationOrder', '5');
     await page.type('#serviceId', `^http://127\\.0\\.0\\.1:${appPort}/library(/.*)?`);

@@ -160,6 +160,8 @@ describe('console: services', () => {
     const form = await get('/cas/admin/services/new');
     expect(form.statusCode).toBe(200);
     expect(form.body).toContain('<label for="serviceId">');
+    // The next free id is offered.
+    expect(form.body).toContain('<input type="text" id="id" name="id" value="21"');
     const fields = { id: '30', name: 'Wiki', serviceId: '^https://wiki\\.example\\.org/(.*', evaluationOrder: '30', logoutType: 'BACK_CHANNEL', enabled: 'true', ssoEnabled: 'true', failureMode: 'UNDEFINED', json: '' };
     const bad = await post('/cas/admin/services/new', fields);
     expect(bad.statusCode).toBe(400);

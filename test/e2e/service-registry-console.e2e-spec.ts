@@ -49,6 +49,7 @@ describe('ServiceRegistry for the console', () => {
   it('reads one stored service, or null', async () => {
     expect((await registry.stored(4))?.service?.enabled).toBe(false);
     expect(await registry.stored(404)).toBeNull();
+    expect(await registry.nextId()).toBe(10);
   });
 
   it('explains a URL as /login decides it: not a URL, no match, the first match disabled or used, and what it shadows', () => {

@@ -46,9 +46,9 @@ export class ConsoleServicesController {
   }
 
   @Get('new')
-  newForm(@Req() req: FastifyRequest, @Res() reply: FastifyReply): void {
+  async newForm(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const v = viewer(req);
-    this.send(reply, v, 200, 'New service', serviceFormBody(v, newServiceForm(), {}));
+    this.send(reply, v, 200, 'New service', serviceFormBody(v, { ...newServiceForm(), id: String(await this.registry.nextId()) }, {}));
   }
 
   /** Saved as POST /actuator/registeredServices saves: validated, then inserted unless the id is taken. */
