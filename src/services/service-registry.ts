@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { Sql, type Tx } from '../database/sql';
-import { compileServicePattern, parseServiceDefinition, RegisteredService } from './registered-service';
+import { compileServicePattern, InvalidServiceDefinition, parseServiceDefinition, RegisteredService } from './registered-service';
+import { isUsableServiceUrl } from './service-url';
 
 interface CompiledService {
   service: RegisteredService;
@@ -10,6 +11,26 @@ interface CompiledService {
 }
 
 export type ServiceSource = 'json' | 'api';
+
+/** One stored service as the console lists it: its definition, and what this server makes of it. */
+export interface StoredService {
+  id: number;
+  source: ServiceSource;
+  definition: Record<string, unknown>;
+  /** The parsed definition, or null when it no longer parses (then `problem` says why; reload skips it). */
+  service: RegisteredService | null;
+  problem?: string;
+}
+
+/**
+ * What the registry does with a URL, as /login decides it: not a URL it may redirect to at all,
+ * no entry matching it, the first match disabled, or the first match used. `shadowed` lists the
+ * later entries that match too but are never reached (first match wins).
+ */
+export type ServiceMatchReport =
+  | { kind: 'unusable' }
+  | { kind: 'none' }
+  | { kind: 'disabled' | 'authorized'; service: RegisteredService; shadowed: RegisteredService[] };
 
 /**
  * Registered services: the `registered_services` table (its only owner, and the source of truth
@@ -96,6 +117,59 @@ export class ServiceRegistry {
     return rows.map((r) => r.definition);
   }
 
+  /**
+   * A page of the stored services in evaluation order (the order `match` tries them), keyset-paged
+   * after the service with id `after`; `limit + 1` rows are read so the caller knows whether
+   * another page follows. A row that no longer parses is listed with its problem, not skipped:
+   * the console is where an operator sees it.
+   */
+  async page(after: number | undefined, limit: number): Promise<{ services: StoredService[]; more: boolean }> {
+    const rows = await this.sql.rows<{ id: string; source: ServiceSource; definition: Record<string, unknown> }>(
+      after === undefined
+        ? `SELECT id, source, definition FROM registered_services ORDER BY evaluation_order, name, id LIMIT $1`
+        : `SELECT r.id, r.source, r.definition FROM registered_services r, registered_services a
+           WHERE a.id = $2 AND (r.evaluation_order, r.name, r.id) > (a.evaluation_order, a.name, a.id)
+           ORDER BY r.evaluation_order, r.name, r.id LIMIT $1`,
+      after === undefined ? [limit + 1] : [limit + 1, after],
+    );
+    return { services: rows.slice(0, limit).map(stored), more: rows.length > limit };
+  }
+
+  /** One more than the highest id in use (the primary key's last entry): the id a new service is offered. */
+  async nextId(): Promise<number> {
+    const row = await this.sql.one<{ id: string | null }>(`SELECT max(id) AS id FROM registered_services`);
+    return Number(row?.id ?? 0) + 1;
+  }
+
+  /** One stored service, parsed when it still parses; null when there is none with this id. */
+  async stored(id: number): Promise<StoredService | null> {
+    const row = await this.sql.one<{ id: string; source: ServiceSource; definition: Record<string, unknown> }>(
+      `SELECT id, source, definition FROM registered_services WHERE id = $1`,
+      [id],
+    );
+    return row ? stored(row) : null;
+  }
+
+  /**
+   * Sets CAS's `accessStrategy.enabled` in the stored definition, under the row's lock so a
+   * concurrent edit is not lost; the service then counts as changed through the API. Null when
+   * there is no such service; throws InvalidServiceDefinition when the stored one no longer parses.
+   */
+  async setEnabled(id: number, enabled: boolean): Promise<RegisteredService | null> {
+    return this.change(async (tx) => {
+      const row = await tx.one<{ definition: Record<string, unknown> }>(`SELECT definition FROM registered_services WHERE id = $1 FOR UPDATE`, [id]);
+      if (!row) return null;
+      const access = row.definition.accessStrategy;
+      const strategy = typeof access === 'object' && access !== null && !Array.isArray(access) ? access : { '@class': DEFAULT_ACCESS_STRATEGY };
+      const s = parseServiceDefinition({ ...row.definition, accessStrategy: { ...strategy, enabled } });
+      await tx.affected(
+        `UPDATE registered_services SET enabled = $2, definition = $3, source = 'api', updated_at = now() WHERE id = $1`,
+        [id, s.enabled, JSON.stringify(s.definition)],
+      );
+      return s;
+    });
+  }
+
   async definition(id: number): Promise<Record<string, unknown> | null> {
     const row = await this.sql.one<{ definition: Record<string, unknown> }>(`SELECT definition FROM registered_services WHERE id = $1`, [id]);
     return row ? row.definition : null;
@@ -145,6 +219,19 @@ export class ServiceRegistry {
     return null;
   }
 
+  /**
+   * Why a URL is or is not accepted, with the same checks in the same order as /login
+   * (LoginService.authorizedService: a usable URL, then the first match, then enabled), on this
+   * node's loaded list. For the console's "which service matches this URL?".
+   */
+  explain(serviceUrl: string): ServiceMatchReport {
+    if (!isUsableServiceUrl(serviceUrl)) return { kind: 'unusable' };
+    const service = this.match(serviceUrl);
+    if (!service) return { kind: 'none' };
+    const shadowed = this.compiled.filter((c) => c.service !== service && c.pattern.test(serviceUrl)).map((c) => c.service);
+    return { kind: service.enabled ? 'authorized' : 'disabled', service, shadowed };
+  }
+
   /** An enabled registered service for the URL, or null: what every endpoint accepts. */
   authorized(serviceUrl: string): RegisteredService | null {
     const s = this.match(serviceUrl);
@@ -170,5 +257,16 @@ export class ServiceRegistry {
   private async storedVersion(): Promise<number> {
     const row = await this.sql.one<{ version: string }>(`SELECT version FROM service_registry_version WHERE id = 1`);
     return Number(row!.version);
+  }
+}
+
+const DEFAULT_ACCESS_STRATEGY = 'org.apereo.cas.services.DefaultRegisteredServiceAccessStrategy';
+
+function stored(row: { id: string; source: ServiceSource; definition: Record<string, unknown> }): StoredService {
+  try {
+    return { id: Number(row.id), source: row.source, definition: row.definition, service: parseServiceDefinition(row.definition) };
+  } catch (e) {
+    if (!(e instanceof InvalidServiceDefinition)) throw e;
+    return { id: Number(row.id), source: row.source, definition: row.definition, service: null, problem: e.message };
   }
 }
