@@ -57,5 +57,5 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem;margi
 pre{background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:.8rem 1rem;overflow:auto;font-size:.85rem;max-height:36rem}
 .signin{max-width:26rem;margin:4rem auto;background:#fff;border:1px solid #d8dde3;border-radius:8px;padding:1.5rem}
 .signin h1{margin-top:0}
-@media (max-width:40rem){main{padding:1rem .75rem 2rem}.top-inner{padding:.5rem .75rem}.who{width:100%;justify-content:space-between}
+@media (max-width:40rem){main{padding:1rem .75rem 2rem}.top nav{flex:1 1 100%}.top-inner{padding:.5rem .75rem}.who{width:100%;justify-content:space-between}
 dl.facts{grid-template-columns:1fr;gap:0}dl.facts dd{margin-bottom:.5rem}.filters .field{flex-basis:100%}.signin{margin:1.5rem .75rem}}`;
