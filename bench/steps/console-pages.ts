@@ -25,6 +25,8 @@ export const CONSOLE_PAGES: [string, (i: number) => string][] = [
   ['sessions grouped by user', () => '/sessions?groupBy=user'],
   ['sessions, users on several IPs', () => '/sessions/multiple-ips'],
   ['services', () => '/services'],
+  ['a service', () => '/services/1'],
+  ['which service matches a URL', (i) => `/services/match?url=${encodeURIComponent(`https://app${i % 10}.example.org/`)}`],
   ['users & throttles', () => '/users'],
   ['audit', () => '/audit'],
 ];
