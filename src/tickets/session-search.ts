@@ -34,6 +34,8 @@ export interface SessionFilter {
   rememberMe?: boolean;
   /** true: satisfied some multi-factor provider; false: password only; a string: that provider. */
   mfa?: boolean | string;
+  /** The login's device: its type alone, or browser, OS and type (null: not known), as the device summary groups them. */
+  device?: { type: string } | { browser: string | null; os: string | null; type: string | null };
 }
 
 /** A live ticket of a session, as an administrator is shown it: never its whole id. */
@@ -239,6 +241,12 @@ function from(branch: Branch, f: SessionFilter, b: Binds, now: string, walk: boo
   if (f.mfa === true) where.push(`${r}.authentication_factors IS NOT NULL AND ${r}.authentication_factors <> '{}'::jsonb`);
   else if (f.mfa === false) where.push(`(${r}.authentication_factors IS NULL OR ${r}.authentication_factors = '{}'::jsonb)`);
   else if (typeof f.mfa === 'string') where.push(`(${r}.authentication_factors ->> ${b.add(f.mfa)}::text) IS NOT NULL`);
+  if (f.device && !('browser' in f.device)) where.push(`${r}.device_type = ${b.add(f.device.type)}::text`);
+  else if (f.device) {
+    for (const [column, value] of [['device_browser', f.device.browser], ['device_os', f.device.os], ['device_type', f.device.type]] as const) {
+      where.push(value === null ? `${r}.${column} IS NULL` : `${r}.${column} = ${b.add(value)}::text`);
+    }
+  }
   if (f.service) {
     // session_services keeps a record per ticket granted, after the ticket itself was used up.
     const which = branch.type === 'TGT' ? `s.session_id = t.id` : `s.session_id = t.session_id AND s.granted_by = t.id`;
