@@ -76,7 +76,7 @@ export function bareConsolePage(base: string, title: string, body: Html): Consol
 function document(title: string, base: string, nonce: string, style: string | undefined, content: Html): string {
   return html`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${title}</title>
+<meta name="referrer" content="same-origin"><title>${title}</title>
 <link rel="stylesheet" href="${base}/assets/console.css">${style ? html`<style nonce="${nonce}">${new Html(style)}</style>` : ''}</head>
 <body><a class="skip" href="#main">Skip to content</a>${content}</body></html>`.toString();
 }
