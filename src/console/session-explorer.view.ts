@@ -77,12 +77,12 @@ export function filterForm(v: ConsoleViewer, q: ExplorerQuery, errors: FieldErro
   return html`<form class="filters" method="get" action="${v.base}/sessions" role="search" aria-label="Find sessions">
 ${only ? html`<input type="hidden" name="user" value="${q.user}">` : field('username', 'User starts with', q.username, errors, 'Any case', 'ali')}
 ${field('ip', 'IP address or range', q.ip, errors, 'An address or CIDR', '10.0.0.0/8')}
-${field('service', 'Service', q.service, errors, 'Registered id or URL start', 'https://app.example.org/')}
+${field('service', 'Service', q.service, errors, 'Its id or URL start', 'https://…')}
 ${field('since', 'Signed in since', q.since, errors, '2h, 7d or an ISO date', '24h')}
-${field('until', 'Signed in before', q.until, errors, '2h, 7d or an ISO date', '2026-12-03T08:00Z')}
-${field('device', 'Device', q.device, errors, 'desktop, mobile, tablet…', 'mobile')}
+${field('until', 'Signed in before', q.until, errors, '2h, 7d or an ISO date', '2026-12-03')}
+${field('device', 'Device', q.device, errors, 'A type, or as grouped', 'mobile')}
 ${select('rememberMe', 'Remember me', q.rememberMe, [['', 'Any'], ['true', 'Yes'], ['false', 'No']], errors)}
-${field('mfa', 'Multi-factor', q.mfa, errors, 'true, false or a provider', 'mfa-gauth')}
+${field('mfa', 'Multi-factor', q.mfa, errors, 'true, false or a provider', 'true')}
 ${select('group', 'Group by', q.group, [['', 'Nothing: list sessions'], ...Object.entries(GROUPS)], errors)}
 <div class="field filter-submit"><button class="btn" type="submit">Search</button></div>
 </form>
@@ -98,7 +98,7 @@ export function filterFields(q: ExplorerQuery, form?: string): Html[] {
 
 function origin(s: { clientIp: string | null; location: { country: string | null; city: string | null } | null }): Html {
   const place = s.location && [s.location.city, s.location.country].filter(Boolean).join(', ');
-  return html`${s.clientIp ? html`<span class="mono">${s.clientIp}</span>` : html`<span class="muted">unknown</span>`}${place && html`<br><span class="muted">${place}</span>`}`;
+  return html`${s.clientIp ? html`<span class="mono ip">${s.clientIp}</span>` : html`<span class="muted">unknown</span>`}${place && html`<br><span class="muted">${place}</span>`}`;
 }
 
 function device(d: { browser: string | null; os: string | null; type: string | null }): Html {
@@ -234,7 +234,7 @@ export function endedSessionBody(v: ConsoleViewer, handle: string, e: HistoryEnt
   const user = e.principal;
   const deliveries = html`<h2>Single logout requests</h2>${
     requests.length
-      ? html`<div class="table-wrap"><table class="table"><thead><tr><th scope="col">Service</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th>
+      ? html`<div class="table-wrap"><table class="table" id="deliveries"><thead><tr><th scope="col">Service</th><th scope="col">Status</th><th scope="col" class="num">Attempts</th>
 <th scope="col">Next attempt / done</th><th scope="col">Last error</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 <tbody>${requests.map(
           (r) => html`<tr><td class="wrap"><span class="mono">${r.service}</span>${r.logoutUrl !== r.service && html`<br><span class="muted">to</span> <span class="mono">${r.logoutUrl}</span>`}</td>
@@ -289,6 +289,10 @@ ${table}<nav class="pager" aria-label="Pages">${!first && html`<a href="${base}"
 
 /** The page's own CSS (a constant): selection column, row buttons, the count line. */
 export const SESSIONS_CSS = `.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+.table-wrap{position:relative}
+.table time,.table .ip{white-space:nowrap}
+.filters{align-items:flex-start}
+.filter-submit{margin-top:1.55rem}
 .list-head{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-between;gap:.5rem}
 .count{margin:.25rem 0;font-weight:600}
 .row-actions{white-space:nowrap}.row-actions .btn{margin:0 .25rem .25rem 0}

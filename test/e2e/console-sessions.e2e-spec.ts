@@ -213,7 +213,7 @@ describe('console: sessions', () => {
     expect(res.body).toContain(`<h1>alicia's session <span class="badge ok">live</span></h1>`);
     expect(res.body).toContain(`<td class="mono">${st.slice(0, 11)}…</td><td>ST</td>`);
     expect(res.body).toContain(`${id.slice(0, 12)}…`);
-    expect(res.body).toContain('<span class="mono">10.9.8.7</span>');
+    expect(res.body).toContain('<span class="mono ip">10.9.8.7</span>');
     expect(res.body).toContain(`http://127.0.0.1:${rx.port}/app`);
     for (const full of await liveIds()) expect(res.body).not.toContain(full);
     for (const url of [`/cas/admin/sessions/${handleOf(id)}?user=bob`, `/cas/admin/sessions/${handleOf(id)}`, '/cas/admin/sessions/not-a-handle?user=alicia']) {
