@@ -244,8 +244,8 @@ export class SessionExplorerController {
       const value = q[key as keyof ExplorerQuery];
       if (value === undefined) continue;
       if (FILTER_RULES[key].test(value)) raw[key] = value;
-      // The API's message names its query parameter; the form shows it under the field.
-      else errors[key as keyof ExplorerQuery] = FILTER_RULES[key].message;
+      // The API's message names its query parameter; under the field, the field is understood.
+      else errors[key as keyof ExplorerQuery] = FILTER_RULES[key].message.replace(/^'\w+' must/, 'Must');
     }
     if (q.user !== undefined && q.user.length > 256) errors.user = "'user' must be at most 256 characters";
     if (q.group !== undefined && !(q.group in GROUPS)) errors.group = `Group by one of: ${Object.values(GROUPS).join(', ')}`;

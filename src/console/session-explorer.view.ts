@@ -74,16 +74,20 @@ function select(name: keyof ExplorerQuery, label: string, value: string | undefi
 
 export function filterForm(v: ConsoleViewer, q: ExplorerQuery, errors: FieldErrors): Html {
   const only = q.user !== undefined;
+  // The less used filters fold away (no script: <details>), open when one of them is given or refused.
+  const more = (['since', 'until', 'device', 'rememberMe', 'mfa'] as const).some((k) => q[k] !== undefined || errors[k] !== undefined);
   return html`<form class="filters" method="get" action="${v.base}/sessions" role="search" aria-label="Find sessions">
 ${only ? html`<input type="hidden" name="user" value="${q.user}">` : field('username', 'User starts with', q.username, errors, 'Any case', 'ali')}
 ${field('ip', 'IP address or range', q.ip, errors, 'An address or CIDR', '10.0.0.0/8')}
 ${field('service', 'Service', q.service, errors, 'Its id or URL start', 'https://…')}
+${select('group', 'Group by', q.group, [['', 'Nothing: list sessions'], ...Object.entries(GROUPS)], errors)}
+<details class="more"${more ? html` open` : ''}><summary>More filters: dates, device, remember me, multi-factor</summary><div class="more-fields">
 ${field('since', 'Signed in since', q.since, errors, '2h, 7d or an ISO date', '24h')}
 ${field('until', 'Signed in before', q.until, errors, '2h, 7d or an ISO date', '2026-12-03')}
 ${field('device', 'Device', q.device, errors, 'A type, or as grouped', 'mobile')}
 ${select('rememberMe', 'Remember me', q.rememberMe, [['', 'Any'], ['true', 'Yes'], ['false', 'No']], errors)}
 ${field('mfa', 'Multi-factor', q.mfa, errors, 'true, false or a provider', 'true')}
-${select('group', 'Group by', q.group, [['', 'Nothing: list sessions'], ...Object.entries(GROUPS)], errors)}
+</div></details>
 <div class="field filter-submit"><button class="btn" type="submit">Search</button></div>
 </form>
 ${only && html`<p class="only">Only the sessions of <strong>${q.user}</strong>. <a href="${v.base}/sessions${explorerQuery({ ...q, user: undefined })}">Show every user's</a></p>`}`;
@@ -122,19 +126,20 @@ export function sessionList(v: ConsoleViewer, q: ExplorerQuery, rows: ListedSess
   const detail = (r: ListedSession) => `${v.base}/sessions/${r.handle}?user=${encodeURIComponent(r.s.principal)}`;
   const countText = matching.capped ? `More than ${matching.count.toLocaleString('en')} sessions match` : `${matching.count.toLocaleString('en')} ${matching.count === 1 ? 'session matches' : 'sessions match'}`;
   if (!rows.length) {
+    if (first && !Object.keys(q).length) return html`<p class="empty">No one is signed in right now: sessions appear here as users sign in.</p>`;
     return html`<p class="empty">${first ? 'No live session matches these filters. Widen them (a shorter user prefix, an earlier date) or clear them to see every session.' : 'No more sessions: this was the last page.'}
 <br><a href="${v.base}/sessions">Clear the filters</a></p>`;
   }
   const endForm = html`<form id="end" method="post" action="${v.base}/sessions/end">${csrfField(v)}${filterFields(q)}</form>`;
   const table = html`<div class="table-wrap"><table class="table">
-<caption class="visually-hidden">Live sessions, in the order they were created</caption>
+<caption class="visually-hidden">Live sessions</caption>
 <thead><tr><th scope="col"><span class="visually-hidden">Select</span></th><th scope="col">User</th><th scope="col">From</th><th scope="col">Device</th>
 <th scope="col">Signed in</th><th scope="col">Last used</th><th scope="col" class="num">Services</th><th scope="col">Factors</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 <tbody>${rows.map(
     (r, i) => html`<tr>
 <td><input type="checkbox" form="end" name="selected" value="${r.handle}:${r.s.principal}" id="sel-${i}" aria-label="Select ${r.s.principal}'s session signed in ${r.s.createdAt.toISOString().slice(0, 16).replace('T', ' ')}"></td>
 <td class="user"><a href="${detail(r)}">${r.s.principal}</a></td>
-<td>${origin(r.s.origin)}</td><td>${device(r.s.origin.device)}</td>
+<td>${origin(r.s.origin)}</td><td class="device">${device(r.s.origin.device)}</td>
 <td>${when(r.s.createdAt)}</td><td>${when(r.s.lastUsedAt)}</td>
 <td class="num">${new Set(r.s.services.map((x) => x.service)).size}</td>
 <td>${factorBadges(r.s)}</td>
@@ -240,7 +245,7 @@ export function endedSessionBody(v: ConsoleViewer, handle: string, e: HistoryEnt
           (r) => html`<tr><td class="wrap"><span class="mono">${r.service}</span>${r.logoutUrl !== r.service && html`<br><span class="muted">to</span> <span class="mono">${r.logoutUrl}</span>`}</td>
 <td><span class="badge ${STATUS_BADGE[r.status]}">${STATUS_TEXT[r.status]}</span></td><td class="num">${r.attempts}</td>
 <td>${r.status === 'PENDING' ? when(r.nextAttemptAt) : when(r.completedAt)}</td>
-<td class="wrap">${r.lastError ?? (r.lastHttpStatus !== null ? `HTTP ${r.lastHttpStatus}` : html`<span class="muted">—</span>`)}</td>
+<td class="wrap">${r.status === 'SUCCESS' ? html`<span class="muted">none (HTTP ${r.lastHttpStatus ?? '—'})</span>` : (r.lastError ?? (r.lastHttpStatus !== null ? `HTTP ${r.lastHttpStatus}` : html`<span class="muted">none yet</span>`))}</td>
 <td>${(r.status === 'PENDING' || r.status === 'FAILURE') && html`<form method="post" action="${v.base}/sessions/${handle}/retry">${csrfField(v)}<input type="hidden" name="user" value="${user}"><input type="hidden" name="request" value="${r.id}">
 <button class="btn btn-secondary btn-small" type="submit">Retry now</button></form>`}</td></tr>`,
         )}</tbody></table></div>`
@@ -290,14 +295,17 @@ ${table}<nav class="pager" aria-label="Pages">${!first && html`<a href="${base}"
 /** The page's own CSS (a constant): selection column, row buttons, the count line. */
 export const SESSIONS_CSS = `.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .table-wrap{position:relative}
-.table time,.table .ip{white-space:nowrap}
+.table .ip{white-space:nowrap}.table time{display:inline-block;min-width:6.5rem}
 .filters{align-items:flex-start}
-.filter-submit{margin-top:1.55rem}
+.filters .filter-submit{flex:0 0 auto;min-width:0}
+.more{flex:1 1 100%}.more summary{cursor:pointer;font-weight:600;color:#0b57b8;padding:.2rem 0}
+.more-fields{display:flex;flex-wrap:wrap;gap:.75rem;align-items:flex-start;margin-top:.6rem}.more-fields .field{margin:0;min-width:9rem;flex:1 1 9rem}
+.table td.device{min-width:10rem}
+@media (max-width:40rem){.more-fields .field{flex-basis:100%}}
 .list-head{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-between;gap:.5rem}
 .count{margin:.25rem 0;font-weight:600}
 .row-actions{white-space:nowrap}.row-actions .btn{margin:0 .25rem .25rem 0}
-.table td.user{overflow-wrap:anywhere;min-width:7rem}
-.filter-submit{flex:0 0 auto;min-width:0}
+.table td.user{overflow-wrap:anywhere;min-width:8rem}
 .only{margin:-.25rem 0 1rem}
 .crumbs{margin:0 0 .25rem;font-size:.875rem;overflow-wrap:anywhere}
 h1{overflow-wrap:anywhere}

@@ -73,7 +73,7 @@ describe('console sessions pages in a real browser (chromium)', () => {
     await page.type('#f-ip', '10.0.0.300');
     const bad = await rig.clickAndWait(page, '.filters button[type=submit]');
     expect(bad.status()).toBe(400);
-    expect(await page.$eval('#f-ip-error', (e) => e.textContent)).toContain("'ip' must be an IPv4 or IPv6 address");
+    expect(await page.$eval('#f-ip-error', (e) => e.textContent)).toContain('Must be an IPv4 or IPv6 address or a CIDR range');
     await rig.screenshotDesktopAndPhone(page, 'console-sessions-bad-filter-desktop', 'console-sessions-bad-filter-phone');
 
     // Find alice's sessions by the first letters of her name.

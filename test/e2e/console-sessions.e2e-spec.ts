@@ -80,8 +80,8 @@ describe('console: sessions', () => {
     const res = await get('/cas/admin/sessions?ip=10.0.0.300&since=yesterday');
     expect(res.statusCode).toBe(400);
     expect(res.body).toMatch(/id="f-ip"[^>]*aria-invalid="true"/);
-    expect(res.body).toContain(`<p class="error-text" id="f-ip-error">&#39;ip&#39; must be an IPv4 or IPv6 address or a CIDR range`);
-    expect(res.body).toContain(`<p class="error-text" id="f-since-error">&#39;since&#39; must be a time ago`);
+    expect(res.body).toContain(`<p class="error-text" id="f-ip-error">Must be an IPv4 or IPv6 address or a CIDR range`);
+    expect(res.body).toContain(`<p class="error-text" id="f-since-error">Must be a time ago`);
     expect(res.body).toContain('value="10.0.0.300"'); // what was typed stays, to be corrected
     expect((await get('/cas/admin/sessions?group=planet')).statusCode).toBe(400);
     expect((await get('/cas/admin/sessions?after=TGT-x')).statusCode).toBe(400);
