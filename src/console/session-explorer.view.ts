@@ -169,7 +169,7 @@ export function groupTable(v: ConsoleViewer, q: ExplorerQuery, groupBy: string, 
     groupBy === 'service' ? html`${names.get(g.key) ?? html`<span class="muted">service ${g.key}</span>`} <span class="muted">#${g.key}</span>` : groupBy === 'user' ? (g.label ?? g.key) : g.key;
   return html`<p class="count" role="status">${summary.sessions.toLocaleString('en')} matching sessions in ${summary.groups.toLocaleString('en')} ${summary.groups === 1 ? 'group' : 'groups'}${summary.groups > summary.top.length ? html`; the ${summary.top.length} largest` : ''}.</p>
 <div class="table-wrap"><table class="table"><thead><tr><th scope="col">${GROUPS[groupBy]}</th><th scope="col" class="num">Sessions</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-<tbody>${summary.top.map((g) => html`<tr><td class="wrap">${label(g)}</td><td class="num">${g.sessions.toLocaleString('en')}</td><td><a href="${link(g.key)}">Show ${g.sessions === 1 ? 'the session' : `the ${g.sessions} sessions`}</a></td></tr>`)}</tbody></table></div>`;
+<tbody>${summary.top.map((g) => html`<tr><td class="wrap">${label(g)}</td><td class="num">${g.sessions.toLocaleString('en')}</td><td class="row-actions"><a href="${link(g.key)}">Show ${g.sessions === 1 ? 'the session' : `the ${g.sessions} sessions`}</a>${groupBy === 'user' && endUserButton(v, g.key, g.label ?? g.key)}</td></tr>`)}</tbody></table></div>`;
 }
 
 export function multipleIpsTable(v: ConsoleViewer, q: ExplorerQuery, m: { users: number; top: UserAddresses[] }): Html {
@@ -178,8 +178,14 @@ export function multipleIpsTable(v: ConsoleViewer, q: ExplorerQuery, m: { users:
 <div class="table-wrap"><table class="table"><thead><tr><th scope="col">User</th><th scope="col" class="num">Sessions</th><th scope="col">IP addresses</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
 <tbody>${m.top.map(
     (u) => html`<tr><td>${u.username}</td><td class="num">${u.sessions}</td><td class="wrap">${u.addresses.map((a) => html`<span class="badge mono">${a}</span>`)}</td>
-<td><a href="${v.base}/sessions${explorerQuery({ ...q, group: undefined, username: undefined, user: u.username })}">Show the sessions</a></td></tr>`,
+<td class="row-actions"><a href="${v.base}/sessions${explorerQuery({ ...q, group: undefined, username: undefined, user: u.username })}">Show the sessions</a>${endUserButton(v, u.username, u.username)}</td></tr>`,
   )}</tbody></table></div>`;
+}
+
+/** "End all of <user>'s sessions…": to the confirmation, which counts them. */
+function endUserButton(v: ConsoleViewer, user: string, name: string): Html {
+  return html`<form class="inline" method="post" action="${v.base}/sessions/end">${csrfField(v)}<input type="hidden" name="user" value="${user}">
+<button class="btn btn-secondary btn-small" type="submit" name="scope" value="user" aria-label="End all of ${name}'s sessions">End all…</button></form>`;
 }
 
 /** A live session's page. */
@@ -305,6 +311,7 @@ export const SESSIONS_CSS = `.visually-hidden{position:absolute;width:1px;height
 .list-head{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-between;gap:.5rem}
 .count{margin:.25rem 0;font-weight:600}
 .row-actions{white-space:nowrap}.row-actions .btn{margin:0 .25rem .25rem 0}
+form.inline{display:inline;margin-left:.75rem}
 .table td.user{overflow-wrap:anywhere;min-width:8rem}
 .only{margin:-.25rem 0 1rem}
 .crumbs{margin:0 0 .25rem;font-size:.875rem;overflow-wrap:anywhere}

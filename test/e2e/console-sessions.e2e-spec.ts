@@ -95,6 +95,7 @@ describe('console: sessions', () => {
     expect(byUser.body).toContain('2 matching sessions in 1 group');
     // The group's link names its user exactly (the prefix goes: 'carol' would match 'carola' too).
     expect(byUser.body).toContain('href="/cas/admin/sessions?user=carol">Show the 2 sessions</a>');
+    expect(byUser.body).toMatch(/<input type="hidden" name="user" value="carol">\s*<button [^>]*name="scope" value="user" aria-label="End all of carol's sessions">End all…<\/button>/);
     const byIp = await get('/cas/admin/sessions?group=ip&username=car');
     expect(byIp.body).toContain('href="/cas/admin/sessions?username=car&amp;ip=198.51.100.1">Show the session</a>');
     const several = await get('/cas/admin/sessions?group=multipleIps');
