@@ -89,11 +89,17 @@ export function consolePolicy(nonce: string): string {
   return `default-src 'none'; style-src 'self' 'nonce-${nonce}'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 }
 
+/**
+ * Sends a console page. Its Referrer-Policy is `same-origin`, not the server's `no-referrer`: under
+ * no-referrer a browser posts the console's forms with `Origin: null`, and the guard needs to see
+ * this server's origin there to tell them from a cross-site post (nothing leaves for another site).
+ */
 export function sendConsolePage(reply: FastifyReply, status: number, out: ConsolePageOutput): void {
   void reply
     .status(status)
     .header('content-type', 'text/html; charset=utf-8')
     .header('content-security-policy', consolePolicy(out.nonce))
+    .header('referrer-policy', 'same-origin')
     .header('cache-control', 'no-store')
     .send(out.body);
 }
