@@ -2,6 +2,7 @@ import type { Page } from 'puppeteer-core';
 import { Browser as HttpBrowser, ticketOf } from '../helpers/browser';
 import { BrowserRig, DESKTOP, localService, startBrowserRig } from '../helpers/browser-rig';
 import { CONSOLE_TOKEN_ENV, signInToConsole } from '../helpers/console-rig';
+import { eventually } from '../helpers/eventually';
 import { logoutReceiver, LogoutReceiver } from '../helpers/logout-receiver';
 
 const LONG_USER = 'maximilian.alexander.featherstonehaugh-administrator';
@@ -109,6 +110,8 @@ describe('console sessions pages in a real browser (chromium)', () => {
     expect(await page.$eval('.notice', (e) => e.textContent)).toBe('The session was ended. Its single logout requests are below.');
     const status = async () =>
       page.$$eval('#deliveries tbody tr', (rows) => rows.map((r) => [r.querySelector('td .mono')?.textContent, r.querySelector('.badge')?.textContent, r.querySelector('td.num')?.textContent]));
+    // Both outcomes recorded (the end waits for them, at most 1.5 s on a slow box), then the page as it is now.
+    await eventually(async () => (await rig.t.sql.query(`SELECT count(*) FILTER (WHERE status = 'SENDING') AS n FROM slo_outbox WHERE principal = 'alice'`)).rows[0].n, (n) => n === '0');
     await page.reload({ waitUntil: 'load' });
     expect(await status()).toEqual([
       [`${rig.appOrigin}/app`, 'delivered', '1'],
@@ -119,6 +122,8 @@ describe('console sessions pages in a real browser (chromium)', () => {
     // "Retry now" sends the failed request again at once (it fails again: nothing listens).
     await rig.clickAndWait(page, 'form[action$="/retry"] button');
     expect(await page.$eval('.notice', (e) => e.textContent)).toBe('The logout request was sent again; its status is below.');
+    await eventually(async () => (await rig.t.sql.query(`SELECT status, attempts FROM slo_outbox WHERE principal = 'alice' AND service LIKE '%/wiki'`)).rows[0], (r) => r.attempts === 2 && r.status !== 'SENDING');
+    await page.reload({ waitUntil: 'load' });
     expect((await status())[1]).toEqual([`${rig.appOrigin}/wiki`, 'pending', '2']);
     // alice is signed out of single sign-on: her browser is asked for her password again.
     await user.goto(`${rig.casUrl}/login?service=${encodeURIComponent(rig.serviceUrl)}`, { waitUntil: 'load' });

@@ -1,5 +1,6 @@
 import { handleOf } from '../../src/tickets/session-handle';
 import { Browser, ticketOf } from '../helpers/browser';
+import { eventually } from '../helpers/eventually';
 import { consoleForm, consoleSession, CONSOLE_TOKEN_ENV, type ConsoleSession } from '../helpers/console-rig';
 import { logoutReceiver, LogoutReceiver } from '../helpers/logout-receiver';
 import { startTestApp, TestApp } from '../helpers/test-app';
@@ -140,6 +141,8 @@ describe('console: sessions', () => {
     expect(done.headers.location).toBe(`/cas/admin/sessions/${handleOf(id)}?user=dave&done=ended-one`);
     expect(await live(id)).toBe(false);
     await rx.receivedAll([st]);
+    // Its outcome is recorded right after the answer (within the end's wait, unless the box is slow).
+    await eventually(async () => (await t.sql.query(`SELECT status FROM slo_outbox WHERE session_id = $1`, [id])).rows[0].status, (s) => s === 'SUCCESS');
     expect(await lastAudit()).toEqual({ actor: 'console-test', action: 'POST', target: '/admin/sessions/end', status: 303 });
     expect((await t.sql.query(`SELECT reason, ended_by FROM session_history WHERE session_id = $1`, [id])).rows).toEqual([{ reason: 'ADMIN', ended_by: 'console-test' }]);
 
@@ -228,8 +231,8 @@ describe('console: sessions', () => {
   it('shows a failed logout request of an ended session, with "retry now"', async () => {
     const id = await login('erin', DEAD);
     await post('/cas/admin/sessions/end', { one: `${handleOf(id)}:erin`, confirm: 'yes' });
+    const row = await eventually(async () => (await t.sql.query(`SELECT id, status, attempts FROM slo_outbox WHERE session_id = $1`, [id])).rows[0], (r) => r.status !== 'SENDING');
     const page = await get(`/cas/admin/sessions/${handleOf(id)}?user=erin`);
-    const row = (await t.sql.query(`SELECT id, status, attempts FROM slo_outbox WHERE session_id = $1`, [id])).rows[0];
     expect(row).toMatchObject({ status: 'PENDING', attempts: 1 });
     expect(page.body).toContain('<span class="badge warn">pending</span>');
     expect(page.body).toContain('ECONNREFUSED');

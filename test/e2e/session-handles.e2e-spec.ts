@@ -6,6 +6,7 @@ import { SessionSearch } from '../../src/tickets/session-search';
 import { SessionTerminator } from '../../src/tickets/logout/session-terminator';
 import { SingleLogoutDelivery } from '../../src/tickets/logout/single-logout.delivery';
 import { Browser, ticketOf } from '../helpers/browser';
+import { eventually } from '../helpers/eventually';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
 /**
@@ -74,18 +75,20 @@ describe('session handles, live tickets, bounded count, retry now', () => {
     const delivery = t.app.get(SingleLogoutDelivery);
     answer = 500;
     await t.app.get(SessionTerminator).end(tgt, 'ADMIN', 0, 'console-test');
-    await delivery.kick();
     const row = async () => (await t.sql.query(`SELECT id, status, attempts, next_attempt_at FROM slo_outbox WHERE session_id = $1`, [tgt])).rows[0];
-    const first = await row();
+    // The delivery's own pass (after the end, or its 1 s poll) may be the one that sends: wait for the outcome.
+    const settled = (attempts: number) => eventually(row, (r) => r.attempts === attempts && r.status !== 'SENDING');
+    const first = await settled(1);
     expect(first).toMatchObject({ status: 'PENDING', attempts: 1 });
     expect(first.next_attempt_at.getTime()).toBe(t.clock.now().getTime() + 5000); // the clock is frozen: not due by itself
 
     // Fails again at once, then given up after the 5th attempt (retried by the schedule's backoff).
     expect(await delivery.retryNow(tgt, first.id, 1000)).toBe(true);
-    expect(await row()).toMatchObject({ status: 'PENDING', attempts: 2 });
-    for (const wait of [10, 20, 40]) {
+    expect(await settled(2)).toMatchObject({ status: 'PENDING', attempts: 2 });
+    for (const [wait, attempts] of [[10, 3], [20, 4], [40, 5]]) {
       t.clock.advance(wait);
       await delivery.kick();
+      await settled(attempts);
     }
     expect(await row()).toMatchObject({ status: 'FAILURE', attempts: 5 });
     const history = t.app.get(SessionHistory);
@@ -94,7 +97,7 @@ describe('session handles, live tickets, bounded count, retry now', () => {
     // The application is back: one more attempt on demand delivers it, and the history says so.
     answer = 200;
     expect(await delivery.retryNow(tgt, first.id, 1000)).toBe(true);
-    expect(await row()).toMatchObject({ status: 'SUCCESS', attempts: 6 });
+    expect(await settled(6)).toMatchObject({ status: 'SUCCESS', attempts: 6 });
     const ended = (await history.findByHandle('BOB', handleOf(tgt)))!;
     expect(ended).toMatchObject({ reason: 'ADMIN', ended_by: 'console-test', principal: 'bob' });
     expect(ended.services[0]).toMatchObject({ status: 'SUCCESS' });
