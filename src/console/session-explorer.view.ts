@@ -143,8 +143,8 @@ export function sessionList(v: ConsoleViewer, q: ExplorerQuery, rows: ListedSess
 <td>${when(r.s.createdAt)}</td><td>${when(r.s.lastUsedAt)}</td>
 <td class="num">${new Set(r.s.services.map((x) => x.service)).size}</td>
 <td>${factorBadges(r.s)}</td>
-<td class="row-actions"><a class="btn btn-secondary btn-small" href="${detail(r)}">Details</a>
-<button class="btn btn-danger btn-small" type="submit" form="end" name="one" value="${r.handle}:${r.s.principal}">End</button></td>
+<td class="row-actions"><a class="btn btn-secondary btn-small" href="${detail(r)}" aria-label="Details of ${r.s.principal}'s session">Details</a>
+<button class="btn btn-danger btn-small" type="submit" form="end" name="one" value="${r.handle}:${r.s.principal}" aria-label="End ${r.s.principal}'s session…">End</button></td>
 </tr>`,
   )}</tbody></table></div>`;
   return html`${endForm}

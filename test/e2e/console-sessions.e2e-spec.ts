@@ -118,7 +118,7 @@ describe('console: sessions', () => {
     const second = await get(`/cas/admin/sessions?user=pager&after=${next}`);
     expect(second.statusCode).toBe(200);
     expect(second.body).not.toContain('Next 50 sessions');
-    const shown = (body: string) => [...body.matchAll(/sessions\/([A-Za-z0-9_-]{43})\?user=pager">Details/g)].map((m) => m[1]);
+    const shown = (body: string) => [...body.matchAll(/sessions\/([A-Za-z0-9_-]{43})\?user=pager" aria-label="Details/g)].map((m) => m[1]);
     const all = [...new Set([...shown(first.body), ...shown(second.body)])];
     expect(shown(first.body)).toHaveLength(50);
     expect(shown(second.body)).toHaveLength(1);
