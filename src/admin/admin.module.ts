@@ -17,5 +17,7 @@ import { TicketRegistryController } from './ticket-registry.controller';
   imports: [ServicesModule, TicketsModule],
   controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController, TicketRegistryController, SessionHistoryController],
   providers: [ApiDocument, AuditLog, AuditHook, SsoSessionsService],
+  // The console (above admin) ends and summarises sessions through the same service as the API.
+  exports: [SsoSessionsService],
 })
 export class AdminModule {}

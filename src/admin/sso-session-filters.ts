@@ -16,6 +16,7 @@ export interface RawSessionFilter {
   service?: string;
   rememberMe?: string;
   mfa?: string;
+  device?: string;
 }
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
@@ -60,6 +61,21 @@ export function parseService(value: string): SessionFilter['service'] | undefine
   return undefined;
 }
 
+/** What the login's User-Agent was parsed as (auth/session-origin.ts). */
+const DEVICE_TYPES = ['desktop', 'mobile', 'tablet', 'tv', 'bot'];
+
+/**
+ * A device type (`mobile`), or a device as the summary groups them, `browser / OS / type` with `?`
+ * for a part not known (`Firefox 133 / Linux / desktop`): a summary's group links to its sessions.
+ */
+export function parseDevice(value: string): SessionFilter['device'] | undefined {
+  if (DEVICE_TYPES.includes(value.toLowerCase())) return { type: value.toLowerCase() };
+  const parts = value.split(' / ');
+  if (parts.length !== 3 || value.length > 300 || parts.some((p) => !p.trim() || /[\x00-\x1f]/.test(p))) return undefined;
+  const [browser, os, type] = parts.map((p) => (p === '?' ? null : p));
+  return { browser, os, type };
+}
+
 /** `true` / `false`, or a provider id: sessions that satisfied that provider. */
 export function parseMfa(value: string): boolean | string | undefined {
   return parseBoolean(value) ?? (PROVIDER_ID.test(value) ? value : undefined);
@@ -81,6 +97,10 @@ export const FILTER_RULES: { [K in keyof RawSessionFilter]-?: { test: (v: string
   service: { test: (v) => parseService(v) !== undefined, message: "'service' must be a registered service id or the beginning of a service URL (https://app.example.org/)" },
   rememberMe: { test: (v) => parseBoolean(v) !== undefined, message: "'rememberMe' must be true or false" },
   mfa: { test: (v) => parseMfa(v) !== undefined, message: "'mfa' must be true, false or a multi-factor provider id (mfa-gauth)" },
+  device: {
+    test: (v) => parseDevice(v) !== undefined,
+    message: "'device' must be a device type (desktop, mobile, tablet, tv, bot) or 'browser / OS / type' as the summary groups them ('?' where unknown)",
+  },
 };
 
 export class FilterError extends Error {
@@ -110,6 +130,7 @@ export function toSessionFilter(raw: RawSessionFilter, now: Date): SessionFilter
   if (raw.service !== undefined) filter.service = parseService(raw.service);
   if (raw.rememberMe !== undefined) filter.rememberMe = parseBoolean(raw.rememberMe);
   if (raw.mfa !== undefined) filter.mfa = parseMfa(raw.mfa);
+  if (raw.device !== undefined) filter.device = parseDevice(raw.device);
   return filter;
 }
 

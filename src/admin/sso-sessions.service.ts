@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { ServiceRegistry } from '../services/service-registry';
-import { SessionGroupBy, SessionSearch } from '../tickets/session-search';
+import { SessionFilter, SessionGroupBy, SessionSearch } from '../tickets/session-search';
 import { SessionTerminator } from '../tickets/logout/session-terminator';
 import { SingleLogoutOutbox } from '../tickets/logout/single-logout-outbox';
 import { parseTicketId } from '../tickets/ticket-ids';
@@ -145,6 +145,22 @@ export class SsoSessionsService {
       for (const s of page) if ((await this.terminator.end(s.id, 'ADMIN', 0, endedBy)) !== null) ended++;
     }
     return { status: 200, ended };
+  }
+
+  /**
+   * Ends every SSO session matching the filter, through the logout pipeline (reason ADMIN), walking
+   * their ids in keyset pages; answers how many ended. A session that matches only once the walk
+   * has passed its id (a new login) is left for the next request.
+   */
+  async destroyMatching(filter: SessionFilter, endedBy: string | null = null): Promise<number> {
+    let ended = 0;
+    let after: string | undefined;
+    for (;;) {
+      const ids = await this.search.sessionIds(filter, after, 500);
+      if (!ids.length) return ended;
+      for (const id of ids) if ((await this.terminator.end(id, 'ADMIN', 0, endedBy)) !== null) ended++;
+      after = ids[ids.length - 1];
+    }
   }
 
   async logoutRequestsOf(tgtId: string) {

@@ -28,6 +28,7 @@ filters (the API's, combined with AND):
   --service <id|URL>    reached that registered service (its id) or a service URL starting so
   --remember-me <true|false>
   --mfa <true|false|provider>   satisfied a multi-factor provider (mfa-gauth, mfa-webauthn), or none
+  --device <type|'browser / OS / type'>   logged in from that device type (mobile) or device
   --type <DIRECT|PROXIED|ALL>   list/count: sessions (default), proxied sessions (PGTs), both
 
 options: --json (list, show), --limit <n> (list: at most n, default all), --yes (kill: no question)`;
@@ -41,6 +42,7 @@ const FILTER_FLAGS: Record<string, keyof RawSessionFilter> = {
   '--service': 'service',
   '--remember-me': 'rememberMe',
   '--mfa': 'mfa',
+  '--device': 'device',
 };
 const VALUE_FLAGS = new Set([...Object.keys(FILTER_FLAGS), '--user', '--type', '--limit']);
 const SWITCHES = new Set(['--json', '--yes']);

@@ -8,6 +8,7 @@ import { ConsoleOverviewController } from './console-overview.controller';
 import { ConsoleSessions } from './console-sessions';
 import { ConsoleSignInController } from './console-sign-in.controller';
 import { ConsoleServicesController } from './services/console-services.controller';
+import { SessionExplorerController } from './session-explorer.controller';
 
 /**
  * The administration console at /admin: server-rendered pages over what the modules below already
@@ -16,7 +17,7 @@ import { ConsoleServicesController } from './services/console-services.controlle
  */
 @Module({
   imports: [ServicesModule, TicketsModule, AuthModule, AdminModule],
-  controllers: [ConsoleSignInController, ConsoleOverviewController, ConsoleServicesController],
+  controllers: [ConsoleSignInController, ConsoleOverviewController, SessionExplorerController, ConsoleServicesController],
   providers: [ConsoleSessions, ConsoleGuard, ConsoleRefusalFilter],
 })
 export class ConsoleModule {}

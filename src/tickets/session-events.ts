@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Clock } from '../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
@@ -9,8 +8,11 @@ import type { EndReason } from './end-reason';
 import type { QueuedEvent } from './logout/single-logout-outbox';
 import { SingleLogoutOutbox } from './logout/single-logout-outbox';
 import { SingleLogoutDelivery } from './logout/single-logout.delivery';
+import { handleOf } from './session-handle';
 import { randomToken } from './ticket-ids';
 import { NewSession, Session, TicketRegistry } from './ticket-registry';
+
+export { handleOf } from './session-handle';
 
 /** CAEP 1.0 event types (OpenID Continuous Access Evaluation Profile, §3). */
 const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/';
@@ -134,13 +136,6 @@ export class SessionEvents {
   }
 }
 
-/**
- * The session's handle in events: SHA-256 of the TGT id (base64url). The id's 128+ random bits
- * make it impossible to invert; the server never accepts it as a credential.
- */
-export function handleOf(tgtId: string): string {
-  return createHash('sha256').update(`cas-session-event:${tgtId}`).digest('base64url');
-}
 
 function seconds(d: Date): number {
   return Math.floor(d.getTime() / 1000);

@@ -5,6 +5,7 @@ import { usernameKey } from '../common/username';
 import { Sql, Tx } from '../database/sql';
 import type { LogoutRequestRow } from './logout/single-logout';
 import type { EndReason } from './end-reason';
+import { handleSql } from './session-handle';
 import { originOfRow, type SessionApplication, type SessionOrigin } from './session-listing';
 import type { SessionOriginRow } from './session-origin';
 import type { EndedSessionRows, ReachedService } from './ticket-rows';
@@ -136,10 +137,12 @@ export const RECORD_LOGOUT_OUTCOMES_SQL = `UPDATE session_history h
  * folds its condition into an index range (the statement is planned with its values):
  * ix_session_history_user, _reason, or _ended.
  */
-export const HISTORY_PAGE_SQL = `SELECT id, session_id, principal, created_at, last_used_at, ended_at, reason, ended_by, uses, remember_me,
+const HISTORY_COLUMNS = `id, session_id, principal, created_at, last_used_at, ended_at, reason, ended_by, uses, remember_me,
               authentication_handler, authentication_factors, host(client_ip) AS client_ip, user_agent, device_browser, device_os, device_type,
               location_country, location_city, services,
-              (extract(epoch FROM ended_at) * 1000000)::bigint::text AS ended_us
+              (extract(epoch FROM ended_at) * 1000000)::bigint::text AS ended_us`;
+
+export const HISTORY_PAGE_SQL = `SELECT ${HISTORY_COLUMNS}
          FROM session_history
         WHERE ($1::text IS NULL OR principal_key = $1::text)
           AND ($2::timestamptz IS NULL OR ended_at >= $2::timestamptz)
@@ -224,6 +227,19 @@ export class SessionHistory {
     const sessions = rows.map(toEntry);
     const last = rows[rows.length - 1];
     return { sessions, ...(rows.length === q.count ? { next: `${last.ended_us}_${last.id}` } : {}) };
+  }
+
+  /**
+   * The ended session of the principal (canonical username) whose handle (handleOf, as the console
+   * and the session events name a session) is `handle`, or null. Hashes only that user's rows
+   * (ix_session_history_user).
+   */
+  async findByHandle(principal: string, handle: string): Promise<HistoryEntry | null> {
+    const row = await this.sql.one<HistoryRow>(
+      `SELECT ${HISTORY_COLUMNS} FROM session_history WHERE principal_key = $1 AND ${handleSql('session_id')} = $2 ORDER BY ended_at DESC, id DESC LIMIT 1`,
+      [usernameKey(principal), handle],
+    );
+    return row && toEntry(row);
   }
 
   /** The principal's (canonical username's) `limit` latest ended sessions, newest first: the user's own "last sign-ins". */

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Clock } from '../common/clock';
 import { usernameKey } from '../common/username';
 import { Sql } from '../database/sql';
+import { handleSql } from './session-handle';
 import { SessionDetail, SessionDetailRow, SessionKind, toSessionDetail } from './ticket-rows';
 import { SESSION_DETAILS_OF_PAGE_SQL } from './ticket-statements';
 
@@ -33,6 +34,20 @@ export interface SessionFilter {
   rememberMe?: boolean;
   /** true: satisfied some multi-factor provider; false: password only; a string: that provider. */
   mfa?: boolean | string;
+  /** The login's device: its type alone, or browser, OS and type (null: not known), as the device summary groups them. */
+  device?: { type: string } | { browser: string | null; os: string | null; type: string | null };
+}
+
+/** A live ticket of a session, as an administrator is shown it: never its whole id. */
+export interface LiveTicket {
+  /** The type and the first 8 random characters (`ST-AbCdEfGh`). */
+  idPrefix: string;
+  type: 'ST' | 'PT' | 'PGT';
+  /** The service it was granted for (a PGT: the service that proxies). */
+  service: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+  useCount: number;
 }
 
 export type SessionGroupBy = 'user' | 'ip' | 'net24' | 'service' | 'device';
@@ -173,6 +188,14 @@ export function multipleIpsStatement(filter: SessionFilter, now: Date, limit: nu
   return { text, values: b.values };
 }
 
+/** Matching SSO sessions (TGTs), counted up to `cap`: what a confirmation shows before a bulk end, bounded whatever the filter. */
+export function boundedCountStatement(filter: SessionFilter, now: Date, cap: number): Statement {
+  const b = new Binds();
+  const at = b.add(now);
+  const text = `SELECT count(*)::bigint AS n FROM (SELECT 1 ${from({ type: 'TGT' }, filter, b, at, false)} LIMIT ${b.add(cap)}) matching`;
+  return { text, values: b.values };
+}
+
 /** The ids of matching SSO sessions (TGTs) after `after`, in id order. */
 export function sessionIdsStatement(filter: SessionFilter, now: Date, after: string | undefined, limit: number): Statement {
   const b = new Binds();
@@ -218,6 +241,12 @@ function from(branch: Branch, f: SessionFilter, b: Binds, now: string, walk: boo
   if (f.mfa === true) where.push(`${r}.authentication_factors IS NOT NULL AND ${r}.authentication_factors <> '{}'::jsonb`);
   else if (f.mfa === false) where.push(`(${r}.authentication_factors IS NULL OR ${r}.authentication_factors = '{}'::jsonb)`);
   else if (typeof f.mfa === 'string') where.push(`(${r}.authentication_factors ->> ${b.add(f.mfa)}::text) IS NOT NULL`);
+  if (f.device && !('browser' in f.device)) where.push(`${r}.device_type = ${b.add(f.device.type)}::text`);
+  else if (f.device) {
+    for (const [column, value] of [['device_browser', f.device.browser], ['device_os', f.device.os], ['device_type', f.device.type]] as const) {
+      where.push(value === null ? `${r}.${column} IS NULL` : `${r}.${column} = ${b.add(value)}::text`);
+    }
+  }
   if (f.service) {
     // session_services keeps a record per ticket granted, after the ticket itself was used up.
     const which = branch.type === 'TGT' ? `s.session_id = t.id` : `s.session_id = t.session_id AND s.granted_by = t.id`;
@@ -275,6 +304,42 @@ export class SessionSearch {
     const s = multipleIpsStatement(filter, this.clock.now(), limit);
     const row = (await this.sql.one<{ users: string; top: { username: string; sessions: number; addresses: string[] }[] }>(s.text, s.values))!;
     return { users: Number(row.users), top: row.top.map((u) => ({ username: u.username, sessions: Number(u.sessions), addresses: u.addresses })) };
+  }
+
+  /** How many SSO sessions match, counting no further than `cap` (a confirmation's "more than …"). */
+  async countUpTo(filter: SessionFilter, cap: number): Promise<number> {
+    const s = boundedCountStatement(filter, this.clock.now(), cap);
+    return Number((await this.sql.one<{ n: string }>(s.text, s.values))!.n);
+  }
+
+  /**
+   * The live SSO session (TGT id) of the principal (canonical username) whose handle (handleOf, the
+   * session events' opaque id) is `handle`, or null: how the console names a session in its URLs and
+   * forms without printing its id, a credential. Hashes only that user's sessions (ix_tickets_type_principal_key).
+   */
+  async findByHandle(principal: string, handle: string): Promise<string | null> {
+    const row = await this.sql.one<{ id: string }>(
+      `SELECT id FROM tickets WHERE type = 'TGT' AND principal_key = $1 AND expires_at > $2 AND ${handleSql('id')} = $3`,
+      [usernameKey(principal), this.clock.now(), handle],
+    );
+    return row?.id ?? null;
+  }
+
+  /**
+   * The session's live tickets other than its TGT (STs not yet validated, PGTs, PTs), oldest first, at
+   * most `limit`, on ix_tickets_session. Ids are cut to their type and 8 characters in the statement:
+   * a live ticket id is a credential, and this is for showing.
+   */
+  async liveTicketsOf(sessionId: string, limit: number): Promise<LiveTicket[]> {
+    const rows = await this.sql.rows<{ id_prefix: string; type: LiveTicket['type']; service: string | null; created_at: Date; expires_at: Date; use_count: number; proxied_by: string | null }>(
+      `SELECT left(id, strpos(id, '-') + 8) AS id_prefix, type, service, created_at, expires_at, use_count, proxied_by
+         FROM tickets WHERE session_id = $1 AND type <> 'TGT' AND expires_at > $2
+        ORDER BY created_at, id LIMIT $3`,
+      [sessionId, this.clock.now(), limit],
+    );
+    return rows.map((r) => ({
+      idPrefix: r.id_prefix, type: r.type, service: r.service ?? r.proxied_by, createdAt: r.created_at, expiresAt: r.expires_at, useCount: r.use_count,
+    }));
   }
 
   /** The ids of matching SSO sessions (TGTs) after `after`, in id order: what a bulk end walks. */

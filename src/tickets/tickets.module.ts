@@ -21,6 +21,6 @@ import { ValidationController } from './validation/validation.controller';
   imports: [ServicesModule],
   controllers: [ValidationController, SessionEventsJwksController],
   providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner, SessionHistory, SessionLimiter, SessionListing, SessionSearch, SessionEvents, SessionEventKeys],
-  exports: [TicketRegistry, SessionListing, SessionSearch, SessionTerminator, SessionLimiter, SingleLogoutOutbox, TicketRegistryCleaner, SessionHistory, SessionEvents],
+  exports: [TicketRegistry, SessionListing, SessionSearch, SessionTerminator, SessionLimiter, SingleLogoutOutbox, SingleLogoutDelivery, TicketRegistryCleaner, SessionHistory, SessionEvents],
 })
 export class TicketsModule {}

@@ -35,12 +35,13 @@ class SessionFilterParams {
   @FilterParam('service') service?: string;
   @FilterParam('rememberMe') rememberMe?: string;
   @FilterParam('mfa') mfa?: string;
+  @FilterParam('device') device?: string;
 
   /** The filters given, username (a prefix) included when the query has one. */
   filter(): RawSessionFilter {
-    const { ip, since, until, idleSince, service, rememberMe, mfa } = this;
+    const { ip, since, until, idleSince, service, rememberMe, mfa, device } = this;
     const username = (this as { username?: string }).username;
-    return Object.fromEntries(Object.entries({ username, ip, since, until, idleSince, service, rememberMe, mfa }).filter(([, v]) => v !== undefined));
+    return Object.fromEntries(Object.entries({ username, ip, since, until, idleSince, service, rememberMe, mfa, device }).filter(([, v]) => v !== undefined));
   }
 }
 

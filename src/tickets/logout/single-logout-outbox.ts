@@ -17,6 +17,10 @@ export interface LogoutRequestStatus {
   attempts: number;
   lastHttpStatus: number | null;
   lastError: string | null;
+  /** PENDING: when it is next due; otherwise when it was last due. */
+  nextAttemptAt: Date;
+  /** SUCCESS or FAILURE: when it finished. */
+  completedAt: Date | null;
 }
 
 export interface ClaimedRequest {
@@ -179,16 +183,33 @@ export class SingleLogoutOutbox {
   async forSession(sessionId: string): Promise<LogoutRequestStatus[]> {
     const rows = await this.sql.rows<{
       id: string; ticket_id: string; service: string; logout_url: string; status: DeliveryStatus;
-      attempts: number; last_http_status: number | null; last_error: string | null;
+      attempts: number; last_http_status: number | null; last_error: string | null; next_attempt_at: Date; completed_at: Date | null;
     }>(
-      `SELECT id, ticket_id, service, logout_url, status, attempts, last_http_status, last_error
+      `SELECT id, ticket_id, service, logout_url, status, attempts, last_http_status, last_error, next_attempt_at, completed_at
          FROM slo_outbox WHERE session_id = $1 AND kind = 'LOGOUT' ORDER BY service`,
       [sessionId],
     );
     return rows.map((r) => ({
       id: r.id, ticketId: r.ticket_id, service: r.service, logoutUrl: r.logout_url, status: r.status,
-      attempts: r.attempts, lastHttpStatus: r.last_http_status, lastError: r.last_error,
+      attempts: r.attempts, lastHttpStatus: r.last_http_status, lastError: r.last_error, nextAttemptAt: r.next_attempt_at, completedAt: r.completed_at,
     }));
+  }
+
+  /**
+   * An administrator's "retry now": the session's logout request `id`, waiting for its next attempt
+   * (PENDING) or given up (FAILURE), is due now. A given-up request gets one attempt more (the
+   * delivery's attempt count is the row's, already at its limit); its history row keeps FAILURE
+   * until that attempt's outcome is recorded over it. A request being sent (SENDING) or delivered
+   * is left alone. Returns whether the request was made due.
+   */
+  async makeDue(sessionId: string, id: string): Promise<boolean> {
+    const now = this.clock.now();
+    const changed = await this.sql.affected(
+      `UPDATE slo_outbox SET status = 'PENDING', next_attempt_at = $3, completed_at = NULL
+        WHERE id = $2 AND session_id = $1 AND kind = 'LOGOUT' AND status IN ('PENDING', 'FAILURE')`,
+      [sessionId, id, now],
+    );
+    return changed === 1;
   }
 
   /** Deletes up to `limit` requests finished (SUCCESS or FAILURE) before `before`; returns how many. */

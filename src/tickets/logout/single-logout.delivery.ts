@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Interval } from '@nestjs/schedule';
+import { Clock } from '../../common/clock';
 import { isAdminApiUrl, OUTBOUND_HEADERS } from '../../common/outbound-requests';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
 import { SessionEventKeys } from '../session-event-keys';
@@ -43,7 +44,21 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
     private readonly outbox: SingleLogoutOutbox,
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
     private readonly eventKeys: SessionEventKeys,
+    private readonly clock: Clock,
   ) {}
+
+  /**
+   * "Retry now" for one logout request of a session (SingleLogoutOutbox.makeDue), then a pass that
+   * sends it; waits at most `waitMs` (the injected clock's) for that pass. Returns false, sending
+   * nothing, when the request is not waiting or given up (unknown, being sent, delivered).
+   */
+  async retryNow(sessionId: string, requestId: string, waitMs: number): Promise<boolean> {
+    if (!(await this.outbox.makeDue(sessionId, requestId))) return false;
+    const finished = new AbortController();
+    void this.kick().finally(() => finished.abort());
+    await this.clock.sleep(waitMs, finished.signal);
+    return true;
+  }
 
   @Interval(1000)
   poll(): void {
