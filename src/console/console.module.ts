@@ -8,7 +8,7 @@ import { ConsoleOverviewController } from './console-overview.controller';
 import { ConsoleSessions } from './console-sessions';
 import { ConsoleSignInController } from './console-sign-in.controller';
 import { ConsoleServicesController } from './services/console-services.controller';
-import { SessionExplorerController } from './session-explorer.controller';
+import { SessionExplorerController } from './sessions/session-explorer.controller';
 
 /**
  * The administration console at /admin: server-rendered pages over what the modules below already

@@ -1,19 +1,19 @@
 import { Body, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { FILTER_RULES, RawSessionFilter, toSessionFilter } from '../admin/sso-session-filters';
-import { SsoSessionsService } from '../admin/sso-sessions.service';
-import { Clock } from '../common/clock';
-import { ServiceRegistry } from '../services/service-registry';
-import { SessionTerminator } from '../tickets/logout/session-terminator';
-import { SingleLogoutOutbox } from '../tickets/logout/single-logout-outbox';
-import { SingleLogoutDelivery } from '../tickets/logout/single-logout.delivery';
-import { handleOf, SESSION_HANDLE } from '../tickets/session-handle';
-import { HISTORY_CURSOR, SessionHistory } from '../tickets/session-history';
-import { SessionFilter, SessionGroupBy, SessionSearch } from '../tickets/session-search';
-import { ConsoleController } from './console-auth';
-import { type ConsolePageOutput, type ConsoleViewer, consolePage, csrfField, sendConsolePage, viewer } from './console-page';
-import { html, Html } from './html';
+import { FILTER_RULES, RawSessionFilter, toSessionFilter } from '../../admin/sso-session-filters';
+import { SsoSessionsService } from '../../admin/sso-sessions.service';
+import { Clock } from '../../common/clock';
+import { ServiceRegistry } from '../../services/service-registry';
+import { SessionTerminator } from '../../tickets/logout/session-terminator';
+import { SingleLogoutOutbox } from '../../tickets/logout/single-logout-outbox';
+import { SingleLogoutDelivery } from '../../tickets/logout/single-logout.delivery';
+import { handleOf, SESSION_HANDLE } from '../../tickets/session-handle';
+import { HISTORY_CURSOR, SessionHistory } from '../../tickets/session-history';
+import { SessionFilter, SessionGroupBy, SessionSearch } from '../../tickets/session-search';
+import { ConsoleController } from '../console-auth';
+import { type ConsolePageOutput, type ConsoleViewer, consolePage, csrfField, sendConsolePage, viewer } from '../console-page';
+import { html, Html } from '../html';
 import {
   endedSessionBody, explorerQuery, ExplorerQuery, FieldErrors, filterFields, filterForm, GROUPS, groupTable, historyBody, liveSessionBody, multipleIpsTable,
   SESSIONS_CSS, sessionList,

@@ -1,9 +1,9 @@
-import type { HistoryEntry } from '../tickets/session-history';
-import type { LogoutRequestStatus } from '../tickets/logout/single-logout-outbox';
-import type { LiveTicket, SessionSummary, UserAddresses } from '../tickets/session-search';
-import type { SessionDetail } from '../tickets/ticket-rows';
-import { type ConsoleViewer, csrfField } from './console-page';
-import { html, Html } from './html';
+import type { HistoryEntry } from '../../tickets/session-history';
+import type { LogoutRequestStatus } from '../../tickets/logout/single-logout-outbox';
+import type { LiveTicket, SessionSummary, UserAddresses } from '../../tickets/session-search';
+import type { SessionDetail } from '../../tickets/ticket-rows';
+import { type ConsoleViewer, csrfField } from '../console-page';
+import { html, Html } from '../html';
 
 /**
  * The Sessions pages' HTML (session-explorer.controller.ts decides what they show). No live ticket
