@@ -17,5 +17,6 @@ import { TicketRegistryController } from './ticket-registry.controller';
   imports: [ServicesModule, TicketsModule],
   controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController, TicketRegistryController, SessionHistoryController],
   providers: [ApiDocument, AuditLog, AuditHook, SsoSessionsService],
+  exports: [AuditLog],
 })
 export class AdminModule {}

@@ -14,6 +14,22 @@ export interface AuditEntry {
   requestId: string | null;
 }
 
+/** What the console's audit page filters on; every field optional, all given ones must hold. */
+export interface AuditFilter {
+  /** The admin token's id (or `anonymous`, `loopback`), exactly. */
+  actor?: string;
+  /** The HTTP method, exactly. */
+  action?: string;
+  /** The answered status, within these bounds (inclusive): one status, or a class such as 400..499. */
+  status?: { from: number; to: number };
+  /** The path and query as recorded: containing this text, or starting with it. */
+  target?: { text: string; match: 'contains' | 'prefix' };
+  /** From this instant (inclusive) until that one (exclusive). */
+  since?: Date;
+  until?: Date;
+  requestId?: string;
+}
+
 /** The `admin_audit` table: the only SQL on it. */
 @Injectable()
 export class AuditLog {
@@ -30,11 +46,33 @@ export class AuditLog {
   }
 
   /** Newest first, keyset on id: entries older than `before`. */
-  async page(limit: number, before?: number): Promise<AuditEntry[]> {
+  page(limit: number, before?: number): Promise<AuditEntry[]> {
+    return this.search({}, limit, before);
+  }
+
+  /**
+   * Entries matching every condition of the filter, newest first, keyset on id: those older than
+   * `before`. Only the given conditions are in the statement, each value a bind parameter: an
+   * actor walks ix_admin_audit_actor, a request id reads ix_admin_audit_request_id, the rest
+   * filter the primary key's walk from the newest entry (it stops at `limit` matches).
+   */
+  async search(f: AuditFilter, limit: number, before?: number): Promise<AuditEntry[]> {
+    const values: unknown[] = [];
+    const bind = (v: unknown, type: string) => `$${values.push(v)}::${type}`;
+    const where: string[] = [];
+    if (before !== undefined) where.push(`id < ${bind(before, 'bigint')}`);
+    if (f.actor !== undefined) where.push(`actor = ${bind(f.actor, 'text')}`);
+    if (f.action !== undefined) where.push(`action = ${bind(f.action, 'text')}`);
+    if (f.status) where.push(`status BETWEEN ${bind(f.status.from, 'int')} AND ${bind(f.status.to, 'int')}`);
+    // strpos and starts_with: the text is matched as written, with no LIKE wildcards to escape.
+    if (f.target) where.push(f.target.match === 'prefix' ? `starts_with(target, ${bind(f.target.text, 'text')})` : `strpos(target, ${bind(f.target.text, 'text')}) > 0`);
+    if (f.since) where.push(`at >= ${bind(f.since, 'timestamptz')}`);
+    if (f.until) where.push(`at < ${bind(f.until, 'timestamptz')}`);
+    if (f.requestId !== undefined) where.push(`request_id = ${bind(f.requestId, 'text')}`);
     const rows = await this.sql.rows<{ id: string; at: Date; actor: string; client_ip: string; action: string; target: string; status: number; request_id: string | null }>(
       `SELECT id, at, actor, client_ip, action, target, status, request_id FROM admin_audit
-        WHERE ($1::bigint IS NULL OR id < $1::bigint) ORDER BY id DESC LIMIT $2`,
-      [before ?? null, limit],
+        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${bind(limit, 'int')}`,
+      values,
     );
     return rows.map((r) => ({ id: Number(r.id), at: r.at.toISOString(), actor: r.actor, clientIp: r.client_ip, action: r.action, target: r.target, status: r.status, requestId: r.request_id }));
   }

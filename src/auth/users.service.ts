@@ -1,10 +1,22 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Attributes } from '../common/attributes';
 import { SessionTerminator } from '../tickets/logout/session-terminator';
 import { SessionEvents } from '../tickets/session-events';
+import { AUTHENTICATION_HANDLERS, type AuthenticationHandler } from './handlers/authentication-handler';
+import { QueryDatabaseAuthenticationHandler } from './handlers/query-database.handler';
 import { LoginThrottle } from './login-throttle';
+import { GauthCredentials } from './mfa/gauth/gauth-credentials';
+import { TrustedDevices } from './mfa/trusted/trusted-devices';
+import { WebAuthnCredentials } from './mfa/webauthn/webauthn-credentials';
 import { PasswordHasher } from './password-hasher';
 import { UserStore, UserSummary } from './user-store';
+
+/** What resetting a user's second factors removed. */
+export interface MfaReset {
+  totpDevices: number;
+  securityKeys: number;
+  trustedBrowsers: number;
+}
 
 export class UserError extends Error {}
 
@@ -12,7 +24,7 @@ const USERNAME = /^[^\s:,]{1,256}$/;
 /** Unassigned code points: a later Unicode version could give them a case mapping, changing the name's key. */
 const UNASSIGNED = /\p{Cn}/u;
 
-/** Account management (the users command; later the admin API). */
+/** Account management (the users command and the admin console). */
 @Injectable()
 export class UsersService {
   constructor(
@@ -21,7 +33,21 @@ export class UsersService {
     private readonly terminator: SessionTerminator,
     private readonly throttle: LoginThrottle,
     private readonly events: SessionEvents,
+    private readonly gauth: GauthCredentials,
+    private readonly trusted: TrustedDevices,
+    private readonly webauthn: WebAuthnCredentials,
+    @Inject(AUTHENTICATION_HANDLERS) private readonly handlers: AuthenticationHandler[],
   ) {}
+
+  /** Whether the `users` table is in the authentication chain: its accounts can log in. */
+  get tableIsSource(): boolean {
+    return this.handlers.some((h) => h instanceof QueryDatabaseAuthenticationHandler);
+  }
+
+  /** The chain's handlers by name, in the order they are asked (for the console to show where the table stands). */
+  get sources(): string[] {
+    return [...this.handlers].sort((a, b) => a.order - b.order).map((h) => h.name);
+  }
 
   async add(username: string, password: string, attributes: Attributes = {}): Promise<void> {
     if (!USERNAME.test(username)) throw new UserError('username: 1 to 256 characters, no spaces, colons or commas');
@@ -56,6 +82,27 @@ export class UsersService {
 
   list(): Promise<UserSummary[]> {
     return this.store.list();
+  }
+
+  /** A keyset page of accounts whose name starts with `prefix` (ignoring case), after the key `after`. */
+  async page(prefix: string | undefined, after: string | undefined, limit: number): Promise<{ users: UserSummary[]; next?: string }> {
+    const rows = await this.store.page({ prefix, after }, limit);
+    return { users: rows.map(({ key: _key, ...u }) => u), ...(rows.length === limit ? { next: rows[rows.length - 1].key } : {}) };
+  }
+
+  /**
+   * A lost device: removes the user's TOTP devices with their recovery codes, security keys and
+   * passkeys, and the browsers trusted to skip them (a browser trusted with the lost phone's codes
+   * must not go on skipping the new device's). Any user (the table, LDAP, the static list): the
+   * devices are keyed by the canonical username alone. The user enrols again at the next login
+   * that needs a second factor.
+   */
+  async resetMfa(username: string): Promise<MfaReset> {
+    return {
+      totpDevices: await this.gauth.remove(username),
+      securityKeys: await this.webauthn.remove(username),
+      trustedBrowsers: await this.trusted.removeForUser(username),
+    };
   }
 
   /**
