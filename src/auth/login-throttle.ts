@@ -128,16 +128,18 @@ export class LoginThrottle {
         WHERE window_start = $1 AND key > $2
           AND failures >= CASE WHEN starts_with(key, 'ip:') THEN $3::int WHEN starts_with(key, 'device:') THEN $4::int ELSE $5::int END
         ORDER BY key LIMIT $6`,
-      [windowStart, after ?? '', t.ipThreshold, t.deviceThreshold, t.accountThreshold, limit],
+      // One more row than shown: `next` only when there is a next page.
+      [windowStart, after ?? '', t.ipThreshold, t.deviceThreshold, t.accountThreshold, limit + 1],
     );
+    const shown = rows.slice(0, limit);
     const until = new Date(windowStart.getTime() + t.rangeSeconds * 1000);
-    const counters = rows.map(({ key, failures }): ThrottledCounter => {
+    const counters = shown.map(({ key, failures }): ThrottledCounter => {
       const colon = key.indexOf(':');
       const kind = key.slice(0, colon) as ThrottledCounter['kind'];
       const max = kind === 'ip' ? t.ipThreshold : kind === 'device' ? t.deviceThreshold : t.accountThreshold;
       return { kind, subject: key.slice(colon + 1), failures, limit: max, until };
     });
-    return { counters, ...(rows.length === limit ? { next: rows[rows.length - 1].key } : {}) };
+    return { counters, ...(rows.length > limit ? { next: shown[shown.length - 1].key } : {}) };
   }
 
   /**

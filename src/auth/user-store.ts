@@ -36,6 +36,15 @@ export class UserStore {
     return { username: r.username, passwordHash: r.password_hash, attributes: r.attributes, disabled: r.disabled };
   }
 
+  /** The account without its password hash; null for an unknown name. */
+  async summary(username: string): Promise<UserSummary | null> {
+    const r = await this.sql.one<{ username: string; disabled: boolean; attributes: Attributes; created_at: Date; updated_at: Date }>(
+      `SELECT username, disabled, attributes, created_at, updated_at FROM users WHERE username_key = $1`,
+      [usernameKey(username)],
+    );
+    return r && summary(r);
+  }
+
   /** Inserts a user; false when the name (in its canonical form) is taken. */
   async add(username: string, passwordHash: string, attributes: Attributes): Promise<boolean> {
     const added = await this.sql.one(

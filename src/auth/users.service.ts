@@ -18,7 +18,15 @@ export interface MfaReset {
   trustedBrowsers: number;
 }
 
-export class UserError extends Error {}
+/** A refused account change; `field` names the input at fault (for a form to show the message beside it). */
+export class UserError extends Error {
+  constructor(
+    message: string,
+    readonly field?: 'username' | 'password',
+  ) {
+    super(message);
+  }
+}
 
 const USERNAME = /^[^\s:,]{1,256}$/;
 /** Unassigned code points: a later Unicode version could give them a case mapping, changing the name's key. */
@@ -50,11 +58,11 @@ export class UsersService {
   }
 
   async add(username: string, password: string, attributes: Attributes = {}): Promise<void> {
-    if (!USERNAME.test(username)) throw new UserError('username: 1 to 256 characters, no spaces, colons or commas');
-    if (UNASSIGNED.test(username)) throw new UserError('username: no unassigned Unicode code points');
+    if (!USERNAME.test(username)) throw new UserError('username: 1 to 256 characters, no spaces, colons or commas', 'username');
+    if (UNASSIGNED.test(username)) throw new UserError('username: no unassigned Unicode code points', 'username');
     checkPassword(password);
     if (!(await this.store.add(username, await this.hasher.hash(password), attributes))) {
-      throw new UserError(`user '${username}' already exists (usernames ignore case and Unicode compatibility forms)`);
+      throw new UserError(`user '${username}' already exists (usernames ignore case and Unicode compatibility forms)`, 'username');
     }
   }
 
@@ -86,8 +94,15 @@ export class UsersService {
 
   /** A keyset page of accounts whose name starts with `prefix` (ignoring case), after the key `after`. */
   async page(prefix: string | undefined, after: string | undefined, limit: number): Promise<{ users: UserSummary[]; next?: string }> {
-    const rows = await this.store.page({ prefix, after }, limit);
-    return { users: rows.map(({ key: _key, ...u }) => u), ...(rows.length === limit ? { next: rows[rows.length - 1].key } : {}) };
+    // One more row than shown: `next` only when there is a next page.
+    const rows = await this.store.page({ prefix, after }, limit + 1);
+    const shown = rows.slice(0, limit);
+    return { users: shown.map(({ key: _key, ...u }) => u), ...(rows.length > limit ? { next: shown[shown.length - 1].key } : {}) };
+  }
+
+  /** One account as the console shows it; null for an unknown name. */
+  async get(username: string): Promise<UserSummary | null> {
+    return this.store.summary(username);
   }
 
   /**
@@ -116,6 +131,6 @@ export class UsersService {
 
 /** ASVS 2.1: at least 8 characters (12 recommended), at most 4096, no composition rules, no truncation. */
 function checkPassword(password: string): void {
-  if (password.length < 8) throw new UserError('password: at least 8 characters');
-  if (password.length > 4096) throw new UserError('password: at most 4096 characters');
+  if (password.length < 8) throw new UserError('password: at least 8 characters', 'password');
+  if (password.length > 4096) throw new UserError('password: at most 4096 characters', 'password');
 }

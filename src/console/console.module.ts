@@ -7,6 +7,8 @@ import { ConsoleGuard, ConsoleRefusalFilter } from './console-auth';
 import { ConsoleOverviewController } from './console-overview.controller';
 import { ConsoleSessions } from './console-sessions';
 import { ConsoleSignInController } from './console-sign-in.controller';
+import { AuditPageController } from './audit/audit-page.controller';
+import { UsersPageController } from './users/users-page.controller';
 
 /**
  * The administration console at /admin: server-rendered pages over what the modules below already
@@ -15,7 +17,7 @@ import { ConsoleSignInController } from './console-sign-in.controller';
  */
 @Module({
   imports: [ServicesModule, TicketsModule, AuthModule, AdminModule],
-  controllers: [ConsoleSignInController, ConsoleOverviewController],
+  controllers: [ConsoleSignInController, ConsoleOverviewController, UsersPageController, AuditPageController],
   providers: [ConsoleSessions, ConsoleGuard, ConsoleRefusalFilter],
 })
 export class ConsoleModule {}
