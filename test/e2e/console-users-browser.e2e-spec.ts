@@ -40,7 +40,7 @@ describe('console users, throttles and audit in a real browser (chromium)', () =
   }, 120_000);
   afterAll(() => rig?.close());
 
-  const text = (selector: string) => page.$eval(selector, (e) => (e as HTMLElement).innerText);
+  const text = (selector: string) => page.$eval(selector, (e) => (e.textContent ?? '').replace(/\s+/g, ' ').trim());
 
   it('adds a user: a mistyped repeat comes back beside its field, then the account is created', async () => {
     await page.goto(`${rig.casUrl}/admin/users`, { waitUntil: 'load' });
@@ -55,7 +55,7 @@ describe('console users, throttles and audit in a real browser (chromium)', () =
     expect(refused.status()).toBe(400);
     expect(await text('#repeat-error')).toBe('The two passwords differ. Type the same password twice.');
     expect(await page.$eval('#repeat', (e) => e.getAttribute('aria-invalid'))).toBe('true');
-    expect(await page.$eval('#username', (e) => (e as HTMLInputElement).value)).toBe('frank');
+    expect(await page.$eval('#username', (e) => e.getAttribute('value'))).toBe('frank');
     await rig.screenshotDesktopAndPhone(page, 'console-users-add-error-desktop', 'console-users-add-error-phone');
 
     await page.type('#password', 'frank-password-1');
@@ -106,7 +106,7 @@ describe('console users, throttles and audit in a real browser (chromium)', () =
     await page.type('#actor', 'console-test');
     await page.select('#method', 'POST');
     await rig.clickAndWait(page, 'form.filters button[type=submit]');
-    const targets = await page.$$eval('td.target', (cells) => cells.map((c) => (c as HTMLElement).innerText));
+    const targets = await page.$$eval('td.target', (cells) => cells.map((c) => c.textContent ?? ''));
     expect(targets).toEqual(['/admin/users/throttles/clear', '/admin/users/disable', '/admin/users/disable', '/admin/users/new', '/admin/users/new', '/admin/login']);
     await rig.screenshotDesktopAndPhone(page, 'console-audit-desktop', 'console-audit-phone');
 
