@@ -37,7 +37,7 @@ describe('console: audit log', () => {
     expect(res.headers['content-security-policy']).toMatch(CSP);
     expect(res.headers['cache-control']).toBe('no-store');
     expect(res.body).toContain('<h1>Audit log</h1>');
-    for (const [id, label] of [['actor', 'Actor (token id)'], ['method', 'Method'], ['status', 'Status'], ['target', 'Target'], ['from', 'From (UTC day)'], ['to', 'To (UTC day, included)'], ['request', 'Request id']]) {
+    for (const [id, label] of [['actor', 'Actor (token id)'], ['method', 'Method'], ['status', 'Status'], ['target', 'Target'], ['from', 'From day'], ['to', 'To day (included)'], ['request', 'Request id']]) {
       expect(res.body).toContain(`<label for="${id}">${label}</label>`);
     }
     expect(res.body).not.toMatch(/<script/);

@@ -67,7 +67,7 @@ describe('console: users and throttles', () => {
       expect(res.headers['content-security-policy']).toMatch(CSP);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body).toContain('<h1>Users</h1>');
-      expect(res.body).toContain('<label for="q">Username starts with</label>');
+      expect(res.body).toContain('<label for="q">Username starts with (any case)</label>');
       expect(res.body).toContain('<span class="mono">QueryDatabaseAuthenticationHandler</span> (this table)');
       expect(res.body.match(/<a class="user-name"/g)).toHaveLength(50);
       expect(res.body).not.toMatch(/<script/);

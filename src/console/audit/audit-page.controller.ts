@@ -11,12 +11,14 @@ import { AUDIT_METHODS, type AuditForm, type AuditFormErrors, parseAuditQuery } 
 /** Entries per page (one more is read to know of a next page). */
 const PAGE = 50;
 
-const STYLE = `.filters .field.wide{flex:2 1 16rem}
-.target{overflow-wrap:anywhere;min-width:14rem}
-.rid{display:inline-block;max-width:9rem;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}
-.filter-actions{display:flex;gap:.5rem;align-items:center;flex:0 0 auto}
-.table td.when{white-space:nowrap}
-@media (max-width:40rem){.filter-actions{flex-basis:100%}}`;
+const STYLE = `.audit-filters{display:grid;grid-template-columns:minmax(0,1fr);gap:.75rem;align-items:end;background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:.8rem 1rem;margin:0 0 1rem}
+.audit-filters .field{margin:0;min-width:0}
+.audit-filters .filter-actions{display:flex;gap:.75rem;align-items:center}
+@media (min-width:60rem){.audit-filters{grid-template-columns:repeat(5,minmax(0,1fr))}.audit-filters .span-2{grid-column:span 2}.audit-filters .filter-actions{grid-column:1/-1}}
+.table td.target{overflow-wrap:anywhere;min-width:14rem}
+.table td.nowrap{white-space:nowrap}
+.table td.when{min-width:6.5rem}
+.rid{display:inline-block;max-width:9rem;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}`;
 
 /**
  * `GET /admin/audit`: the admin_audit log (every /actuator request and every console request, by
@@ -53,7 +55,7 @@ function statusBadge(status: number): Html {
 
 function field(id: keyof AuditForm, label: string, control: Html, errors: AuditFormErrors, wide = false): Html {
   const error = errors[id];
-  return html`<div class="field${wide ? ' wide' : ''}"><label for="${id}">${label}</label>${control}${error && html`<p class="error-text" id="${id}-error">${error}</p>`}</div>`;
+  return html`<div class="field${wide ? ' span-2' : ''}"><label for="${id}">${label}</label>${control}${error && html`<p class="error-text" id="${id}-error">${error}</p>`}</div>`;
 }
 
 function textInput(id: keyof AuditForm, value: string, errors: AuditFormErrors, type = 'text', extra?: Html): Html {
@@ -69,12 +71,12 @@ function body(v: ConsoleViewer, form: AuditForm, errors: AuditFormErrors, entrie
   const match = html`<select id="match" name="match"><option value="contains"${form.match === 'contains' ? html` selected` : ''}>contains</option><option value="prefix"${form.match === 'prefix' ? html` selected` : ''}>starts with</option></select>`;
   const rows = entries.map(
     (e) => html`<tr>
-<td class="when"><time datetime="${e.at}">${utc(e.at)}</time></td>
-<td class="mono">${e.actor}</td>
+<td class="when"><time datetime="${e.at}">${utc(e.at).slice(0, 19)}</time></td>
+<td class="mono nowrap">${e.actor}</td>
 <td>${e.action}</td>
 <td class="mono target">${e.target}</td>
 <td>${statusBadge(e.status)}</td>
-<td class="mono">${e.clientIp}</td>
+<td class="mono nowrap">${e.clientIp}</td>
 <td>${e.requestId ? html`<a class="mono rid" title="${e.requestId}" href="${consoleHref(`${v.base}/audit`, { request: e.requestId })}">${e.requestId}</a>` : html`<span class="muted">—</span>`}</td>
 </tr>`,
   );
@@ -86,26 +88,25 @@ function body(v: ConsoleViewer, form: AuditForm, errors: AuditFormErrors, entrie
       ? html`<p class="empty">No older entries. <a href="${v.base}/audit">Back to the newest</a>.</p>`
       : html`<p class="empty">Nothing recorded yet: every request to the admin API and this console is listed here once made.</p>`;
   return html`<h1>Audit log</h1>
-<p class="lead">Every request to the admin API and to this console, newest first: who (the admin token's id), what, and the answer.</p>
+<p class="lead">Every request to the admin API and to this console, newest first: who (the admin token's id), what, and the answer. Times and dates are UTC.</p>
 ${hasErrors && html`<p class="notice error" role="alert">Some filters are not valid: see the messages under them.</p>`}
 ${errors.before && html`<p class="notice error" role="alert">${errors.before}</p>`}
-<form class="filters" method="get" action="${v.base}/audit" role="search">
+<form class="audit-filters" method="get" action="${v.base}/audit" role="search">
 ${field('actor', 'Actor (token id)', textInput('actor', form.actor, errors, 'text', html` maxlength="128"`), errors)}
 ${field('method', 'Method', methods, errors)}
 ${field('status', 'Status', textInput('status', form.status, errors, 'text', html` maxlength="3" placeholder="403 or 4xx"`), errors)}
+${field('request', 'Request id', textInput('request', form.request, errors, 'text', html` maxlength="128"`), errors, true)}
 ${field('target', 'Target', textInput('target', form.target, errors, 'text', html` maxlength="2048" placeholder="/admin/users"`), errors, true)}
 ${field('match', 'Target match', match, errors)}
-${field('from', 'From (UTC day)', textInput('from', form.from, errors, 'date'), errors)}
-${field('to', 'To (UTC day, included)', textInput('to', form.to, errors, 'date'), errors)}
-${field('request', 'Request id', textInput('request', form.request, errors, 'text', html` maxlength="128"`), errors)}
-<div class="filter-actions"><button class="btn" type="submit">Filter</button><a href="${v.base}/audit">Clear</a></div>
-</form>
-${
+${field('from', 'From day', textInput('from', form.from, errors, 'date'), errors)}
+${field('to', 'To day (included)', textInput('to', form.to, errors, 'date'), errors)}
+<div class="filter-actions"><button class="btn" type="submit">Filter</button><a href="${v.base}/audit">Clear the filters</a></div>
+</form>${
   hasErrors
     ? ''
     : entries.length
       ? html`<div class="table-wrap"><table class="table" aria-label="Audit entries">
-<thead><tr><th scope="col">Time</th><th scope="col">Actor</th><th scope="col">Method</th><th scope="col">Target</th><th scope="col">Status</th><th scope="col">Client IP</th><th scope="col">Request id</th></tr></thead>
+<thead><tr><th scope="col">Time (UTC)</th><th scope="col">Actor</th><th scope="col">Method</th><th scope="col">Target</th><th scope="col">Status</th><th scope="col">Client IP</th><th scope="col">Request id</th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 <p class="pager">${paged ? html`<a href="${consoleHref(`${v.base}/audit`, query)}">← Newest</a>` : ''}${next !== undefined ? html`<a href="${consoleHref(`${v.base}/audit`, { ...query, before: next })}">Older entries →</a>` : ''}</p>`
       : empty

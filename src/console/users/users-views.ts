@@ -9,15 +9,21 @@ import { html, Html } from '../html';
 export const USERS_STYLE = `.tabs{display:flex;gap:.25rem;margin:0 0 1rem;padding:0;list-style:none;border-bottom:1px solid #d8dde3}
 .tabs a{display:block;padding:.45rem .9rem;text-decoration:none;border:1px solid transparent;border-bottom:0;border-radius:4px 4px 0 0;margin-bottom:-1px;color:#0b57b8}
 .tabs a[aria-current=page]{background:#fff;border-color:#d8dde3;color:#1b1f24;font-weight:600}
-.filters .search-actions{display:flex;gap:.5rem;flex:0 0 auto}
+.filters .search-actions{display:flex;gap:.75rem;align-items:center;flex:0 0 auto;min-height:2.3rem}
+.page-head{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-between;gap:.5rem 1rem}
 .user-name{font-weight:600;overflow-wrap:anywhere}
+.table td.name{min-width:10rem;max-width:22rem}
+.table td.when{white-space:nowrap}
+.table td.who{min-width:9rem;overflow-wrap:anywhere}
+.sections .panel{margin:0}
 .attrs{max-width:24rem;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .sections{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem;align-items:start}
 .sections .panel h2{margin-top:0}
 .narrow{max-width:32rem}
+.confirm{max-width:40rem}.confirm h1{margin-top:0;overflow-wrap:anywhere}
 .title-line{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem}.title-line h1{overflow-wrap:anywhere;min-width:0}
 .back{margin:0 0 .25rem;font-size:.9rem}
-@media (max-width:40rem){.attrs{max-width:10rem}.filters .search-actions{flex-basis:100%}}`;
+@media (max-width:40rem){.attrs{max-width:10rem}}`;
 
 /** The notices after a redirect: fixed texts chosen by a fixed key (`?done=`), never text from the URL. */
 export const USER_NOTICES: Record<string, string> = {
@@ -73,23 +79,23 @@ export function usersListBody(
 ): Html {
   const rows = p.users.map(
     (u) => html`<tr>
-<td><a class="user-name" href="${accountHref(v, u.username)}">${u.username}</a></td>
+<td class="name"><a class="user-name" href="${accountHref(v, u.username)}">${u.username}</a></td>
 <td>${status(u)}</td>
 <td><div class="attrs mono" title="${attributeNames(u)}">${attributeNames(u) || html`<span class="muted">none</span>`}</div></td>
-<td><time datetime="${u.createdAt.toISOString()}">${utc(u.createdAt)}</time></td>
-<td><time datetime="${u.updatedAt.toISOString()}">${utc(u.updatedAt)}</time></td>
+<td class="when"><time datetime="${u.createdAt.toISOString()}">${utc(u.createdAt)}</time></td>
+<td class="when"><time datetime="${u.updatedAt.toISOString()}">${utc(u.updatedAt)}</time></td>
 </tr>`,
   );
   const empty = p.prefix
     ? html`<p class="empty">No account name starts with “${p.prefix}”. Check the spelling, or <a href="${v.base}/users/new">add the account</a>.</p>`
     : html`<p class="empty">There are no accounts in the users table yet. <a href="${v.base}/users/new">Add a user</a>, or run <span class="mono">npm run users -- add &lt;name&gt;</span>.</p>`;
-  return html`<h1>Users</h1>
+  return html`<div class="page-head"><h1>Users</h1><a class="btn" href="${v.base}/users/new">Add a user</a></div>
 <p class="lead">Local accounts (the users table) and, under “Throttled now”, the accounts and addresses refused after failed logins.</p>
 ${tabs(v, 'accounts')}
 ${sourceNote(p.tableIsSource, p.sources)}
 <form class="filters" method="get" action="${v.base}/users" role="search">
-${input('q', 'Username starts with', { type: 'search', value: p.prefix, error: p.prefixError, hint: 'Ignores case.', maxlength: 256 })}
-<div class="search-actions"><button class="btn" type="submit">Search</button><a class="btn btn-secondary" href="${v.base}/users/new">Add a user</a></div>
+${input('q', 'Username starts with (any case)', { type: 'search', value: p.prefix, error: p.prefixError, maxlength: 256 })}
+<div class="search-actions"><button class="btn btn-secondary" type="submit">Search</button>${p.prefix ? html`<a href="${v.base}/users">Show all</a>` : ''}</div>
 </form>
 ${
   p.users.length
@@ -163,10 +169,10 @@ export function confirmBody(v: ConsoleViewer, p: { action: 'disable' | 'reset-mf
           'Their TOTP devices with the recovery codes, their security keys and passkeys, and their trusted browsers are removed. This cannot be undone: the user enrols again at the next login that needs a second factor.',
           'Reset second factors',
         ];
-  return html`<h1>${title}</h1>
-<p class="lead">${text}</p>
+  return html`<div class="panel confirm"><h1>${title}</h1>
+<p>${text}</p>
 <form class="actions" method="post" action="${v.base}/users/${p.action}">${csrfField(v)}<input type="hidden" name="username" value="${p.username}"><input type="hidden" name="confirm" value="yes">
-<button class="btn btn-danger" type="submit">${button}</button><a class="btn btn-secondary" href="${accountHref(v, p.username)}">Cancel</a></form>`;
+<button class="btn btn-danger" type="submit">${button}</button><a class="btn btn-secondary" href="${accountHref(v, p.username)}">Cancel</a></form></div>`;
 }
 
 export function notFoundBody(v: ConsoleViewer, username: string): Html {
@@ -188,15 +194,14 @@ export function throttlesBody(v: ConsoleViewer, p: { counters: ThrottledCounter[
       : html`<span class="mono">${c.subject}</span>`;
   const rows = p.counters.map(
     (c) => html`<tr>
-<td><span class="badge warn">${KIND_LABEL[c.kind]}</span></td>
-<td class="wrap">${who(c)}</td>
+<td class="who"><span class="badge warn">${KIND_LABEL[c.kind]}</span> ${who(c)}</td>
 <td class="num">${c.failures} of ${c.limit}</td>
-<td><time datetime="${c.until.toISOString()}">${utc(c.until)}</time></td>
+<td class="when"><time datetime="${c.until.toISOString()}" title="${utc(c.until)}">${utc(c.until).slice(11)}</time></td>
 <td><form method="post" action="${v.base}/users/throttles/clear">${csrfField(v)}<input type="hidden" name="kind" value="${c.kind}"><input type="hidden" name="subject" value="${c.subject}">
 <button class="btn btn-secondary btn-small" type="submit" aria-label="Clear the counter of ${KIND_LABEL[c.kind].toLowerCase()} ${c.kind === 'device' ? 'browser' : c.subject}">Clear</button></form></td>
 </tr>`,
   );
-  return html`<h1>Users</h1>
+  return html`<div class="page-head"><h1>Users</h1><a class="btn" href="${v.base}/users/new">Add a user</a></div>
 <p class="lead">Accounts, browsers and client addresses refusing password attempts now, after too many failed logins in the current ${p.windowMinutes}-minute window.</p>
 ${tabs(v, 'throttles')}
 ${p.error && html`<p class="notice error" role="alert">${p.error}</p>`}
@@ -204,7 +209,7 @@ ${!p.enabled && html`<p class="notice" role="status">Throttling is off on this s
 ${
   p.counters.length
     ? html`<div class="table-wrap"><table class="table" aria-label="Throttled counters">
-<thead><tr><th scope="col">What</th><th scope="col">Who</th><th scope="col" class="num">Failed attempts</th><th scope="col">Refused until</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
+<thead><tr><th scope="col">Refused</th><th scope="col" class="num">Failures</th><th scope="col">Until</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 ${p.next ? html`<p class="pager"><a href="${consoleHref(`${v.base}/users/throttles`, { after: p.next })}">Next →</a></p>` : ''}
 <p class="muted">Clearing an account also clears the counters of the browsers that logged in to it. A counter also ends by itself when its window does.</p>`
