@@ -23,7 +23,7 @@ describe('console: audit log', () => {
 
   const get = (url: string, session: ConsoleSession | null = s) => t.app.inject({ method: 'GET', url, headers: session ? { cookie: session.cookie } : {} });
   /** The targets listed, in order, as a reader sees them. */
-  const targets = (body: string) => [...body.matchAll(/<td class="mono target">([^<]*)<\/td>/g)].map((m) => m[1].replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
+  const targets = (body: string) => [...body.matchAll(/<td class="target"><span class="method">[A-Z]+<\/span> <span class="mono">([^<]*)<\/span><\/td>/g)].map((m) => m[1].replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&'));
 
   it('sends a visitor without the console cookie to the sign-in page', async () => {
     const res = await get('/cas/admin/audit?actor=ops', null);
@@ -50,7 +50,7 @@ describe('console: audit log', () => {
       '/admin',
       '/admin/login',
     ]);
-    expect(res.body).toContain('<td class="mono target">/actuator/%3Cscript%3Ealert(1)%3C/script%3E</td>');
+    expect(res.body).toContain('<span class="mono">/actuator/%3Cscript%3Ealert(1)%3C/script%3E</span>');
     const { rows } = await t.sql.query(`SELECT actor, action, target, status FROM admin_audit ORDER BY id DESC LIMIT 1`);
     expect(rows).toEqual([{ actor: 'console-test', action: 'GET', target: '/admin/audit', status: 200 }]);
   });

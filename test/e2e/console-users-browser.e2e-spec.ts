@@ -106,7 +106,7 @@ describe('console users, throttles and audit in a real browser (chromium)', () =
     await page.type('#actor', 'console-test');
     await page.select('#method', 'POST');
     await rig.clickAndWait(page, 'form[role=search] button[type=submit]');
-    const targets = await page.$$eval('td.target', (cells) => cells.map((c) => c.textContent ?? ''));
+    const targets = await page.$$eval('td.target .mono', (cells) => cells.map((c) => c.textContent ?? ''));
     expect(targets).toEqual(['/admin/users/throttles/clear', '/admin/users/disable', '/admin/users/disable', '/admin/users/new', '/admin/users/new', '/admin/login']);
     await rig.screenshotDesktopAndPhone(page, 'console-audit-desktop', 'console-audit-phone');
 

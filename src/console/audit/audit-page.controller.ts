@@ -11,11 +11,12 @@ import { AUDIT_METHODS, type AuditForm, type AuditFormErrors, parseAuditQuery } 
 /** Entries per page (one more is read to know of a next page). */
 const PAGE = 50;
 
-const STYLE = `.audit-filters{display:grid;grid-template-columns:minmax(0,1fr);gap:.75rem;align-items:end;background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:.8rem 1rem;margin:0 0 1rem}
+const STYLE = `.audit-filters{display:grid;grid-template-columns:minmax(0,1fr);gap:.75rem;align-items:start;background:#fff;border:1px solid #d8dde3;border-radius:6px;padding:.8rem 1rem;margin:0 0 1rem}
 .audit-filters .field{margin:0;min-width:0}
 .audit-filters .filter-actions{display:flex;gap:.75rem;align-items:center}
 @media (min-width:60rem){.audit-filters{grid-template-columns:repeat(5,minmax(0,1fr))}.audit-filters .span-2{grid-column:span 2}.audit-filters .filter-actions{grid-column:1/-1}}
-.table td.target{overflow-wrap:anywhere;min-width:14rem}
+.audit-filters input,.audit-filters select{height:2.5rem}
+.table td.target{overflow-wrap:anywhere;min-width:11rem}.method{font-weight:600;font-size:.8rem}
 .table td.nowrap{white-space:nowrap}
 .table td.when{min-width:6.5rem}
 .rid{display:inline-block;max-width:9rem;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom}`;
@@ -72,10 +73,9 @@ function body(v: ConsoleViewer, form: AuditForm, errors: AuditFormErrors, entrie
   const rows = entries.map(
     (e) => html`<tr>
 <td class="when"><time datetime="${e.at}">${utc(e.at).slice(0, 19)}</time></td>
-<td class="mono nowrap">${e.actor}</td>
-<td>${e.action}</td>
-<td class="mono target">${e.target}</td>
+<td class="target"><span class="method">${e.action}</span> <span class="mono">${e.target}</span></td>
 <td>${statusBadge(e.status)}</td>
+<td class="mono nowrap">${e.actor}</td>
 <td class="mono nowrap">${e.clientIp}</td>
 <td>${e.requestId ? html`<a class="mono rid" title="${e.requestId}" href="${consoleHref(`${v.base}/audit`, { request: e.requestId })}">${e.requestId}</a>` : html`<span class="muted">—</span>`}</td>
 </tr>`,
@@ -106,7 +106,7 @@ ${field('to', 'To day (included)', textInput('to', form.to, errors, 'date'), err
     ? ''
     : entries.length
       ? html`<div class="table-wrap"><table class="table" aria-label="Audit entries">
-<thead><tr><th scope="col">Time (UTC)</th><th scope="col">Actor</th><th scope="col">Method</th><th scope="col">Target</th><th scope="col">Status</th><th scope="col">Client IP</th><th scope="col">Request id</th></tr></thead>
+<thead><tr><th scope="col">Time (UTC)</th><th scope="col">Request</th><th scope="col">Status</th><th scope="col">Actor</th><th scope="col">Client IP</th><th scope="col">Request id</th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 <p class="pager">${paged ? html`<a href="${consoleHref(`${v.base}/audit`, query)}">← Newest</a>` : ''}${next !== undefined ? html`<a href="${consoleHref(`${v.base}/audit`, { ...query, before: next })}">Older entries →</a>` : ''}</p>`
       : empty

@@ -9,12 +9,14 @@ import { html, Html } from '../html';
 export const USERS_STYLE = `.tabs{display:flex;gap:.25rem;margin:0 0 1rem;padding:0;list-style:none;border-bottom:1px solid #d8dde3}
 .tabs a{display:block;padding:.45rem .9rem;text-decoration:none;border:1px solid transparent;border-bottom:0;border-radius:4px 4px 0 0;margin-bottom:-1px;color:#0b57b8}
 .tabs a[aria-current=page]{background:#fff;border-color:#d8dde3;color:#1b1f24;font-weight:600}
-.filters .search-actions{display:flex;gap:.75rem;align-items:center;flex:0 0 auto;min-height:2.3rem}
+.users-search{align-items:flex-start}
+.filters .search-actions{display:flex;gap:.75rem;align-items:center;flex:0 0 auto;min-height:2.5rem}
+@media (min-width:40.01rem){.filters .search-actions{margin-top:1.55rem}}
 .page-head{display:flex;flex-wrap:wrap;align-items:center;justify-content:space-between;gap:.5rem 1rem}
 .user-name{font-weight:600;overflow-wrap:anywhere}
 .table td.name{min-width:10rem;max-width:22rem}
 .table td.when{white-space:nowrap}
-.table td.who{min-width:9rem;overflow-wrap:anywhere}
+.table td.subject{min-width:7rem;overflow-wrap:anywhere}
 .sections .panel{margin:0}
 .attrs{max-width:24rem;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .sections{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem;align-items:start}
@@ -23,7 +25,8 @@ export const USERS_STYLE = `.tabs{display:flex;gap:.25rem;margin:0 0 1rem;paddin
 .confirm{max-width:40rem}.confirm h1{margin-top:0;overflow-wrap:anywhere}
 .title-line{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem}.title-line h1{overflow-wrap:anywhere;min-width:0}
 .back{margin:0 0 .25rem;font-size:.9rem}
-@media (max-width:40rem){.attrs{max-width:10rem}}`;
+.vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
+@media (max-width:40rem){.attrs{max-width:10rem}.throttles th,.throttles td{padding:.5rem .45rem}}`;
 
 /** The notices after a redirect: fixed texts chosen by a fixed key (`?done=`), never text from the URL. */
 export const USER_NOTICES: Record<string, string> = {
@@ -93,7 +96,7 @@ export function usersListBody(
 <p class="lead">Local accounts (the users table) and, under “Throttled now”, the accounts and addresses refused after failed logins.</p>
 ${tabs(v, 'accounts')}
 ${sourceNote(p.tableIsSource, p.sources)}
-<form class="filters" method="get" action="${v.base}/users" role="search">
+<form class="filters users-search" method="get" action="${v.base}/users" role="search">
 ${input('q', 'Username starts with (any case)', { type: 'search', value: p.prefix, error: p.prefixError, maxlength: 256 })}
 <div class="search-actions"><button class="btn btn-secondary" type="submit">Search</button>${p.prefix ? html`<a href="${v.base}/users">Show all</a>` : ''}</div>
 </form>
@@ -194,22 +197,22 @@ export function throttlesBody(v: ConsoleViewer, p: { counters: ThrottledCounter[
       : html`<span class="mono">${c.subject}</span>`;
   const rows = p.counters.map(
     (c) => html`<tr>
-<td class="who"><span class="badge warn">${KIND_LABEL[c.kind]}</span> ${who(c)}</td>
+<td class="subject"><span class="badge warn">${KIND_LABEL[c.kind]}</span> ${who(c)}</td>
 <td class="num">${c.failures} of ${c.limit}</td>
-<td class="when"><time datetime="${c.until.toISOString()}" title="${utc(c.until)}">${utc(c.until).slice(11)}</time></td>
+<td class="when"><time datetime="${c.until.toISOString()}" title="${utc(c.until)}">${utc(c.until).slice(11, 16)}</time></td>
 <td><form method="post" action="${v.base}/users/throttles/clear">${csrfField(v)}<input type="hidden" name="kind" value="${c.kind}"><input type="hidden" name="subject" value="${c.subject}">
 <button class="btn btn-secondary btn-small" type="submit" aria-label="Clear the counter of ${KIND_LABEL[c.kind].toLowerCase()} ${c.kind === 'device' ? 'browser' : c.subject}">Clear</button></form></td>
 </tr>`,
   );
   return html`<div class="page-head"><h1>Users</h1><a class="btn" href="${v.base}/users/new">Add a user</a></div>
-<p class="lead">Accounts, browsers and client addresses refusing password attempts now, after too many failed logins in the current ${p.windowMinutes}-minute window.</p>
+<p class="lead">Accounts, browsers and client addresses refusing password attempts now, after too many failed logins in the current ${p.windowMinutes}-minute window (times in UTC).</p>
 ${tabs(v, 'throttles')}
 ${p.error && html`<p class="notice error" role="alert">${p.error}</p>`}
 ${!p.enabled && html`<p class="notice" role="status">Throttling is off on this server (AUTHN_THROTTLE_ENABLED=false): no login attempt is refused.</p>`}
 ${
   p.counters.length
-    ? html`<div class="table-wrap"><table class="table" aria-label="Throttled counters">
-<thead><tr><th scope="col">Refused</th><th scope="col" class="num">Failures</th><th scope="col">Until</th><th scope="col"><span class="muted">Action</span></th></tr></thead>
+    ? html`<div class="table-wrap"><table class="table throttles" aria-label="Throttled counters">
+<thead><tr><th scope="col">Refused</th><th scope="col" class="num">Failures</th><th scope="col">Until</th><th scope="col"><span class="vh">Action</span></th></tr></thead>
 <tbody>${rows}</tbody></table></div>
 ${p.next ? html`<p class="pager"><a href="${consoleHref(`${v.base}/users/throttles`, { after: p.next })}">Next →</a></p>` : ''}
 <p class="muted">Clearing an account also clears the counters of the browsers that logged in to it. A counter also ends by itself when its window does.</p>`
