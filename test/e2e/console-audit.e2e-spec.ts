@@ -99,4 +99,20 @@ describe('console: audit log', () => {
     expect(second.body).not.toContain('Older entries');
     expect(second.body).toContain('← Newest');
   });
+
+  it('searches at most 100,000 entries a page for a text filter, and offers to search older ones', async () => {
+    await t.app.inject({ method: 'GET', url: '/cas/actuator/ssoSessions?needle=1' });
+    await t.sql.query(
+      `INSERT INTO admin_audit (at, actor, client_ip, action, target, status) SELECT now(), 'filler', '127.0.0.1', 'GET', '/actuator/ssoSessions', 200 FROM generate_series(1, 100000)`,
+    );
+    const first = await get('/cas/admin/audit?target=needle');
+    expect(first.statusCode).toBe(200);
+    expect(targets(first.body)).toEqual([]);
+    expect(first.body).toMatch(/No entry since <time datetime="[^"]+">[^<]+<\/time> matches these filters\./);
+    const older = /href="([^"]+)">Search older entries/.exec(first.body)?.[1].replace(/&amp;/g, '&');
+    expect(older).toMatch(/^\/cas\/admin\/audit\?target=needle&before=\d+$/);
+    const second = await get(older!);
+    expect(targets(second.body)).toEqual(['/actuator/ssoSessions?needle=1']);
+    expect(second.body).not.toContain('Search older entries');
+  });
 });

@@ -145,6 +145,19 @@ describe('console queries: users, throttles, audit', () => {
       expect(await targets({ actor: "ops' OR '1'='1" }, 50)).toEqual([]);
     });
 
+    it('searchWindow reads at most the window for a filter no index serves, and says where to go on', async () => {
+      const audit = t.app.get(AuditLog);
+      const all = await audit.search({}, 50);
+      // The newest three entries (the window) hold one match.
+      const first = await audit.searchWindow({ target: { text: 'ssoSessions', match: 'contains' } }, 50, undefined, 3);
+      expect(first.entries.map((e) => e.target)).toEqual(['/actuator/ssoSessions']);
+      expect(first.stoppedAt).toEqual({ id: all[2].id, at: all[2].at });
+      const rest = await audit.searchWindow({ target: { text: 'ssoSessions', match: 'contains' } }, 50, first.stoppedAt!.id, 3);
+      expect(rest).toEqual({ entries: [all[3], all[4]] });
+      // An actor alone reads its index: no window.
+      expect(await audit.searchWindow({ actor: 'ops' }, 50, undefined, 1)).toEqual({ entries: [all[3], all[4]] });
+    });
+
     it('pages newest first by id, with a filter', async () => {
       const audit = t.app.get(AuditLog);
       const first = await audit.search({ target: { text: '/actuator/', match: 'prefix' } }, 2);
