@@ -68,10 +68,10 @@ describe('console users, throttles and audit in a real browser (chromium)', () =
   });
 
   it('disables the user after the confirmation page; the user can no longer log in', async () => {
-    await rig.clickAndWait(page, 'form[action$="/users/disable"] button');
+    await rig.clickAndWait(page, 'form[action*="/users/disable?"] button');
     expect(await text('h1')).toBe('Disable frank?');
     await rig.screenshotDesktopAndPhone(page, 'console-users-confirm-disable-desktop', 'console-users-confirm-disable-phone');
-    await rig.clickAndWait(page, 'form[action$="/users/disable"] button.btn-danger');
+    await rig.clickAndWait(page, 'form[action*="/users/disable?"] button.btn-danger');
     expect(await text('.notice')).toContain('The account is disabled');
     expect(await text('.title-line .badge')).toBe('Disabled');
 
@@ -107,7 +107,14 @@ describe('console users, throttles and audit in a real browser (chromium)', () =
     await page.select('#method', 'POST');
     await rig.clickAndWait(page, 'form[role=search] button[type=submit]');
     const targets = await page.$$eval('td.target .mono', (cells) => cells.map((c) => c.textContent ?? ''));
-    expect(targets).toEqual(['/admin/users/throttles/clear', '/admin/users/disable', '/admin/users/disable', '/admin/users/new', '/admin/users/new', '/admin/login']);
+    expect(targets).toEqual([
+      '/admin/users/throttles/clear?kind=account&subject=grace',
+      '/admin/users/disable?username=frank',
+      '/admin/users/disable?username=frank',
+      '/admin/users/new',
+      '/admin/users/new',
+      '/admin/login',
+    ]);
     await rig.screenshotDesktopAndPhone(page, 'console-audit-desktop', 'console-audit-phone');
 
     await page.goto(`${rig.casUrl}/admin/audit?status=99&from=2026-13-01`, { waitUntil: 'load' });

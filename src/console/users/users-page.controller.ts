@@ -94,9 +94,9 @@ export class UsersPageController {
   }
 
   @Post('password')
-  async password(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async password(@Query() query: unknown, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const v = viewer(req);
-    const user = await this.target(body, reply, v);
+    const user = await this.target(query, reply, v);
     if (!user) return;
     const password = textValue(body, 'password') ?? '';
     const errors = passwordErrors(password, textValue(body, 'repeat'));
@@ -116,9 +116,9 @@ export class UsersPageController {
 
   /** Asks first (a page with the confirming form), then disables and ends the sessions through the terminator. */
   @Post('disable')
-  async disable(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async disable(@Query() query: unknown, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const v = viewer(req);
-    const user = await this.target(body, reply, v);
+    const user = await this.target(query, reply, v);
     if (!user) return;
     if (textValue(body, 'confirm') !== 'yes') return this.send(reply, v, 200, 'Disable the account?', confirmBody(v, { action: 'disable', username: user }));
     await this.users.disable(user);
@@ -126,27 +126,27 @@ export class UsersPageController {
   }
 
   @Post('enable')
-  async enable(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async enable(@Query() query: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const v = viewer(req);
-    const user = await this.target(body, reply, v);
+    const user = await this.target(query, reply, v);
     if (!user) return;
     await this.users.enable(user);
     seeOther(reply, accountHref(v, user, 'enabled'));
   }
 
   @Post('reset-mfa')
-  async resetMfa(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async resetMfa(@Query() query: unknown, @Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const v = viewer(req);
-    const user = await this.target(body, reply, v);
+    const user = await this.target(query, reply, v);
     if (!user) return;
     if (textValue(body, 'confirm') !== 'yes') return this.send(reply, v, 200, 'Reset second factors?', confirmBody(v, { action: 'reset-mfa', username: user }));
     seeOther(reply, accountHref(v, user, mfaDone(await this.users.resetMfa(user))));
   }
 
   @Post('unthrottle')
-  async unthrottle(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async unthrottle(@Query() query: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const v = viewer(req);
-    const user = await this.target(body, reply, v);
+    const user = await this.target(query, reply, v);
     if (!user) return;
     await this.users.unthrottle(user);
     seeOther(reply, accountHref(v, user, 'unthrottled'));
@@ -163,10 +163,10 @@ export class UsersPageController {
 
   /** Clears one listed counter (an account with its browsers, as DELETE /actuator/throttles does). */
   @Post('throttles/clear')
-  async clearThrottle(@Body() body: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+  async clearThrottle(@Query() query: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const v = viewer(req);
-    const kind = textValue(body, 'kind') as ThrottledCounter['kind'] | null | undefined;
-    const subject = textValue(body, 'subject');
+    const kind = textValue(query, 'kind') as ThrottledCounter['kind'] | null | undefined;
+    const subject = textValue(query, 'subject');
     if (!kind || !KINDS.includes(kind) || !subject || subject.length > 1024) {
       return this.sendThrottles(reply, v, 400, await this.throttle.throttled(undefined, PAGE), 'That counter could not be cleared: the form did not name one. Reload the page and try again.');
     }
@@ -175,11 +175,12 @@ export class UsersPageController {
   }
 
   /**
-   * The account a form acts on: its `username` field, of an existing account. Otherwise the answer
-   * (400 for a missing or repeated field, 404 for an unknown account) is sent and null returned.
+   * The account a form acts on: the `username` of its URL (so the audit row of the POST names it),
+   * of an existing account. Otherwise the answer (400 for a missing or repeated name, 404 for an
+   * unknown account) is sent and null returned.
    */
-  private async target(body: unknown, reply: FastifyReply, v: ConsoleViewer): Promise<string | null> {
-    const username = textValue(body, 'username');
+  private async target(query: unknown, reply: FastifyReply, v: ConsoleViewer): Promise<string | null> {
+    const username = textValue(query, 'username');
     if (typeof username !== 'string' || !username || username.length > MAX_USERNAME) {
       this.send(reply, v, 400, 'No such account', notFoundBody(v, ''));
       return null;

@@ -64,6 +64,11 @@ function attributeNames(u: UserSummary): string {
   return Object.keys(u.attributes).join(', ');
 }
 
+/** A form's URL for an action on one account (`/users/<action>?username=`): the audit row records it. */
+export function actionHref(v: ConsoleViewer, action: string, username: string): string {
+  return consoleHref(`${v.base}/users/${action}`, { username });
+}
+
 export function accountHref(v: ConsoleViewer, username: string, done?: string): string {
   return consoleHref(`${v.base}/users/account`, { username, done });
 }
@@ -127,7 +132,9 @@ ${input('repeat', 'Repeat the password', { type: 'password', error: p.errors.rep
 
 export function accountBody(v: ConsoleViewer, u: UserSummary, errors: FieldErrors = {}): Html {
   const attributes = Object.keys(u.attributes).length ? html`<pre class="mono">${JSON.stringify(u.attributes, null, 2)}</pre>` : html`<span class="muted">none</span>`;
-  const hidden = html`${csrfField(v)}<input type="hidden" name="username" value="${u.username}">`;
+  // The account is named in the form's URL, not a hidden field: the audit row of the POST then says which one.
+  const hidden = csrfField(v);
+  const act = (action: string) => actionHref(v, action, u.username);
   return html`<p class="back"><a href="${v.base}/users">← All users</a></p>
 <div class="title-line"><h1>${u.username}</h1>${status(u)}</div>
 <p class="lead">An account of the users table: its state, its password, its second factors and its failed-login counters.</p>
@@ -141,7 +148,7 @@ export function accountBody(v: ConsoleViewer, u: UserSummary, errors: FieldError
 <div class="sections">
 <section class="panel" aria-labelledby="password-title"><h2 id="password-title">Set a new password</h2>
 <p class="muted">The account's SSO sessions end: whoever knew the old password is logged out.</p>
-<form method="post" action="${v.base}/users/password" autocomplete="off" novalidate>${hidden}
+<form method="post" action="${act('password')}" autocomplete="off" novalidate>${hidden}
 ${input('password', 'New password', { type: 'password', error: errors.password, hint: 'At least 8 characters (12 or more recommended).', required: true, autocomplete: 'new-password' })}
 ${input('repeat', 'Repeat the new password', { type: 'password', error: errors.repeat, required: true, autocomplete: 'new-password' })}
 <button class="btn" type="submit">Set the password</button></form></section>
@@ -149,16 +156,16 @@ ${input('repeat', 'Repeat the new password', { type: 'password', error: errors.r
 ${
   u.disabled
     ? html`<p class="muted">The user can log in again with their password.</p>
-<form method="post" action="${v.base}/users/enable">${hidden}<button class="btn" type="submit">Enable the account</button></form>`
+<form method="post" action="${act('enable')}">${hidden}<button class="btn" type="submit">Enable the account</button></form>`
     : html`<p class="muted">The user can no longer log in, and their SSO sessions end (single logout to every service).</p>
-<form method="post" action="${v.base}/users/disable">${hidden}<button class="btn btn-danger" type="submit">Disable the account…</button></form>`
+<form method="post" action="${act('disable')}">${hidden}<button class="btn btn-danger" type="submit">Disable the account…</button></form>`
 }</section>
 <section class="panel" aria-labelledby="mfa-title"><h2 id="mfa-title">Second factors</h2>
 <p class="muted">For a lost phone or key: removes the TOTP devices with their recovery codes, the security keys and passkeys, and the trusted browsers. The user enrols again at the next login that needs a second factor.</p>
-<form method="post" action="${v.base}/users/reset-mfa">${hidden}<button class="btn btn-danger" type="submit">Reset second factors…</button></form></section>
+<form method="post" action="${act('reset-mfa')}">${hidden}<button class="btn btn-danger" type="submit">Reset second factors…</button></form></section>
 <section class="panel" aria-labelledby="throttle-title"><h2 id="throttle-title">Failed-login counters</h2>
 <p class="muted">A user locked out after failed logins can try again at once: clears the account's counters and those of the browsers that logged in to it.</p>
-<form method="post" action="${v.base}/users/unthrottle">${hidden}<button class="btn btn-secondary" type="submit">Clear the account's throttle</button></form></section>
+<form method="post" action="${act('unthrottle')}">${hidden}<button class="btn btn-secondary" type="submit">Clear the account's throttle</button></form></section>
 </div>`;
 }
 
@@ -174,7 +181,7 @@ export function confirmBody(v: ConsoleViewer, p: { action: 'disable' | 'reset-mf
         ];
   return html`<div class="panel confirm"><h1>${title}</h1>
 <p>${text}</p>
-<form class="actions" method="post" action="${v.base}/users/${p.action}">${csrfField(v)}<input type="hidden" name="username" value="${p.username}"><input type="hidden" name="confirm" value="yes">
+<form class="actions" method="post" action="${actionHref(v, p.action, p.username)}">${csrfField(v)}<input type="hidden" name="confirm" value="yes">
 <button class="btn btn-danger" type="submit">${button}</button><a class="btn btn-secondary" href="${accountHref(v, p.username)}">Cancel</a></form></div>`;
 }
 
@@ -200,7 +207,7 @@ export function throttlesBody(v: ConsoleViewer, p: { counters: ThrottledCounter[
 <td class="subject"><span class="badge warn">${KIND_LABEL[c.kind]}</span> ${who(c)}</td>
 <td class="num">${c.failures} of ${c.limit}</td>
 <td class="when"><time datetime="${c.until.toISOString()}" title="${utc(c.until)}">${utc(c.until).slice(11, 16)}</time></td>
-<td><form method="post" action="${v.base}/users/throttles/clear">${csrfField(v)}<input type="hidden" name="kind" value="${c.kind}"><input type="hidden" name="subject" value="${c.subject}">
+<td><form method="post" action="${consoleHref(`${v.base}/users/throttles/clear`, { kind: c.kind, subject: c.subject })}">${csrfField(v)}
 <button class="btn btn-secondary btn-small" type="submit" aria-label="Clear the counter of ${KIND_LABEL[c.kind].toLowerCase()} ${c.kind === 'device' ? 'browser' : c.subject}">Clear</button></form></td>
 </tr>`,
   );
