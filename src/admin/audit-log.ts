@@ -50,31 +50,10 @@ export class AuditLog {
     return this.search({}, limit, before);
   }
 
-  /**
-   * Entries matching every condition of the filter, newest first, keyset on id: those older than
-   * `before`. Only the given conditions are in the statement, each value a bind parameter: an
-   * actor walks ix_admin_audit_actor, a request id reads ix_admin_audit_request_id, the rest
-   * filter the primary key's walk from the newest entry (it stops at `limit` matches).
-   */
+  /** Entries matching every condition of the filter (auditSearchStatement), newest first, keyset on id: those older than `before` (and newer than `above`). */
   async search(f: AuditFilter, limit: number, before?: number, above?: number): Promise<AuditEntry[]> {
-    const values: unknown[] = [];
-    const bind = (v: unknown, type: string) => `$${values.push(v)}::${type}`;
-    const where: string[] = [];
-    if (before !== undefined) where.push(`id < ${bind(before, 'bigint')}`);
-    if (above !== undefined) where.push(`id > ${bind(above, 'bigint')}`);
-    if (f.actor !== undefined) where.push(`actor = ${bind(f.actor, 'text')}`);
-    if (f.action !== undefined) where.push(`action = ${bind(f.action, 'text')}`);
-    if (f.status) where.push(`status BETWEEN ${bind(f.status.from, 'int')} AND ${bind(f.status.to, 'int')}`);
-    // strpos and starts_with: the text is matched as written, with no LIKE wildcards to escape.
-    if (f.target) where.push(f.target.match === 'prefix' ? `starts_with(target, ${bind(f.target.text, 'text')})` : `strpos(target, ${bind(f.target.text, 'text')}) > 0`);
-    if (f.since) where.push(`at >= ${bind(f.since, 'timestamptz')}`);
-    if (f.until) where.push(`at < ${bind(f.until, 'timestamptz')}`);
-    if (f.requestId !== undefined) where.push(`request_id = ${bind(f.requestId, 'text')}`);
-    const rows = await this.sql.rows<{ id: string; at: Date; actor: string; client_ip: string; action: string; target: string; status: number; request_id: string | null }>(
-      `SELECT id, at, actor, client_ip, action, target, status, request_id FROM admin_audit
-        ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${bind(limit, 'int')}`,
-      values,
-    );
+    const { text, values } = auditSearchStatement(f, limit, before, above);
+    const rows = await this.sql.rows<{ id: string; at: Date; actor: string; client_ip: string; action: string; target: string; status: number; request_id: string | null }>(text, values);
     return rows.map((r) => ({ id: Number(r.id), at: r.at.toISOString(), actor: r.actor, clientIp: r.client_ip, action: r.action, target: r.target, status: r.status, requestId: r.request_id }));
   }
 
@@ -94,4 +73,28 @@ export class AuditLog {
     const entries = await this.search(f, limit, before, edge ? Number(edge.id) - 1 : undefined);
     return { entries, ...(edge && entries.length < limit ? { stoppedAt: { id: Number(edge.id), at: edge.at.toISOString() } } : {}) };
   }
+}
+
+/**
+ * The audit search's statement: only the given conditions, each value a bind parameter; an actor
+ * walks ix_admin_audit_actor, a request id reads ix_admin_audit_request_id, the rest filter the
+ * primary key's walk from the newest entry (it stops at `limit` matches).
+ */
+export function auditSearchStatement(f: AuditFilter, limit: number, before?: number, above?: number): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const bind = (v: unknown, type: string) => `$${values.push(v)}::${type}`;
+  const where: string[] = [];
+  if (before !== undefined) where.push(`id < ${bind(before, 'bigint')}`);
+  if (above !== undefined) where.push(`id > ${bind(above, 'bigint')}`);
+  if (f.actor !== undefined) where.push(`actor = ${bind(f.actor, 'text')}`);
+  if (f.action !== undefined) where.push(`action = ${bind(f.action, 'text')}`);
+  if (f.status) where.push(`status BETWEEN ${bind(f.status.from, 'int')} AND ${bind(f.status.to, 'int')}`);
+  // strpos and starts_with: the text is matched as written, with no LIKE wildcards to escape.
+  if (f.target) where.push(f.target.match === 'prefix' ? `starts_with(target, ${bind(f.target.text, 'text')})` : `strpos(target, ${bind(f.target.text, 'text')}) > 0`);
+  if (f.since) where.push(`at >= ${bind(f.since, 'timestamptz')}`);
+  if (f.until) where.push(`at < ${bind(f.until, 'timestamptz')}`);
+  if (f.requestId !== undefined) where.push(`request_id = ${bind(f.requestId, 'text')}`);
+  const text = `SELECT id, at, actor, client_ip, action, target, status, request_id FROM admin_audit
+    ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ${bind(limit, 'int')}`;
+  return { text, values };
 }

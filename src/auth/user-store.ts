@@ -18,6 +18,12 @@ export interface UserSummary {
   updatedAt: Date;
 }
 
+/** A page of accounts: $1 canonical prefix or null, $2 the last key of the previous page or null, $3 rows. */
+export const USER_PAGE_SQL = `SELECT username, username_key, disabled, attributes, created_at, updated_at FROM users
+  WHERE ($1::text IS NULL OR (username_key COLLATE "C") ^@ $1::text)
+    AND ($2::text IS NULL OR (username_key COLLATE "C") > $2::text)
+  ORDER BY (username_key COLLATE "C") LIMIT $3`;
+
 /**
  * The `users` table: the only SQL on it. Usernames compare by their canonical form
  * (`username_key`, see common/username.ts); `username` keeps the spelling the account was
@@ -80,10 +86,7 @@ export class UserStore {
    */
   async page(f: { prefix?: string; after?: string }, limit: number): Promise<(UserSummary & { key: string })[]> {
     const rows = await this.sql.rows<{ username: string; username_key: string; disabled: boolean; attributes: Attributes; created_at: Date; updated_at: Date }>(
-      `SELECT username, username_key, disabled, attributes, created_at, updated_at FROM users
-        WHERE ($1::text IS NULL OR (username_key COLLATE "C") ^@ $1::text)
-          AND ($2::text IS NULL OR (username_key COLLATE "C") > $2::text)
-        ORDER BY (username_key COLLATE "C") LIMIT $3`,
+      USER_PAGE_SQL,
       [f.prefix ? usernameKey(f.prefix) : null, f.after ?? null, limit],
     );
     return rows.map((r) => ({ ...summary(r), key: r.username_key }));
