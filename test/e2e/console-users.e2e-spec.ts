@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { AcceptUsersAuthenticationHandler } from '../../src/auth/handlers/accept-users.handler';
 import { GauthCredentials } from '../../src/auth/mfa/gauth/gauth-credentials';
 import { UsersService } from '../../src/auth/users.service';
 import { Browser } from '../helpers/browser';
@@ -270,5 +271,25 @@ describe('console: users and throttles', () => {
       expect(res.headers.location).toBe('/cas/admin/users/account?username=erin&done=unthrottled');
       expect((await login('erin', 'erin-password-1', '198.51.100.29')).statusCode).toBe(302);
     });
+  });
+});
+
+/** A chain without the users table (a deployment that authenticates elsewhere): the page says its accounts cannot log in. */
+describe('console: users, when the users table is not an authentication source', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({
+      env: { ...CONSOLE_TOKEN_ENV, CAS_AUTHN_ACCEPT_USERS: 'casuser::Mellon' },
+      authenticationHandlers: { inject: [AcceptUsersAuthenticationHandler], factory: (accept: AcceptUsersAuthenticationHandler) => [accept] },
+    });
+  });
+  afterAll(() => t.close());
+
+  it('says so above the list', async () => {
+    const s = await consoleSession(t.app);
+    const res = await t.app.inject({ method: 'GET', url: '/cas/admin/users', headers: { cookie: s.cookie } });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('The users table is not an authentication source on this server: the accounts below cannot log in.');
+    expect(res.body).not.toContain('(this table)');
   });
 });
