@@ -49,12 +49,13 @@ export class UsersPageController {
   async list(@Query() query: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const v = viewer(req);
     const q = textValue(query, 'q');
-    const after = textValue(query, 'after');
+    // A page link carries one `after`; anything else starts from the first page.
+    const after = textValue(query, 'after') ?? undefined;
     const prefixError = q === null ? 'Give one search text.' : q && q.length > MAX_USERNAME ? `At most ${MAX_USERNAME} characters.` : undefined;
     const prefix = typeof q === 'string' ? q.trim() : '';
-    const page = prefixError || after === null ? { users: [] } : await this.users.page(prefix || undefined, after, PAGE);
+    const page = prefixError ? { users: [] } : await this.users.page(prefix || undefined, after, PAGE);
     const body = usersListBody(v, { prefix: q ?? '', prefixError, ...page, tableIsSource: this.users.tableIsSource, sources: this.users.sources });
-    this.send(reply, v, prefixError || after === null ? 400 : 200, 'Users', body, textValue(query, 'done'));
+    this.send(reply, v, prefixError ? 400 : 200, 'Users', body, textValue(query, 'done'));
   }
 
   @Get('new')
@@ -156,9 +157,8 @@ export class UsersPageController {
   @Get('throttles')
   async throttles(@Query() query: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const v = viewer(req);
-    const after = textValue(query, 'after');
-    const page = after === null ? { counters: [] } : await this.throttle.throttled(after, PAGE);
-    this.sendThrottles(reply, v, after === null ? 400 : 200, page, undefined, textValue(query, 'done'));
+    const page = await this.throttle.throttled(textValue(query, 'after') ?? undefined, PAGE);
+    this.sendThrottles(reply, v, 200, page, undefined, textValue(query, 'done'));
   }
 
   /** Clears one listed counter (an account with its browsers, as DELETE /actuator/throttles does). */
