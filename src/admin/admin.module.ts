@@ -17,7 +17,7 @@ import { TicketRegistryController } from './ticket-registry.controller';
   imports: [ServicesModule, TicketsModule],
   controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController, TicketRegistryController, SessionHistoryController],
   providers: [ApiDocument, AuditLog, AuditHook, SsoSessionsService],
-  // The console (above admin) ends and summarises sessions through the same service as the API.
-  exports: [SsoSessionsService],
+  // The console (above admin) ends and summarises sessions through the same service as the API, and reads the audit log.
+  exports: [SsoSessionsService, AuditLog],
 })
 export class AdminModule {}

@@ -84,6 +84,6 @@ const attributeRepositories = {
     WebAuthnAssets, WebAuthnCeremonies, WebAuthnCredentials, WebAuthnPrincipals,
     AccountSessions,
   ],
-  exports: [UsersService, TgcCodec],
+  exports: [UsersService, LoginThrottle, TgcCodec],
 })
 export class AuthModule {}

@@ -11,6 +11,19 @@ export interface AttemptKeys {
   deviceId?: string;
 }
 
+/**
+ * A counter at its limit in the current window: what is refused now. `subject` is the address, the
+ * canonical username, or `<account digest>:<device id>` (a browser's counter names no account in clear).
+ */
+export interface ThrottledCounter {
+  kind: 'ip' | 'account' | 'device';
+  subject: string;
+  failures: number;
+  limit: number;
+  /** When the window ends and the counter no longer refuses. */
+  until: Date;
+}
+
 /** A reserved attempt: refund it when the password turns out right. */
 export interface Reservation {
   keys: string[];
@@ -78,6 +91,11 @@ export class LoginThrottle {
     );
   }
 
+  private currentWindowStart(): Date {
+    const windowMs = this.config.throttle.rangeSeconds * 1000;
+    return new Date(Math.floor(this.clock.now().getTime() / windowMs) * windowMs);
+  }
+
   retryAfterSeconds(): number {
     const windowMs = this.config.throttle.rangeSeconds * 1000;
     return Math.ceil((windowMs - (this.clock.now().getTime() % windowMs)) / 1000);
@@ -97,10 +115,45 @@ export class LoginThrottle {
     );
   }
 
+  /**
+   * The counters refusing attempts now (current window, at their kind's limit), in key order,
+   * those after the key `after`: a keyset page. The current window's rows are the ones the
+   * housekeeping leaves (it deletes ended windows), read through ix_login_throttle_window.
+   */
+  async throttled(after: string | undefined, limit: number): Promise<{ counters: ThrottledCounter[]; next?: string }> {
+    const t = this.config.throttle;
+    const windowStart = this.currentWindowStart();
+    const rows = await this.sql.rows<{ key: string; failures: number }>(
+      `SELECT key, failures FROM login_throttle
+        WHERE window_start = $1 AND key > $2
+          AND failures >= CASE WHEN starts_with(key, 'ip:') THEN $3::int WHEN starts_with(key, 'device:') THEN $4::int ELSE $5::int END
+        ORDER BY key LIMIT $6`,
+      // One more row than shown: `next` only when there is a next page.
+      [windowStart, after ?? '', t.ipThreshold, t.deviceThreshold, t.accountThreshold, limit + 1],
+    );
+    const shown = rows.slice(0, limit);
+    const until = new Date(windowStart.getTime() + t.rangeSeconds * 1000);
+    const counters = shown.map(({ key, failures }): ThrottledCounter => {
+      const colon = key.indexOf(':');
+      const kind = key.slice(0, colon) as ThrottledCounter['kind'];
+      const max = kind === 'ip' ? t.ipThreshold : kind === 'device' ? t.deviceThreshold : t.accountThreshold;
+      return { kind, subject: key.slice(colon + 1), failures, limit: max, until };
+    });
+    return { counters, ...(rows.length > limit ? { next: shown[shown.length - 1].key } : {}) };
+  }
+
+  /**
+   * Clears one counter listed by `throttled`, every window's: an account with its browsers
+   * (clearAccount), an address, or one browser of an account. Returns the counters deleted.
+   */
+  async clear(kind: ThrottledCounter['kind'], subject: string): Promise<number> {
+    if (kind === 'account') return this.clearAccount(subject);
+    return this.sql.affected(`DELETE FROM login_throttle WHERE key = $1`, [`${kind}:${subject}`]);
+  }
+
   /** Deletes up to `limit` counters of windows that have ended; returns how many. */
   async deletePastWindows(limit: number): Promise<number> {
-    const windowMs = this.config.throttle.rangeSeconds * 1000;
-    const currentStart = new Date(Math.floor(this.clock.now().getTime() / windowMs) * windowMs);
+    const currentStart = this.currentWindowStart();
     return this.sql.affected(
       `DELETE FROM login_throttle WHERE (key, window_start) IN (
          SELECT key, window_start FROM login_throttle WHERE window_start < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,

@@ -18,6 +18,12 @@ export interface UserSummary {
   updatedAt: Date;
 }
 
+/** A page of accounts: $1 canonical prefix or null, $2 the last key of the previous page or null, $3 rows. */
+export const USER_PAGE_SQL = `SELECT username, username_key, disabled, attributes, created_at, updated_at FROM users
+  WHERE ($1::text IS NULL OR (username_key COLLATE "C") ^@ $1::text)
+    AND ($2::text IS NULL OR (username_key COLLATE "C") > $2::text)
+  ORDER BY (username_key COLLATE "C") LIMIT $3`;
+
 /**
  * The `users` table: the only SQL on it. Usernames compare by their canonical form
  * (`username_key`, see common/username.ts); `username` keeps the spelling the account was
@@ -34,6 +40,15 @@ export class UserStore {
     );
     if (!r) return null;
     return { username: r.username, passwordHash: r.password_hash, attributes: r.attributes, disabled: r.disabled };
+  }
+
+  /** The account without its password hash; null for an unknown name. */
+  async summary(username: string): Promise<UserSummary | null> {
+    const r = await this.sql.one<{ username: string; disabled: boolean; attributes: Attributes; created_at: Date; updated_at: Date }>(
+      `SELECT username, disabled, attributes, created_at, updated_at FROM users WHERE username_key = $1`,
+      [usernameKey(username)],
+    );
+    return r && summary(r);
   }
 
   /** Inserts a user; false when the name (in its canonical form) is taken. */
@@ -64,10 +79,31 @@ export class UserStore {
     return updated === 1;
   }
 
+  /**
+   * One page of accounts in canonical-name order (byte order: COLLATE "C"), those after `after` (a
+   * `username_key` from the previous page) whose canonical name starts with the canonical form of
+   * `prefix`. Both are range conditions on ix_users_username_key_c, whatever the database's collation.
+   */
+  async page(f: { prefix?: string; after?: string }, limit: number): Promise<(UserSummary & { key: string })[]> {
+    const rows = await this.sql.rows<{ username: string; username_key: string; disabled: boolean; attributes: Attributes; created_at: Date; updated_at: Date }>(
+      USER_PAGE_SQL,
+      [f.prefix ? usernameKey(f.prefix) : null, f.after ?? null, limit],
+    );
+    return rows.map((r) => ({ ...summary(r), key: r.username_key }));
+  }
+
   async list(): Promise<UserSummary[]> {
     const rows = await this.sql.rows<{ username: string; disabled: boolean; attributes: Attributes; created_at: Date; updated_at: Date }>(
       `SELECT username, disabled, attributes, created_at, updated_at FROM users ORDER BY username_key`,
     );
-    return rows.map((r) => ({ username: r.username, disabled: r.disabled, attributes: r.attributes, createdAt: r.created_at, updatedAt: r.updated_at }));
+    return rows.map(summary);
   }
 }
+
+const summary = (r: { username: string; disabled: boolean; attributes: Attributes; created_at: Date; updated_at: Date }): UserSummary => ({
+  username: r.username,
+  disabled: r.disabled,
+  attributes: r.attributes,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});

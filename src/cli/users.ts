@@ -4,9 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { AppModule } from '../app.module';
-import { GauthCredentials, GauthError } from '../auth/mfa/gauth/gauth-credentials';
-import { TrustedDevices } from '../auth/mfa/trusted/trusted-devices';
-import { WebAuthnCredentials } from '../auth/mfa/webauthn/webauthn-credentials';
+import { GauthError } from '../auth/mfa/gauth/gauth-credentials';
 import { UserError, UsersService } from '../auth/users.service';
 import { loadCasConfig } from '../config/cas-config';
 import { ConfigurationError } from '../config/env.validation';
@@ -91,17 +89,13 @@ async function main(argv: string[]): Promise<number> {
         process.stdout.write(`user '${username}': ${await users.unthrottle(username)} throttle counter(s) cleared\n`);
         break;
       case 'reset-mfa': {
-        // Works for any user (the users table, LDAP, the static list): the devices are keyed by
-        // the canonical username alone. The user enrols again at the next login that needs TOTP.
-        const removed = await ctx.get(GauthCredentials).remove(username);
-        // A browser trusted with the lost phone's codes must not go on skipping the new device's.
-        const revoked = await ctx.get(TrustedDevices).removeForUser(username);
-        // And the WebAuthn credentials (mfa-webauthn), registered again at the next login that needs them.
-        const keys = await ctx.get(WebAuthnCredentials).remove(username);
-        if (!removed && !revoked && !keys) throw new UserError(`no TOTP device, security key, passkey or trusted browser registered for '${username}': nothing to reset`);
-        if (removed) process.stdout.write(`user '${username}': ${removed} TOTP device(s) removed with their recovery codes\n`);
-        if (keys) process.stdout.write(`user '${username}': ${keys} security key(s) or passkey(s) (mfa-webauthn) removed\n`);
-        if (revoked) process.stdout.write(`user '${username}': ${revoked} trusted browser(s) revoked\n`);
+        // Works for any user (the users table, LDAP, the static list); the user enrols again at the
+        // next login that needs a second factor (UsersService.resetMfa, as the admin console does).
+        const { totpDevices, securityKeys, trustedBrowsers } = await users.resetMfa(username);
+        if (!totpDevices && !trustedBrowsers && !securityKeys) throw new UserError(`no TOTP device, security key, passkey or trusted browser registered for '${username}': nothing to reset`);
+        if (totpDevices) process.stdout.write(`user '${username}': ${totpDevices} TOTP device(s) removed with their recovery codes\n`);
+        if (securityKeys) process.stdout.write(`user '${username}': ${securityKeys} security key(s) or passkey(s) (mfa-webauthn) removed\n`);
+        if (trustedBrowsers) process.stdout.write(`user '${username}': ${trustedBrowsers} trusted browser(s) revoked\n`);
         break;
       }
       case 'list':

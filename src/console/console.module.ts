@@ -7,8 +7,10 @@ import { ConsoleGuard, ConsoleRefusalFilter } from './console-auth';
 import { ConsoleOverviewController } from './console-overview.controller';
 import { ConsoleSessions } from './console-sessions';
 import { ConsoleSignInController } from './console-sign-in.controller';
+import { AuditPageController } from './audit/audit-page.controller';
 import { ConsoleServicesController } from './services/console-services.controller';
 import { SessionExplorerController } from './sessions/session-explorer.controller';
+import { UsersPageController } from './users/users-page.controller';
 
 /**
  * The administration console at /admin: server-rendered pages over what the modules below already
@@ -17,7 +19,7 @@ import { SessionExplorerController } from './sessions/session-explorer.controlle
  */
 @Module({
   imports: [ServicesModule, TicketsModule, AuthModule, AdminModule],
-  controllers: [ConsoleSignInController, ConsoleOverviewController, SessionExplorerController, ConsoleServicesController],
+  controllers: [ConsoleSignInController, ConsoleOverviewController, SessionExplorerController, ConsoleServicesController, UsersPageController, AuditPageController],
   providers: [ConsoleSessions, ConsoleGuard, ConsoleRefusalFilter],
 })
 export class ConsoleModule {}
