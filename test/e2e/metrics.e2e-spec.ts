@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { authenticator } from 'otplib';
+import { GauthCredentials } from '../../src/auth/mfa/gauth/gauth-credentials';
 import { CasMetrics } from '../../src/metrics/cas-metrics';
 import { Browser, executionOf, ticketOf } from '../helpers/browser';
 import { eventually } from '../helpers/eventually';
@@ -339,5 +342,39 @@ describe('the live SSO sessions gauge', () => {
     expect(sample('cas_cleaner_rows_total')).toBe(3);
     expect(sample('cas_cleaner_run_duration_seconds_count')).toBe(1);
     expect(sample('cas_cleaner_last_run_timestamp_seconds')).toBe(t.clock.now().getTime() / 1000);
+  });
+});
+
+describe('multi-factor failures', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { ...ENV, CAS_AUTHN_MFA_GAUTH_CRYPTO_ENCRYPTION_KEY: randomBytes(32).toString('base64url') } });
+    t.clock.freeze();
+  });
+  afterAll(() => t.close());
+
+  it('a wrong TOTP code and a replayed one: counted by provider and reason, the login itself a success', async () => {
+    const gauth = t.app.get(GauthCredentials);
+    const e = await gauth.enrol('casuser', 'phone');
+    const codeNow = () => authenticator.clone({ digits: 6, step: 30, epoch: t.clock.now().getTime() }).generate(e.secret);
+    const used = codeNow();
+    expect((await gauth.confirm(e.credentialId, used)).ok).toBe(true);
+    const metrics = t.app.get(CasMetrics);
+    const before = await metrics.registry.getSingleMetricAsString('cas_mfa_failures_total');
+    expect(before).not.toContain('cas_mfa_failures_total{');
+
+    const b = new Browser(t.app);
+    const form = await b.get(`/cas/login?service=${encodeURIComponent(APP)}&authn_method=mfa-gauth`);
+    const page = await b.post('/cas/login', { username: 'casuser', password: 'Mellon', execution: executionOf(form.body), _eventId: 'submit' });
+    expect(page.body).toContain('name="token"');
+    const wrong = await b.post('/cas/login', { execution: executionOf(page.body), token: String((Number(used) + 1) % 1_000_000).padStart(6, '0'), _eventId: 'mfa' });
+    expect(wrong.statusCode).toBe(401);
+    const replayed = await b.post('/cas/login', { execution: executionOf(wrong.body), token: used, _eventId: 'mfa' });
+    expect(replayed.statusCode).toBe(401);
+
+    const after = await metrics.registry.getSingleMetricAsString('cas_mfa_failures_total');
+    expect(after).toContain('cas_mfa_failures_total{provider="mfa-gauth",reason="invalid"} 1');
+    expect(after).toContain('cas_mfa_failures_total{provider="mfa-gauth",reason="replayed"} 1');
+    expect(await metrics.registry.getSingleMetricAsString('cas_logins_total')).toContain(`cas_logins_total{outcome="success",handler="${t.config.acceptUsersHandler.name}"} 1`);
   });
 });
