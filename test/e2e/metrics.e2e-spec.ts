@@ -241,8 +241,8 @@ describe('GET /cas/actuator/prometheus', () => {
     const dead = 'http://127.0.0.1:9/app'; // discard port: nothing listens
     const b = new Browser(t.app);
     await b.login('casuser', 'Mellon', dead);
-    const before = await scrape();
-    expect(value(before, 'cas_logout_outbox_pending')).toBe(0);
+    // The previous test's request is recorded as delivered just after it is counted: wait for the row.
+    const before = await eventually(scrape, (x) => value(x, 'cas_logout_outbox_pending') === 0);
     expect(value(before, 'cas_logout_outbox_oldest_pending_age_seconds')).toBe(0);
     await b.get('/cas/logout');
     // The first attempt is refused at once; the next waits 5 s on the (frozen) clock.
@@ -333,6 +333,22 @@ describe('the live SSO sessions gauge', () => {
     await t.sql.query(`DELETE FROM tickets WHERE type = 'TGT' AND id IN (SELECT id FROM tickets WHERE type = 'TGT' LIMIT 1)`);
     expect(await tgtRows()).toBe(1);
     expect(await gauge()).toBe(1);
+    // Rolled back, wholly or to a savepoint: only what committed counts.
+    await new Browser(t.app).login('casuser', 'Mellon');
+    await new Browser(t.app).login('casuser', 'Mellon');
+    expect(await gauge()).toBe(3);
+    await t.sql.query('BEGIN');
+    await t.sql.query(`DELETE FROM tickets WHERE type = 'TGT'`);
+    await t.sql.query('ROLLBACK');
+    expect(await gauge()).toBe(3);
+    await t.sql.query('BEGIN');
+    await t.sql.query(`DELETE FROM tickets WHERE id IN (SELECT id FROM tickets WHERE type = 'TGT' LIMIT 1)`);
+    await t.sql.query('SAVEPOINT s');
+    await t.sql.query(`DELETE FROM tickets WHERE type = 'TGT'`);
+    await t.sql.query('ROLLBACK TO SAVEPOINT s');
+    await t.sql.query('COMMIT');
+    expect(await tgtRows()).toBe(2);
+    expect(await gauge()).toBe(2);
     await t.sql.query(`TRUNCATE tickets, session_services`);
     expect(await gauge()).toBe(0);
 
