@@ -4,7 +4,7 @@
  * the CPU of the server process and of Postgres from /proc around them, divided by the scrapes.
  * A scrape is what Prometheus makes: HTTP, the admin guard, the audit row, the registry's text, and
  * the two scrape-time reads (the session counter, the outbox backlog), whose plans are printed
- * with a backlog of pending logout requests in place (inserted, explained, rolled back).
+ * with a backlog of pending logout requests in place (inserted, explained, rolled back, after the scrapes).
  */
 import { performance } from 'node:perf_hooks';
 import type { BenchContext } from '../context';
@@ -32,7 +32,6 @@ export interface ScrapeFigures {
 }
 
 export async function scrapeStep(ctx: BenchContext): Promise<ScrapeFigures> {
-  await explainScrapeReads(ctx);
   log('Prometheus scrapes over the seeded table (node P, its own process)');
   const p = await startNode('P', ctx.dir, { DATABASE_URL: ctx.url });
   ctx.nodes.push(p);
@@ -73,6 +72,8 @@ export async function scrapeStep(ctx: BenchContext): Promise<ScrapeFigures> {
         `${f0(figures.bytes)} bytes; cas_sso_sessions ${f0(sessions)}; other processes ${cpu.otherCores.toFixed(2)} cores`,
     );
     await topStatements('Prometheus scrapes');
+    // After the scrapes: its rolled-back rows stay in the table as dead tuples until a vacuum.
+    await explainScrapeReads(ctx);
     return figures;
   } finally {
     await p.stop();
@@ -101,7 +102,7 @@ async function explainScrapeReads(ctx: BenchContext): Promise<void> {
     await sql.query('ANALYZE slo_outbox');
     for (const [label, text] of [
       ['live sessions', `SELECT coalesce(sum(sessions), 0)::bigint AS sessions FROM sso_session_counts`],
-      ['outbox backlog', `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM slo_outbox WHERE status IN ('PENDING', 'SENDING') LIMIT 10000) p) AS pending,
+      ['outbox backlog', `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM slo_outbox WHERE status IN ('PENDING', 'SENDING') ORDER BY created_at LIMIT 10000) p) AS pending,
               (SELECT min(created_at) FROM slo_outbox WHERE status IN ('PENDING', 'SENDING')) AS oldest`],
     ]) {
       const { rows } = await sql.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${text}`);
