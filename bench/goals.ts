@@ -9,6 +9,7 @@ import type { CleanerFigures } from './steps/cleaner';
 import type { ConsolePageFigures } from './steps/console-pages';
 import type { DirectoryLoginFigures } from './steps/directory-login';
 import type { MfaLoginFigures } from './steps/mfa-login';
+import type { ScrapeFigures } from './steps/scrape';
 import type { SessionFilterFigures } from './steps/session-filters';
 import type { TableSize } from './steps/tickets';
 
@@ -36,6 +37,8 @@ export const GOALS = {
   sessionFilters: { pageP99Ms: 20, summaryP99Ms: 200 },
   /** Issue 15: every page of the admin console, p99 of sequential loads. */
   consolePages: { p99Ms: 200 },
+  /** Issue 15: one Prometheus scrape, the server's CPU plus Postgres', at the bench's table size. */
+  scrape: { cpuMs: 1 },
   /** The cleaner on 2 nodes under validation load; the validation p99 while it runs, against before. */
   cleaner: { rowsPerSecond: 100_000, p99OfBaseline: 2 },
   /** Node RSS at load and while cleaning (one server process). */
@@ -161,6 +164,17 @@ export function consolePageGoalRows(m: ConsolePageFigures, size: TableSize): Goa
 }
 
 /** The rows of the filtered listing and summaries (issue 14), also printed alone by BENCH_ONLY=session-filters. */
+export function scrapeGoalRows(m: ScrapeFigures, size: TableSize): GoalRow[] {
+  const cpu = m.nodeMs + m.pgMs;
+  return [{
+    figure: `GET /actuator/prometheus (${f0(size.n)} tickets), CPU per scrape`,
+    measured: `Node ${m.nodeMs.toFixed(3)} ms + PG ${m.pgMs.toFixed(3)} ms; p99 ${m.p99.toFixed(2)} ms; ${f0(m.bytes)} bytes`,
+    ratio: `an admin call doing nothing: Node ${m.envelopeNodeMs.toFixed(3)} ms + PG ${m.envelopePgMs.toFixed(3)} ms`,
+    goal: `< ${GOALS.scrape.cpuMs} ms`,
+    verdict: cpu < GOALS.scrape.cpuMs ? 'PASS' : 'MISS',
+  }];
+}
+
 export function sessionFilterGoalRows(m: SessionFilterFigures, size: TableSize): GoalRow[] {
   const row = (figure: string, measured: string, ratio: string, goal: string, pass: boolean): GoalRow => ({ figure, measured, ratio, goal, verdict: pass ? 'PASS' : 'MISS' });
   const worst = <T extends { query: string; p99: number }>(xs: T[]) => xs.reduce((a, b) => (b.p99 > a.p99 ? b : a));

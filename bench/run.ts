@@ -15,12 +15,14 @@
  *
  * Settings (BENCH_*) in settings.ts. Scale down for a quick run: BENCH_TICKETS=100000 BENCH_DURATION=5 npm run bench
  * One step alone: BENCH_ONLY=mfa-login npm run bench (about a minute), BENCH_ONLY=session-filters (seed, then the
- * filtered listing and the summaries), BENCH_ONLY=console-pages (seed, then every admin console page).
+ * filtered listing and the summaries), BENCH_ONLY=console-pages (seed, then every admin console page),
+ * BENCH_ONLY=scrape (seed, then Prometheus scrapes over it),
+ * BENCH_ONLY=hot-paths (the validation and SSO re-entry pairs only: a change's cost on them).
  */
 import 'reflect-metadata';
 import { BenchContext, closeBench, openBench } from './context';
 import { explain, explainCleanerBatch, LISTING_PAGE_SQL } from './explain';
-import { consolePageGoalRows, Figures, GoalRow, goalRows, mfaGoalRows, sessionFilterGoalRows } from './goals';
+import { consolePageGoalRows, Figures, GoalRow, goalRows, mfaGoalRows, scrapeGoalRows, sessionFilterGoalRows } from './goals';
 import { BENCH_TABLE, load, log } from './lib';
 import { describe } from './measure';
 import { startNode } from './nodes';
@@ -36,6 +38,7 @@ import { loginStep } from './steps/login';
 import { describeLogins, mfaLoginStep } from './steps/mfa-login';
 import { preIssue } from './steps/pre-issue';
 import { addOrigins, sessionFiltersStep } from './steps/session-filters';
+import { scrapeStep } from './steps/scrape';
 import { ssoStep } from './steps/sso';
 import { seedTickets } from './steps/tickets';
 import { profileValidation, validationStep } from './steps/validation';
@@ -94,7 +97,27 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     await addOrigins(ctx.sql);
     return consolePageGoalRows(await consolePagesStep(ctx), size);
   }
-  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages`);
+  if (step === 'scrape') {
+    await ctx.sql.query(BENCH_TABLE);
+    const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url });
+    await a.stop();
+    const size = await seedTickets(ctx);
+    return scrapeGoalRows(await scrapeStep(ctx), size);
+  }
+  if (step === 'hot-paths') {
+    await ctx.sql.query(BENCH_TABLE);
+    const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url });
+    ctx.nodes.push(a);
+    const issued = await preIssue(ctx, a);
+    const { c1, g1 } = await validationStep(ctx, a, issued.sts);
+    const { c2, g2 } = await ssoStep(ctx, a, issued.tgcs);
+    await a.stop();
+    ctx.nodes.length = 0;
+    console.log('\nValidation and SSO re-entry, in pairs:\n');
+    for (const r of [c1, g1, c2, g2]) console.log(`  ${describe(r)}`);
+    return [];
+  }
+  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths`);
   const m = await mfaLoginStep(ctx);
   console.log('\nMulti-factor login (CPU per login from /proc: server process vs all Postgres processes):\n');
   for (const r of [m.password, m.mfa]) console.log(`  ${describeLogins(r)}`);

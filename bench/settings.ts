@@ -52,6 +52,8 @@ export const settings = {
   cleanerCeiling: env.BENCH_CEILING !== '0',
   statements: env.BENCH_PGSS !== '0',
   keep: Boolean(env.BENCH_KEEP),
+  /** Sequential scrapes of GET /cas/actuator/prometheus the scrape step times (BENCH_ONLY=scrape). */
+  scrapes: Number(env.BENCH_SCRAPES ?? 1000),
   /** BENCH_ONLY=mfa-login: only that step (its own node), its goal rows printed and kept. */
   only: env.BENCH_ONLY,
   databaseUrl: env.DATABASE_URL,

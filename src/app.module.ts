@@ -10,6 +10,7 @@ import { CAS_CONFIG, type CasConfig } from './config/cas-config';
 import { attachPoolErrorHandler, dataSourceOptions, runMigrations } from './database/data-source';
 import { DatabaseHealth } from './database/database-health';
 import { Sql } from './database/sql';
+import { MetricsModule } from './metrics/metrics.module';
 import { ServicesModule } from './services/services.module';
 import { TicketsModule } from './tickets/tickets.module';
 import { DataSource } from 'typeorm';
@@ -55,6 +56,7 @@ export class AppModule {
           },
         }),
         ScheduleModule.forRoot(),
+        MetricsModule,
         ServicesModule,
         TicketsModule,
         AuthModule,

@@ -5,6 +5,7 @@ import { Interval } from '@nestjs/schedule';
 import { Clock } from '../../common/clock';
 import { isAdminApiUrl, OUTBOUND_HEADERS } from '../../common/outbound-requests';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
+import { CasMetrics } from '../../metrics/cas-metrics';
 import { SessionEventKeys } from '../session-event-keys';
 import { AttemptOutcome, ClaimedRequest, SingleLogoutOutbox } from './single-logout-outbox';
 
@@ -45,6 +46,7 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
     private readonly eventKeys: SessionEventKeys,
     private readonly clock: Clock,
+    private readonly metrics: CasMetrics,
   ) {}
 
   /**
@@ -112,6 +114,7 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
     const { permanent, ...outcome } = r.kind === 'SET' ? await this.postEvent(r) : await this.post(r.logoutUrl, logoutForm(r.message), FORM);
     // A URL that can never be sent to (unparseable, not http(s), this server's admin API) is not retried.
     const finalAttempt = permanent === true || r.attempts >= MAX_ATTEMPTS;
+    this.metrics.logoutDelivered(outcome.ok ? 'delivered' : finalAttempt ? 'failed' : 'retry');
     try {
       await this.record({ id: r.id, attempt: r.attempts, ...outcome, finalAttempt, retryInSeconds: 5 * 2 ** (r.attempts - 1) });
     } catch (e) {
