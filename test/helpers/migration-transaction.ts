@@ -35,6 +35,10 @@ export function migrationCases(name: string, beforeEachCase?: (runner: QueryRunn
   beforeEach(async () => {
     runner = ds.createQueryRunner();
     await runner.startTransaction();
+    // The session counter's write trigger (migration 1764000025000) is deferred to commit; a
+    // case that adds or deletes TGT rows and then alters tickets (a down) would find them pending
+    // ("cannot ALTER TABLE tickets because it has pending trigger events"). Immediate, it writes as it goes.
+    await runner.query('SET CONSTRAINTS ALL IMMEDIATE');
     await beforeEachCase?.(runner);
   });
   afterEach(async () => {
