@@ -3,6 +3,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
+import { ConsoleModule } from './console/console.module';
 import { AdminAccess } from './common/admin.guard';
 import { Clock, SystemClock } from './common/clock';
 import { CAS_CONFIG, type CasConfig } from './config/cas-config';
@@ -60,6 +61,7 @@ export class AppModule {
         TicketsModule,
         AuthModule,
         AdminModule,
+        ConsoleModule,
       ],
     };
   }

@@ -11,7 +11,7 @@ import { AuditLog } from './audit-log';
 const SECRET_PARAMETERS = new Set(['tgc', 'access_token', 'token', 'password', 'ticket']);
 
 /**
- * Records every answered admin request (/actuator, health excepted), refused ones included. A
+ * Records every answered admin request (/actuator, health excepted, and the /admin console), refused ones included. A
  * Fastify onSend hook sees the final status whatever produced it (guard, handler, filter), and
  * runs before the answer leaves: once a client has its response, the entry is in the table (an
  * onResponse hook would race with the client's next request, and a crash could lose the entry).
@@ -55,12 +55,20 @@ export class AuditHook implements OnModuleInit {
   }
 }
 
-/** Whether the request is for the admin API (health excepted), by its route or, unrouted, its path. */
+/**
+ * Whether the request is for the admin API (health excepted) or the admin console (its stylesheet
+ * excepted), by its route or, unrouted, its path.
+ */
 export function isAdminRequest(req: FastifyRequest, contextPath: string): boolean {
   const admin = `${contextPath}/actuator/`;
+  const console = `${contextPath}/admin`;
   const route = req.routeOptions?.url;
-  if (route !== undefined) return route.startsWith(admin) && route !== `${admin}health`;
+  if (route !== undefined) {
+    if (route === console || route.startsWith(`${console}/`)) return !route.startsWith(`${console}/assets/`);
+    return route.startsWith(admin) && route !== `${admin}health`;
+  }
   const path = lenientPath(req.url.split('?')[0]);
+  if (path === console.toLowerCase() || path.startsWith(`${console}/`.toLowerCase())) return true;
   return path.startsWith(admin.toLowerCase()) && !path.startsWith(`${admin}health`.toLowerCase());
 }
 

@@ -84,6 +84,6 @@ const attributeRepositories = {
     WebAuthnAssets, WebAuthnCeremonies, WebAuthnCredentials, WebAuthnPrincipals,
     AccountSessions,
   ],
-  exports: [UsersService],
+  exports: [UsersService, TgcCodec],
 })
 export class AuthModule {}

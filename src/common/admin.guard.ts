@@ -94,11 +94,32 @@ export class AdminAccess implements OnModuleInit {
     return null;
   }
 
+  /** Whether CAS_ADMIN_TOKENS names any token (without one, only loopback clients get in). */
+  tokensConfigured(): boolean {
+    return this.tokens.length > 0;
+  }
+
+  /** The id of the token whose secret is `secret` (the console's sign-in form), or null. */
+  actorForSecret(secret: string): string | null {
+    return /^[\x21-\x7e]{1,512}$/.test(secret) ? this.matchingToken(secret) : null;
+  }
+
+  /**
+   * A short fingerprint of the secret of token `id` ('' for loopback or an unknown id): a session
+   * that remembers it ends when the token's secret is changed under the same id.
+   */
+  fingerprintOf(id: string): string {
+    return this.tokens.find((t) => t.id === id)?.digest.subarray(0, 8).toString('hex') ?? '';
+  }
+
   private tokenActor(req: FastifyRequest): string | null {
     const header = req.headers.authorization;
     const m = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,512})$/.exec(header) : null;
-    if (!m) return null;
-    const given = digest(m[1]);
+    return m ? this.matchingToken(m[1]) : null;
+  }
+
+  private matchingToken(secret: string): string | null {
+    const given = digest(secret);
     let found: string | null = null;
     // Compare with every token (no early exit) so timing says nothing about which one matched.
     for (const t of this.tokens) if (timingSafeEqual(t.digest, given)) found = t.id;
