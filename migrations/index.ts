@@ -21,6 +21,7 @@ import { CreateSessionHistory1764000020000 } from './1764000020000-CreateSession
 import { AddSessionSearchIndexes1764000022000 } from './1764000022000-AddSessionSearchIndexes';
 import { AddSessionEventsToOutbox1764000023000 } from './1764000023000-AddSessionEventsToOutbox';
 import { AddAuditRequestId1764000024000 } from './1764000024000-AddAuditRequestId';
+import { CountSessionsAndPendingLogouts1764000025000 } from './1764000025000-CountSessionsAndPendingLogouts';
 import { CreateNodeHeartbeats1764000026000 } from './1764000026000-CreateNodeHeartbeats';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
@@ -48,5 +49,6 @@ export const migrations = [
   AddSessionSearchIndexes1764000022000,
   AddSessionEventsToOutbox1764000023000,
   AddAuditRequestId1764000024000,
+  CountSessionsAndPendingLogouts1764000025000,
   CreateNodeHeartbeats1764000026000,
 ];

@@ -13,6 +13,7 @@ import { addSecurityHeaders } from './common/security-headers';
 import { UnexpectedErrorFilter } from './common/unexpected-error.filter';
 import { JsonLogger } from './common/json-logger';
 import { requestIdGenerator, runWithRequestId } from './common/request-context';
+import { CasMetrics, UNMATCHED_ROUTE } from './metrics/cas-metrics';
 
 const MAX_URL_LENGTH = 8192;
 
@@ -70,6 +71,12 @@ export async function configureApp(app: NestFastifyApplication, config: CasConfi
     }
   });
   addSecurityHeaders(fastify);
+  // HTTP latency by route pattern (never the URL as sent: bounded labels), after the answer left.
+  const metrics = app.get(CasMetrics);
+  fastify.addHook('onResponse', (req, reply, done) => {
+    metrics.httpAnswered(req.method, req.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
   app.setGlobalPrefix(config.server.contextPath.replace(/^\//, ''));
   app.useGlobalFilters(new UnexpectedErrorFilter());
   serveAdminApiDocument(app);

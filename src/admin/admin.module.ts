@@ -7,16 +7,17 @@ import { AuditLogController } from './audit-log.controller';
 import { AuditHook } from './audit.hook';
 import { HealthController } from './health.controller';
 import { NodeHeartbeats } from './node-heartbeats';
+import { PrometheusController } from './prometheus.controller';
 import { RegisteredServicesController } from './registered-services.controller';
 import { SessionHistoryController } from './session-history.controller';
 import { SsoSessionsController } from './sso-sessions.controller';
 import { SsoSessionsService } from './sso-sessions.service';
 import { TicketRegistryController } from './ticket-registry.controller';
 
-/** Administration under /actuator: health (public), SSO sessions, single logout status, registered services, audit; the nodes' heartbeats. */
+/** Administration under /actuator: health (public), Prometheus metrics, SSO sessions, single logout status, registered services, audit; the nodes' heartbeats. */
 @Module({
   imports: [ServicesModule, TicketsModule],
-  controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController, TicketRegistryController, SessionHistoryController],
+  controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController, TicketRegistryController, SessionHistoryController, PrometheusController],
   providers: [ApiDocument, AuditLog, AuditHook, SsoSessionsService, NodeHeartbeats],
   exports: [NodeHeartbeats],
 })

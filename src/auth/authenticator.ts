@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { Attributes } from '../common/attributes';
+import { CasMetrics } from '../metrics/cas-metrics';
 import { PrincipalAttributesResolver } from './attributes/principal-attributes-resolver';
 import {
   type AccountState,
@@ -49,6 +50,7 @@ export class Authenticator implements OnModuleInit {
     @Inject(AUTHENTICATION_HANDLERS) handlers: AuthenticationHandler[],
     private readonly hasher: PasswordHasher,
     private readonly attributes: PrincipalAttributesResolver,
+    private readonly metrics: CasMetrics,
   ) {
     // A stable sort: equal orders keep the provider's order.
     this.handlers = [...handlers].sort((a, b) => a.order - b.order);
@@ -66,12 +68,14 @@ export class Authenticator implements OnModuleInit {
         case 'success': {
           // The attribute repositories, once, at login: validations read the session, not them.
           const attributes = await this.attributes.atLogin(result.username, result.attributes);
+          this.metrics.loginSucceeded(handler.name);
           return {
             kind: 'authenticated',
             principal: { username: result.username, attributes, handler: handler.name, warning: result.warning },
           };
         }
         case 'rejected':
+          this.metrics.loginFailed(handler.name, result.state ?? INVALID_CREDENTIALS);
           return { kind: 'failed', state: result.state, changeUrl: result.changeUrl };
         case 'unavailable':
           unavailable = true;
@@ -83,6 +87,8 @@ export class Authenticator implements OnModuleInit {
       }
     }
     await this.hasher.verify(this.dummyHash, password);
+    if (unavailable) this.metrics.loginUnavailable();
+    else this.metrics.loginFailed(undefined, INVALID_CREDENTIALS);
     return unavailable ? { kind: 'unavailable' } : { kind: 'failed' };
   }
 
@@ -94,6 +100,9 @@ export class Authenticator implements OnModuleInit {
     }
   }
 }
+
+/** The failure reason of a refusal without an account state: an unknown user or a wrong password, not told apart. */
+const INVALID_CREDENTIALS = 'invalid-credentials';
 
 function errorText(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -3,6 +3,7 @@ import { Clock } from '../common/clock';
 import { usernameDigest, usernameKey } from '../common/username';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { Sql } from '../database/sql';
+import { CasMetrics } from '../metrics/cas-metrics';
 
 export interface AttemptKeys {
   ip: string;
@@ -36,6 +37,7 @@ export class LoginThrottle {
     private readonly sql: Sql,
     private readonly clock: Clock,
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
+    private readonly metrics: CasMetrics,
   ) {}
 
   get enabled(): boolean {
@@ -62,6 +64,7 @@ export class LoginThrottle {
       );
       if (!reserved) {
         await this.refund({ keys: taken, windowStart });
+        this.metrics.throttled();
         return null;
       }
       taken.push(key);

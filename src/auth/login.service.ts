@@ -11,6 +11,7 @@ import { SessionEvents } from '../tickets/session-events';
 import { SessionLimiter } from '../tickets/session-limits';
 import { GrantServiceTicket, TicketRegistry } from '../tickets/ticket-registry';
 import { isMfaProviderId, type MfaProviderId } from '../config/mfa-config';
+import { CasMetrics } from '../metrics/cas-metrics';
 import { type MfaDecision, MfaTriggers } from './mfa/mfa-triggers';
 import { type AuthenticatedPrincipal, Authenticator } from './authenticator';
 import type { AccountState, PasswordWarning } from './handlers/authentication-handler';
@@ -183,6 +184,7 @@ export class LoginService {
     private readonly limiter: SessionLimiter,
     private readonly origins: SessionOrigins,
     private readonly events: SessionEvents,
+    private readonly metrics: CasMetrics,
   ) {}
 
   /**
@@ -457,6 +459,7 @@ export class LoginService {
       throw e;
     }
     if (!result.ok) {
+      this.metrics.mfaFailed(pending.provider, result.reason);
       const failures = pending.failures + 1;
       if (failures >= MFA_MAX_WRONG_CODES) return { outcome: { kind: 'form', status: 401, service, method, error: MFA_TOO_MANY, authnMethod } };
       if (pending.provider === 'mfa-webauthn') {

@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { Pool, QueryResultRow } from 'pg';
 import { DataSource, QueryRunner } from 'typeorm';
+import { CasMetrics } from '../metrics/cas-metrics';
 
 export type Params = readonly unknown[];
 
@@ -56,18 +57,25 @@ export class Tx extends Runner {
 export class Sql extends Runner {
   private readonly pool: Pool;
 
-  constructor(private readonly db: DataSource) {
+  /** Without metrics (a test building it by hand), nothing is timed. */
+  constructor(
+    private readonly db: DataSource,
+    @Optional() private readonly metrics?: CasMetrics,
+  ) {
     super();
     this.pool = poolOf(db);
+    metrics?.watchPool(this.pool);
   }
 
   protected async run(text: string, params: Params): Promise<Result> {
+    const took = this.metrics?.queryTimer('statement');
     // What DataSource.query does, asking for the structured result instead of the raw shape.
     const runner = this.db.createQueryRunner();
     try {
       return (await runner.query(text, [...params], true)) as Result;
     } finally {
       await runner.release();
+      took?.();
     }
   }
 
@@ -77,12 +85,22 @@ export class Sql extends Runner {
    * docs/benchmarks.md). Single autocommit statements only; a transaction's go through its Tx.
    */
   async prepared<R extends QueryResultRow>(name: string, text: string, values: Params): Promise<R[]> {
-    return (await this.pool.query<R>({ name, text, values: [...values] })).rows;
+    const took = this.metrics?.queryTimer('prepared');
+    try {
+      return (await this.pool.query<R>({ name, text, values: [...values] })).rows;
+    } finally {
+      took?.();
+    }
   }
 
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
-  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.db.transaction((m) => fn(new Tx(m.queryRunner!)));
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const took = this.metrics?.queryTimer('transaction');
+    try {
+      return await this.db.transaction((m) => fn(new Tx(m.queryRunner!)));
+    } finally {
+      took?.();
+    }
   }
 }
 

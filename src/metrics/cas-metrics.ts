@@ -29,6 +29,16 @@ export type DeliveryOutcome = 'delivered' | 'retry' | 'failed';
 /** The HTTP answer's class, `2xx` … `5xx`. */
 type StatusClass = `${1 | 2 | 3 | 4 | 5}xx`;
 
+/** What the SQL helper times: an autocommit statement, a named prepared statement, a whole transaction. */
+export type QueryKind = 'statement' | 'prepared' | 'transaction';
+
+/** What pg.Pool counts (structurally, so this base module needs no driver). */
+export interface PoolCounts {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
+}
+
 /** Which route a request matched; a request no route matched is counted under this fixed label. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
@@ -139,9 +149,20 @@ export class CasMetrics {
     this.cleanerLastRun.set(this.clock.now().getTime() / 1000);
   }
 
-  /** One statement or transaction of the SQL helper took `seconds`. */
-  queryTook(kind: 'statement' | 'prepared' | 'transaction', seconds: number): void {
-    this.queryDuration.observe({ kind }, seconds);
+  /** Starts timing one statement or transaction of the SQL helper; call the result when it ends. */
+  queryTimer(kind: QueryKind): () => void {
+    return this.queryDuration.startTimer({ kind });
+  }
+
+  /** The request pool's connections, read at scrape time (pg.Pool's counters: no query). */
+  watchPool(pool: PoolCounts): void {
+    const connections = this.gauge('cas_db_pool_connections', 'Connections of the request pool to Postgres on this node, by state (idle or in_use)', ['state']);
+    const waiting = this.gauge('cas_db_pool_waiting_requests', 'Queries of this node waiting for a free pool connection', []);
+    this.readAtScrape(async () => {
+      connections.set({ state: 'idle' }, pool.idleCount);
+      connections.set({ state: 'in_use' }, pool.totalCount - pool.idleCount);
+      waiting.set(pool.waitingCount);
+    });
   }
 
   /** One HTTP answer: `route` is the matched route pattern (never the URL), or UNMATCHED_ROUTE. */

@@ -4,6 +4,7 @@ import { Clock } from '../common/clock';
 import { usernameKey } from '../common/username';
 import type { Attributes } from '../common/attributes';
 import { Sql, Tx } from '../database/sql';
+import { CasMetrics } from '../metrics/cas-metrics';
 import type { ServiceTicketPolicy, SessionPolicy } from '../services/ticket-policy';
 import { newTicketId, TicketType } from './ticket-ids';
 import {
@@ -58,6 +59,7 @@ export class TicketRegistry {
   constructor(
     private readonly sql: Sql,
     private readonly clock: Clock,
+    private readonly metrics: CasMetrics,
   ) {}
 
   /** Creates a TGT (a new SSO session) and returns it; in the caller's transaction when given one. */
@@ -72,6 +74,7 @@ export class TicketRegistry {
       id, s.principal, now, expires, hard, timeToKillSeconds, s.rememberMe, JSON.stringify(storableAttributes(s.attributes)), usernameKey(s.principal),
       s.authenticationHandler ?? null, s.factors && Object.keys(s.factors).length ? JSON.stringify(s.factors) : null, ...originParams(s.origin),
     ]);
+    this.metrics.sessionCreated();
     return {
       id, principal: s.principal, createdAt: now, lastUsedAt: now, expiresAt: expires, useCount: 0, attributes: s.attributes, factors: s.factors ?? {},
     };
@@ -106,6 +109,7 @@ export class TicketRegistry {
       tgtId, this.clock.now(), stId, g.service, g.registeredServiceId, g.policy.timeToLiveSeconds, g.credentialsProvided,
       g.sessionMaxAgeSeconds ?? null, g.policy.numberOfUses, g.clientIp ?? null,
     ]);
+    if (rows.length) this.metrics.ticketGranted('ST');
     return rows.length ? rows[0].id : null;
   }
 
@@ -137,6 +141,7 @@ export class TicketRegistry {
     const rows = await this.sql.rows(q.INSERT_PROXY_GRANTING_TICKET_SQL, [
       pgtId, from.sessionId, from.parentId, from.principal, this.clock.now(), from.service, [pgtUrl, ...from.proxies], from.id,
     ]);
+    if (rows.length === 1) this.metrics.ticketGranted('PGT');
     return rows.length === 1;
   }
 
@@ -165,6 +170,7 @@ export class TicketRegistry {
     const row = await this.sql.one<{ id: string }>(q.GRANT_PROXY_TICKET_SQL, [
       pgtId, this.clock.now(), ptId, g.service, g.registeredServiceId, g.policy.timeToLiveSeconds, g.policy.numberOfUses,
     ]);
+    if (row) this.metrics.ticketGranted('PT');
     return row && row.id;
   }
 
@@ -278,6 +284,14 @@ export class TicketRegistry {
       this.clock.now(), p.after ?? '', p.principal === undefined ? null : usernameKey(p.principal), p.limit, p.kind ?? 'TGT',
     ]);
     return rows.map(toSessionDetail);
+  }
+
+  /**
+   * How many SSO sessions (TGT rows) there are, from the trigger-kept counter (no table scan): an
+   * expired session the cleaner has not ended yet still counts.
+   */
+  async sessionCount(): Promise<number> {
+    return Number((await this.sql.one<{ sessions: string }>(q.COUNT_SESSIONS_SQL))!.sessions);
   }
 
   /** CAS 6 totals, counted by SQL: sessions, proxy-granting tickets, distinct users, uses. */

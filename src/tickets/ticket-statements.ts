@@ -265,3 +265,9 @@ export const LOCK_PRINCIPAL_SESSIONS_SQL = `SELECT pg_advisory_xact_lock(hashtex
 export const LIVE_SESSIONS_OF_SQL = `SELECT id FROM tickets
         WHERE type = 'TGT' AND principal_key = $1 AND expires_at > $2 AND ($3::varchar IS NULL OR id <> $3::varchar)
         ORDER BY created_at, id`;
+
+/**
+ * The SSO sessions (TGT rows) counted by the triggers of migration 1764000025000: 64 rows summed,
+ * whatever the size of tickets (its primary key, or a scan of one page).
+ */
+export const COUNT_SESSIONS_SQL = `SELECT coalesce(sum(sessions), 0)::bigint AS sessions FROM sso_session_counts`;

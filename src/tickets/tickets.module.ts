@@ -11,6 +11,7 @@ import { SessionHistory } from './session-history';
 import { SessionLimiter } from './session-limits';
 import { SessionListing } from './session-listing';
 import { SessionSearch } from './session-search';
+import { TicketMetrics } from './ticket-metrics';
 import { TicketRegistry } from './ticket-registry';
 import { TicketRegistryCleaner } from './logout/ticket-registry.cleaner';
 import { TicketValidationService } from './validation/ticket-validation.service';
@@ -20,7 +21,7 @@ import { ValidationController } from './validation/validation.controller';
 @Module({
   imports: [ServicesModule],
   controllers: [ValidationController, SessionEventsJwksController],
-  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner, SessionHistory, SessionLimiter, SessionListing, SessionSearch, SessionEvents, SessionEventKeys],
+  providers: [TicketRegistry, TicketValidationService, ProxyCallback, SingleLogoutOutbox, SingleLogoutDelivery, SessionTerminator, TicketRegistryCleaner, SessionHistory, SessionLimiter, SessionListing, SessionSearch, SessionEvents, SessionEventKeys, TicketMetrics],
   exports: [TicketRegistry, SessionListing, SessionSearch, SessionTerminator, SessionLimiter, SingleLogoutOutbox, TicketRegistryCleaner, SessionHistory, SessionEvents],
 })
 export class TicketsModule {}

@@ -3,6 +3,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Clock } from '../../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
 import { Sql, Tx } from '../../database/sql';
+import { CasMetrics } from '../../metrics/cas-metrics';
 import { ServiceRegistry } from '../../services/service-registry';
 import { SessionEvents } from '../session-events';
 import { EndedForHistory, SessionHistory } from '../session-history';
@@ -41,6 +42,7 @@ export class SessionTerminator {
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
     private readonly history: SessionHistory,
     private readonly events: SessionEvents,
+    private readonly metrics: CasMetrics,
   ) {}
 
   /**
@@ -88,6 +90,7 @@ export class SessionTerminator {
     await this.history.record(tx, reason, now, endedBy, [{ ended, requests: built }]);
     // A proxied session (PGT) is no SSO session: it has no event of its own.
     if (ended.snapshot !== undefined) await this.events.revoked(tx, reason, now, [{ id: tgtId, principal: ended.principal }]);
+    if (ended.snapshot !== undefined) this.metrics.sessionsEnded(reason);
     return built;
   }
 
@@ -117,6 +120,7 @@ export class SessionTerminator {
       await this.events.revoked(tx, 'EXPIRED', now, gone);
       return gone.length;
     });
+    this.metrics.sessionsEnded('EXPIRED', ended);
     if (ended > 0) void this.delivery.kick();
     return ended;
   }
@@ -139,6 +143,7 @@ export class SessionTerminator {
       await this.events.revoked(tx, 'EXPIRED', now, [{ id: tgtId, principal: ended.principal }]);
       return built;
     });
+    if (requests) this.metrics.sessionsEnded('EXPIRED');
     if (requests && (this.events.enabled || requests.some((r) => r.channel === 'BACK_CHANNEL'))) void this.delivery.kick();
     return requests !== null;
   }
@@ -168,6 +173,7 @@ export class SessionTerminator {
       await this.history.record(tx, 'REPLACED', now, null, [{ ended: old, requests: 'HANDED_OVER' }]);
       await this.events.revoked(tx, 'REPLACED', now, [{ id: oldId, principal: old.principal }]);
     });
+    if (handed) this.metrics.sessionsEnded('REPLACED');
     if (handed && this.events.enabled) void this.delivery.kick();
     return handed;
   }

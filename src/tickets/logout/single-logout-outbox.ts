@@ -65,6 +65,9 @@ const ENQUEUE_CHUNK = 250;
 /** Claims expire so a request held by a node that died is attempted again elsewhere. */
 const CLAIM_SECONDS = 30;
 
+/** The backlog is counted up to this: beyond it, the exact number tells an operator nothing more. */
+export const BACKLOG_CAP = 10_000;
+
 /** The `slo_outbox` table: the only SQL on it. */
 @Injectable()
 export class SingleLogoutOutbox {
@@ -119,6 +122,19 @@ export class SingleLogoutOutbox {
         ],
       );
     }
+  }
+
+  /**
+   * The requests not delivered yet (PENDING or SENDING, counted up to BACKLOG_CAP) and the creation
+   * time of the oldest, for the metrics: both walk the partial index on pending rows
+   * (ix_slo_outbox_pending_created), the minimum its first entry, never the table.
+   */
+  async backlog(): Promise<{ pending: number; oldestCreatedAt: Date | null }> {
+    const row = await this.sql.one<{ pending: number; oldest: Date | null }>(
+      `SELECT (SELECT count(*)::int FROM (SELECT 1 FROM slo_outbox WHERE status IN ('PENDING', 'SENDING') LIMIT ${BACKLOG_CAP}) p) AS pending,
+              (SELECT min(created_at) FROM slo_outbox WHERE status IN ('PENDING', 'SENDING')) AS oldest`,
+    );
+    return { pending: row!.pending, oldestCreatedAt: row!.oldest };
   }
 
   /**

@@ -4,6 +4,7 @@ import * as https from 'node:https';
 import { Interval } from '@nestjs/schedule';
 import { isAdminApiUrl, OUTBOUND_HEADERS } from '../../common/outbound-requests';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
+import { CasMetrics } from '../../metrics/cas-metrics';
 import { SessionEventKeys } from '../session-event-keys';
 import { AttemptOutcome, ClaimedRequest, SingleLogoutOutbox } from './single-logout-outbox';
 
@@ -43,6 +44,7 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
     private readonly outbox: SingleLogoutOutbox,
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
     private readonly eventKeys: SessionEventKeys,
+    private readonly metrics: CasMetrics,
   ) {}
 
   @Interval(1000)
@@ -97,6 +99,7 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
     const { permanent, ...outcome } = r.kind === 'SET' ? await this.postEvent(r) : await this.post(r.logoutUrl, logoutForm(r.message), FORM);
     // A URL that can never be sent to (unparseable, not http(s), this server's admin API) is not retried.
     const finalAttempt = permanent === true || r.attempts >= MAX_ATTEMPTS;
+    this.metrics.logoutDelivered(outcome.ok ? 'delivered' : finalAttempt ? 'failed' : 'retry');
     try {
       await this.record({ id: r.id, attempt: r.attempts, ...outcome, finalAttempt, retryInSeconds: 5 * 2 ** (r.attempts - 1) });
     } catch (e) {

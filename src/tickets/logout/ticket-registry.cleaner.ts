@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Clock } from '../../common/clock';
 import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
+import { CasMetrics } from '../../metrics/cas-metrics';
 import { SessionHistory } from '../session-history';
 import { TicketRegistry } from '../ticket-registry';
 import { SessionTerminator } from './session-terminator';
@@ -44,6 +45,7 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
     private readonly outbox: SingleLogoutOutbox,
     private readonly clock: Clock,
     private readonly history: SessionHistory,
+    private readonly metrics: CasMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -107,6 +109,7 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
     }
     const endTime = this.clock.now();
     const duration = (endTime.getTime() - startTime.getTime()) / 1000;
+    this.metrics.cleanerRun(sessions + serviceTickets, duration);
     // One line per run, counts only (never ticket ids), so an operator sees the cleaner is alive.
     this.logger.log(
       `${sessions} expired session(s), ${serviceTickets} expired service ticket(s) and ${logoutRequests} finished logout request(s) removed in ${duration.toFixed(3)} s` +

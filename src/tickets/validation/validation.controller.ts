@@ -2,8 +2,9 @@ import { Controller, Query, Res, UseFilters } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { CasError } from '../../common/cas-error';
 import { flag, param, type RawParams } from '../../common/params';
+import { CasMetrics } from '../../metrics/cas-metrics';
 import { TicketType } from '../ticket-ids';
-import { CasErrorFilter, ProtocolGet } from './cas-error.filter';
+import { CasErrorFilter, countValidation, ProtocolGet } from './cas-error.filter';
 import { TicketValidationService } from './ticket-validation.service';
 import { answer, renderCas1, renderProxySuccess, renderSuccess, responseFormat } from './validation-response';
 
@@ -18,11 +19,15 @@ const ST_OR_PT: TicketType[] = ['ST', 'PT'];
 @Controller()
 @UseFilters(CasErrorFilter)
 export class ValidationController {
-  constructor(private readonly validation: TicketValidationService) {}
+  constructor(
+    private readonly validation: TicketValidationService,
+    private readonly metrics: CasMetrics,
+  ) {}
 
   @ProtocolGet('validate', 'cas1')
   async validateCas1(@Query() q: RawParams, @Res({ passthrough: true }) reply: FastifyReply): Promise<string> {
     const { user } = await this.validation.validate({ ...ticketParams(q), accept: ST_ONLY, releaseAttributes: false });
+    countValidation(this.metrics, reply.request, 'SUCCESS');
     return answer(reply, renderCas1(user));
   }
 
@@ -57,6 +62,7 @@ export class ValidationController {
     // The format first: an unsupported one is refused before the ticket is looked at (and spent).
     const format = responseFormat(q);
     const success = await this.validation.validate({ ...ticketParams(q), pgtUrl: pgtUrlParam(q), accept, releaseAttributes });
+    countValidation(this.metrics, reply.request, 'SUCCESS');
     return answer(reply, renderSuccess(success, format));
   }
 }
