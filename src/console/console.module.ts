@@ -7,6 +7,7 @@ import { ConsoleGuard, ConsoleRefusalFilter } from './console-auth';
 import { ConsoleOverviewController } from './console-overview.controller';
 import { ConsoleSessions } from './console-sessions';
 import { ConsoleSignInController } from './console-sign-in.controller';
+import { ConsoleOverview } from './overview';
 
 /**
  * The administration console at /admin: server-rendered pages over what the modules below already
@@ -16,6 +17,6 @@ import { ConsoleSignInController } from './console-sign-in.controller';
 @Module({
   imports: [ServicesModule, TicketsModule, AuthModule, AdminModule],
   controllers: [ConsoleSignInController, ConsoleOverviewController],
-  providers: [ConsoleSessions, ConsoleGuard, ConsoleRefusalFilter],
+  providers: [ConsoleSessions, ConsoleGuard, ConsoleRefusalFilter, ConsoleOverview],
 })
 export class ConsoleModule {}
