@@ -6,6 +6,7 @@ import { f0, f1 } from './lib';
 import type { LoadResult } from './measure';
 import type { ListingFigures } from './steps/admin-listing';
 import type { CleanerFigures } from './steps/cleaner';
+import type { ConsolePageFigures } from './steps/console-pages';
 import type { DirectoryLoginFigures } from './steps/directory-login';
 import type { MfaLoginFigures } from './steps/mfa-login';
 import type { SessionFilterFigures } from './steps/session-filters';
@@ -33,6 +34,8 @@ export const GOALS = {
   admin: { oneUserP99Ms: 5, anyPageP99Ms: 20 },
   /** Issue 14: a page of the listing with filters, and a summary (counts per group over the live sessions). */
   sessionFilters: { pageP99Ms: 20, summaryP99Ms: 200 },
+  /** Issue 15: every page of the admin console, p99 of sequential loads. */
+  consolePages: { p99Ms: 200 },
   /** The cleaner on 2 nodes under validation load; the validation p99 while it runs, against before. */
   cleaner: { rowsPerSecond: 100_000, p99OfBaseline: 2 },
   /** Node RSS at load and while cleaning (one server process). */
@@ -57,6 +60,7 @@ export interface Figures {
   size: TableSize;
   listing: ListingFigures;
   sessionFilters: SessionFilterFigures;
+  consolePages: ConsolePageFigures;
   /** Expired rows per second of the plain DELETE loops. */
   cleanerCeiling: number;
   cleaner: CleanerFigures;
@@ -104,6 +108,7 @@ export function goalRows(f: Figures): GoalRow[] {
   goal('admin: any page (keyset cursor, no OFFSET)', `p50 ${listing.page50.p50.toFixed(2)} ms, p99 ${listing.anyPageP99.toFixed(2)} ms`, '—',
     `≤ ${G.admin.anyPageP99Ms} ms p99`, listing.anyPageP99 <= G.admin.anyPageP99Ms);
   rows.push(...sessionFilterGoalRows(f.sessionFilters, size));
+  rows.push(...consolePageGoalRows(f.consolePages, size));
   goal(`cleaner, 2 nodes, ${f0(cl.expiredBefore)} expired rows`, `${f0(cl.rowsPerSecond)} rows/s (${cl.cleanSeconds.toFixed(2)} s)`,
     `${(cl.rowsPerSecond / f.cleanerCeiling).toFixed(2)} × plain DELETE (${f0(f.cleanerCeiling)}/s)`, `≥ ${G.cleaner.rowsPerSecond / 1000}k rows/s`,
     cl.rowsPerSecond >= G.cleaner.rowsPerSecond);
@@ -138,6 +143,20 @@ export function mfaGoalRows(m: MfaLoginFigures): GoalRow[] {
     row('TOTP code POST alone (check + session + ST + 302)', `Node ${c.nodeMs.toFixed(2)} ms + PG ${c.pgMs.toFixed(2)} ms CPU`,
       `otplib check alone ${m.otplibCheckUs.toFixed(0)} µs; password POST Node ${m.passwordPost.nodeMs.toFixed(2)} ms; ${c.n} POSTs, ${c.failed} failed`,
       `≤ ${GOALS.mfa.codePostNodeCpuMs} ms Node CPU (issue 16)`, c.nodeMs <= GOALS.mfa.codePostNodeCpuMs && c.failed === 0),
+  ];
+}
+
+/** The row of the admin console's pages (issue 15), also printed alone by BENCH_ONLY=console-pages. */
+export function consolePageGoalRows(m: ConsolePageFigures, size: TableSize): GoalRow[] {
+  const worst = m.pages.reduce((a, b) => (b.p99 > a.p99 ? b : a));
+  return [
+    {
+      figure: `admin console pages (${f0(size.n)} tickets, ${f0(m.liveSessions)} live sessions)`,
+      measured: `worst p99 ${worst.p99.toFixed(1)} ms (${worst.page})`,
+      ratio: m.pages.map((p) => `${p.page} ${p.p99.toFixed(1)}`).join('; '),
+      goal: `≤ ${GOALS.consolePages.p99Ms} ms p99`,
+      verdict: worst.p99 <= GOALS.consolePages.p99Ms ? 'PASS' : 'MISS',
+    },
   ];
 }
 

@@ -15,12 +15,12 @@
  *
  * Settings (BENCH_*) in settings.ts. Scale down for a quick run: BENCH_TICKETS=100000 BENCH_DURATION=5 npm run bench
  * One step alone: BENCH_ONLY=mfa-login npm run bench (about a minute), BENCH_ONLY=session-filters (seed, then the
- * filtered listing and the summaries).
+ * filtered listing and the summaries), BENCH_ONLY=console-pages (seed, then every admin console page).
  */
 import 'reflect-metadata';
 import { BenchContext, closeBench, openBench } from './context';
 import { explain, explainCleanerBatch, LISTING_PAGE_SQL } from './explain';
-import { Figures, GoalRow, goalRows, mfaGoalRows, sessionFilterGoalRows } from './goals';
+import { consolePageGoalRows, Figures, GoalRow, goalRows, mfaGoalRows, sessionFilterGoalRows } from './goals';
 import { BENCH_TABLE, load, log } from './lib';
 import { describe } from './measure';
 import { startNode } from './nodes';
@@ -30,11 +30,12 @@ import { adminListingStep } from './steps/admin-listing';
 import { cleanerStep } from './steps/cleaner';
 import { cleanerCeilingStep } from './steps/cleaner-ceiling';
 import { coldStartStep } from './steps/cold-start';
+import { consolePagesStep } from './steps/console-pages';
 import { directoryLoginStep } from './steps/directory-login';
 import { loginStep } from './steps/login';
 import { describeLogins, mfaLoginStep } from './steps/mfa-login';
 import { preIssue } from './steps/pre-issue';
-import { sessionFiltersStep } from './steps/session-filters';
+import { addOrigins, sessionFiltersStep } from './steps/session-filters';
 import { ssoStep } from './steps/sso';
 import { seedTickets } from './steps/tickets';
 import { profileValidation, validationStep } from './steps/validation';
@@ -63,6 +64,7 @@ async function measureAll(ctx: BenchContext): Promise<Figures> {
   const size = await seedTickets(ctx);
   const listing = await adminListingStep(ctx);
   const sessionFilters = await sessionFiltersStep(ctx);
+  const consolePages = await consolePagesStep(ctx);
   if (settings.explain) {
     await explainCleanerBatch(ctx.sql, Number(settings.cleanerBatch ?? 1000));
     await explain(ctx.sql, 'admin listing, a page of 50 at a random cursor', LISTING_PAGE_SQL, [new Date(), listing.cursors[0], null, 50]);
@@ -70,7 +72,7 @@ async function measureAll(ctx: BenchContext): Promise<Figures> {
   const cleanerCeiling = await cleanerCeilingStep(ctx);
   const cleaner = await cleanerStep(ctx, g1.rps, size);
   const coldStartMs = await coldStartStep(ctx, listing.warmBootMs, a.readyMs);
-  return { c1, g1, c2, g2, bare, g3, directory, mfa, rssAtLoadMb, size, listing, sessionFilters, cleanerCeiling, cleaner, coldStartMs, liveTickets: settings.liveTickets };
+  return { c1, g1, c2, g2, bare, g3, directory, mfa, rssAtLoadMb, size, listing, sessionFilters, consolePages, cleanerCeiling, cleaner, coldStartMs, liveTickets: settings.liveTickets };
 }
 
 /** BENCH_ONLY=<step>: that step alone, on its own node; its rows only. */
@@ -83,7 +85,16 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     const size = await seedTickets(ctx);
     return sessionFilterGoalRows(await sessionFiltersStep(ctx), size);
   }
-  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters`);
+  if (step === 'console-pages') {
+    // As session-filters, with the origins the filters need, then the console's pages.
+    await ctx.sql.query(BENCH_TABLE);
+    const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url });
+    await a.stop();
+    const size = await seedTickets(ctx);
+    await addOrigins(ctx.sql);
+    return consolePageGoalRows(await consolePagesStep(ctx), size);
+  }
+  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages`);
   const m = await mfaLoginStep(ctx);
   console.log('\nMulti-factor login (CPU per login from /proc: server process vs all Postgres processes):\n');
   for (const r of [m.password, m.mfa]) console.log(`  ${describeLogins(r)}`);

@@ -10,6 +10,7 @@ import { AuthModule } from './auth/auth.module';
 import { Clock } from './common/clock';
 import { CasConfig } from './config/cas-config';
 import { addSecurityHeaders } from './common/security-headers';
+import { addAccessLog } from './common/access-log';
 import { UnexpectedErrorFilter } from './common/unexpected-error.filter';
 import { JsonLogger } from './common/json-logger';
 import { requestIdGenerator, runWithRequestId } from './common/request-context';
@@ -77,6 +78,7 @@ export async function configureApp(app: NestFastifyApplication, config: CasConfi
     metrics.httpAnswered(req.method, req.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
+  if (config.accessLog) addAccessLog(fastify, config.logFormat);
   app.setGlobalPrefix(config.server.contextPath.replace(/^\//, ''));
   app.useGlobalFilters(new UnexpectedErrorFilter());
   serveAdminApiDocument(app);

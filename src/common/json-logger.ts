@@ -37,14 +37,27 @@ export class JsonLogger implements LoggerService {
     const rest = [...params];
     const context = rest.length && typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
     const stack = level === 'error' || level === 'fatal' ? rest.find((p): p is string => typeof p === 'string') : undefined;
+    // A plain object with a `message` (the access log's) gives its other fields to the line.
+    const fielded = isFielded(message) ? message : null;
     const line = {
       time: new Date().toISOString(),
       level,
       context: context ?? null,
       requestId: currentRequestId() ?? null,
-      message: message instanceof Error ? message.message : typeof message === 'string' ? message : JSON.stringify(message),
+      message: fielded ? fielded.message : message instanceof Error ? message.message : typeof message === 'string' ? message : JSON.stringify(message),
+      ...(fielded ? withoutStandardKeys(fielded) : {}),
       ...(stack ? { stack } : message instanceof Error && message.stack ? { stack: message.stack } : {}),
     };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   }
+}
+
+function isFielded(m: unknown): m is { message: string } & Record<string, unknown> {
+  return typeof m === 'object' && m !== null && Object.getPrototypeOf(m) === Object.prototype && typeof (m as { message?: unknown }).message === 'string';
+}
+
+/** The object's own fields, less those the line already has (they cannot be overwritten). */
+function withoutStandardKeys(m: Record<string, unknown>): Record<string, unknown> {
+  const { message: _m, time: _t, level: _l, context: _c, requestId: _r, stack: _s, ...rest } = m;
+  return rest;
 }

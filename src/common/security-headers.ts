@@ -7,9 +7,10 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
+/** A page may set its own value of one of them (the console's `Referrer-Policy: same-origin`): it is kept. */
 export function addSecurityHeaders(fastify: FastifyInstance): void {
   fastify.addHook('onSend', async (_req, reply, payload) => {
-    reply.headers(SECURITY_HEADERS);
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);
     return payload;
   });
 }

@@ -108,6 +108,8 @@ export interface CasConfig {
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
   /** LOG_FORMAT: Nest's human-readable lines (text), or one JSON object per line for log shippers (json). */
   logFormat: 'text' | 'json';
+  /** ACCESS_LOG_ENABLED: one log line per answered request (context `Access`), off by default as in Spring Boot's servers. */
+  accessLog: boolean;
   /** `cas.authn.mfa.*`: the multi-factor providers (config/mfa-config.ts). */
   mfa: MfaConfig;
   /** `cas.authn.mfa.trusted.*`: browsers trusted to skip the second factor (config/mfa-trusted-config.ts). */
@@ -215,6 +217,7 @@ export function loadCasConfig(env: Record<string, string | undefined> = process.
     view: { cas2V3ForwardCompatible: v.CAS_VIEW_CAS2_V3_FORWARD_COMPATIBLE },
     logLevel: v.LOG_LEVEL as CasConfig['logLevel'],
     logFormat: v.LOG_FORMAT as CasConfig['logFormat'],
+    accessLog: v.ACCESS_LOG_ENABLED,
     mfa: mfaConfig(env, development.enabled),
     mfaTrusted: loadMfaTrustedConfig(env),
     webAuthn: loadWebAuthnConfig(env, prefix),

@@ -261,6 +261,9 @@ export class EnvironmentVariables {
 
   @IsOptional() @IsString() @Matches(/^(text|json)$/, { message: 'LOG_FORMAT must be text or json' })
   LOG_FORMAT = 'text';
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  ACCESS_LOG_ENABLED = false;
 }
 
 export class ConfigurationError extends Error {}

@@ -76,7 +76,7 @@ export function bareConsolePage(base: string, title: string, body: Html): Consol
 function document(title: string, base: string, nonce: string, style: string | undefined, content: Html): string {
   return html`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${title}</title>
+<meta name="referrer" content="same-origin"><title>${title}</title>
 <link rel="stylesheet" href="${base}/assets/console.css">${style ? html`<style nonce="${nonce}">${new Html(style)}</style>` : ''}</head>
 <body><a class="skip" href="#main">Skip to content</a>${content}</body></html>`.toString();
 }
@@ -89,11 +89,17 @@ export function consolePolicy(nonce: string): string {
   return `default-src 'none'; style-src 'self' 'nonce-${nonce}'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
 }
 
+/**
+ * Sends a console page. Its Referrer-Policy is `same-origin`, not the server's `no-referrer`: under
+ * no-referrer a browser posts the console's forms with `Origin: null`, and the guard needs to see
+ * this server's origin there to tell them from a cross-site post (nothing leaves for another site).
+ */
 export function sendConsolePage(reply: FastifyReply, status: number, out: ConsolePageOutput): void {
   void reply
     .status(status)
     .header('content-type', 'text/html; charset=utf-8')
     .header('content-security-policy', consolePolicy(out.nonce))
+    .header('referrer-policy', 'same-origin')
     .header('cache-control', 'no-store')
     .send(out.body);
 }

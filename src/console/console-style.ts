@@ -12,7 +12,7 @@ a{color:#0b57b8}a:hover{text-decoration:none}
 .top{background:#1b1f24;color:#fff}
 .top-inner{max-width:80rem;margin:0 auto;padding:.6rem 1.25rem;display:flex;flex-wrap:wrap;align-items:center;gap:.4rem 1.5rem}
 .brand{font-weight:600;color:#fff;text-decoration:none;font-size:1rem;white-space:nowrap}
-.nav{display:flex;flex-wrap:wrap;gap:.15rem;margin:0;padding:0;list-style:none;flex:1}
+.top nav{flex:1}.nav{display:flex;flex-wrap:wrap;gap:.15rem;margin:0;padding:0;list-style:none}
 .nav a{display:block;padding:.35rem .7rem;border-radius:4px;color:#dfe3e8;text-decoration:none}
 .nav a:hover{background:#343b44;color:#fff}.nav a[aria-current=page]{background:#fff;color:#1b1f24;font-weight:600}
 .who{display:flex;align-items:center;gap:.6rem;font-size:.875rem;color:#dfe3e8}

@@ -85,6 +85,12 @@ describe('admin console sign-in', () => {
   it('refuses a sign-in posted from another site (login CSRF)', async () => {
     expect((await signIn({ token: CONSOLE_TOKEN }, { origin: 'http://evil.example' })).statusCode).toBe(401);
     expect((await signIn({ token: CONSOLE_TOKEN }, { 'sec-fetch-site': 'cross-site' })).statusCode).toBe(401);
+    // What a browser sends from a sandboxed frame or a no-referrer page of another site.
+    expect((await signIn({ token: CONSOLE_TOKEN }, { origin: 'null' })).statusCode).toBe(401);
+    // The console's own pages keep their origin on their posts (the server's no-referrer would make it `null`).
+    const form = await t.app.inject({ method: 'GET', url: '/cas/admin/login' });
+    expect(form.headers['referrer-policy']).toBe('same-origin');
+    expect((await signIn({ token: CONSOLE_TOKEN }, { origin: 'http://localhost:8080', 'sec-fetch-site': 'same-origin' })).statusCode).toBe(303);
   });
 
   it('refuses a POST without the CSRF field, with a wrong one or from another origin; signs out with the right one', async () => {
