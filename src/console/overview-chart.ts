@@ -45,12 +45,14 @@ export function axisTop(n: number): number {
   }
 }
 
-const W = 640;
-const H = 180;
-const LEFT = 44;
-const RIGHT = 12;
+// The drawing's own units: the chart is scaled to its column (about 440 px on a desktop, 330 on a
+// phone), so its 14-unit labels read at 10–13 px.
+const W = 480;
+const H = 200;
+const LEFT = 34;
+const RIGHT = 22;
 const TOP = 12;
-const BOTTOM = 26;
+const BOTTOM = 30;
 
 /**
  * A line chart of per-minute series over the last hour as inline SVG: no script, no library, and
@@ -58,19 +60,20 @@ const BOTTOM = 26;
  * image to assistive technology, labelled by its title and by `summary`; the figures themselves are
  * in the table the page puts beside it.
  */
-export function minuteChart(id: string, title: string, summary: string, series: ChartSeries[]): Html {
+export function minuteChart(id: string, title: string, summary: string, minutes: string[], series: ChartSeries[]): Html {
   const plotW = W - LEFT - RIGHT;
   const plotH = H - TOP - BOTTOM;
   const top = axisTop(Math.max(0, ...series.flatMap((s) => s.values)));
   const x = (i: number) => LEFT + (i * plotW) / (CHART_MINUTES - 1);
   const y = (v: number) => TOP + plotH - (v / top) * plotH;
-  const grid = [0, top / 2, top].map(
-    (v) => html`<line class="chart-grid" x1="${LEFT}" x2="${W - RIGHT}" y1="${y(v)}" y2="${y(v)}"/><text class="chart-axis" x="${LEFT - 6}" y="${y(v) + 4}" text-anchor="end">${Number.isInteger(v) ? v : v.toFixed(1)}</text>`,
+  // Counts are whole: the middle line only where it is a whole number too.
+  const grid = (top % 2 ? [0, top] : [0, top / 2, top]).map(
+    (v) => html`<line class="chart-grid" x1="${LEFT}" x2="${W - RIGHT}" y1="${y(v)}" y2="${y(v)}"/><text class="chart-axis" x="${LEFT - 6}" y="${y(v) + 5}" text-anchor="end">${v}</text>`,
   );
-  const ticks = [0, 15, 30, 45, 59].map((i) => {
-    const ago = CHART_MINUTES - 1 - i;
-    return html`<text class="chart-axis" x="${x(i)}" y="${H - 8}" text-anchor="${i === 0 ? 'start' : i === 59 ? 'end' : 'middle'}">${ago === 0 ? 'now' : `−${ago} min`}</text>`;
-  });
+  // The minutes' clock times (UTC), to match against logs and alerts.
+  const ticks = [0, 15, 30, 45, 59].map(
+    (i) => html`<text class="chart-axis" x="${x(i)}" y="${H - 8}" text-anchor="${i === 0 ? 'start' : i === 59 ? 'end' : 'middle'}">${minutes[i]?.slice(11, 16)}</text>`,
+  );
   const lines = series.map(
     (s) =>
       html`<polyline class="chart-line ${s.className}" fill="none" stroke-width="2" stroke-linejoin="round"${s.dashed ? html` stroke-dasharray="6 4"` : ''} points="${s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`,

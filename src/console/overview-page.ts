@@ -6,7 +6,7 @@ import { minuteChart } from './overview-chart';
 /** The overview's own CSS (the chart's colours and the warnings list); the rest is the console's. */
 export const OVERVIEW_CSS = `.visually-hidden{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
 .chart{display:block;width:100%;height:auto;max-height:16rem}
-.chart-grid{stroke:#d8dde3;stroke-width:1}.chart-axis{fill:#4a535d;font-size:11px;font-family:inherit}
+.chart-grid{stroke:#d8dde3;stroke-width:1}.chart-axis{fill:#4a535d;font-size:14px;font-family:inherit}
 .chart-line.logins{stroke:#0b57b8}.chart-line.failures{stroke:#b3261e}.chart-line.validations{stroke:#1f7a3a}
 .legend{display:flex;flex-wrap:wrap;gap:.25rem 1.25rem;margin:.25rem 0 0;padding:0;list-style:none;font-size:.875rem}
 .legend li{display:flex;align-items:center;gap:.4rem}
@@ -14,12 +14,14 @@ export const OVERVIEW_CSS = `.visually-hidden{position:absolute;width:1px;height
 .swatch.failures{border-color:#b3261e;border-top-style:dashed}.swatch.validations{border-color:#1f7a3a}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem}
 .charts figure{margin:0}.charts h2{margin-top:0}
-details{margin-top:.5rem}summary{cursor:pointer;color:#0b57b8}
+details{margin-top:.5rem}details .table-wrap{max-width:40rem}summary{cursor:pointer;color:#0b57b8}
 .warnings{list-style:none;margin:0 0 1rem;padding:0}
 .warnings li{border:1px solid #8a5a00;border-left-width:6px;background:#fff4de;color:#4d3200;border-radius:4px;padding:.6rem .8rem;margin:0 0 .5rem}
 .warnings li strong{display:block}.warnings .fix{margin:.2rem 0 0}
 .card .sub{font-size:.85rem;color:#4a535d;margin-top:.1rem}
-.card.bad{border-color:#b3261e}.card.bad .value{color:#8c1d18}`;
+.card.bad{border-color:#b3261e}.card.bad .value{color:#8c1d18}
+.empty,.warnings li{overflow-wrap:anywhere}.nowrap{white-space:nowrap}
+@media (max-width:40rem){.cards{grid-template-columns:1fr 1fr;gap:.5rem}.card{padding:.6rem .7rem}.card .value{font-size:1.35rem}}`;
 
 /** The overview's body: warnings, the figures now, the last hour's charts, the nodes, the cleaner, the directories. */
 export function overviewBody(o: Overview, base: string): Html {
@@ -68,6 +70,7 @@ function versions(o: Overview): string {
 function charts(o: Overview): Html {
   const values = (key: 'logins' | 'loginFailures' | 'validations') => o.minutes.map((m) => m[key]);
   const total = (key: 'logins' | 'loginFailures' | 'validations') => o.minutes.reduce((t, m) => t + m[key], 0);
+  const axis = o.minutes.map((m) => m.minute);
   const busy = o.minutes.filter((m) => m.logins || m.loginFailures || m.validations).reverse();
   const table = busy.length
     ? html`<div class="table-wrap"><table class="table"><caption class="visually-hidden">Logins, failed logins and validations by minute, newest first</caption>
@@ -77,13 +80,13 @@ function charts(o: Overview): Html {
     : html`<p class="empty">No logins, failed logins or validations in the last hour.</p>`;
   return html`<div class="charts">
 <section class="panel" aria-labelledby="logins-h"><h2 id="logins-h">Logins per minute</h2><figure>
-${minuteChart('logins-chart', 'Logins and failed logins per minute, last hour', `${total('logins')} logins and ${total('loginFailures')} failed logins in the last hour, all nodes.`, [
+${minuteChart('logins-chart', 'Logins and failed logins per minute, last hour', `${total('logins')} logins and ${total('loginFailures')} failed logins in the last hour, all nodes.`, axis, [
   { label: 'Logins', className: 'logins', values: values('logins') },
   { label: 'Failed logins', className: 'failures', dashed: true, values: values('loginFailures') },
 ])}
 <figcaption><ul class="legend"><li><span class="swatch logins"></span>Logins</li><li><span class="swatch failures"></span>Failed logins</li></ul></figcaption></figure></section>
 <section class="panel" aria-labelledby="validations-h"><h2 id="validations-h">Validations per minute</h2><figure>
-${minuteChart('validations-chart', 'Ticket validations per minute, last hour', `${total('validations')} ticket validations in the last hour, all nodes.`, [
+${minuteChart('validations-chart', 'Ticket validations per minute, last hour', `${total('validations')} ticket validations in the last hour, all nodes.`, axis, [
   { label: 'Validations', className: 'validations', values: values('validations') },
 ])}
 <figcaption><ul class="legend"><li><span class="swatch validations"></span>Validations (service and proxy tickets, every protocol)</li></ul></figcaption></figure></section>
@@ -105,7 +108,7 @@ function cleanerSection(o: Overview): Html {
   const runs = o.cleanerRuns;
   const empty = o.cleaner.enabled
     ? html`<p class="empty">No cleaner run reported yet. Each node runs it every ${duration(o.cleaner.repeatIntervalSeconds)}; its runs appear here with the node's next report.</p>`
-    : html`<p class="empty">No cleaner run reported. The registry cleaner is switched off on this node (CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED); expired sessions stay until a node with it on removes them.</p>`;
+    : html`<p class="empty">No cleaner run reported. The registry cleaner is switched off on this node (<span class="mono">CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED</span>); expired sessions stay until a node with it on removes them.</p>`;
   return html`<section aria-labelledby="cleaner-h"><h2 id="cleaner-h">Registry cleaner</h2>
 <p class="muted">The last runs of every node: expired sessions ended (with their logout requests), expired service tickets and finished logout requests removed.</p>
 ${runs.length
@@ -123,7 +126,7 @@ function ldapSection(o: Overview): Html {
 <p class="muted">Whether this node reaches each LDAP source of the login chain, checked at most every 30 seconds when this page is loaded.</p>
 <div class="table-wrap"><table class="table"><thead><tr><th scope="col">Source</th><th scope="col">Servers</th><th scope="col">State</th><th scope="col">Checked</th></tr></thead>
 <tbody>${o.ldap.map(
-    (s) => html`<tr><td>${s.name}</td><td class="wrap mono">${s.urls.join(' ')}</td><td>${label[s.state]}${s.error ? html`<div class="muted">${s.error}</div>` : ''}</td><td>${s.checkedAt ? ago(s.checkedAt, o.now) : 'not yet'}</td></tr>`,
+    (s) => html`<tr><td>${s.name}</td><td class="mono nowrap">${s.urls.map((u, i) => html`${i ? html`<br>` : ''}${u}`)}</td><td>${label[s.state]}${s.error ? html`<div class="muted">${s.error}</div>` : ''}</td><td>${s.checkedAt ? ago(s.checkedAt, o.now) : 'not yet'}</td></tr>`,
   )}</tbody></table></div></section>`;
 }
 

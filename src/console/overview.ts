@@ -95,7 +95,7 @@ export function overviewWarnings(config: CasConfig, o: Pick<Overview, 'ldap' | '
   for (const s of o.ldap.filter((l) => l.state === 'down')) {
     warnings.push({
       key: 'ldap-down',
-      text: `The LDAP source ${s.name} does not answer from this node${s.error ? ` (${s.error})` : ''}: its users cannot log in.`,
+      text: `The LDAP source ${s.name} does not answer from this node: its users cannot log in.`,
       fix: `Check that ${s.urls.join(', ')} is up and reachable from this server.`,
     });
   }

@@ -67,7 +67,7 @@ describe('console overview page', () => {
     expect(page.body).toContain('The registry cleaner is switched off on this node');
     expect(page.body).toContain('<span class="badge ok">this node</span>');
     // Both charts are labelled images with a text summary.
-    expect(page.body).toMatch(/<svg class="chart" viewBox="0 0 640 180" role="img" aria-labelledby="logins-chart-title logins-chart-desc"/);
+    expect(page.body).toMatch(/<svg class="chart" viewBox="0 0 480 200" role="img" aria-labelledby="logins-chart-title logins-chart-desc"/);
     expect(page.body).toContain('<desc id="logins-chart-desc">0 logins and 0 failed logins in the last hour, all nodes.</desc>');
     expect(page.body).toContain('<desc id="validations-chart-desc">0 ticket validations in the last hour, all nodes.</desc>');
 
