@@ -67,8 +67,9 @@ export class NodeHeartbeats implements OnApplicationBootstrap, OnModuleDestroy {
     this.startedAt = clock.now();
   }
 
-  onApplicationBootstrap(): void {
-    void this.beat();
+  /** Awaited: the node is listed from the moment it serves (and its row exists before any request). */
+  async onApplicationBootstrap(): Promise<void> {
+    await this.beat();
   }
 
   async onModuleDestroy(): Promise<void> {
