@@ -3,6 +3,7 @@ import { type AddressInfo } from 'node:net';
 import { NodeHeartbeats } from '../../src/admin/node-heartbeats';
 import { Browser, ticketOf } from '../helpers/browser';
 import { consoleSession, CONSOLE_TOKEN_ENV } from '../helpers/console-rig';
+import { startSlapd } from '../helpers/slapd';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { APP } from '../helpers/test-services';
 
@@ -173,6 +174,43 @@ describe('console overview warnings', () => {
       expect(page.body).toContain('<span class="badge bad">down</span>');
     } finally {
       await t.close();
+    }
+  });
+
+  it('an LDAP source that answers shows no warning; stopped, it is found down once its last check is 30 s old', async () => {
+    const slapd = await startSlapd();
+    const t = await startTestApp({
+      env: {
+        ...CONSOLE_TOKEN_ENV,
+        CAS_AUTHN_LDAP_0_NAME: 'Staff directory',
+        CAS_AUTHN_LDAP_0_LDAP_URL: slapd.url,
+        CAS_AUTHN_LDAP_0_BASE_DN: slapd.baseDn,
+        CAS_AUTHN_LDAP_0_BIND_DN: slapd.serviceDn,
+        CAS_AUTHN_LDAP_0_BIND_CREDENTIAL: slapd.servicePassword,
+        CAS_AUTHN_LDAP_0_MIN_POOL_SIZE: '0',
+      },
+    });
+    try {
+      t.clock.freeze();
+      const s = await consoleSession(t.app);
+      const load = () => t.app.inject({ method: 'GET', url: '/cas/admin', headers: { cookie: s.cookie } });
+      let page = await load();
+      expect(warningKeys(page.body)).toEqual([]);
+      expect(page.body).toContain('<span class="badge ok">answers</span>');
+      expect(page.body).not.toContain(slapd.servicePassword);
+
+      await slapd.stop();
+      // Within 30 s of the last check, the page answers from it without asking the directory.
+      t.clock.advance(29);
+      page = await load();
+      expect(page.body).toContain('<span class="badge ok">answers</span>');
+      t.clock.advance(1);
+      page = await load();
+      expect(warningKeys(page.body)).toEqual(['ldap-down']);
+      expect(page.body).toContain('<span class="badge bad">down</span>');
+    } finally {
+      await t.close();
+      await slapd.stop();
     }
   });
 });
