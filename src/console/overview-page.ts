@@ -13,7 +13,7 @@ export const OVERVIEW_CSS = `.visually-hidden{position:absolute;width:1px;height
 .swatch{display:inline-block;width:1.5rem;height:0;border-top:3px solid}.swatch.logins{border-color:#0b57b8}
 .swatch.failures{border-color:#b3261e;border-top-style:dashed}.swatch.validations{border-color:#1f7a3a}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem}
-.charts figure{margin:0}.charts h2{margin-top:0}
+.charts .panel{margin:0}.charts figure{margin:0}.charts h2{margin-top:0}
 details{margin-top:.5rem}details .table-wrap{max-width:40rem}summary{cursor:pointer;color:#0b57b8}
 .warnings{list-style:none;margin:0 0 1rem;padding:0}
 .warnings li{border:1px solid #8a5a00;border-left-width:6px;background:#fff4de;color:#4d3200;border-radius:4px;padding:.6rem .8rem;margin:0 0 .5rem}

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import type { Page } from 'puppeteer-core';
 import { NodeHeartbeats } from '../../src/admin/node-heartbeats';
+import { TicketRegistryCleaner } from '../../src/tickets/logout/ticket-registry.cleaner';
 import { type BrowserRig, DESKTOP, startBrowserRig } from '../helpers/browser-rig';
 import { CONSOLE_TOKEN, CONSOLE_TOKEN_ENV } from '../helpers/console-rig';
 import { startTestApp, type TestApp } from '../helpers/test-app';
@@ -59,9 +60,12 @@ describe('the console overview in a real browser (chromium)', () => {
     await rig.passwordStep(await rig.freshPage(), { password: 'not-the-password' });
     t.clock.advance(25 * 60);
     await rig.passwordStep(await rig.freshPage());
+    // A cleaner run on each node (the test app's schedule is off).
+    await t.app.get(TicketRegistryCleaner).clean();
     // A second node on the same database, seen through its heartbeat.
     const second: TestApp = await startTestApp({ databaseUrl: t.config.databaseUrl, env: { ...CONSOLE_TOKEN_ENV } });
     try {
+      await second.app.get(TicketRegistryCleaner).clean();
       await second.app.get(NodeHeartbeats).beat();
 
       const page = await rig.freshPage(DESKTOP);
@@ -87,6 +91,7 @@ describe('the console overview in a real browser (chromium)', () => {
       expect(await text(page, '[data-figure=nodes]')).toBe('2');
       expect(await text(page, '[data-warning=ldap-down]')).toContain('The LDAP source Staff directory does not answer from this node');
       expect(await page.$$eval('svg.chart', (svgs) => svgs.length)).toBe(2);
+      expect(await page.$$eval('#cleaner-h + p + .table-wrap tbody tr', (rows) => rows.length)).toBe(2);
       // The minute table opens from the keyboard.
       await page.focus('details summary');
       await page.keyboard.press('Enter');
