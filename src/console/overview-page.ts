@@ -12,7 +12,7 @@ export const OVERVIEW_CSS = `.visually-hidden{position:absolute;width:1px;height
 .legend li{display:flex;align-items:center;gap:.4rem}
 .swatch{display:inline-block;width:1.5rem;height:0;border-top:3px solid}.swatch.logins{border-color:#0b57b8}
 .swatch.failures{border-color:#b3261e;border-top-style:dashed}.swatch.validations{border-color:#1f7a3a}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:1rem;margin:0 0 .75rem}
 .charts .panel{margin:0}.charts figure{margin:0}.charts h2{margin-top:0}
 details{margin-top:.5rem}details .table-wrap{max-width:40rem}summary{cursor:pointer;color:#0b57b8}
 .warnings{list-style:none;margin:0 0 1rem;padding:0}
