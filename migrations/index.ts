@@ -22,6 +22,7 @@ import { AddSessionSearchIndexes1764000022000 } from './1764000022000-AddSession
 import { AddSessionEventsToOutbox1764000023000 } from './1764000023000-AddSessionEventsToOutbox';
 import { AddAuditRequestId1764000024000 } from './1764000024000-AddAuditRequestId';
 import { CountSessionsAndPendingLogouts1764000025000 } from './1764000025000-CountSessionsAndPendingLogouts';
+import { CreateNodeHeartbeats1764000026000 } from './1764000026000-CreateNodeHeartbeats';
 import { AddConsoleListingIndexes1764000029000 } from './1764000029000-AddConsoleListingIndexes';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
@@ -50,5 +51,6 @@ export const migrations = [
   AddSessionEventsToOutbox1764000023000,
   AddAuditRequestId1764000024000,
   CountSessionsAndPendingLogouts1764000025000,
+  CreateNodeHeartbeats1764000026000,
   AddConsoleListingIndexes1764000029000,
 ];

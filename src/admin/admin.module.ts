@@ -6,6 +6,7 @@ import { AuditLog } from './audit-log';
 import { AuditLogController } from './audit-log.controller';
 import { AuditHook } from './audit.hook';
 import { HealthController } from './health.controller';
+import { NodeHeartbeats } from './node-heartbeats';
 import { PrometheusController } from './prometheus.controller';
 import { RegisteredServicesController } from './registered-services.controller';
 import { SessionHistoryController } from './session-history.controller';
@@ -13,12 +14,12 @@ import { SsoSessionsController } from './sso-sessions.controller';
 import { SsoSessionsService } from './sso-sessions.service';
 import { TicketRegistryController } from './ticket-registry.controller';
 
-/** Administration under /actuator: health (public), Prometheus metrics, SSO sessions, single logout status, registered services, audit. */
+/** Administration under /actuator: health (public), Prometheus metrics, SSO sessions, single logout status, registered services, audit; the nodes' heartbeats. */
 @Module({
   imports: [ServicesModule, TicketsModule],
   controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController, TicketRegistryController, SessionHistoryController, PrometheusController],
-  providers: [ApiDocument, AuditLog, AuditHook, SsoSessionsService],
-  // The console (above admin) ends and summarises sessions through the same service as the API, and reads the audit log.
-  exports: [SsoSessionsService, AuditLog],
+  providers: [ApiDocument, AuditLog, AuditHook, SsoSessionsService, NodeHeartbeats],
+  // The console (above admin) ends and summarises sessions through the same service as the API, reads the audit log and the nodes' heartbeats.
+  exports: [SsoSessionsService, AuditLog, NodeHeartbeats],
 })
 export class AdminModule {}

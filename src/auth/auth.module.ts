@@ -16,6 +16,7 @@ import { DeviceCookies } from './device-cookie';
 import { AcceptUsersAuthenticationHandler } from './handlers/accept-users.handler';
 import { AUTHENTICATION_HANDLERS, type AuthenticationHandler } from './handlers/authentication-handler';
 import { QueryDatabaseAuthenticationHandler } from './handlers/query-database.handler';
+import { LdapHealth } from './ldap/ldap-health';
 import { LdapSources } from './ldap/ldap-sources';
 import { LoginFlows } from './login-flows';
 import { LoginThrottle } from './login-throttle';
@@ -82,8 +83,8 @@ const attributeRepositories = {
     GauthKeys, GauthCredentials, MfaTriggers,
     TrustedDeviceCookie, TrustedDevices, SessionOrigins,
     WebAuthnAssets, WebAuthnCeremonies, WebAuthnCredentials, WebAuthnPrincipals,
-    AccountSessions,
+    AccountSessions, LdapHealth,
   ],
-  exports: [UsersService, LoginThrottle, TgcCodec],
+  exports: [UsersService, LoginThrottle, TgcCodec, LdapHealth],
 })
 export class AuthModule {}

@@ -8,6 +8,7 @@ import { ConsoleOverviewController } from './console-overview.controller';
 import { ConsoleSessions } from './console-sessions';
 import { ConsoleSignInController } from './console-sign-in.controller';
 import { AuditPageController } from './audit/audit-page.controller';
+import { ConsoleOverview } from './overview';
 import { ConsoleServicesController } from './services/console-services.controller';
 import { SessionExplorerController } from './sessions/session-explorer.controller';
 import { UsersPageController } from './users/users-page.controller';
@@ -20,6 +21,6 @@ import { UsersPageController } from './users/users-page.controller';
 @Module({
   imports: [ServicesModule, TicketsModule, AuthModule, AdminModule],
   controllers: [ConsoleSignInController, ConsoleOverviewController, SessionExplorerController, ConsoleServicesController, UsersPageController, AuditPageController],
-  providers: [ConsoleSessions, ConsoleGuard, ConsoleRefusalFilter],
+  providers: [ConsoleSessions, ConsoleGuard, ConsoleRefusalFilter, ConsoleOverview],
 })
 export class ConsoleModule {}

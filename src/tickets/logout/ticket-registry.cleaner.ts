@@ -10,6 +10,9 @@ import { SingleLogoutOutbox } from './single-logout-outbox';
 /** Finished logout requests are kept this long for the admin API and DBAs, then deleted. */
 const SLO_RETENTION_DAYS = 7;
 
+/** How many of this node's last runs recentRuns() keeps (the console's overview shows them). */
+const RECENT_RUNS = 5;
+
 export interface CleanReport {
   total: number;
   removed: { sessions: number; serviceTickets: number; logoutRequests: number };
@@ -32,6 +35,8 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
   private schedule: Promise<void> | null = null;
   /** Aborted at shutdown: ends the schedule's wait or the pause under way. */
   private readonly stop = new AbortController();
+  /** This node's last runs, newest first. */
+  private readonly runs: CleanReport[] = [];
 
   constructor(
     @Inject(CAS_CONFIG) private readonly config: CasConfig,
@@ -59,6 +64,11 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
     // A run under way stops after its current batch (each batch is its own transaction).
     this.stop.abort();
     await Promise.all([this.schedule, this.running]);
+  }
+
+  /** This node's last runs (at most five), newest first: what the console's overview shows. */
+  recentRuns(): CleanReport[] {
+    return [...this.runs];
   }
 
   /** One run now (a run already under way on this node is joined, not doubled). */
@@ -105,12 +115,15 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
       `${sessions} expired session(s), ${serviceTickets} expired service ticket(s) and ${logoutRequests} finished logout request(s) removed in ${duration.toFixed(3)} s` +
         (historyRows ? `; ${historyRows} session history row(s) past SESSION_HISTORY_RETENTION purged` : ''),
     );
-    return {
+    const report: CleanReport = {
       total: sessions + serviceTickets,
       removed: { sessions, serviceTickets, logoutRequests },
       startTime: startTime.toISOString(),
       endTime: endTime.toISOString(),
       duration,
     };
+    this.runs.unshift(report);
+    this.runs.length = Math.min(this.runs.length, RECENT_RUNS);
+    return report;
   }
 }
