@@ -28,8 +28,12 @@ export const CONSOLE_PAGES: [string, (i: number) => string][] = [
   ['services', () => '/services'],
   ['a service', () => '/services/1'],
   ['which service matches a URL', (i) => `/services/match?url=${encodeURIComponent(`https://app${i % 10}.example.org/`)}`],
+  ['ended sessions of a user', (i) => `/sessions/history?user=user${10 + (i % 90)}`],
   ['users & throttles', () => '/users'],
+  ['users, name prefix', (i) => `/users?q=user${i % 10}`],
+  ['throttled now', () => '/users/throttles'],
   ['audit', () => '/audit'],
+  ['audit, target contains', (i) => `/audit?target=${i % 2 ? 'ssoSessions' : 'nothing-matches'}`],
 ];
 
 export async function consolePagesStep(ctx: BenchContext): Promise<ConsolePageFigures> {
