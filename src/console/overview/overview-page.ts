@@ -1,5 +1,5 @@
-import type { MinuteCount } from '../metrics/cas-metrics';
-import { html, type Html } from './html';
+import type { MinuteCount } from '../../metrics/cas-metrics';
+import { html, type Html } from '../html';
 import { duration, type Overview } from './overview';
 import { minuteChart } from './overview-chart';
 

@@ -1,8 +1,8 @@
 import { Get, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ConsoleController } from './console-auth';
-import { consolePage, sendConsolePage, viewer } from './console-page';
+import { ConsoleController } from '../console-auth';
+import { consolePage, sendConsolePage, viewer } from '../console-page';
 import { ConsoleOverview } from './overview';
 import { OVERVIEW_CSS, overviewBody } from './overview-page';
 

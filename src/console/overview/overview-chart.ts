@@ -1,5 +1,5 @@
-import type { MinuteCount } from '../metrics/cas-metrics';
-import { html, type Html } from './html';
+import type { MinuteCount } from '../../metrics/cas-metrics';
+import { html, type Html } from '../html';
 
 const MINUTE_MS = 60_000;
 /** The chart's span: the current minute and the 59 before it. */

@@ -1,4 +1,4 @@
-import { loadCasConfig } from '../config/cas-config';
+import { loadCasConfig } from '../../config/cas-config';
 import { duration, overviewWarnings } from './overview';
 import { axisTop, clusterMinutes } from './overview-chart';
 

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type NodeHeartbeat, NodeHeartbeats } from '../admin/node-heartbeats';
-import { LdapHealth, type LdapSourceHealth } from '../auth/ldap/ldap-health';
-import { Clock } from '../common/clock';
-import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
-import type { MinuteCount } from '../metrics/cas-metrics';
-import { BACKLOG_CAP, SingleLogoutOutbox } from '../tickets/logout/single-logout-outbox';
-import type { CleanReport } from '../tickets/logout/ticket-registry.cleaner';
-import { TicketRegistry } from '../tickets/ticket-registry';
+import { type NodeHeartbeat, NodeHeartbeats } from '../../admin/node-heartbeats';
+import { LdapHealth, type LdapSourceHealth } from '../../auth/ldap/ldap-health';
+import { Clock } from '../../common/clock';
+import { CAS_CONFIG, type CasConfig } from '../../config/cas-config';
+import type { MinuteCount } from '../../metrics/cas-metrics';
+import { BACKLOG_CAP, SingleLogoutOutbox } from '../../tickets/logout/single-logout-outbox';
+import type { CleanReport } from '../../tickets/logout/ticket-registry.cleaner';
+import { TicketRegistry } from '../../tickets/ticket-registry';
 import { clusterMinutes } from './overview-chart';
 
 /** A logout request waiting longer than this is worth a warning: receivers are down or slow. */
