@@ -40,7 +40,7 @@ import { preIssue } from './steps/pre-issue';
 import { addOrigins, sessionFiltersStep } from './steps/session-filters';
 import { scrapeStep } from './steps/scrape';
 import { ssoStep } from './steps/sso';
-import { seedTickets } from './steps/tickets';
+import { seedTickets, type TableSize } from './steps/tickets';
 import { profileValidation, validationStep } from './steps/validation';
 
 async function measureAll(ctx: BenchContext): Promise<Figures> {
@@ -78,30 +78,28 @@ async function measureAll(ctx: BenchContext): Promise<Figures> {
   return { c1, g1, c2, g2, bare, g3, directory, mfa, rssAtLoadMb, size, listing, sessionFilters, consolePages, cleanerCeiling, cleaner, coldStartMs, liveTickets: settings.liveTickets };
 }
 
+/** A node's first boot migrates the schema the seed writes into; then the seed alone. */
+async function migratedAndSeeded(ctx: BenchContext): Promise<TableSize> {
+  await ctx.sql.query(BENCH_TABLE);
+  const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url });
+  await a.stop();
+  return seedTickets(ctx);
+}
+
 /** BENCH_ONLY=<step>: that step alone, on its own node; its rows only. */
 async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> {
   if (step === 'session-filters') {
-    // A node's first boot migrates the schema the seed writes into; then the seed alone, then the step.
-    await ctx.sql.query(BENCH_TABLE);
-    const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url });
-    await a.stop();
-    const size = await seedTickets(ctx);
+    const size = await migratedAndSeeded(ctx);
     return sessionFilterGoalRows(await sessionFiltersStep(ctx), size);
   }
   if (step === 'console-pages') {
-    // As session-filters, with the origins the filters need, then the console's pages.
-    await ctx.sql.query(BENCH_TABLE);
-    const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url });
-    await a.stop();
-    const size = await seedTickets(ctx);
+    // With the origins the session filters need, then the console's pages.
+    const size = await migratedAndSeeded(ctx);
     await addOrigins(ctx.sql);
     return consolePageGoalRows(await consolePagesStep(ctx), size);
   }
   if (step === 'scrape') {
-    await ctx.sql.query(BENCH_TABLE);
-    const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url });
-    await a.stop();
-    const size = await seedTickets(ctx);
+    const size = await migratedAndSeeded(ctx);
     return scrapeGoalRows(await scrapeStep(ctx), size);
   }
   if (step === 'hot-paths') {
