@@ -46,7 +46,7 @@ export class AdminAccess implements OnModuleInit {
 
   onModuleInit(): void {
     // Said once: CoreModule provides the one instance.
-    if (!this.tokens.length) this.logger.warn('CAS_ADMIN_TOKENS not set: the administration API (/actuator) answers loopback clients only.');
+    if (!this.tokens.length) this.logger.warn('CAS_ADMIN_TOKENS not set: the administration API (/actuator) and the console (/admin, "Sign in from this machine") answer loopback clients only.');
   }
 
   /** Who is calling (token id, or `loopback`), or why the request may not use the admin API. */
