@@ -1,3 +1,4 @@
+import { hasControlCharacters } from '../common/text';
 import { isIP } from 'node:net';
 import type { SessionFilter } from '../tickets/session-search';
 
@@ -82,14 +83,14 @@ export function parseMfa(value: string): boolean | string | undefined {
 }
 
 export function parseUsernamePrefix(value: string): string | undefined {
-  return value.length <= 256 ? value : undefined;
+  return value.length <= 256 && !hasControlCharacters(value) ? value : undefined;
 }
 
 const TIME_MESSAGE = (name: string) => `'${name}' must be a time ago (30m, 2h, 7d) or an ISO 8601 date-time (2026-12-03T08:00:00Z)`;
 
 /** Each filter's check and its message, in the order they are checked; shared by the DTO and the CLI. */
 export const FILTER_RULES: { [K in keyof RawSessionFilter]-?: { test: (v: string) => boolean; message: string } } = {
-  username: { test: (v) => parseUsernamePrefix(v) !== undefined, message: "'username' must be at most 256 characters" },
+  username: { test: (v) => parseUsernamePrefix(v) !== undefined, message: "'username' must be at most 256 characters, without control characters" },
   ip: { test: (v) => parseIp(v) !== undefined, message: "'ip' must be an IPv4 or IPv6 address or a CIDR range (10.0.0.0/8, 2001:db8::/32)" },
   since: { test: (v) => parseTime(v, new Date()) !== undefined, message: TIME_MESSAGE('since') },
   until: { test: (v) => parseTime(v, new Date()) !== undefined, message: TIME_MESSAGE('until') },

@@ -1,14 +1,16 @@
 import type { FastifyReply } from 'fastify';
+import { hasNul } from '../common/text';
 
 /**
  * One text value of a submitted form or a query string: undefined when absent, null when it came
- * more than once or is not text (a hand-made request; a page's own forms send each name once).
+ * more than once, is not text or holds a NUL (a hand-made request; a page's own forms send each
+ * name once, and no text column can store a NUL).
  */
 export function textValue(source: unknown, name: string): string | null | undefined {
   if (typeof source !== 'object' || source === null) return undefined;
   const v = (source as Record<string, unknown>)[name];
   if (v === undefined) return undefined;
-  return typeof v === 'string' ? v : null;
+  return typeof v === 'string' && !hasNul(v) ? v : null;
 }
 
 /** A console path with its query (empty values left out), for links and redirects. */

@@ -1,3 +1,4 @@
+import { hasControlCharacters } from '../../common/text';
 import { OptionalQueryParam, Rule } from '../../common/admin-api';
 import { HISTORY_CURSOR, HISTORY_REASONS, type HistoryQuery } from '../../tickets/session-history';
 
@@ -26,7 +27,11 @@ export function sinceOf(value: string, now: Date): Date | null {
  * order they are checked): ended sessions, newest first.
  */
 export class SessionHistoryQuery {
-  @OptionalQueryParam('username', Rule('username', (v: string) => v.length <= 512, "'username' must be at most 512 characters"))
+  @OptionalQueryParam(
+    'username',
+    Rule('username', (v: string) => v.length <= 512, "'username' must be at most 512 characters"),
+    Rule('noControl', (v: string) => !hasControlCharacters(v), "'username' must not contain control characters"),
+  )
   username?: string;
 
   @OptionalQueryParam('since', Rule('since', (v: string) => sinceOf(v, new Date()) !== null,

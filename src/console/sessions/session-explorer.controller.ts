@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { FILTER_RULES, RawSessionFilter, toSessionFilter } from '../../admin/sso-session-filters';
 import { SsoSessionsService } from '../../admin/sso-sessions.service';
 import { Clock } from '../../common/clock';
+import { hasNul } from '../../common/text';
 import { ServiceRegistry } from '../../services/service-registry';
 import { SessionTerminator } from '../../tickets/logout/session-terminator';
 import { SingleLogoutOutbox } from '../../tickets/logout/single-logout-outbox';
@@ -43,9 +44,9 @@ const NOTICES: Record<string, { kind: 'ok' | 'error'; text: string }> = {
 
 type Form = Record<string, string | string[] | undefined>;
 
-/** A form or query value as one trimmed string; blank (or repeated) is absent. */
+/** A form or query value as one trimmed string; blank, repeated or holding a NUL (no text column stores one) is absent. */
 function one(v: unknown): string | undefined {
-  if (typeof v !== 'string') return undefined;
+  if (typeof v !== 'string' || hasNul(v)) return undefined;
   const t = v.trim();
   return t === '' ? undefined : t;
 }
