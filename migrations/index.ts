@@ -24,6 +24,7 @@ import { AddAuditRequestId1764000024000 } from './1764000024000-AddAuditRequestI
 import { CountSessionsAndPendingLogouts1764000025000 } from './1764000025000-CountSessionsAndPendingLogouts';
 import { CreateNodeHeartbeats1764000026000 } from './1764000026000-CreateNodeHeartbeats';
 import { AddConsoleListingIndexes1764000029000 } from './1764000029000-AddConsoleListingIndexes';
+import { CreateConsoleSignOuts1764000030000 } from './1764000030000-CreateConsoleSignOuts';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -53,4 +54,5 @@ export const migrations = [
   CountSessionsAndPendingLogouts1764000025000,
   CreateNodeHeartbeats1764000026000,
   AddConsoleListingIndexes1764000029000,
+  CreateConsoleSignOuts1764000030000,
 ];

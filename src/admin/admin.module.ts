@@ -3,6 +3,7 @@ import { ServicesModule } from '../services/services.module';
 import { TicketsModule } from '../tickets/tickets.module';
 import { ApiDocument, ApiDocumentController } from './api-document.controller';
 import { AuditLog } from './audit-log';
+import { ConsoleSignOuts } from './console-sign-outs';
 import { AuditLogController } from './audit-log.controller';
 import { AuditHook } from './audit.hook';
 import { HealthController } from './health.controller';
@@ -18,8 +19,9 @@ import { TicketRegistryController } from './ticket-registry.controller';
 @Module({
   imports: [ServicesModule, TicketsModule],
   controllers: [HealthController, SsoSessionsController, AuditLogController, RegisteredServicesController, ApiDocumentController, TicketRegistryController, SessionHistoryController, PrometheusController],
-  providers: [ApiDocument, AuditLog, AuditHook, SsoSessionsService, NodeHeartbeats],
-  // The console (above admin) ends and summarises sessions through the same service as the API, reads the audit log and the nodes' heartbeats.
-  exports: [SsoSessionsService, AuditLog, NodeHeartbeats],
+  providers: [ApiDocument, AuditLog, AuditHook, SsoSessionsService, NodeHeartbeats, ConsoleSignOuts],
+  // The console (above admin) ends and summarises sessions through the same service as the API, reads the audit log and the
+  // nodes' heartbeats, and keeps its signed-out sessions here (it runs no SQL itself).
+  exports: [SsoSessionsService, AuditLog, NodeHeartbeats, ConsoleSignOuts],
 })
 export class AdminModule {}

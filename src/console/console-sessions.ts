@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CompactEncrypt, compactDecrypt } from 'jose';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ConsoleSignOuts } from '../admin/console-sign-outs';
 import { TgcCodec } from '../auth/tgc-codec';
 import { AdminAccess } from '../common/admin.guard';
 import { Clock } from '../common/clock';
@@ -38,7 +39,8 @@ const decoder = new TextDecoder();
  * authenticated) under a key derived from the TGC signing keys, so every node of a cluster reads
  * it and a key rotation keeps open sessions; HttpOnly, SameSite=Strict, and under https a
  * `__Host-` cookie (Secure, Path=/, no Domain: no other host or path can set or shadow it).
- * Removing a token from CAS_ADMIN_TOKENS, or changing its secret, ends its sessions at once.
+ * Removing a token from CAS_ADMIN_TOKENS, or changing its secret, ends its sessions at once; a
+ * sign-out is recorded (admin's ConsoleSignOuts), so a copy of its cookie is refused too.
  */
 @Injectable()
 export class ConsoleSessions {
@@ -52,6 +54,7 @@ export class ConsoleSessions {
     private readonly access: AdminAccess,
     private readonly codec: TgcCodec,
     private readonly clock: Clock,
+    private readonly signOuts: ConsoleSignOuts,
   ) {
     this.base = `${config.server.contextPath}/admin`;
     this.cookieName = config.server.secure ? '__Host-cas-admin' : 'cas-admin';
@@ -79,7 +82,13 @@ export class ConsoleSessions {
     await this.setCookie(reply, { a: actor, f: this.access.fingerprintOf(actor), n: randomBytes(16).toString('base64url'), i: now, r: now });
   }
 
-  end(reply: FastifyReply): void {
+  /**
+   * Sign-out: the browser's cookie is cleared, and the session's random value is recorded so that
+   * a copy of the cookie is refused by every node until it would have ended anyway.
+   */
+  async end(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const claims = await this.read(req.cookies?.[this.cookieName]);
+    if (claims) await this.signOuts.record(claims.n, new Date((claims.i + CONSOLE_MAX_SECONDS) * 1000));
     void reply.clearCookie(this.cookieName, this.cookieOptions());
   }
 
@@ -93,6 +102,7 @@ export class ConsoleSessions {
     if (claims.a === 'loopback') {
       if (this.access.tokensConfigured() || !('actor' in this.access.verdictOn(req))) return null;
     } else if (this.access.fingerprintOf(claims.a) !== claims.f) return null;
+    if (await this.signOuts.isSignedOut(claims.n)) return null;
     if (now - claims.r >= RENEW_AFTER_SECONDS) await this.setCookie(reply, { ...claims, r: now });
     return { actor: claims.a, csrf: this.csrfOf(claims.n, 0), base: this.base };
   }

@@ -43,8 +43,8 @@ export class ConsoleSignInController {
   @Post('logout')
   @UseGuards(ConsoleGuard)
   @UseFilters(ConsoleRefusalFilter)
-  signOut(@Res() reply: FastifyReply): void {
-    this.sessions.end(reply);
+  async signOut(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    await this.sessions.end(req, reply);
     redirect(reply, `${this.sessions.base}/login?done=signed-out`);
   }
 

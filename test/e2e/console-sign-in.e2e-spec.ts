@@ -109,6 +109,28 @@ describe('admin console sign-in', () => {
     expect(setCookies(out.headers['set-cookie'])[0]).toMatch(/^cas-admin=; Max-Age=0;|^cas-admin=; Expires=Thu, 01 Jan 1970/);
   });
 
+  it('refuses a copy of a signed-out cookie on every node until it would have ended, then forgets it', async () => {
+    const s = await consoleSession(t.app);
+    const other = await startTestApp({ databaseUrl: t.config.databaseUrl!, env: { ...CONSOLE_TOKEN_ENV } });
+    try {
+      other.clock.advance((t.clock.now().getTime() - other.clock.now().getTime()) / 1000);
+      expect((await other.app.inject({ method: 'GET', url: '/cas/admin', headers: { cookie: s.cookie } })).statusCode).toBe(200);
+      expect((await t.app.inject({ url: '/cas/admin/logout', ...consoleForm(s, {}) })).statusCode).toBe(303);
+      // The browser dropped it; a copy (another tab's request in flight, a stolen value) is no session anywhere.
+      expect((await t.app.inject({ method: 'GET', url: '/cas/admin', headers: { cookie: s.cookie } })).statusCode).toBe(303);
+      expect((await other.app.inject({ method: 'GET', url: '/cas/admin', headers: { cookie: s.cookie } })).statusCode).toBe(303);
+      const [{ until }] = (await t.sql.query(`SELECT until FROM console_sign_outs`)).rows;
+      expect(new Date(until).getTime() - t.clock.now().getTime()).toBeGreaterThan(7.9 * 3600 * 1000);
+      // Once every cookie it could refuse has ended, the next sign-out deletes the row.
+      t.clock.advance(8 * 3600 + 60);
+      const later = await consoleSession(t.app);
+      await t.app.inject({ url: '/cas/admin/logout', ...consoleForm(later, {}) });
+      expect((await t.sql.query(`SELECT count(*)::int AS n FROM console_sign_outs`)).rows).toEqual([{ n: 1 }]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses a POST with no session with a 403 page, not a redirect', async () => {
     const res = await t.app.inject({ method: 'POST', url: '/cas/admin/logout', headers: FORM, payload: '_csrf=x' });
     expect(res.statusCode).toBe(403);
