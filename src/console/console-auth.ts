@@ -4,6 +4,7 @@ import type { AdminRequest } from '../common/admin.guard';
 import { html } from './html';
 import { bareConsolePage, type ConsoleRequest, sendConsolePage } from './console-page';
 import { ConsoleSessions } from './console-sessions';
+import { seeOther } from './console-values';
 
 /** Why a console request was not let through: not signed in (or the session ended), or a forged/stale form. */
 export class ConsoleRefusal extends Error {
@@ -46,8 +47,7 @@ export class ConsoleRefusalFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const base = this.sessions.base;
     if (refusal.kind === 'sign-in' && (req.method === 'GET' || req.method === 'HEAD')) {
-      void reply.status(303).header('cache-control', 'no-store').header('location', `${base}/login?next=${encodeURIComponent(req.url)}`).send();
-      return;
+      return seeOther(reply, `${base}/login?next=${encodeURIComponent(req.url)}`);
     }
     const text =
       refusal.kind === 'sign-in'

@@ -6,6 +6,7 @@ import { ConsoleGuard, ConsoleRefusalFilter } from './console-auth';
 import { bareConsolePage, sendConsolePage } from './console-page';
 import { CONSOLE_CSS } from './console-style';
 import { ConsoleSessions } from './console-sessions';
+import { seeOther } from './console-values';
 import { html } from './html';
 
 type SignInForm = { token?: unknown; next?: unknown; from?: unknown };
@@ -18,7 +19,7 @@ export class ConsoleSignInController {
 
   @Get('login')
   async form(@Query('next') next: unknown, @Query('done') done: unknown, @Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    if (await this.sessions.viewerOf(req, reply)) return redirect(reply, this.target(next));
+    if (await this.sessions.viewerOf(req, reply)) return seeOther(reply, this.target(next));
     sendConsolePage(reply, 200, this.page(req, this.target(next), done === 'signed-out' ? 'You have signed out.' : undefined));
   }
 
@@ -37,7 +38,7 @@ export class ConsoleSignInController {
     }
     req.adminActor = actor;
     await this.sessions.begin(reply, actor);
-    redirect(reply, next);
+    seeOther(reply, next);
   }
 
   @Post('logout')
@@ -45,7 +46,7 @@ export class ConsoleSignInController {
   @UseFilters(ConsoleRefusalFilter)
   async signOut(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     await this.sessions.end(req, reply);
-    redirect(reply, `${this.sessions.base}/login?done=signed-out`);
+    seeOther(reply, `${this.sessions.base}/login?done=signed-out`);
   }
 
   @Get('assets/console.css')
@@ -83,8 +84,4 @@ ${
 </div>`;
     return bareConsolePage(base, 'Sign in', body);
   }
-}
-
-function redirect(reply: FastifyReply, location: string): void {
-  void reply.status(303).header('cache-control', 'no-store').header('location', location).send();
 }

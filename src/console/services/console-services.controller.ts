@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidServiceDefinition } from '../../services/registered-service';
 import { ServiceRegistry } from '../../services/service-registry';
 import { ConsoleController } from '../console-auth';
+import { seeOther } from '../console-values';
 import { consolePage, sendConsolePage, viewer, type ConsoleViewer } from '../console-page';
 import type { Html } from '../html';
 import { buildService, formOf, newServiceForm, readForm, type ServiceForm, type ServiceFormErrors } from './service-form';
@@ -61,7 +62,7 @@ export class ConsoleServicesController {
     if (!(await this.registry.create(built.service))) {
       return this.formAgain(reply, v, 409, form, { id: `id: a registered service with id ${built.service.id} exists; choose another id or edit that service` });
     }
-    this.seeOther(reply, `${v.base}/services/${built.service.id}?done=created`);
+    seeOther(reply, `${v.base}/services/${built.service.id}?done=created`);
   }
 
   @Get(':id')
@@ -92,7 +93,7 @@ export class ConsoleServicesController {
     const name = stored.service?.name ?? `service ${id}`;
     if (!built.ok) return this.formAgain(reply, v, 400, form, built.errors, { id: stored.id, name });
     await this.registry.upsert(built.service, 'api');
-    this.seeOther(reply, `${v.base}/services/${stored.id}?done=saved`);
+    seeOther(reply, `${v.base}/services/${stored.id}?done=saved`);
   }
 
   /** CAS's `accessStrategy.enabled`, switched in the stored definition. */
@@ -116,7 +117,7 @@ export class ConsoleServicesController {
       return this.send(reply, v, 400, `Service ${id}`, serviceDetailBody(v, stored), undefined, 'Nothing was changed: the stored definition does not validate. Edit it first.');
     }
     if (!changed) return this.notFound(reply, v, id);
-    this.seeOther(reply, `${v.base}/services/${id}?done=${changed.enabled ? 'enabled' : 'disabled'}`);
+    seeOther(reply, `${v.base}/services/${id}?done=${changed.enabled ? 'enabled' : 'disabled'}`);
   }
 
   private formAgain(reply: FastifyReply, v: ConsoleViewer, status: number, form: ServiceForm, errors: ServiceFormErrors, editing?: { id: number; name: string }): void {
@@ -130,9 +131,5 @@ export class ConsoleServicesController {
   private send(reply: FastifyReply, v: ConsoleViewer, status: number, title: string, body: Html, done?: string, error?: string): void {
     const notice = error ? { kind: 'error' as const, text: error } : done && Object.hasOwn(DONE, done) ? { kind: 'ok' as const, text: DONE[done] } : undefined;
     sendConsolePage(reply, status, consolePage(v, { title, section: 'services', body, notice, style: SERVICES_STYLE }));
-  }
-
-  private seeOther(reply: FastifyReply, location: string): void {
-    void reply.status(303).header('location', location).header('cache-control', 'no-store').send();
   }
 }

@@ -13,6 +13,7 @@ import { handleOf, SESSION_HANDLE } from '../../tickets/session-handle';
 import { HISTORY_CURSOR, SessionHistory } from '../../tickets/session-history';
 import { SessionFilter, SessionGroupBy, SessionSearch } from '../../tickets/session-search';
 import { ConsoleController } from '../console-auth';
+import { seeOther } from '../console-values';
 import { type ConsolePageOutput, type ConsoleViewer, consolePage, csrfField, sendConsolePage, viewer } from '../console-page';
 import { html, Html } from '../html';
 import {
@@ -141,7 +142,7 @@ export class SessionExplorerController {
         return this.confirm(v, reply, 1, false, html`<p>${ref.user}'s session will end: the user is signed out of single sign-on in that browser, and each application it reached is sent a single logout request.</p>`, html`<input type="hidden" name="one" value="${oneRef}">`, detail);
       }
       const ended = await this.admin.destroy(id, v.actor);
-      return redirect(reply, `${detail}&done=${ended ? 'ended-one' : 'none'}`);
+      return seeOther(reply, `${detail}&done=${ended ? 'ended-one' : 'none'}`);
     }
 
     if (scope === 'user') {
@@ -153,7 +154,7 @@ export class SessionExplorerController {
         return this.confirm(v, reply, count, count > CONFIRM_COUNT_CAP, html`<p>Every live session of <strong>${user}</strong> will end: the user is signed out everywhere, and each application the sessions reached is sent a single logout request.</p>`, html`<input type="hidden" name="scope" value="user"><input type="hidden" name="user" value="${user}">`, back);
       }
       const ended = Object.keys(await this.admin.destroyAllOf(user, v.actor)).length;
-      return redirect(reply, `${v.base}/sessions${explorerQuery({ user })}&done=${ended ? 'ended' : 'none'}`);
+      return seeOther(reply, `${v.base}/sessions${explorerQuery({ user })}&done=${ended ? 'ended' : 'none'}`);
     }
 
     if (scope === 'selected') {
@@ -173,12 +174,12 @@ export class SessionExplorerController {
       }
       let ended = 0;
       for (const f of found) if ((await this.terminator.end(f.id, 'ADMIN', 0, v.actor)) !== null) ended++;
-      return redirect(reply, `${back}${back.includes('?') ? '&' : '?'}done=${ended ? 'ended' : 'none'}`);
+      return seeOther(reply, `${back}${back.includes('?') ? '&' : '?'}done=${ended ? 'ended' : 'none'}`);
     }
 
     if (scope === 'matching') {
       const parsed = this.parse(q);
-      if (!parsed.filter) return redirect(reply, back);
+      if (!parsed.filter) return seeOther(reply, back);
       const count = await this.search.countUpTo(parsed.filter, CONFIRM_COUNT_CAP + 1);
       if (!count) return this.gone(v, reply, back);
       if (!confirmed) {
@@ -186,9 +187,9 @@ export class SessionExplorerController {
         return this.confirm(v, reply, count, count > CONFIRM_COUNT_CAP, html`<p>${everyone ? html`<strong>Every live session of every user</strong> will end.` : html`Every live session matching the filters will end, including any that start to match before you confirm.`} Their users are signed out, and each application they reached is sent a single logout request.</p>${describeFilters(q)}`, html`<input type="hidden" name="scope" value="matching">${filterFields(q)}`, back);
       }
       const ended = await this.admin.destroyMatching(parsed.filter, v.actor);
-      return redirect(reply, `${back}${back.includes('?') ? '&' : '?'}done=${ended ? 'ended' : 'none'}`);
+      return seeOther(reply, `${back}${back.includes('?') ? '&' : '?'}done=${ended ? 'ended' : 'none'}`);
     }
-    redirect(reply, back);
+    seeOther(reply, back);
   }
 
   /** Ended sessions, newest first (one user's with ?user=), each linking to its page. */
@@ -234,7 +235,7 @@ export class SessionExplorerController {
     const ended = await this.history.findByHandle(user, handle);
     if (!ended) return this.notFound(v, reply);
     const retried = await this.delivery.retryNow(ended.ticket_granting_ticket, request, DELIVERY_WAIT_MS);
-    redirect(reply, `${v.base}/sessions/${handle}?user=${encodeURIComponent(user)}&done=${retried ? 'retried' : 'not-retried'}`);
+    seeOther(reply, `${v.base}/sessions/${handle}?user=${encodeURIComponent(user)}&done=${retried ? 'retried' : 'not-retried'}`);
   }
 
   /** The explorer's fields checked by the API's rules: the typed filter, or each refused field's message. */
@@ -297,6 +298,3 @@ function describeFilters(q: ExplorerQuery): Html {
   return given.length ? html`<ul>${given.map(([k, val]) => html`<li>${LABELS[k]}: <span class="mono">${val}</span></li>`)}</ul>` : html``;
 }
 
-function redirect(reply: FastifyReply, location: string): void {
-  void reply.status(303).header('cache-control', 'no-store').header('location', location).send();
-}
