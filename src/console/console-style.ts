@@ -8,6 +8,8 @@ html{-webkit-text-size-adjust:100%}
 body{margin:0;font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1f24;background:#f4f5f7}
 a{color:#0b57b8}a:hover{text-decoration:none}
 :focus-visible{outline:3px solid #0b57b8;outline-offset:2px}
+/* Read by screen readers, not shown: a table's caption, a label a column of checkboxes needs. */
+.visually-hidden{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
 .skip{position:absolute;left:-999px;top:0;background:#fff;padding:.5rem 1rem;z-index:2}.skip:focus{left:.5rem}
 .top{background:#1b1f24;color:#fff}
 .top-inner{max-width:80rem;margin:0 auto;padding:.6rem 1.25rem;display:flex;flex-wrap:wrap;align-items:center;gap:.4rem 1.5rem}

@@ -4,8 +4,7 @@ import { duration, type Overview } from './overview';
 import { minuteChart } from './overview-chart';
 
 /** The overview's own CSS (the chart's colours and the warnings list); the rest is the console's. */
-export const OVERVIEW_CSS = `.visually-hidden{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;border:0}
-.chart{display:block;width:100%;height:auto;max-height:16rem}
+export const OVERVIEW_CSS = `.chart{display:block;width:100%;height:auto;max-height:16rem}
 .chart-grid{stroke:#d8dde3;stroke-width:1}.chart-axis{fill:#4a535d;font-size:14px;font-family:inherit}
 .chart-line.logins{stroke:#0b57b8}.chart-line.failures{stroke:#b3261e}.chart-line.validations{stroke:#1f7a3a}
 .legend{display:flex;flex-wrap:wrap;gap:.25rem 1.25rem;margin:.25rem 0 0;padding:0;list-style:none;font-size:.875rem}

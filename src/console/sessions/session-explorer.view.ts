@@ -299,8 +299,7 @@ ${table}<nav class="pager" aria-label="Pages">${!first && html`<a href="${base}"
 }
 
 /** The page's own CSS (a constant): selection column, row buttons, the count line. */
-export const SESSIONS_CSS = `.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
-.table-wrap{position:relative}
+export const SESSIONS_CSS = `.table-wrap{position:relative}
 .table .ip{white-space:nowrap}.table time{display:inline-block;min-width:6.5rem}
 .filters{align-items:flex-start}
 .filters .filter-submit{flex:0 0 auto;min-width:0}
