@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsOptional, ValidateBy, ValidationError } from 'class-validator';
 import { AdminGuard } from './admin.guard';
+import { hasControlCharacters } from './text';
 
 /**
  * The parameters of an admin route, checked against its DTO (src/admin/dto). A refusal is a 400
@@ -42,6 +43,11 @@ export function Rule<T = string>(name: string, test: (value: T) => boolean, mess
       defaultMessage: (args) => (typeof message === 'string' ? message : message(String(args?.value))),
     },
   });
+}
+
+/** A text parameter without control characters (a NUL above all: no text column can hold one, common/text.ts). */
+export function NoControlCharacters(name: string): PropertyDecorator {
+  return Rule('noControl', (v: string) => !hasControlCharacters(v), `'${name}' must not contain control characters`);
 }
 
 /** A query parameter given once whose value must pass `rules`, checked in the order written. */

@@ -1,5 +1,4 @@
-import { hasControlCharacters } from '../../common/text';
-import { OptionalQueryParam, Rule } from '../../common/admin-api';
+import { NoControlCharacters, OptionalQueryParam, Rule } from '../../common/admin-api';
 import { HISTORY_CURSOR, HISTORY_REASONS, type HistoryQuery } from '../../tickets/session-history';
 
 const DEFAULT_COUNT = 100;
@@ -30,7 +29,7 @@ export class SessionHistoryQuery {
   @OptionalQueryParam(
     'username',
     Rule('username', (v: string) => v.length <= 512, "'username' must be at most 512 characters"),
-    Rule('noControl', (v: string) => !hasControlCharacters(v), "'username' must not contain control characters"),
+    NoControlCharacters('username'),
   )
   username?: string;
 

@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Rule } from '../../common/admin-api';
+import { NoControlCharacters, Rule } from '../../common/admin-api';
 
 /** The login form keeps at most this many characters of a username (as throttles.query.ts). */
 const MAX_USERNAME = 256;
@@ -11,6 +11,6 @@ export class ResolveAttributesParams {
   // UTF-16 units, as the form counts them.
   @Rule('maxLength', (v: string) => v.length <= MAX_USERNAME, `'username' is at most ${MAX_USERNAME} characters`)
   // No login has one: a control character in a name is a mistake of the caller (or a probe).
-  @Rule('noControl', (v: string) => !/[\u0000-\u001f\u007f]/.test(v), "'username' must not contain control characters")
+  @NoControlCharacters('username')
   username: string;
 }

@@ -1,6 +1,6 @@
 import { applyDecorators, Controller, Delete, Get, HttpCode, NotFoundException, Param } from '@nestjs/common';
 import { ApiOperation, ApiProperty } from '@nestjs/swagger';
-import { AdminApi, Rule } from '../../../common/admin-api';
+import { AdminApi, NoControlCharacters, Rule } from '../../../common/admin-api';
 import { GauthCredentials, type GauthDevice } from './gauth-credentials';
 
 /** The login form keeps at most this many characters of a username (as throttles.query.ts). */
@@ -14,7 +14,7 @@ const UsernameParam = () =>
     // UTF-16 units, as the form counts them.
     Rule('maxLength', (v: string) => v.length <= MAX_USERNAME, `'username' is at most ${MAX_USERNAME} characters`),
     // No login has one: a control character in a name is a mistake of the caller (or a probe).
-    Rule('noControl', (v: string) => !/[\u0000-\u001f\u007f]/.test(v), "'username' must not contain control characters"),
+    NoControlCharacters('username'),
   );
 
 /** `/actuator/gauthCredentialRepository/{username}`: the user as a login would name them (any case). */

@@ -1,6 +1,6 @@
 import { Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
 import { ApiOperation, ApiProperty } from '@nestjs/swagger';
-import { AdminApi, Rule } from '../../../common/admin-api';
+import { AdminApi, NoControlCharacters, Rule } from '../../../common/admin-api';
 import { type TrustedDeviceRecord, TrustedDevices } from './trusted-devices';
 
 /** The login form keeps at most this many characters of a username (as throttles.query.ts). */
@@ -12,7 +12,7 @@ export class TrustedDeviceParams {
   @ApiProperty({ type: String, description: 'The username whose trusted browsers are meant; for DELETE also a record key (recordKey) from the list' })
   @Rule('required', (v?: string) => typeof v === 'string' && v.trim() !== '', "'username' is required")
   @Rule('maxLength', (v: string) => v.length <= MAX_USERNAME, `'username' is at most ${MAX_USERNAME} characters`)
-  @Rule('noControl', (v: string) => !/[\u0000-\u001f\u007f]/.test(v), "'username' must not contain control characters")
+  @NoControlCharacters('username')
   username: string;
 }
 
