@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsOptional, ValidateBy, ValidationError } from 'class-validator';
 import { AdminGuard } from './admin.guard';
-import { hasControlCharacters } from './text';
+import { hasControlCharacters, nulPath } from './text';
 
 /**
  * The parameters of an admin route, checked against its DTO (src/admin/dto). A refusal is a 400
@@ -14,6 +14,18 @@ import { hasControlCharacters } from './text';
 export class AdminParametersPipe extends ValidationPipe {
   constructor() {
     super({ transform: true, stopAtFirstError: true, exceptionFactory: (errors) => new BadRequestException(firstMessage(errors)) });
+  }
+
+  /**
+   * First, on every argument of every admin route (query, path, body, DTO or not): a NUL is
+   * refused, naming where it is. No text or jsonb column can hold one, so it would otherwise
+   * reach Postgres and end in a 500.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- ValidationPipe's own signature
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<any> {
+    const at = nulPath(value, metadata.data ?? '');
+    if (at) throw new BadRequestException(`'${at}' must not contain a NUL character`);
+    return super.transform(value, metadata);
   }
 
   /** A parameter read by name (`@Query('tgc')`) is the handler's to judge: it gets the raw value, an array included. */

@@ -13,3 +13,27 @@ export function hasControlCharacters(value: string): boolean {
 export function hasNul(value: string): boolean {
   return value.includes('\u0000');
 }
+
+/**
+ * Where a NUL sits in a parsed value (a query object, a JSON body): the path of the first string,
+ * key or array item holding one ('name', 'accessStrategy.requiredAttributes.role[0]'), or null.
+ */
+export function nulPath(value: unknown, path = ''): string | null {
+  if (typeof value === 'string') return hasNul(value) ? path || 'value' : null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulPath(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return null;
+  }
+  if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      const at = path ? `${path}.${k}` : k;
+      if (hasNul(k)) return at;
+      const found = nulPath(v, at);
+      if (found) return found;
+    }
+  }
+  return null;
+}

@@ -226,6 +226,13 @@ describe('parseServiceDefinition', () => {
     expect(() => parseServiceDefinition({ ...base, '@class': 'org.example.Other' })).toThrow(/^@class: /);
   });
 
+  it('refuses a NUL anywhere in a definition, naming where (jsonb cannot store one: the API, the console and the files alike)', () => {
+    expect(() => parseServiceDefinition({ ...base, name: 'a\u0000b' })).toThrow(new InvalidServiceDefinition('name: must not contain a NUL character'));
+    expect(() => parseServiceDefinition({ ...base, description: 'x', properties: { note: { values: ['ok', 'n\u0000'] } } })).toThrow(
+      new InvalidServiceDefinition('properties.note.values[1]: must not contain a NUL character'),
+    );
+  });
+
   it('never leaves a service enabled that its definition says is disabled ("enabled": "false", as Jackson coerces it)', () => {
     const enabled = (value: unknown) => parseServiceDefinition({ ...base, accessStrategy: { enabled: value } }).enabled;
     expect(enabled(false)).toBe(false);

@@ -1,3 +1,4 @@
+import { nulPath } from '../common/text';
 import { FAILURE_MODES, type FailureMode, MFA_PROVIDER_IDS } from '../config/mfa-config';
 import { compileWholeMatch, type MultifactorPolicy } from './multifactor-policy';
 
@@ -121,6 +122,10 @@ function hasIgnoredProperty(properties: unknown): boolean {
 /** Validates one CAS JSON service definition; throws InvalidServiceDefinition naming the field at fault. */
 export function parseServiceDefinition(json: unknown): RegisteredService {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new InvalidServiceDefinition('not a JSON object');
+  // The registry stores definitions as jsonb, which cannot hold a NUL (\u0000): refused here, for
+  // the API, the console and the JSON files alike, rather than failing in Postgres.
+  const nul = nulPath(json);
+  if (nul) throw new InvalidServiceDefinition(`${nul}: must not contain a NUL character`);
   const d = json as Record<string, unknown>;
   const cls = d['@class'];
   if (typeof cls !== 'string' || !SERVICE_CLASSES.has(cls)) {

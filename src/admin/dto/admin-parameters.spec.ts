@@ -15,6 +15,13 @@ describe('admin parameters', () => {
     return (e as BadRequestException).getResponse();
   };
 
+  it('refuses a NUL in any parameter, naming it, before any rule (no text column can hold one)', async () => {
+    expect(await refusal(SsoSessionsQuery, { username: 'a\u0000' })).toMatchObject({ message: "'username' must not contain a NUL character" });
+    expect(await refusal(EndSsoSessionsQuery, { type: 'ALL', username: ['a', 'b\u0000'] })).toMatchObject({ message: "'username[1]' must not contain a NUL character" });
+    const body = pipe.transform({ name: 'x', attributes: { role: ['a\u0000'] } }, { type: 'body', metatype: Object } as ArgumentMetadata);
+    await expect(body).rejects.toThrow("'attributes.role[0]' must not contain a NUL character");
+  });
+
   it('case=listing defaults: type ALL, 100 sessions; empty values are absent; count capped at 1000', async () => {
     expect((await run(SsoSessionsQuery, {})).listing()).toEqual({ type: 'ALL', username: undefined, count: 100, cursor: undefined, filter: {} });
     expect((await run(SsoSessionsQuery, { type: '', count: '', username: '' })).listing()).toEqual({ type: 'ALL', username: undefined, count: 100, cursor: undefined, filter: {} });
