@@ -38,6 +38,7 @@ import { loginStep } from './steps/login';
 import { describeLogins, mfaLoginStep } from './steps/mfa-login';
 import { preIssue } from './steps/pre-issue';
 import { addOrigins, sessionFiltersStep } from './steps/session-filters';
+import { rssStep } from './steps/rss';
 import { scrapeStep } from './steps/scrape';
 import { ssoStep } from './steps/sso';
 import { seedTickets, type TableSize } from './steps/tickets';
@@ -115,7 +116,11 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     for (const r of [c1, g1, c2, g2]) console.log(`  ${describe(r)}`);
     return [];
   }
-  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths`);
+  if (step === 'rss') {
+    await rssStep(ctx);
+    return [];
+  }
+  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths, rss`);
   const m = await mfaLoginStep(ctx);
   console.log('\nMulti-factor login (CPU per login from /proc: server process vs all Postgres processes):\n');
   for (const r of [m.password, m.mfa]) console.log(`  ${describeLogins(r)}`);
