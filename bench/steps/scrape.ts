@@ -6,7 +6,9 @@
  * the two scrape-time reads (the session counter, the outbox backlog), whose plans are printed
  * with a backlog of pending logout requests in place (inserted, explained, rolled back, after the scrapes).
  */
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { summariseProfile } from '../cpu-profile';
 import type { BenchContext } from '../context';
 import { CpuMeter, f0, log, pct } from '../lib';
 import { startNode } from '../nodes';
@@ -33,8 +35,11 @@ export interface ScrapeFigures {
 
 export async function scrapeStep(ctx: BenchContext): Promise<ScrapeFigures> {
   log('Prometheus scrapes over the seeded table (node P, its own process)');
-  const p = await startNode('P', ctx.dir, { DATABASE_URL: ctx.url });
+  // BENCH_CPU_PROF: node P runs under --cpu-prof, summarised over the measured scrapes once it exits.
+  const profDir = join(ctx.dir, 'prof-scrape');
+  const p = await startNode('P', ctx.dir, { DATABASE_URL: ctx.url }, settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
   ctx.nodes.push(p);
+  let window: [number, number] | undefined;
   try {
     const url = `${p.base}/cas/actuator/prometheus`;
     const auth = { authorization: `Bearer ${ADMIN_SECRET}` };
@@ -56,11 +61,13 @@ export async function scrapeStep(ctx: BenchContext): Promise<ScrapeFigures> {
     const meter = new CpuMeter([p.pid], ctx.postmasterPid);
     await resetStatements();
     meter.start();
+    const w0 = Number(process.hrtime.bigint() / 1000n);
     for (let i = 0; i < n; i++) {
       const t0 = performance.now();
       text = await scrape();
       times.push(performance.now() - t0);
     }
+    window = [w0, Number(process.hrtime.bigint() / 1000n)];
     const cpu = meter.stop();
     times.sort((x, y) => x - y);
     const sessions = Number(/^cas_sso_sessions (\S+)$/m.exec(text)?.[1]);
@@ -78,6 +85,10 @@ export async function scrapeStep(ctx: BenchContext): Promise<ScrapeFigures> {
   } finally {
     await p.stop();
     ctx.nodes.length = 0;
+    if (settings.cpuProfile && window) {
+      summariseProfile(profDir, window, 'node P during the scrapes');
+      summariseProfile(profDir, window, 'node P during the scrapes', true);
+    }
   }
 }
 
