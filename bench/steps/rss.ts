@@ -5,6 +5,9 @@
  * the load (the bench's memory probe, loaded into the node with `-r`), V8's new space, and the
  * node's largest anonymous mappings from /proc/<pid>/smaps (V8 pages are 256 KiB pieces; glibc's
  * thread arenas are 64 MiB reservations; argon2id's 19 MiB blocks show as such when mmapped).
+ *
+ * BENCH_RSS_NODE_FLAGS: node flag sets to compare, separated by `|` (an empty set is the default),
+ * e.g. `|--max-semi-space-size=8`: the whole sequence on a fresh node A for each, back to back.
  */
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,10 +22,21 @@ import { validationStep } from './validation';
 
 const mb = (bytes: number) => (bytes / 1048576).toFixed(0);
 
-export async function rssStep(ctx: BenchContext): Promise<LoadResult[]> {
+export async function rssStep(ctx: BenchContext): Promise<void> {
+  const sets = (process.env.BENCH_RSS_NODE_FLAGS ?? '').split('|').map((s) => s.split(' ').filter(Boolean));
+  const results: [string, LoadResult[]][] = [];
+  for (const flags of sets) results.push([flags.join(' ') || 'no node flags', await rssRun(ctx, flags)]);
+  for (const [label, rs] of results) {
+    console.log(`\nRSS of node A under each load, ${label}:\n`);
+    for (const r of rs) console.log(`  ${describe(r)}`);
+  }
+}
+
+async function rssRun(ctx: BenchContext, flags: string[]): Promise<LoadResult[]> {
   await ctx.sql.query(BENCH_TABLE);
+  log(`memory of node A, node flags: ${flags.join(' ') || 'none'}`);
   const probeFile = join(ctx.dir, 'memory-probe.json');
-  const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url, MEMORY_PROBE_FILE: probeFile }, ['-r', join(__dirname, '..', 'memory-probe.js')]);
+  const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url, MEMORY_PROBE_FILE: probeFile }, [...flags, '-r', join(__dirname, '..', 'memory-probe.js')]);
   ctx.nodes.push(a);
   try {
     const issued = await preIssue(ctx, a);
@@ -33,8 +47,6 @@ export async function rssStep(ctx: BenchContext): Promise<LoadResult[]> {
     await breakdown(a, probeFile, 'SSO re-entry load');
     const { g3 } = await loginStep(ctx, a, issued.forms);
     await breakdown(a, probeFile, 'password login load');
-    console.log('\nRSS of node A under each load:\n');
-    for (const r of [g1, g2, g3]) console.log(`  ${describe(r)}`);
     return [g1, g2, g3];
   } finally {
     await a.stop();
