@@ -202,9 +202,12 @@ export const SESSION_DETAILS_OF_PAGE_SQL = `SELECT t.id, t.type, t.principal, t.
 
 /**
  * A keyset page of live sessions: $1 now, $2 after, $3 principal key or null, $4 limit, $5 kind.
- * "(expires_at > $1) IS TRUE" keeps the expiry indexes out of the plan: combined in a bitmap with
- * the id range, they made a page near the end of the ids sort every live session after it to
- * return a few, many times slower at a million tickets (EXPLAIN ANALYZE, docs/benchmarks.md).
+ * TGTs walk ix_tickets_tgt_id_expires (migration 1764000031000), which passes expired sessions
+ * over inside the index: on the primary key, a page read the heap row of every expired session
+ * between two live ones (ten per live one in the bench, the cleaner behind). PGTs keep
+ * "(expires_at > $1) IS TRUE", which keeps the expiry indexes out of their walk: combined in a
+ * bitmap with the id range, they made a page near the end of the ids sort every live session
+ * after it to return a few (EXPLAIN ANALYZE, docs/benchmarks.md).
  * A PGT shows its root session's origin: where the user logged in.
  */
 export const LIST_SESSIONS_SQL = `WITH page AS (
@@ -216,7 +219,7 @@ export const LIST_SESSIONS_SQL = `WITH page AS (
            ORDER BY p.id LIMIT $4)
          UNION ALL
          (SELECT id FROM tickets
-           WHERE $5::text IN ('ALL', 'TGT') AND type = 'TGT' AND (expires_at > $1) IS TRUE AND id > GREATEST($2, 'TGT-')
+           WHERE $5::text IN ('ALL', 'TGT') AND type = 'TGT' AND expires_at > $1 AND id > GREATEST($2, 'TGT-')
              AND ($3::text IS NULL OR principal_key = $3::text)
            ORDER BY id LIMIT $4)
          ORDER BY id LIMIT $4
