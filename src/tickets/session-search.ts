@@ -101,6 +101,19 @@ const GROUPS: Record<SessionGroupBy, string> = {
              FROM matching m GROUP BY 1`,
 };
 
+/**
+ * The columns of `matching` each summary reads besides the id. The service summary needs the id
+ * alone: unfiltered, its sessions are an index-only scan of ix_tickets_tgt_id_expires instead of
+ * 20,000 heap rows read for columns it does not use (BENCH_ONLY=session-filters seed, EXPLAIN).
+ */
+const GROUP_COLUMNS: Record<SessionGroupBy, string[]> = {
+  user: ['principal', 'principal_key'],
+  ip: ['client_ip'],
+  net24: ['client_ip'],
+  service: [],
+  device: ['device_browser', 'device_os', 'device_type'],
+};
+
 /** Collects bind parameters: each value becomes `$n`, never text in the statement. */
 class Binds {
   readonly values: unknown[] = [];
@@ -199,7 +212,7 @@ export function countStatement(filter: SessionFilter, now: Date): Statement {
 export function summaryStatement(filter: SessionFilter, groupBy: SessionGroupBy, now: Date, limit: number): Statement {
   const b = new Binds();
   const at = b.add(now);
-  const matching = `SELECT t.id, t.principal, t.principal_key, t.client_ip, t.device_browser, t.device_os, t.device_type
+  const matching = `SELECT ${['t.id', ...GROUP_COLUMNS[groupBy].map((c) => `t.${c}`)].join(', ')}
           ${from({ type: 'TGT' }, filter, b, at, 'all')}`;
   const text = `WITH matching AS MATERIALIZED (${matching}),
          grouped AS (${GROUPS[groupBy]})
