@@ -157,11 +157,15 @@ export const NARROW_MATCHES = 1000;
 export function pageStatement(filter: SessionFilter, now: Date, after: string | undefined, limit: number): Statement {
   const b = new Binds();
   const at = b.add(now);
-  const cursor = b.add(after ?? '');
+  const cursor = after === undefined ? undefined : b.add(after);
   const n = b.add(limit);
   const ctes: string[] = [];
   const branches = branchesOf(filter).map((branch) => {
-    const idAfter = `t.id > ${branch.type === 'TGT' ? `GREATEST(${cursor}::text, 'TGT-')` : `${cursor}::text`}`;
+    // A first page has no id condition: every TGT id is after 'TGT-', and as a condition
+    // the planner read it from ix_tickets_tgt_id_expires, whose 220,000 entries a sparse filter's
+    // bitmap then scanned whole, where ix_tickets_tgt_expires holds the 20,000 live sessions alone
+    // (mfa=true&rememberMe=true: 130 -> 49 ms, EXPLAIN ANALYZE at 1,100,000 tickets).
+    const idAfter = cursor === undefined ? 'true' : branch.type === 'PGT' ? `t.id > ${cursor}::text` : `t.id > GREATEST(${cursor}::text, 'TGT-')`;
     if (branch.type === 'TGT' && isNarrowable(filter)) {
       ctes.push(`narrow AS MATERIALIZED (${narrowRead(filter, b, at, idAfter, NARROW_MATCHES + 1)})`);
       return `(SELECT id FROM narrow WHERE (SELECT count(*) FROM narrow) <= ${NARROW_MATCHES} ORDER BY id LIMIT ${n})
