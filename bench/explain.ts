@@ -3,7 +3,7 @@
  * back. The only file of the bench that imports the product's SQL text.
  */
 import type { Client } from 'pg';
-import { CLAIM_EXPIRED_SESSIONS_SQL, REMOVE_SESSION_ROWS_SQL } from '../src/tickets/ticket-statements';
+import { CLAIM_EXPIRED_SESSIONS_SQL, LIST_SESSIONS_SQL, REMOVE_SESSION_ROWS_SQL } from '../src/tickets/ticket-statements';
 
 /** The plan of `text` and where its time goes; only the plan lines matching `filter` are printed. */
 export async function explain(sql: Client, label: string, text: string, params: unknown[], filter = /./): Promise<void> {
@@ -39,11 +39,8 @@ export async function explainCleanerBatch(sql: Client, sessions: number): Promis
   }
 }
 
-/** A page of the admin listing's sessions (TGTs, keyset cursor, optional principal) with their services. */
-export const LISTING_PAGE_SQL = `SELECT t.id, t.principal, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.idle_timeout_seconds,
-              t.use_count, t.remember_me, t.attributes,
-              COALESCE((SELECT json_agg(json_build_object('ticket_id', s.ticket_id, 'service', s.service, 'issued_at', s.issued_at) ORDER BY s.issued_at)
-                          FROM session_services s WHERE s.session_id = t.id), '[]'::json) AS services
-         FROM tickets t
-        WHERE t.type = 'TGT' AND t.expires_at > $1 AND t.id > $2 AND ($3::text IS NULL OR t.principal_key = $3::text)
-        ORDER BY t.id LIMIT $4`;
+/**
+ * A page of the admin listing's sessions as the registry asks for it (LIST_SESSIONS_SQL, TGTs):
+ * $1 now, $2 the cursor, $3 a principal key or null, $4 the page size.
+ */
+export const LISTING_PAGE_SQL = LIST_SESSIONS_SQL.replace(/\$5::text/g, "'TGT'::text");

@@ -17,7 +17,8 @@
  * One step alone: BENCH_ONLY=mfa-login npm run bench (about a minute), BENCH_ONLY=session-filters (seed, then the
  * filtered listing and the summaries), BENCH_ONLY=console-pages (seed, then every admin console page),
  * BENCH_ONLY=scrape (seed, then Prometheus scrapes over it),
- * BENCH_ONLY=hot-paths (the validation and SSO re-entry pairs only: a change's cost on them).
+ * BENCH_ONLY=hot-paths (the validation and SSO re-entry pairs only: a change's cost on them),
+ * BENCH_ONLY=admin-listing (seed, then the unfiltered listing: one user's sessions, pages, a walk along next).
  */
 import 'reflect-metadata';
 import { BenchContext, closeBench, openBench } from './context';
@@ -103,6 +104,12 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     const size = await migratedAndSeeded(ctx);
     return scrapeGoalRows(await scrapeStep(ctx), size);
   }
+  if (step === 'admin-listing') {
+    await migratedAndSeeded(ctx);
+    const l = await adminListingStep(ctx);
+    console.log(`\nAdmin listing: one user's sessions p50 ${l.oneUser.p50.toFixed(2)} ms, p99 ${l.oneUser.p99.toFixed(2)} ms; a page of 50 at a random cursor p50 ${l.page50.p50.toFixed(2)} ms, p99 ${l.page50.p99.toFixed(2)} ms; any page p99 ${l.anyPageP99.toFixed(2)} ms`);
+    return [];
+  }
   if (step === 'hot-paths') {
     await ctx.sql.query(BENCH_TABLE);
     const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url });
@@ -120,7 +127,7 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     await rssStep(ctx);
     return [];
   }
-  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths, rss`);
+  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths, rss, admin-listing`);
   const m = await mfaLoginStep(ctx);
   console.log('\nMulti-factor login (CPU per login from /proc: server process vs all Postgres processes):\n');
   for (const r of [m.password, m.mfa]) console.log(`  ${describeLogins(r)}`);

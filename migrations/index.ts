@@ -25,6 +25,7 @@ import { CountSessionsAndPendingLogouts1764000025000 } from './1764000025000-Cou
 import { CreateNodeHeartbeats1764000026000 } from './1764000026000-CreateNodeHeartbeats';
 import { AddConsoleListingIndexes1764000029000 } from './1764000029000-AddConsoleListingIndexes';
 import { CreateConsoleSignOuts1764000030000 } from './1764000030000-CreateConsoleSignOuts';
+import { AddLiveSessionWalkIndexes1764000031000 } from './1764000031000-AddLiveSessionWalkIndexes';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -55,4 +56,5 @@ export const migrations = [
   CreateNodeHeartbeats1764000026000,
   AddConsoleListingIndexes1764000029000,
   CreateConsoleSignOuts1764000030000,
+  AddLiveSessionWalkIndexes1764000031000,
 ];

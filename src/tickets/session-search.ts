@@ -101,6 +101,21 @@ const GROUPS: Record<SessionGroupBy, string> = {
              FROM matching m GROUP BY 1`,
 };
 
+/**
+ * The columns of `matching` each summary reads besides the id. The service summary needs the id
+ * alone: unfiltered, its sessions are an index-only scan of ix_tickets_tgt_id_expires instead of
+ * 20,000 heap rows read for columns it does not use (BENCH_ONLY=session-filters seed, EXPLAIN).
+ */
+const GROUP_COLUMNS: Record<SessionGroupBy, string[]> = {
+  user: ['principal', 'principal_key'],
+  ip: ['client_ip'],
+  net24: ['client_ip'],
+  service: [],
+  device: ['device_browser', 'device_os', 'device_type'],
+};
+
+const NO_PARALLEL_WORKERS_SQL = 'SET LOCAL max_parallel_workers_per_gather = 0';
+
 /** Collects bind parameters: each value becomes `$n`, never text in the statement. */
 class Binds {
   readonly values: unknown[] = [];
@@ -131,18 +146,39 @@ export interface Statement {
  * before all TGT ids, so the branches concatenate.
  */
 
+/**
+ * At most this many live sessions after the cursor: a filter with an index of its own (an address
+ * or range, a username prefix) that matches no more is read whole from that index and sorted;
+ * one that matches more walks the sessions in id order until the page is full (see narrowRead).
+ */
+export const NARROW_MATCHES = 1000;
+
 /** A page of matching sessions after `after` (a previous page's last id), in id order, with the listing's details. */
 export function pageStatement(filter: SessionFilter, now: Date, after: string | undefined, limit: number): Statement {
   const b = new Binds();
   const at = b.add(now);
-  const cursor = b.add(after ?? '');
+  const cursor = after === undefined ? undefined : b.add(after);
   const n = b.add(limit);
-  const branches = branchesOf(filter).map(
-    (branch) => `(SELECT t.id ${from(branch, filter, b, at, true)}
-            AND t.id > ${branch.type === 'TGT' ? `GREATEST(${cursor}::text, 'TGT-')` : `${cursor}::text`}
-          ORDER BY t.id LIMIT ${n})`,
-  );
-  const text = `WITH page AS (
+  const ctes: string[] = [];
+  const branches = branchesOf(filter).map((branch) => {
+    // A first page has no id condition: every TGT id is after 'TGT-', and as a condition
+    // the planner read it from ix_tickets_tgt_id_expires, whose 220,000 entries a sparse filter's
+    // bitmap then scanned whole, where ix_tickets_tgt_expires holds the 20,000 live sessions alone
+    // (mfa=true&rememberMe=true: 130 -> 49 ms, EXPLAIN ANALYZE at 1,100,000 tickets).
+    const idAfter = cursor === undefined ? 'true' : branch.type === 'PGT' ? `t.id > ${cursor}::text` : `t.id > GREATEST(${cursor}::text, 'TGT-')`;
+    if (branch.type === 'TGT' && isNarrowable(filter)) {
+      ctes.push(`narrow AS MATERIALIZED (${narrowRead(filter, b, at, idAfter, NARROW_MATCHES + 1)})`);
+      return `(SELECT id FROM narrow WHERE (SELECT count(*) FROM narrow) <= ${NARROW_MATCHES} ORDER BY id LIMIT ${n})
+           UNION ALL
+           (SELECT t.id ${from(branch, filter, b, at, 'walk')}
+            AND ${idAfter} AND (SELECT count(*) FROM narrow) > ${NARROW_MATCHES}
+          ORDER BY t.id LIMIT ${n})`;
+    }
+    return `(SELECT t.id ${from(branch, filter, b, at, 'walk')}
+            AND ${idAfter}
+          ORDER BY t.id LIMIT ${n})`;
+  });
+  const text = `WITH ${ctes.map((c) => `${c},\n       `).join('')}page AS (
          SELECT id FROM (
            ${branches.join('\n           UNION ALL\n           ')}
          ) branches ORDER BY id LIMIT ${n}
@@ -151,18 +187,39 @@ export function pageStatement(filter: SessionFilter, now: Date, after: string | 
   return { text, values: b.values };
 }
 
+/** An address or a username prefix: filters with an index of their own (client_ip, expires_at), (principal_key, expires_at). */
+function isNarrowable(f: SessionFilter): boolean {
+  return f.ip !== undefined || f.usernamePrefix !== undefined;
+}
+
+/**
+ * The ids of up to `cap` live sessions (TGTs) matching `filter` and `idAfter`, in no order, read
+ * through the index of its address or username prefix. The inner query has no LIMIT nor ORDER BY
+ * (OFFSET 0 keeps it a query of its own) and its id condition serves no index ("IS TRUE"), so the
+ * planner picks the cheapest way to read every match: the filter's index, the expiry tested
+ * inside it. Left to weigh a walk in id order against it under the page's LIMIT, it walked every
+ * live session for some /16s whose size it overestimated from the address histogram (1,000–1,300
+ * sessions guessed, 0–77 found): 120–500 ms where the index answers in 1–2 ms; with the id range
+ * indexable, it combined it with the address in a bitmap of every session after the cursor
+ * (EXPLAIN ANALYZE at 1,100,000 tickets, BENCH_ONLY=session-filters' seed).
+ */
+function narrowRead(filter: SessionFilter, b: Binds, now: string, idAfter: string, cap: number): string {
+  return `SELECT id FROM (SELECT t.id ${from({ type: 'TGT' }, filter, b, now, 'all')}
+            AND (${idAfter}) IS TRUE OFFSET 0) f LIMIT ${b.add(cap)}`;
+}
+
 export function countStatement(filter: SessionFilter, now: Date): Statement {
   const b = new Binds();
   const at = b.add(now);
-  const parts = branchesOf(filter).map((branch) => `(SELECT count(*) ${from(branch, filter, b, at, false)})`);
+  const parts = branchesOf(filter).map((branch) => `(SELECT count(*) ${from(branch, filter, b, at, 'all')})`);
   return { text: `SELECT (${parts.join(' + ')})::bigint AS n`, values: b.values };
 }
 
 export function summaryStatement(filter: SessionFilter, groupBy: SessionGroupBy, now: Date, limit: number): Statement {
   const b = new Binds();
   const at = b.add(now);
-  const matching = `SELECT t.id, t.principal, t.principal_key, t.client_ip, t.device_browser, t.device_os, t.device_type
-          ${from({ type: 'TGT' }, filter, b, at, false)}`;
+  const matching = `SELECT ${['t.id', ...GROUP_COLUMNS[groupBy].map((c) => `t.${c}`)].join(', ')}
+          ${from({ type: 'TGT' }, filter, b, at, 'all')}`;
   const text = `WITH matching AS MATERIALIZED (${matching}),
          grouped AS (${GROUPS[groupBy]})
        SELECT (SELECT count(*) FROM matching)::bigint AS total, (SELECT count(*) FROM grouped)::bigint AS groups,
@@ -177,7 +234,7 @@ export function multipleIpsStatement(filter: SessionFilter, now: Date, limit: nu
   const text = `WITH users AS (
          SELECT t.principal_key AS key, min(t.principal) AS username, count(*) AS sessions,
                 array_agg(DISTINCT host(t.client_ip) ORDER BY host(t.client_ip)) AS addresses
-           ${from({ type: 'TGT' }, filter, b, at, false)}
+           ${from({ type: 'TGT' }, filter, b, at, 'all')}
             AND t.client_ip IS NOT NULL
           GROUP BY t.principal_key
          HAVING count(DISTINCT t.client_ip) > 1
@@ -192,15 +249,18 @@ export function multipleIpsStatement(filter: SessionFilter, now: Date, limit: nu
 export function boundedCountStatement(filter: SessionFilter, now: Date, cap: number): Statement {
   const b = new Binds();
   const at = b.add(now);
-  const text = `SELECT count(*)::bigint AS n FROM (SELECT 1 ${from({ type: 'TGT' }, filter, b, at, false)} LIMIT ${b.add(cap)}) matching`;
-  return { text, values: b.values };
+  // A narrow filter is counted from its index (narrowRead), whatever the planner guesses of its size.
+  const matching = isNarrowable(filter)
+    ? narrowRead(filter, b, at, 'true', cap)
+    : `SELECT 1 ${from({ type: 'TGT' }, filter, b, at, 'all')} LIMIT ${b.add(cap)}`;
+  return { text: `SELECT count(*)::bigint AS n FROM (${matching}) matching`, values: b.values };
 }
 
 /** The ids of matching SSO sessions (TGTs) after `after`, in id order. */
 export function sessionIdsStatement(filter: SessionFilter, now: Date, after: string | undefined, limit: number): Statement {
   const b = new Binds();
   const at = b.add(now);
-  const text = `SELECT t.id ${from({ type: 'TGT' }, filter, b, at, true)}
+  const text = `SELECT t.id ${from({ type: 'TGT' }, filter, b, at, 'walk')}
             AND t.id > GREATEST(${b.add(after ?? '')}::text, 'TGT-')
           ORDER BY t.id LIMIT ${b.add(limit)}`;
   return { text, values: b.values };
@@ -212,16 +272,20 @@ function branchesOf(filter: SessionFilter): Branch[] {
 }
 
 /**
- * `FROM … WHERE …` of one branch: live entries of its type matching every filter. A keyset walk
- * (`walk`) says "(expires_at > now) IS TRUE", as LIST_SESSIONS_SQL does: it keeps the expiry
- * indexes out of a walk in id order. A statement over every match (count, summary) says it plainly,
- * so that it can read the live sessions alone from ix_tickets_tgt_expires: with the cleaner behind
- * (1,000,000 tickets, a tenth live), a summary read all 220,000 TGT rows to keep 20,000
- * (120 of its 150 ms, EXPLAIN ANALYZE in BENCH_ONLY=session-filters).
+ * How a branch reads its rows. `all`: every match (count, summary), the expiry an index condition,
+ * so that the live sessions are read alone (ix_tickets_tgt_expires, or the expiry column of the
+ * filter's index). `walk`: a keyset page in id order; for TGTs the same, so that
+ * ix_tickets_tgt_id_expires passes the expired sessions over inside the index (migration
+ * 1764000031000; before it, a page read the heap row of every expired session between two live
+ * ones). A PGT walk keeps "(expires_at > now) IS TRUE", which keeps the expiry indexes out of its
+ * id walk (LIST_SESSIONS_SQL).
  */
-function from(branch: Branch, f: SessionFilter, b: Binds, now: string, walk: boolean): string {
+type ReadAs = 'all' | 'walk';
+
+/** `FROM … WHERE …` of one branch: live entries of its type matching every filter. */
+function from(branch: Branch, f: SessionFilter, b: Binds, now: string, as: ReadAs): string {
   const r = branch.type === 'TGT' ? 't' : 'r';
-  const live = walk ? `(t.expires_at > ${now}) IS TRUE` : `t.expires_at > ${now}`;
+  const live = as === 'walk' && branch.type === 'PGT' ? `(t.expires_at > ${now}) IS TRUE` : `t.expires_at > ${now}`;
   const source =
     branch.type === 'TGT'
       ? `FROM tickets t WHERE t.type = 'TGT' AND ${live}`
@@ -273,7 +337,22 @@ export class SessionSearch {
 
   async page(filter: SessionFilter, after: string | undefined, limit: number): Promise<SessionDetail[]> {
     const s = pageStatement(filter, this.clock.now(), after, limit);
-    return (await this.sql.rows<SessionDetailRow>(s.text, s.values)).map(toSessionDetail);
+    // A narrow filter (address, username prefix) reads its index, never a parallel walk: no transaction for it.
+    const rows = isNarrowable(filter) ? await this.sql.rows<SessionDetailRow>(s.text, s.values) : await this.serial<SessionDetailRow>(s);
+    return rows.map(toSessionDetail);
+  }
+
+  /**
+   * A walk's statement without parallel workers (SET LOCAL, its transaction only). Walking to a
+   * page of sessions that reached a service, the planner chose a Gather Merge of 2 workers: on 2
+   * vCPU shared with the server, starting them cost more than the walk (15 runs each at 1,100,000
+   * tickets: median 45-48 ms with workers, 15-20 ms without).
+   */
+  private serial<R>(s: Statement): Promise<R[]> {
+    return this.sql.transaction(async (tx) => {
+      await tx.rows(NO_PARALLEL_WORKERS_SQL);
+      return tx.rows<R>(s.text, s.values);
+    });
   }
 
   /** How many live sessions match. */
@@ -309,7 +388,8 @@ export class SessionSearch {
   /** How many SSO sessions match, counting no further than `cap` (a confirmation's "more than …"). */
   async countUpTo(filter: SessionFilter, cap: number): Promise<number> {
     const s = boundedCountStatement(filter, this.clock.now(), cap);
-    return Number((await this.sql.one<{ n: string }>(s.text, s.values))!.n);
+    const rows = isNarrowable(filter) ? await this.sql.rows<{ n: string }>(s.text, s.values) : await this.serial<{ n: string }>(s);
+    return Number(rows[0].n);
   }
 
   /**

@@ -280,9 +280,11 @@ export class TicketRegistry {
    * ix_tickets_pgt_id; a principal: (type, principal_key)); never OFFSET, never the table.
    */
   async listSessions(p: { kind?: SessionKind; principal?: string; after?: string; limit: number }): Promise<SessionDetail[]> {
-    const rows = await this.sql.rows<SessionDetailRow>(q.LIST_SESSIONS_SQL, [
-      this.clock.now(), p.after ?? '', p.principal === undefined ? null : usernameKey(p.principal), p.limit, p.kind ?? 'TGT',
-    ]);
+    const values = [this.clock.now(), p.after ?? '', p.principal === undefined ? null : usernameKey(p.principal), p.limit, p.kind ?? 'TGT'];
+    const rows =
+      p.principal === undefined
+        ? await this.sql.rows<SessionDetailRow>(q.LIST_SESSIONS_SQL, values)
+        : await this.sql.prepared<SessionDetailRow>('cas_list_user_sessions', q.LIST_USER_SESSIONS_SQL, values);
     return rows.map(toSessionDetail);
   }
 

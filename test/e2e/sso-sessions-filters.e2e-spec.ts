@@ -292,6 +292,24 @@ describe('/actuator/ssoSessions filters, summary, multipleIps', () => {
     }
   });
 
+  it('summary by service: a session counts for its services until it ends, by an admin, by a DBA\'s DELETE or by expiry (the cleaner not run)', async () => {
+    const byService = async () => {
+      const res = (await admin('ssoSessions/summary?groupBy=service')).json();
+      return [res.totalSsoSessions, res.groups.map((g: { key: string; sessions: number }) => [g.key, g.sessions])];
+    };
+    // s1 reached APP and OTHER, s2 OTHER, s4 APP; s3 and s5 no service.
+    expect(await byService()).toEqual([5, [['1', 2], ['2', 2]]]);
+    const ended = await t.app.inject({ method: 'DELETE', url: `/cas/actuator/ssoSessions/${ids.s4}`, headers: BEARER });
+    expect(ended.statusCode).toBe(200);
+    expect(await byService()).toEqual([4, [['2', 2], ['1', 1]]]);
+    // A DBA's DELETE leaves the session's service records behind: they name no live session any more.
+    await t.sql.query(`DELETE FROM tickets WHERE id = $1`, [ids.s2]);
+    expect((await t.sql.query(`SELECT count(*)::int AS n FROM session_services WHERE session_id = $1`, [ids.s2])).rows[0].n).toBeGreaterThan(0);
+    expect(await byService()).toEqual([3, [['1', 1], ['2', 1]]]);
+    await t.sql.query(`UPDATE tickets SET expires_at = $2 WHERE id = $1`, [ids.s1, new Date(t.clock.now().getTime() - 1000)]);
+    expect(await byService()).toEqual([2, []]);
+  });
+
   it('expired sessions are never found, whatever the filter', async () => {
     t.clock.advance(15 * 86400); // past every hard limit, the remember-me session's (14 days) too
     expect(await listed('ip=0.0.0.0/0')).toEqual([]);

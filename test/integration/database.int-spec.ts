@@ -106,6 +106,7 @@ describe('database', () => {
         'ix_tickets_session',
         'ix_tickets_tgt_client_ip',
         'ix_tickets_tgt_expires',
+        'ix_tickets_tgt_id_expires',
         'ix_tickets_tgt_principal_prefix',
         'ix_tickets_type_principal_key',
         'pk_tickets',
