@@ -5,6 +5,11 @@
  * parameters; then, against the real server (a child process on an embedded Postgres), POST /login
  * logins/s and latency at 50 concurrent browsers (form GET + credential POST + 302 with an ST), and
  * the p50 of a wrong password vs an unknown user (they must not differ: no user enumeration).
+ *
+ * `npm run bench:login -- statements`: every statement one password login's POST issues (a user of
+ * the `users` table, a registered service), with throttling on (the default) and off, from
+ * pg_stat_statements (top-level and nested), with the commits it makes: the round-trip count that
+ * decides the login's Postgres CPU (docs/benchmarks.md).
  */
 import 'reflect-metadata';
 import { fork } from 'node:child_process';
@@ -14,8 +19,11 @@ import { join } from 'node:path';
 import { hash, verify } from '@node-rs/argon2';
 import { createApp } from '../src/app.setup';
 import { loadCasConfig } from '../src/config/cas-config';
+import { exportJWK, generateKeyPair } from 'jose';
+import { Client } from 'pg';
+import { UsersService } from '../src/auth/users.service';
 import { loginForm } from './browser';
-import { benchDatabase } from './cluster';
+import { benchDatabase, PRODUCTION_FLAGS } from './cluster';
 import { pct } from './lib';
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
@@ -135,8 +143,101 @@ async function measureServer(): Promise<void> {
   }
 }
 
+/**
+ * One login POST's statements, with the product's settings but `throttle` (and SESSION_EVENTS_WEBHOOKS
+ * when `events`): the app in this process on a fresh embedded cluster; pg_stat_statements reset
+ * after the form GET, read after the POST's 302.
+ */
+const DB_PASSWORD = 'Mellon-of-the-users-table';
+
+async function countStatements(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'cas-bench-'));
+  chmodSync(dir, 0o755);
+  mkdirSync(join(dir, 'services'));
+  writeFileSync(
+    join(dir, 'services', 'app.json'),
+    JSON.stringify({ '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'App', serviceId: '^https://app\\.example\\.org/.*' }),
+  );
+  const db = await benchDatabase(dir, PRODUCTION_FLAGS);
+  const pgss = new Client({ connectionString: db.url });
+  await pgss.connect();
+  await pgss.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const eventsKey = JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'bench' });
+  try {
+    const runs: [string, Record<string, string>][] = [
+      ['throttling ON (the default)', { AUTHN_THROTTLE_ENABLED: 'true' }],
+      ['throttling OFF (the bench nodes)', { AUTHN_THROTTLE_ENABLED: 'false' }],
+      ['throttling ON, session events to one receiver', { AUTHN_THROTTLE_ENABLED: 'true', SESSION_EVENTS_WEBHOOKS: 'http://127.0.0.1:9/events|a-receiver-secret-of-32-characters-at-least', SESSION_EVENTS_SIGNING_KEY: eventsKey }],
+    ];
+    for (const [label, env] of runs) {
+      const config = loadCasConfig({
+        DATABASE_URL: db.url,
+        CAS_DATA_DIR: join(dir, 'data'),
+        CAS_SERVICE_REGISTRY_JSON_LOCATION: join(dir, 'services'),
+        CAS_AUTHN_ACCEPT_USERS: 'casuser::Mellon',
+        CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false',
+        LOG_LEVEL: 'error',
+        ARGON2_MEMORY_KIB: String(ARGON2.memoryCost),
+        ARGON2_TIME_COST: String(ARGON2.timeCost),
+        ...env,
+      });
+      const app = await createApp({ ...config, port: 0 });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.getHttpServer().address() as { port: number };
+      const base = `http://127.0.0.1:${port}`;
+      try {
+        const users = app.get(UsersService);
+        if (!(await users.list()).some((u) => u.username === 'dbuser')) await users.add('dbuser', DB_PASSWORD);
+        // A first login warms the pool and the prepared statements.
+        await postLogin(base, 'dbuser', DB_PASSWORD);
+        const form = await loginForm(base, 'https://app.example.org/');
+        await pgss.query('SELECT pg_stat_statements_reset()');
+        const res = await postLogin(base, 'dbuser', DB_PASSWORD, form);
+        const { rows } = await pgss.query<{ calls: string; toplevel: boolean; q: string }>(
+          `SELECT calls, toplevel, regexp_replace(query, '\\s+', ' ', 'g') AS q FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
+            ORDER BY toplevel DESC, q`,
+        );
+        const top = rows.filter((r) => r.toplevel);
+        const calls = top.reduce((n, r) => n + Number(r.calls), 0);
+        const begins = top.filter((r) => /^(BEGIN|START TRANSACTION)/i.test(r.q)).reduce((n, r) => n + Number(r.calls), 0);
+        console.log(`\nPOST /login (${label}): HTTP ${res.status}, ${calls} top-level statements (round trips), ${begins} explicit transactions`);
+        for (const r of rows) console.log(`  ${String(r.calls).padStart(3)} × ${r.toplevel ? '' : '(nested) '}${r.q.slice(0, 160)}`);
+      } finally {
+        await app.close();
+      }
+    }
+  } finally {
+    await pgss.end();
+    await db.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function postLogin(base: string, username: string, password: string, form?: { cookie: string; execution: string }): Promise<{ status: number }> {
+  const { cookie, execution } = form ?? (await loginForm(base, 'https://app.example.org/'));
+  const res = await fetch(`${base}/cas/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie },
+    body: new URLSearchParams({ username, password, execution }).toString(),
+  });
+  await res.arrayBuffer();
+  if (res.status !== 302) throw new Error(`login failed: HTTP ${res.status}`);
+  return { status: res.status };
+}
+
 if (process.argv[2] === 'serve') {
   void serve();
+} else if (process.argv[2] === 'statements') {
+  countStatements().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 } else {
   (async () => {
     await measureHash();
