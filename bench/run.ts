@@ -34,7 +34,8 @@ import { cleanerCeilingStep } from './steps/cleaner-ceiling';
 import { coldStartStep } from './steps/cold-start';
 import { consolePagesStep } from './steps/console-pages';
 import { directoryLoginStep } from './steps/directory-login';
-import { loginStep } from './steps/login';
+import { loginStep, PASSWORD_LOGIN_THROTTLE } from './steps/login';
+import { loginForm, parallel } from './browser';
 import { describeLogins, mfaLoginStep } from './steps/mfa-login';
 import { preIssue } from './steps/pre-issue';
 import { addOrigins, sessionFiltersStep } from './steps/session-filters';
@@ -115,7 +116,22 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     for (const r of [c1, g1, c2, g2]) console.log(`  ${describe(r)}`);
     return [];
   }
-  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths`);
+  if (step === 'password-login') {
+    // The bare login route and POST /login, with throttling ON in the product (its default; the
+    // thresholds raised, as every attempt comes from 127.0.0.1 for one account).
+    await ctx.sql.query(BENCH_TABLE);
+    const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url, ...PASSWORD_LOGIN_THROTTLE });
+    ctx.nodes.push(a);
+    const forms = await parallel(settings.loginForms, 20, () => loginForm(a.base, ctx.service));
+    const { bare, g3 } = await loginStep(ctx, a, forms);
+    await a.stop();
+    ctx.nodes.length = 0;
+    console.log('\nPassword login, throttling ON in the product (thresholds raised), in a pair:\n');
+    for (const r of [bare, g3]) console.log(`  ${describe(r)}`);
+    console.log(`  ratio ${(g3.rps / bare.rps).toFixed(2)}`);
+    return [];
+  }
+  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, password-login, session-filters, console-pages, scrape, hot-paths`);
   const m = await mfaLoginStep(ctx);
   console.log('\nMulti-factor login (CPU per login from /proc: server process vs all Postgres processes):\n');
   for (const r of [m.password, m.mfa]) console.log(`  ${describeLogins(r)}`);

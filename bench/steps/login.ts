@@ -6,6 +6,15 @@ import { LoadResult, measure, measureCeiling } from '../measure';
 import type { Node } from '../nodes';
 import { UA } from '../settings';
 
+/**
+ * BENCH_ONLY=password-login: throttling on in the product, as it runs by default, with thresholds
+ * no run reaches (every attempt comes from 127.0.0.1 for casuser; a success gives its slots back,
+ * but 50 in flight hold 50).
+ */
+export const PASSWORD_LOGIN_THROTTLE = {
+  AUTHN_THROTTLE_ENABLED: 'true', CAS_AUTHN_THROTTLE_FAILURE_THRESHOLD: '1000000', AUTHN_THROTTLE_ACCOUNT_THRESHOLD: '1000000', AUTHN_THROTTLE_DEVICE_THRESHOLD: '1000000',
+};
+
 export async function loginStep(ctx: BenchContext, a: Node, forms: { cookie: string; execution: string }[]): Promise<{ bare: LoadResult; g3: LoadResult }> {
   const bare = await measureCeiling(ctx, 'login', 'bare login route (argon2id verify + INSERT TGT + INSERT ST + 302)', {
     method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': UA }, body: 'username=casuser&password=Mellon',
