@@ -336,6 +336,20 @@ export class LoginService {
     };
     // A session limit (unique principal, a maximum): counted and inserted under the user's lock.
     const limit = sessionLimitFor(this.config.sessionLimits, registered, s.tgtId);
+    const publicOnly = (x: string | undefined) => (s.publicWorkstation ? undefined : x);
+    if (!limit && !principal.warning && !s.tgtId && service !== undefined && registered) {
+      // The usual login (no limit, no session to replace, no warning first, a service): the
+      // session and its ticket in one statement (and the event in its transaction).
+      const created = await this.events.createSessionWithTicket(toCreate, this.grant(service, registered, true, s.origin));
+      if (created) {
+        return {
+          outcome: this.toService(service, created.ticket, method),
+          newSession: s.publicWorkstation ? undefined : { id: created.session.id, rememberMe },
+          deviceCookie: publicOnly(deviceCookie),
+          warnCookie: s.warn && !s.publicWorkstation ? true : undefined,
+        };
+      }
+    }
     const limited = limit ? await this.limiter.createSession(toCreate, limit) : null;
     if (limited?.kind === 'refused') return { outcome: { kind: 'sessionLimit', maximum: limited.maximum } };
     // Through SessionEvents: its session-established event, when receivers are configured, in the same transaction.
@@ -343,7 +357,7 @@ export class LoginService {
     if (s.tgtId && s.tgtId !== session.id) await this.replaceSession(s.tgtId, session.id, principal.username);
     // publicWorkstation: the session serves this login only; no cookie keeps it in the browser.
     const newSession = s.publicWorkstation ? undefined : { id: session.id, rememberMe };
-    const device = s.publicWorkstation ? undefined : deviceCookie;
+    const device = publicOnly(deviceCookie);
     const warnCookie = s.warn && !s.publicWorkstation ? true : undefined;
     if (principal.warning) {
       // The session and its cookie exist now; the ticket waits for Continue, so a user who reads
