@@ -149,7 +149,8 @@ export class LoginFlows {
 
   /** Records the token's use; false when it was used already (a replay). */
   async use(u: FlowUse): Promise<boolean> {
-    return (await this.sql.one(USE_FLOW_SQL, [u.id, u.expiresAt])) !== null;
+    // Prepared: every login and code POST runs it (planning is part of the login's Postgres CPU).
+    return (await this.sql.prepared('cas_use_login_flow', USE_FLOW_SQL, [u.id, u.expiresAt])).length > 0;
   }
 
   /** Deletes up to `limit` rows of tokens expired (and past the clock-skew margin); returns how many. */

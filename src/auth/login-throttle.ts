@@ -92,20 +92,9 @@ export class LoginThrottle {
   async reserveOnUse(k: AttemptKeys, use: FlowUse): Promise<{ used: boolean; reservation: Reservation | null }> {
     const windowStart = this.currentWindowStart();
     const limits = this.limitsFor(k);
-    const row = await this.sql.one<{ used: boolean; reserved: string[] }>(
-      `WITH used AS (${USE_FLOW_SQL}
-       ), reserved AS (
-         INSERT INTO login_throttle AS t (key, window_start, failures)
-         SELECT k.key, $3, 1 FROM unnest($4::varchar[]) WITH ORDINALITY AS k(key, n)
-          WHERE EXISTS (SELECT 1 FROM used)
-          ORDER BY k.n
-         ON CONFLICT (key, window_start) DO UPDATE SET failures = t.failures + 1
-          WHERE t.failures < ($5::int[])[array_position($4::varchar[], t.key)]
-         RETURNING t.key
-       )
-       SELECT EXISTS (SELECT 1 FROM used) AS used, ARRAY(SELECT key FROM reserved)::text[] AS reserved`,
-      [use.id, use.expiresAt, windowStart, limits.map(([key]) => key), limits.map(([, limit]) => limit)],
-    );
+    const [row] = await this.sql.prepared<{ used: boolean; reserved: string[] }>('cas_reserve_on_flow_use', RESERVE_ON_FLOW_USE_SQL, [
+      use.id, use.expiresAt, windowStart, limits.map(([key]) => key), limits.map(([, limit]) => limit),
+    ]);
     if (!row?.used) return { used: false, reservation: null };
     if (row.reserved.length < limits.length) {
       await this.refund({ keys: row.reserved, windowStart });
@@ -127,7 +116,9 @@ export class LoginThrottle {
   /** Gives reserved slots back (the password was right). */
   async refund(r: Reservation): Promise<void> {
     if (!r.keys.length) return;
-    await this.sql.affected(
+    // Prepared: every successful login runs it.
+    await this.sql.prepared(
+      'cas_throttle_refund',
       `UPDATE login_throttle SET failures = failures - 1 WHERE key = ANY($1::varchar[]) AND window_start = $2 AND failures > 0`,
       [r.keys, r.windowStart],
     );
@@ -203,6 +194,22 @@ export class LoginThrottle {
     );
   }
 }
+
+/**
+ * reserveOnUse's statement (prepared: every login runs it): $1 $2 the token's use, $3 the window,
+ * $4 the counters' keys in the order they are taken, $5 their limits.
+ */
+const RESERVE_ON_FLOW_USE_SQL = `WITH used AS (${USE_FLOW_SQL}
+       ), reserved AS (
+         INSERT INTO login_throttle AS t (key, window_start, failures)
+         SELECT k.key, $3, 1 FROM unnest($4::varchar[]) WITH ORDINALITY AS k(key, n)
+          WHERE EXISTS (SELECT 1 FROM used)
+          ORDER BY k.n
+         ON CONFLICT (key, window_start) DO UPDATE SET failures = t.failures + 1
+          WHERE t.failures < ($5::int[])[array_position($4::varchar[], t.key)]
+         RETURNING t.key
+       )
+       SELECT EXISTS (SELECT 1 FROM used) AS used, ARRAY(SELECT key FROM reserved)::text[] AS reserved`;
 
 const accountKey = (username: string) => `account:${usernameKey(username)}`;
 /** The digest holds no `:`, so an account's device keys share a prefix no other account's do. */
