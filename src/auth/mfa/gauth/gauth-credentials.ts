@@ -135,9 +135,12 @@ export class GauthCredentials {
     const key = this.userKey(username);
     this.keys.assertAvailable();
     // The devices, and their used codes whose steps have left the window purged, in one statement.
-    const rows = await this.sql.rows<CredentialRow>(
+    // Prepared, as the step's other statement: every code POST runs them.
+    const rows = await this.sql.prepared<CredentialRow>(
+      'cas_gauth_devices',
       `WITH devices AS (
-         SELECT * FROM gauth_credentials WHERE username_key = $1 AND confirmed_at IS NOT NULL
+         SELECT id, username, device_name, secret_encrypted, registered_at, confirmed_at, last_used_at
+           FROM gauth_credentials WHERE username_key = $1 AND confirmed_at IS NOT NULL
        ), purged AS (
          DELETE FROM gauth_used_codes u USING devices d WHERE u.credential_id = d.id AND u.expires_at <= $2
        )
@@ -236,9 +239,10 @@ export class GauthCredentials {
     const step = Math.floor(nowMs / 1000 / timeStepSize) + delta;
     // The step stays acceptable until the current step is past it by more than the window's past part.
     const expiresAt = new Date((step + past + 1) * timeStepSize * 1000);
-    // touch: a step newly used also sets the device's last use (verify), in the same statement.
+    // touch (verify, autocommit): a step newly used also sets the device's last use, in the same statement.
     const inserted = touch
-      ? (await runner.rows(
+      ? (await this.sql.prepared(
+          'cas_gauth_use_code',
           `WITH used AS (
              INSERT INTO gauth_used_codes (credential_id, time_step, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING credential_id
            ), touched AS (
