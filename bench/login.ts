@@ -149,6 +149,8 @@ async function measureServer(): Promise<void> {
  * after the form GET, read after the POST's 302.
  */
 const DB_PASSWORD = 'Mellon-of-the-users-table';
+/** Logins in a row whose Postgres time and WAL are added up (statements mode). */
+const LOGINS = 100;
 
 async function countStatements(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'cas-bench-'));
@@ -212,6 +214,22 @@ async function countStatements(): Promise<void> {
           if (r.calls === '0') continue;
           console.log(`  ${String(r.calls).padStart(3)} × ${kind === 'trip' ? '' : `(${kind === 'trigger' ? 'trigger, at commit' : kind === 'poll' ? "the service registry's poll, not the POST's" : 'outbox delivery, after the 302'}) `}${r.q.slice(0, 150)}`);
         }
+        // Then LOGINS logins one after another: Postgres's own time per POST (execution and
+        // planning, pg_stat_statements) and the WAL written, figures the box's load hardly moves.
+        const forms = [];
+        for (let i = 0; i < LOGINS; i++) forms.push(await loginForm(base, 'https://app.example.org/'));
+        await pgss.query('SELECT pg_stat_statements_reset()');
+        const lsn0 = (await pgss.query<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn')).rows[0].lsn;
+        for (const f of forms) await postLogin(base, 'dbuser', DB_PASSWORD, f);
+        const wal = Number((await pgss.query<{ b: string }>('SELECT pg_current_wal_lsn() - $1::pg_lsn AS b', [lsn0])).rows[0].b);
+        const t = (await pgss.query<{ exec: number; plan: number }>(
+          `SELECT sum(total_exec_time) FILTER (WHERE toplevel) AS exec, sum(total_plan_time) FILTER (WHERE toplevel) AS plan FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_current_wal_lsn%'`,
+        )).rows[0];
+        console.log(
+          `  ${LOGINS} logins in a row, per POST: Postgres execution ${(Number(t.exec) / LOGINS).toFixed(3)} ms + planning ${(Number(t.plan) / LOGINS).toFixed(3)} ms ` +
+            `(pg_stat_statements, top-level), WAL ${(wal / LOGINS).toFixed(0)} bytes`,
+        );
       } finally {
         await app.close();
       }
