@@ -13,6 +13,7 @@
  */
 import 'reflect-metadata';
 import { fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ import { createApp } from '../src/app.setup';
 import { loadCasConfig } from '../src/config/cas-config';
 import { exportJWK, generateKeyPair } from 'jose';
 import { Client } from 'pg';
+import { authenticator } from 'otplib';
+import { GauthCredentials } from '../src/auth/mfa/gauth/gauth-credentials';
 import { UsersService } from '../src/auth/users.service';
 import { loginForm } from './browser';
 import { benchDatabase, PRODUCTION_FLAGS } from './cluster';
@@ -165,6 +168,7 @@ async function countStatements(): Promise<void> {
   await pgss.connect();
   await pgss.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  const gauthKey = randomBytes(32).toString('base64url');
   const eventsKey = JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'bench' });
   try {
     const runs: [string, Record<string, string>][] = [
@@ -179,6 +183,7 @@ async function countStatements(): Promise<void> {
         CAS_SERVICE_REGISTRY_JSON_LOCATION: join(dir, 'services'),
         CAS_AUTHN_ACCEPT_USERS: 'casuser::Mellon',
         CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false',
+        CAS_AUTHN_MFA_GAUTH_CRYPTO_ENCRYPTION_KEY: gauthKey,
         LOG_LEVEL: 'error',
         ARGON2_MEMORY_KIB: String(ARGON2.memoryCost),
         ARGON2_TIME_COST: String(ARGON2.timeCost),
@@ -193,43 +198,15 @@ async function countStatements(): Promise<void> {
         if (!(await users.list()).some((u) => u.username === 'dbuser')) await users.add('dbuser', DB_PASSWORD);
         // A first login warms the pool and the prepared statements.
         await postLogin(base, 'dbuser', DB_PASSWORD);
-        const form = await loginForm(base, 'https://app.example.org/');
-        await pgss.query('SELECT pg_stat_statements_reset()');
-        const res = await postLogin(base, 'dbuser', DB_PASSWORD, form);
-        const { rows } = await pgss.query<{ calls: string; toplevel: boolean; q: string }>(
-          `SELECT calls, toplevel, regexp_replace(query, '\\s+', ' ', 'g') AS q FROM pg_stat_statements
-            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
-            ORDER BY toplevel DESC, q`,
-        );
-        // The session counter's deferred trigger runs at commit (pg_stat_statements lists its
-        // statements as top-level); the outbox delivery kicked after the commit is no round trip of the POST.
-        const kindOf = (r: { toplevel: boolean; q: string }) =>
-          !r.toplevel || /sso_session_counts|^SELECT set_config|current_setting|^n <>|^\$1$/.test(r.q) ? 'trigger' : /^UPDATE slo_outbox|slo_outbox o SET/.test(r.q) ? 'delivery' : /service_registry_version/.test(r.q) ? 'poll' : 'trip';
-        const count = (f: (r: { toplevel: boolean; q: string }) => boolean) => rows.filter(f).reduce((n, r) => n + Number(r.calls), 0);
-        const trips = count((r) => kindOf(r) === 'trip');
-        const begins = count((r) => kindOf(r) === 'trip' && /^(BEGIN|START TRANSACTION)/i.test(r.q));
-        console.log(`\nPOST /login (${label}): HTTP ${res.status}, ${trips} round trips, ${begins} explicit transactions`);
-        for (const r of rows) {
-          const kind = kindOf(r);
-          if (r.calls === '0') continue;
-          console.log(`  ${String(r.calls).padStart(3)} × ${kind === 'trip' ? '' : `(${kind === 'trigger' ? 'trigger, at commit' : kind === 'poll' ? "the service registry's poll, not the POST's" : 'outbox delivery, after the 302'}) `}${r.q.slice(0, 150)}`);
-        }
-        // Then LOGINS logins one after another: Postgres's own time per POST (execution and
-        // planning, pg_stat_statements) and the WAL written, figures the box's load hardly moves.
-        const forms = [];
-        for (let i = 0; i < LOGINS; i++) forms.push(await loginForm(base, 'https://app.example.org/'));
-        await pgss.query('SELECT pg_stat_statements_reset()');
-        const lsn0 = (await pgss.query<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn')).rows[0].lsn;
-        for (const f of forms) await postLogin(base, 'dbuser', DB_PASSWORD, f);
-        const wal = Number((await pgss.query<{ b: string }>('SELECT pg_current_wal_lsn() - $1::pg_lsn AS b', [lsn0])).rows[0].b);
-        const t = (await pgss.query<{ exec: number; plan: number }>(
-          `SELECT sum(total_exec_time) FILTER (WHERE toplevel) AS exec, sum(total_plan_time) FILTER (WHERE toplevel) AS plan FROM pg_stat_statements
-            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_current_wal_lsn%'`,
-        )).rows[0];
-        console.log(
-          `  ${LOGINS} logins in a row, per POST: Postgres execution ${(Number(t.exec) / LOGINS).toFixed(3)} ms + planning ${(Number(t.plan) / LOGINS).toFixed(3)} ms ` +
-            `(pg_stat_statements, top-level), WAL ${(wal / LOGINS).toFixed(0)} bytes`,
-        );
+        await listStatements(pgss, `POST /login (${label})`, () => loginForm(base, 'https://app.example.org/'), (f) => postLogin(base, 'dbuser', DB_PASSWORD, f));
+        if (env.SESSION_EVENTS_WEBHOOKS) continue;
+        // The TOTP code POST (mfa-gauth), each of its users once: a code is accepted once per step.
+        const mfaUsers = await totpUsers(app, `${label.split(' ')[1]}-`, LOGINS + 2);
+        const toCodePage = async (u: { name: string; secret: string }) => ({ u, form: await codePage(base, u.name) });
+        const post = ({ u, form }: { u: { name: string; secret: string }; form: { cookie: string; execution: string } }) => postCode(base, u.secret, form);
+        await post(await toCodePage(mfaUsers[0]));
+        let next = 1;
+        await listStatements(pgss, `TOTP code POST (${label})`, () => toCodePage(mfaUsers[next++]), post);
       } finally {
         await app.close();
       }
@@ -239,6 +216,93 @@ async function countStatements(): Promise<void> {
     await db.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One POST's statements (pg_stat_statements reset after `prepare`, read after `post`), then LOGINS
+ * POSTs one after another: Postgres's own time per POST (execution and planning) and the WAL
+ * written, figures the box's load hardly moves.
+ */
+async function listStatements<F>(pgss: Client, label: string, prepare: () => Promise<F>, post: (f: F) => Promise<unknown>): Promise<void> {
+  const form = await prepare();
+  await pgss.query('SELECT pg_stat_statements_reset()');
+  await post(form);
+  const { rows } = await pgss.query<{ calls: string; toplevel: boolean; q: string }>(
+    `SELECT calls, toplevel, regexp_replace(query, '\\s+', ' ', 'g') AS q FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
+      ORDER BY toplevel DESC, q`,
+  );
+  // The session counter's deferred trigger runs at commit (pg_stat_statements lists its
+  // statements as top-level); the outbox delivery kicked after the commit is no round trip of the POST.
+  const kindOf = (r: { toplevel: boolean; q: string }) =>
+    !r.toplevel || /sso_session_counts|^SELECT set_config|current_setting|^n <>|^\$1$/.test(r.q) ? 'trigger' : /^UPDATE slo_outbox|slo_outbox o SET/.test(r.q) ? 'delivery' : /service_registry_version/.test(r.q) ? 'poll' : 'trip';
+  const count = (f: (r: { toplevel: boolean; q: string }) => boolean) => rows.filter(f).reduce((n, r) => n + Number(r.calls), 0);
+  const trips = count((r) => kindOf(r) === 'trip');
+  const begins = count((r) => kindOf(r) === 'trip' && /^(BEGIN|START TRANSACTION)/i.test(r.q));
+  console.log(`\n${label}: ${trips} round trips, ${begins} explicit transactions`);
+  for (const r of rows) {
+    const kind = kindOf(r);
+    if (r.calls === '0') continue;
+    console.log(`  ${String(r.calls).padStart(3)} × ${kind === 'trip' ? '' : `(${kind === 'trigger' ? 'trigger, at commit' : kind === 'poll' ? "the service registry's poll, not the POST's" : 'outbox delivery, after the 302'}) `}${r.q.slice(0, 150)}`);
+  }
+  const forms: F[] = [];
+  for (let i = 0; i < LOGINS; i++) forms.push(await prepare());
+  await pgss.query('SELECT pg_stat_statements_reset()');
+  const lsn0 = (await pgss.query<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn')).rows[0].lsn;
+  for (const f of forms) await post(f);
+  const wal = Number((await pgss.query<{ b: string }>('SELECT pg_current_wal_lsn() - $1::pg_lsn AS b', [lsn0])).rows[0].b);
+  const t = (await pgss.query<{ exec: number; plan: number }>(
+    `SELECT sum(total_exec_time) FILTER (WHERE toplevel) AS exec, sum(total_plan_time) FILTER (WHERE toplevel) AS plan FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%' AND query NOT LIKE '%pg_current_wal_lsn%'`,
+  )).rows[0];
+  console.log(
+    `  ${LOGINS} in a row, per POST: Postgres execution ${(Number(t.exec) / LOGINS).toFixed(3)} ms + planning ${(Number(t.plan) / LOGINS).toFixed(3)} ms ` +
+      `(pg_stat_statements, top-level), WAL ${(wal / LOGINS).toFixed(0)} bytes`,
+  );
+}
+
+/** `n` users of the `users` table, each with a confirmed TOTP device (its first code used at confirmation). */
+async function totpUsers(app: Awaited<ReturnType<typeof createApp>>, prefix: string, n: number): Promise<{ name: string; secret: string }[]> {
+  const users = app.get(UsersService);
+  const gauth = app.get(GauthCredentials);
+  const out: { name: string; secret: string }[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = `totp-${prefix}${i}`;
+    await users.add(name, DB_PASSWORD);
+    const e = await gauth.enrol(name, 'bench phone');
+    if (!(await gauth.confirm(e.credentialId, totpAt(e.secret, Date.now()))).ok) throw new Error('the device was not confirmed');
+    out.push({ name, secret: e.secret });
+  }
+  return out;
+}
+
+const totpAt = (secret: string, epoch: number) => authenticator.clone({ digits: 6, step: 30, epoch }).generate(secret);
+
+/** GET the form with authn_method=mfa-gauth, POST the password: the code page's cookies and token. */
+async function codePage(base: string, username: string): Promise<{ cookie: string; execution: string }> {
+  const page = await fetch(`${base}/cas/login?service=${encodeURIComponent('https://app.example.org/')}&authn_method=mfa-gauth`);
+  const form = { cookie: page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; '), execution: /name="execution" value="([^"]+)"/.exec(await page.text())?.[1] ?? '' };
+  const res = await fetch(`${base}/cas/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: form.cookie },
+    body: new URLSearchParams({ username, password: DB_PASSWORD, execution: form.execution }).toString(),
+  });
+  const execution = /name="execution" value="([^"]+)"/.exec(await res.text())?.[1];
+  if (res.status !== 200 || !execution) throw new Error(`no code page: HTTP ${res.status}`);
+  return { cookie: form.cookie, execution };
+}
+
+/** The code of the next step (accepted: the window is ±1 step; the current one may be the confirmation's). */
+async function postCode(base: string, secret: string, form: { cookie: string; execution: string }): Promise<void> {
+  const res = await fetch(`${base}/cas/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: form.cookie },
+    body: new URLSearchParams({ token: totpAt(secret, Date.now() + 30_000), execution: form.execution, _eventId: 'mfa' }).toString(),
+  });
+  await res.arrayBuffer();
+  if (res.status !== 302) throw new Error(`code refused: HTTP ${res.status}`);
 }
 
 async function postLogin(base: string, username: string, password: string, form?: { cookie: string; execution: string }): Promise<{ status: number }> {
