@@ -35,7 +35,8 @@ import { cleanerCeilingStep } from './steps/cleaner-ceiling';
 import { coldStartStep } from './steps/cold-start';
 import { consolePagesStep } from './steps/console-pages';
 import { directoryLoginStep } from './steps/directory-login';
-import { loginStep } from './steps/login';
+import { loginStep, PASSWORD_LOGIN_THROTTLE } from './steps/login';
+import { loginForm, parallel } from './browser';
 import { describeLogins, mfaLoginStep } from './steps/mfa-login';
 import { preIssue } from './steps/pre-issue';
 import { addOrigins, sessionFiltersStep } from './steps/session-filters';
@@ -127,7 +128,21 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     await rssStep(ctx);
     return [];
   }
-  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths, rss, admin-listing`);
+  if (step === 'password-login') {
+    // The bare login route and POST /login, with throttling ON in the product (its default).
+    await ctx.sql.query(BENCH_TABLE);
+    const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url, ...PASSWORD_LOGIN_THROTTLE });
+    ctx.nodes.push(a);
+    const forms = await parallel(settings.loginForms, 20, () => loginForm(a.base, ctx.service));
+    const { bare, g3 } = await loginStep(ctx, a, forms, true);
+    await a.stop();
+    ctx.nodes.length = 0;
+    console.log('\nPassword login, throttling ON in the product, in a pair:\n');
+    for (const r of [bare, g3]) console.log(`  ${describe(r)}`);
+    console.log(`  ratio ${(g3.rps / bare.rps).toFixed(2)}`);
+    return [];
+  }
+  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths, rss, admin-listing, password-login`);
   const m = await mfaLoginStep(ctx);
   console.log('\nMulti-factor login (CPU per login from /proc: server process vs all Postgres processes):\n');
   for (const r of [m.password, m.mfa]) console.log(`  ${describeLogins(r)}`);

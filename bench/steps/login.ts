@@ -1,4 +1,5 @@
 /** The bare login route, then POST /login with a password → TGT + ST + 302 (goal: a share of the bare route). */
+import type autocannon from 'autocannon';
 import { formPosts } from '../browser';
 import type { BenchContext } from '../context';
 import { log } from '../lib';
@@ -6,15 +7,43 @@ import { LoadResult, measure, measureCeiling } from '../measure';
 import type { Node } from '../nodes';
 import { UA } from '../settings';
 
-export async function loginStep(ctx: BenchContext, a: Node, forms: { cookie: string; execution: string }[]): Promise<{ bare: LoadResult; g3: LoadResult }> {
+/** Accounts the throttled run's logins take in turn (CAS_AUTHN_ACCEPT_USERS, password Mellon like casuser). */
+const SPREAD_USERS = 200;
+
+/**
+ * BENCH_ONLY=password-login: throttling on in the product, as it runs by default, with its default
+ * thresholds. Each login comes from its own address (X-Forwarded-For, the load generator being
+ * the trusted proxy) for one of SPREAD_USERS accounts in turn, as logins reach a real server: from
+ * one address and one account, every login would update the same two counter rows and wait for
+ * each other's locks, which measures that queue, not a login.
+ */
+export const PASSWORD_LOGIN_THROTTLE = {
+  AUTHN_THROTTLE_ENABLED: 'true',
+  TRUSTED_PROXIES: '127.0.0.1',
+  CAS_AUTHN_ACCEPT_USERS: ['casuser::Mellon', ...Array.from({ length: SPREAD_USERS }, (_, i) => `bench${i}::Mellon`)].join(','),
+};
+
+export async function loginStep(
+  ctx: BenchContext, a: Node, forms: { cookie: string; execution: string }[], spread = false,
+): Promise<{ bare: LoadResult; g3: LoadResult }> {
   const bare = await measureCeiling(ctx, 'login', 'bare login route (argon2id verify + INSERT TGT + INSERT ST + 302)', {
     method: 'POST', path: '/', headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': UA }, body: 'username=casuser&password=Mellon',
   }, (s) => s === 302);
   // The last ceiling: its table goes before the product's run.
   await ctx.sql.query('DROP TABLE bench_tickets');
   await ctx.sql.query('CHECKPOINT');
-  const posts = formPosts(forms, () => 'username=casuser&password=Mellon');
-  const g3 = await measure('POST /login with password', a.base, posts.request,
+  let n = 0;
+  const posts = formPosts(forms, () => (spread ? `username=bench${n % SPREAD_USERS}&password=Mellon` : 'username=casuser&password=Mellon'));
+  const request: autocannon.Request = !spread ? posts.request : {
+    ...posts.request,
+    setupRequest: (r, context) => {
+      const req = (posts.request.setupRequest as (r: autocannon.Request, c: object) => autocannon.Request)(r, context);
+      const i = n++;
+      return { ...req, headers: { ...req.headers, 'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` } };
+    },
+  };
+  const label = spread ? 'POST /login with password (throttling on: each login its own address, 200 accounts in turn)' : 'POST /login with password';
+  const g3 = await measure(label, a.base, request,
     (s, _b, h) => s === 302 && /[?&]ticket=ST-/.test(h.location ?? ''), [a.pid], ctx.postmasterPid, a.pid);
   if (posts.used() > forms.length) log(`WARNING: the login form pool (${forms.length}) ran out; reused execution tokens count as failures`);
   return { bare, g3 };

@@ -36,6 +36,18 @@ export interface LoginFlow {
   pending?: Record<string, unknown>;
 }
 
+/** A token's single use, to record: its id and when its row may go (used_login_executions). */
+export interface FlowUse {
+  id: string;
+  expiresAt: Date;
+}
+
+/**
+ * A token's use: $1 its id, $2 its expiry; a row back when the use is new, none for a replay.
+ * LoginThrottle.reserveOnUse runs it as the first step of its reservation's statement.
+ */
+export const USE_FLOW_SQL = `INSERT INTO used_login_executions (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`;
+
 export interface FlowExtras {
   authnMethod?: string;
   pending?: Record<string, unknown>;
@@ -111,21 +123,34 @@ export class LoginFlows {
    * expired, for another purpose, from another browser or already used.
    */
   async consume(execution: string, browserKey: string | undefined, purpose: FlowPurpose): Promise<LoginFlow | null> {
+    const opened = await this.unsealed(execution, browserKey, purpose);
+    return opened && (await this.use(opened.use)) ? opened.flow : null;
+  }
+
+  /**
+   * The token's flow, and its single use still to record (use, or LoginThrottle.reserveOnUse):
+   * nothing is written yet. Null when it is not this server's, altered, expired, for another
+   * purpose or from another browser. Whatever the caller does next, it must record the use
+   * before it acts on the flow, and act only when the use was new.
+   */
+  async unsealed(execution: string, browserKey: string | undefined, purpose: FlowPurpose): Promise<{ flow: LoginFlow; use: FlowUse } | null> {
     if (!execution || execution.length > MAX_EXECUTION_LENGTH || !this.isIssuedBrowserKey(browserKey)) return null;
     const claims = await this.open(execution);
     if (!claims || claims.p !== purpose || typeof claims.b !== 'string' || claims.b.length !== 64) return null;
     if (!timingSafeEqual(Buffer.from(claims.b), Buffer.from(hash(browserKey)))) return null;
-    const inserted = await this.sql.one(
-      `INSERT INTO used_login_executions (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`,
-      [claims.jti, new Date(claims.exp * 1000)],
-    );
-    if (!inserted) return null;
-    return {
+    const flow: LoginFlow = {
       service: typeof claims.s === 'string' ? claims.s : null,
       ...(typeof claims.t === 'string' ? { session: claims.t } : {}),
       ...(typeof claims.m === 'string' ? { authnMethod: claims.m } : {}),
       ...(claims.a && typeof claims.a === 'object' ? { pending: claims.a } : {}),
     };
+    return { flow, use: { id: claims.jti, expiresAt: new Date(claims.exp * 1000) } };
+  }
+
+  /** Records the token's use; false when it was used already (a replay). */
+  async use(u: FlowUse): Promise<boolean> {
+    // Prepared: every login and code POST runs it (planning is part of the login's Postgres CPU).
+    return (await this.sql.prepared('cas_use_login_flow', USE_FLOW_SQL, [u.id, u.expiresAt])).length > 0;
   }
 
   /** Deletes up to `limit` rows of tokens expired (and past the clock-skew margin); returns how many. */

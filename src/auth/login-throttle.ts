@@ -4,6 +4,7 @@ import { usernameDigest, usernameKey } from '../common/username';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { Sql } from '../database/sql';
 import { CasMetrics } from '../metrics/cas-metrics';
+import { type FlowUse, USE_FLOW_SQL } from './login-flows';
 
 export interface AttemptKeys {
   ip: string;
@@ -59,13 +60,8 @@ export class LoginThrottle {
 
   /** Reserves one attempt for the IP and for the account (or device); null when a limit is reached. */
   async reserve(k: AttemptKeys): Promise<Reservation | null> {
-    const t = this.config.throttle;
-    const windowMs = t.rangeSeconds * 1000;
-    const windowStart = new Date(Math.floor(this.clock.now().getTime() / windowMs) * windowMs);
-    const limits: [string, number][] = [
-      [`ip:${k.ip}`, t.ipThreshold],
-      k.deviceId ? [deviceKey(k.username, k.deviceId), t.deviceThreshold] : [accountKey(k.username), t.accountThreshold],
-    ];
+    const windowStart = this.currentWindowStart();
+    const limits = this.limitsFor(k);
     const taken: string[] = [];
     for (const [key, limit] of limits) {
       const reserved = await this.sql.one(
@@ -85,10 +81,44 @@ export class LoginThrottle {
     return { keys: taken, windowStart };
   }
 
+  /**
+   * A login form's token used up (LoginFlows.USE_FLOW_SQL) and, only if that use was new, one
+   * attempt reserved for the IP and for the account (or device), in one statement: one round trip
+   * and one commit where the use and the two counters took three. `used` false: a replayed token,
+   * nothing reserved. `reservation` null: a limit is reached (any slot taken is given back, as
+   * reserve does). The counters are upserted in the order reserve takes them, the IP's first, so
+   * two attempts sharing a counter lock them in the same order; each row stops at its own limit.
+   */
+  async reserveOnUse(k: AttemptKeys, use: FlowUse): Promise<{ used: boolean; reservation: Reservation | null }> {
+    const windowStart = this.currentWindowStart();
+    const limits = this.limitsFor(k);
+    const [row] = await this.sql.prepared<{ used: boolean; reserved: string[] }>('cas_reserve_on_flow_use', RESERVE_ON_FLOW_USE_SQL, [
+      use.id, use.expiresAt, windowStart, limits.map(([key]) => key), limits.map(([, limit]) => limit),
+    ]);
+    if (!row?.used) return { used: false, reservation: null };
+    if (row.reserved.length < limits.length) {
+      await this.refund({ keys: row.reserved, windowStart });
+      this.metrics.throttled();
+      return { used: true, reservation: null };
+    }
+    return { used: true, reservation: { keys: limits.map(([key]) => key), windowStart } };
+  }
+
+  /** The counters an attempt takes, with their limits: the IP's, then the account's or the device's. */
+  private limitsFor(k: AttemptKeys): [string, number][] {
+    const t = this.config.throttle;
+    return [
+      [`ip:${k.ip}`, t.ipThreshold],
+      k.deviceId ? [deviceKey(k.username, k.deviceId), t.deviceThreshold] : [accountKey(k.username), t.accountThreshold],
+    ];
+  }
+
   /** Gives reserved slots back (the password was right). */
   async refund(r: Reservation): Promise<void> {
     if (!r.keys.length) return;
-    await this.sql.affected(
+    // Prepared: every successful login runs it.
+    await this.sql.prepared(
+      'cas_throttle_refund',
       `UPDATE login_throttle SET failures = failures - 1 WHERE key = ANY($1::varchar[]) AND window_start = $2 AND failures > 0`,
       [r.keys, r.windowStart],
     );
@@ -164,6 +194,22 @@ export class LoginThrottle {
     );
   }
 }
+
+/**
+ * reserveOnUse's statement (prepared: every login runs it): $1 $2 the token's use, $3 the window,
+ * $4 the counters' keys in the order they are taken, $5 their limits.
+ */
+const RESERVE_ON_FLOW_USE_SQL = `WITH used AS (${USE_FLOW_SQL}
+       ), reserved AS (
+         INSERT INTO login_throttle AS t (key, window_start, failures)
+         SELECT k.key, $3, 1 FROM unnest($4::varchar[]) WITH ORDINALITY AS k(key, n)
+          WHERE EXISTS (SELECT 1 FROM used)
+          ORDER BY k.n
+         ON CONFLICT (key, window_start) DO UPDATE SET failures = t.failures + 1
+          WHERE t.failures < ($5::int[])[array_position($4::varchar[], t.key)]
+         RETURNING t.key
+       )
+       SELECT EXISTS (SELECT 1 FROM used) AS used, ARRAY(SELECT key FROM reserved)::text[] AS reserved`;
 
 const accountKey = (username: string) => `account:${usernameKey(username)}`;
 /** The digest holds no `:`, so an account's device keys share a prefix no other account's do. */

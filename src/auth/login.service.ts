@@ -16,8 +16,8 @@ import { type MfaDecision, MfaTriggers } from './mfa/mfa-triggers';
 import { type AuthenticatedPrincipal, Authenticator } from './authenticator';
 import type { AccountState, PasswordWarning } from './handlers/authentication-handler';
 import { DeviceCookies } from './device-cookie';
-import { LoginFlows } from './login-flows';
-import { LoginThrottle } from './login-throttle';
+import { type FlowUse, LoginFlows } from './login-flows';
+import { type AttemptKeys, LoginThrottle, type Reservation } from './login-throttle';
 import { sessionLimitFor } from './session-limits';
 import { recordedAddress, type SessionOrigin, SessionOrigins } from './session-origin';
 import { GauthCredentials, GauthError, type GauthEnrolment, type GauthVerification } from './mfa/gauth/gauth-credentials';
@@ -249,19 +249,27 @@ export class LoginService {
 
   async acceptCredentials(s: CredentialSubmission): Promise<LoginResult> {
     const method = postMethod(s.method);
-    const flow = await this.flows.consume(s.execution, s.browserKey, 'login');
-    if (!flow) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
+    const opened = await this.flows.unsealed(s.execution, s.browserKey, 'login');
+    if (!opened) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
+    const { flow } = opened;
     const service = flow.service ?? undefined;
     const registered = service === undefined ? null : this.authorizedService(service);
-    if (service !== undefined && !registered) return { outcome: this.denied(service) };
+    if (service !== undefined && !registered) {
+      // Used up all the same, as whatever else happens next.
+      if (!(await this.flows.use(opened.use))) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
+      return { outcome: this.denied(service) };
+    }
     const authnMethod = flow.authnMethod;
 
-    // Throttling happens before any hashing: a refused attempt costs two indexed upserts.
+    // Throttling happens before any hashing: a refused attempt costs one statement, the token's use
+    // and the two indexed upserts (nothing is reserved for a replayed token).
     const deviceId = await this.devices.deviceFor(s.deviceCookie, s.username);
-    const reservation = this.throttle.enabled ? await this.throttle.reserve({ ip: s.clientIp, username: s.username, deviceId }) : null;
-    if (this.throttle.enabled && !reservation) {
+    const attempt = await this.useAndReserve(opened.use, { ip: s.clientIp, username: s.username, deviceId });
+    if (attempt === 'replayed') return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
+    if (attempt === 'throttled') {
       return { outcome: { kind: 'throttled', service, method, retryAfterSeconds: this.throttle.retryAfterSeconds(), authnMethod } };
     }
+    const { reservation } = attempt;
     const authentication = await this.authenticator.authenticate(s.username, s.password);
     // Unavailable stays counted as a failed attempt: with a directory down, which names the
     // users table knows must not be probed faster than the throttle allows.
@@ -304,6 +312,18 @@ export class LoginService {
   }
 
   /**
+   * A flow token's single use and, with throttling on, the attempt's reservation in the same
+   * statement (LoginThrottle.reserveOnUse): 'replayed' (nothing reserved), 'throttled' (a limit
+   * is reached), or the reservation (null with throttling off) to refund on success.
+   */
+  private async useAndReserve(use: FlowUse, keys: AttemptKeys): Promise<'replayed' | 'throttled' | { reservation: Reservation | null }> {
+    if (!this.throttle.enabled) return (await this.flows.use(use)) ? { reservation: null } : 'replayed';
+    const r = await this.throttle.reserveOnUse(keys, use);
+    if (!r.used) return 'replayed';
+    return r.reservation ? { reservation: r.reservation } : 'throttled';
+  }
+
+  /**
    * The SSO session of an authenticated user (with the factors satisfied, if any), then what the
    * login goes on to: the password warning, the service with its ticket, or the logged-in page.
    */
@@ -336,6 +356,20 @@ export class LoginService {
     };
     // A session limit (unique principal, a maximum): counted and inserted under the user's lock.
     const limit = sessionLimitFor(this.config.sessionLimits, registered, s.tgtId);
+    const publicOnly = (x: string | undefined) => (s.publicWorkstation ? undefined : x);
+    if (!limit && !principal.warning && !s.tgtId && service !== undefined && registered) {
+      // The usual login (no limit, no session to replace, no warning first, a service): the
+      // session and its ticket in one statement (and the event in its transaction).
+      const created = await this.events.createSessionWithTicket(toCreate, this.grant(service, registered, true, s.origin));
+      if (created) {
+        return {
+          outcome: this.toService(service, created.ticket, method),
+          newSession: s.publicWorkstation ? undefined : { id: created.session.id, rememberMe },
+          deviceCookie: publicOnly(deviceCookie),
+          warnCookie: s.warn && !s.publicWorkstation ? true : undefined,
+        };
+      }
+    }
     const limited = limit ? await this.limiter.createSession(toCreate, limit) : null;
     if (limited?.kind === 'refused') return { outcome: { kind: 'sessionLimit', maximum: limited.maximum } };
     // Through SessionEvents: its session-established event, when receivers are configured, in the same transaction.
@@ -343,7 +377,7 @@ export class LoginService {
     if (s.tgtId && s.tgtId !== session.id) await this.replaceSession(s.tgtId, session.id, principal.username);
     // publicWorkstation: the session serves this login only; no cookie keeps it in the browser.
     const newSession = s.publicWorkstation ? undefined : { id: session.id, rememberMe };
-    const device = s.publicWorkstation ? undefined : deviceCookie;
+    const device = publicOnly(deviceCookie);
     const warnCookie = s.warn && !s.publicWorkstation ? true : undefined;
     if (principal.warning) {
       // The session and its cookie exist now; the ticket waits for Continue, so a user who reads
@@ -431,20 +465,31 @@ export class LoginService {
    * the factor to the step-up session) and goes on as a password login would.
    */
   async submitMfa(s: MfaSubmission): Promise<LoginResult> {
-    const flow = await this.flows.consume(s.execution, s.browserKey, 'mfa');
+    const opened = await this.flows.unsealed(s.execution, s.browserKey, 'mfa');
+    const flow = opened?.flow;
     const pending = parsePendingMfa(flow?.pending);
-    if (!flow || !pending) return { outcome: { kind: 'form', status: 403, error: EXPIRED_FORM } };
+    if (!opened || !flow || !pending) {
+      // A token of this browser whose pending login does not parse is used up all the same.
+      if (opened) await this.flows.use(opened.use);
+      return { outcome: { kind: 'form', status: 403, error: EXPIRED_FORM } };
+    }
     const { method } = pending;
     const authnMethod = flow.authnMethod;
     const service = flow.service ?? undefined;
     const registered = service === undefined ? null : this.authorizedService(service);
-    if (service !== undefined && !registered) return { outcome: this.denied(service) };
+    if (service !== undefined && !registered) {
+      if (!(await this.flows.use(opened.use))) return { outcome: { kind: 'form', status: 403, error: EXPIRED_FORM } };
+      return { outcome: this.denied(service) };
+    }
 
+    // The token's use and the attempt's reservation in one statement, before any code is checked.
     const deviceId = await this.devices.deviceFor(s.deviceCookie, pending.username);
-    const reservation = this.throttle.enabled ? await this.throttle.reserve({ ip: s.clientIp, username: pending.username, deviceId }) : null;
-    if (this.throttle.enabled && !reservation) {
+    const attempt = await this.useAndReserve(opened.use, { ip: s.clientIp, username: pending.username, deviceId });
+    if (attempt === 'replayed') return { outcome: { kind: 'form', status: 403, error: EXPIRED_FORM } };
+    if (attempt === 'throttled') {
       return { outcome: { kind: 'throttled', service, method, retryAfterSeconds: this.throttle.retryAfterSeconds(), authnMethod } };
     }
+    const { reservation } = attempt;
     let result: GauthVerification | WebAuthnVerification;
     try {
       result = pending.provider === 'mfa-webauthn'

@@ -34,7 +34,9 @@ export class UserStore {
   constructor(private readonly sql: Sql) {}
 
   async find(username: string): Promise<StoredUser | null> {
-    const r = await this.sql.one<{ username: string; password_hash: string; attributes: Attributes; disabled: boolean }>(
+    // Prepared: every password login of a users-table account runs it.
+    const [r] = await this.sql.prepared<{ username: string; password_hash: string; attributes: Attributes; disabled: boolean }>(
+      'cas_find_user',
       `SELECT username, password_hash, attributes, disabled FROM users WHERE username_key = $1`,
       [usernameKey(username)],
     );

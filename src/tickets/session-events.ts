@@ -10,7 +10,7 @@ import { SingleLogoutOutbox } from './logout/single-logout-outbox';
 import { SingleLogoutDelivery } from './logout/single-logout.delivery';
 import { handleOf } from './session-handle';
 import { randomToken } from './ticket-ids';
-import { NewSession, Session, TicketRegistry } from './ticket-registry';
+import { GrantServiceTicket, NewSession, Session, TicketRegistry } from './ticket-registry';
 
 export { handleOf } from './session-handle';
 
@@ -84,15 +84,41 @@ export class SessionEvents {
     if (!this.enabled) return this.tickets.createSession(s, tx);
     const create = async (t: Tx) => {
       const session = await this.tickets.createSession(s, t);
-      const event: Record<string, unknown> = { event_timestamp: seconds(session.createdAt) };
-      if (s.origin?.clientIp) event.ips = [s.origin.clientIp];
-      await this.outbox.enqueueEvents(t, this.forEachReceiver(SESSION_ESTABLISHED, 'ESTABLISHED', session.principal, handleOf(session.id), event, session.createdAt), session.createdAt);
+      await this.established(t, s, session);
       return session;
     };
     if (tx) return create(tx);
     const session = await this.sql.transaction(create);
     void this.delivery.kick();
     return session;
+  }
+
+  /**
+   * TicketRegistry.createSessionWithTicket (a new session and its first ST in one statement), with
+   * the session's `session-established` event as createSession queues it: in the same transaction
+   * (the caller's, or one of its own, kicking the delivery once committed) when receivers are
+   * configured; without receivers, the one statement alone.
+   */
+  async createSessionWithTicket(
+    s: NewSession, g: Omit<GrantServiceTicket, 'credentialsProvided'>, tx?: Tx,
+  ): Promise<{ session: Session; ticket: string } | null> {
+    if (!this.enabled) return this.tickets.createSessionWithTicket(s, g, tx);
+    const create = async (t: Tx) => {
+      const created = await this.tickets.createSessionWithTicket(s, g, t);
+      if (created) await this.established(t, s, created.session);
+      return created;
+    };
+    if (tx) return create(tx);
+    const created = await this.sql.transaction(create);
+    if (created) void this.delivery.kick();
+    return created;
+  }
+
+  /** The `session-established` event of a session created in the caller's transaction `t`. */
+  private async established(t: Tx, s: NewSession, session: Session): Promise<void> {
+    const event: Record<string, unknown> = { event_timestamp: seconds(session.createdAt) };
+    if (s.origin?.clientIp) event.ips = [s.origin.clientIp];
+    await this.outbox.enqueueEvents(t, this.forEachReceiver(SESSION_ESTABLISHED, 'ESTABLISHED', session.principal, handleOf(session.id), event, session.createdAt), session.createdAt);
   }
 
   /**

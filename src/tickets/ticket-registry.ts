@@ -81,6 +81,40 @@ export class TicketRegistry {
   }
 
   /**
+   * A new session and its first ST, granted from a new login (credentials checked in this
+   * request), in one statement: createSession then grantServiceTicket, with what they write, in
+   * one round trip and one commit; in the caller's transaction when given one. The TGT counts the
+   * grant as its first use. Returns null, writing nothing, when the service's TGT lifetime admits
+   * no session at all (`sessionMaxAgeSeconds` ≤ 0: grantServiceTicket refuses even a new one), so
+   * the caller creates the session alone as it would have. No one can end the session between the
+   * two: it is visible to no other transaction before the statement commits.
+   */
+  async createSessionWithTicket(s: NewSession, g: Omit<GrantServiceTicket, 'credentialsProvided'>, tx?: Tx): Promise<{ session: Session; ticket: string } | null> {
+    if (g.sessionMaxAgeSeconds !== undefined && g.sessionMaxAgeSeconds <= 0) return null;
+    const now = this.clock.now();
+    const id = newTicketId('TGT');
+    const stId = newTicketId('ST');
+    const { maxTimeToLiveSeconds, timeToKillSeconds } = s.policy;
+    const hard = new Date(now.getTime() + maxTimeToLiveSeconds * 1000);
+    const idle = timeToKillSeconds === null ? hard : new Date(now.getTime() + timeToKillSeconds * 1000);
+    const expires = idle < hard ? idle : hard;
+    const params = [
+      id, s.principal, now, expires, hard, timeToKillSeconds, s.rememberMe, JSON.stringify(storableAttributes(s.attributes)), usernameKey(s.principal),
+      s.authenticationHandler ?? null, s.factors && Object.keys(s.factors).length ? JSON.stringify(s.factors) : null, ...originParams(s.origin),
+      stId, g.service, g.registeredServiceId, g.policy.timeToLiveSeconds, g.policy.numberOfUses, g.clientIp ?? null,
+    ];
+    const rows = tx
+      ? await tx.rows<{ id: string }>(q.INSERT_SESSION_WITH_TICKET_SQL, params)
+      : await this.sql.prepared<{ id: string }>('cas_create_session_with_ticket', q.INSERT_SESSION_WITH_TICKET_SQL, params);
+    this.metrics.sessionCreated();
+    this.metrics.ticketGranted('ST');
+    const session: Session = {
+      id, principal: s.principal, createdAt: now, lastUsedAt: now, expiresAt: expires, useCount: 1, attributes: s.attributes, factors: s.factors ?? {},
+    };
+    return { session, ticket: rows[0].id };
+  }
+
+  /**
    * Records a multi-factor provider satisfied now by the live session `tgtId` (step-up from an
    * SSO session). Returns false, writing nothing, when the session is unknown or expired.
    */

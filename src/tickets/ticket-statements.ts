@@ -45,6 +45,35 @@ export const GRANT_SERVICE_TICKET_SQL = `WITH tgt AS (
        SELECT id FROM st`;
 
 /**
+ * Prepared as cas_create_session_with_ticket: a new session and its first ST in one statement (a
+ * password login for a service), one round trip and one commit where createSession then
+ * grantServiceTicket took two of each. The TGT row is as INSERT_SESSION_SQL writes it, as the
+ * grant then leaves it (used once, at its creation: its idle window starts now either way); the
+ * ST and its session_services record as GRANT_SERVICE_TICKET_SQL writes them, from the TGT row
+ * the INSERT returned. No other transaction sees the session before this one commits, so none
+ * can end it between the two, and the TGT row is the first the statement locks (the lock order).
+ * $1-$18 as INSERT_SESSION_SQL; $19 ST id, $20 service, $21 registered service id, $22 ST
+ * seconds to live, $23 ST uses, $24 the address the ticket is granted to.
+ */
+export const INSERT_SESSION_WITH_TICKET_SQL = `WITH tgt AS (
+         INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at,
+                              hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler,
+                              authentication_factors, client_ip, user_agent, device_browser, device_os, device_type, location_country, location_city)
+         VALUES ($1, 'TGT', $1, $2, $9, $3, $3, $4, $5, $6, 1, $7, $8, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+         RETURNING id, principal
+       ), st AS (
+         INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
+                              created_at, last_used_at, expires_at, from_new_login, max_uses, client_ip)
+         SELECT $19, 'ST', tgt.id, tgt.id, tgt.principal, $20, $21, $3, $3, $3::timestamptz + make_interval(secs => $22), true, $23, $24::inet
+           FROM tgt
+         RETURNING id
+       ), tracked AS (
+         INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at, client_ip)
+         SELECT tgt.id, $19, $20, $21, $3, $24::inet FROM tgt
+       )
+       SELECT id FROM st`;
+
+/**
  * Prepared as cas_consume_service_ticket. The last use deletes the ticket, an earlier one counts
  * it; the two branches exclude each other. A PT is also dead once the PGT it came from is gone or
  * expired (CAS: an expired parent expires its children).

@@ -163,6 +163,33 @@ describe('mfa-gauth login', () => {
     expect((await submitCode(second, page, codeAt(t.clock, secret))).statusCode).toBe(302);
   });
 
+  it("a right code records its step and the device's last use; a replay changes neither; used steps past the window go at the next code", async () => {
+    const secret = await enrolled('heidi');
+    const device = async () =>
+      (await t.sql.query(`SELECT c.last_used_at, array(SELECT time_step FROM gauth_used_codes u WHERE u.credential_id = c.id ORDER BY time_step)::bigint[] AS steps
+                            FROM gauth_credentials c WHERE c.username = 'heidi'`)).rows[0] as { last_used_at: Date; steps: string[] };
+    const step = () => String(Math.floor(t.clock.now().getTime() / 30_000));
+    const confirmedStep = String(Number(step()) - 1);
+    expect((await device()).steps).toEqual([confirmedStep]);
+    const b = new Browser(t.app);
+    const code = codeAt(t.clock, secret);
+    expect((await submitCode(b, await passwordStep(b, 'heidi'), code)).statusCode).toBe(302);
+    const used = await device();
+    expect(used.last_used_at.getTime()).toBe(t.clock.now().getTime());
+    expect(used.steps).toEqual([confirmedStep, step()]);
+
+    t.clock.advance(10);
+    const replay = new Browser(t.app);
+    expect((await submitCode(replay, await passwordStep(replay, 'heidi'), code)).statusCode).toBe(401);
+    expect((await device()).last_used_at.getTime()).toBe(used.last_used_at.getTime());
+
+    // Five steps on, both used steps have left the window: the next code's check purges them.
+    t.clock.advance(150);
+    const later = new Browser(t.app);
+    expect((await submitCode(later, await passwordStep(later, 'heidi'), codeAt(t.clock, secret))).statusCode).toBe(302);
+    expect((await device()).steps).toEqual([step()]);
+  });
+
   it('step-up: a password-only SSO session asked for mfa-gauth gets the code page only, then the factor joins the same session', async () => {
     const secret = await enrolled('dave');
     const b = new Browser(t.app);

@@ -134,22 +134,25 @@ export class GauthCredentials {
   async verify(username: string, code: string): Promise<GauthVerification> {
     const key = this.userKey(username);
     this.keys.assertAvailable();
-    const rows = await this.sql.rows<CredentialRow>(
-      `SELECT * FROM gauth_credentials WHERE username_key = $1 AND confirmed_at IS NOT NULL ORDER BY registered_at, id`,
-      [key],
+    // The devices, and their used codes whose steps have left the window purged, in one statement.
+    // Prepared, as the step's other statement: every code POST runs them.
+    const rows = await this.sql.prepared<CredentialRow>(
+      'cas_gauth_devices',
+      `WITH devices AS (
+         SELECT id, username, device_name, secret_encrypted, registered_at, confirmed_at, last_used_at
+           FROM gauth_credentials WHERE username_key = $1 AND confirmed_at IS NOT NULL
+       ), purged AS (
+         DELETE FROM gauth_used_codes u USING devices d WHERE u.credential_id = d.id AND u.expires_at <= $2
+       )
+       SELECT * FROM devices ORDER BY registered_at, id`,
+      [key, this.clock.now()],
     );
     if (!rows.length) return { ok: false, reason: 'no-device' };
-    await this.sql.affected(`DELETE FROM gauth_used_codes WHERE credential_id = ANY($1::uuid[]) AND expires_at <= $2`, [
-      rows.map((r) => r.id),
-      this.clock.now(),
-    ]);
     let replayed = false;
     for (const row of rows) {
-      const result = await this.checkTotp(this.sql, row, code);
-      if (result.ok) {
-        await this.sql.affected(`UPDATE gauth_credentials SET last_used_at = $2 WHERE id = $1`, [row.id, this.clock.now()]);
-        return result;
-      }
+      // A right code's step recorded and the device's last use, in one statement.
+      const result = await this.checkTotp(this.sql, row, code, true);
+      if (result.ok) return result;
       replayed ||= result.reason === 'replayed';
     }
     if (replayed) return { ok: false, reason: 'replayed' };
@@ -221,7 +224,7 @@ export class GauthCredentials {
    * The code against one device within the window; a right code is accepted only when its time
    * step is not used yet for that device (INSERT … ON CONFLICT DO NOTHING: one winner across nodes).
    */
-  private async checkTotp(runner: SqlRunner, row: CredentialRow, code: string): Promise<GauthVerification> {
+  private async checkTotp(runner: SqlRunner, row: CredentialRow, code: string, touch = false): Promise<GauthVerification> {
     const token = code.replace(/\s+/g, '');
     const { codeDigits, timeStepSize, windowSize } = this.gauth;
     if (!new RegExp(`^\\d{${codeDigits}}$`).test(token)) return { ok: false, reason: 'invalid' };
@@ -236,10 +239,22 @@ export class GauthCredentials {
     const step = Math.floor(nowMs / 1000 / timeStepSize) + delta;
     // The step stays acceptable until the current step is past it by more than the window's past part.
     const expiresAt = new Date((step + past + 1) * timeStepSize * 1000);
-    const inserted = await runner.affected(
-      `INSERT INTO gauth_used_codes (credential_id, time_step, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-      [row.id, step, expiresAt],
-    );
+    // touch (verify, autocommit): a step newly used also sets the device's last use, in the same statement.
+    const inserted = touch
+      ? (await this.sql.prepared(
+          'cas_gauth_use_code',
+          `WITH used AS (
+             INSERT INTO gauth_used_codes (credential_id, time_step, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING credential_id
+           ), touched AS (
+             UPDATE gauth_credentials c SET last_used_at = $4 FROM used WHERE c.id = used.credential_id
+           )
+           SELECT credential_id FROM used`,
+          [row.id, step, expiresAt, this.clock.now()],
+        )).length
+      : await runner.affected(
+          `INSERT INTO gauth_used_codes (credential_id, time_step, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+          [row.id, step, expiresAt],
+        );
     return inserted ? { ok: true, credentialId: row.id, scratchCode: false } : { ok: false, reason: 'replayed' };
   }
 
