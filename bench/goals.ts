@@ -161,7 +161,7 @@ export function coldStartGoalRows(c: ColdStartFigures, warmBootMs: number): Goal
   return [
     row('cold start to first 200 (embedded PG initialised)', s(c.coldStartMs), `DATABASE_URL: ${s(warmBootMs)}`,
       `≤ ${GOALS.coldStartSeconds} s`, c.coldStartMs <= GOALS.coldStartSeconds * 1000),
-    row('npm start to first 200 (DATABASE_URL, build up to date)', s(c.npmStartMs), `node dist/src/main.js alone: ${s(warmBootMs)}`,
+    row('npm start to first 200 (DATABASE_URL, build up to date)', `${s(c.npmStartMs)}, ${c.npmStartCpu.toFixed(2)} s of CPU`, `node dist/src/main.js alone: ${s(warmBootMs)}`,
       `≤ ${GOALS.npmStartSeconds} s`, c.npmStartMs <= GOALS.npmStartSeconds * 1000),
   ];
 }

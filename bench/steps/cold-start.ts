@@ -4,11 +4,11 @@
  * (npm, its prestart's staleness check of scripts/build-if-stale.js, then the server).
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { BenchContext } from '../context';
-import { f0, freePort, GiveUp, log, waitFor } from '../lib';
+import { CLK_TCK, f0, freePort, GiveUp, log, waitFor } from '../lib';
 import { startNode } from '../nodes';
 import { ADMIN_SECRET, ARGON2, ROOT, TGC_KEYS } from '../settings';
 
@@ -17,6 +17,8 @@ export interface ColdStartFigures {
   coldStartMs: number;
   /** Spawn of `npm start` (DATABASE_URL, schema and build up to date) to its first 200 on /cas/login. */
   npmStartMs: number;
+  /** CPU seconds npm start's processes (npm, shells, prestart, server) used until that first 200: the figure noise cannot move much. */
+  npmStartCpu: number;
 }
 
 /** `warmBootMs`, `firstBootMs`: the `node dist/src/main.js` boots with DATABASE_URL, for the log line. */
@@ -33,16 +35,17 @@ export async function coldStartStep(ctx: BenchContext, warmBootMs: number, first
     `${f0(bootMs)} ms in bootstrap() (embedded Postgres start, Nest init, migrations check), the rest Node start and module loading; with DATABASE_URL ${f0(warmBootMs)} ms; first boot with migrations ${f0(firstBootMs)} ms`);
   // The first npm start brings the build up to date if it is not (the bench compiled with tsc -p, which does not stamp it).
   const first = await npmStart(ctx, 'npm-start-1');
-  const npmStartMs = await npmStart(ctx, 'npm-start-2');
-  log(`npm start with DATABASE_URL to first 200 on /cas/login, build up to date: ${f0(npmStartMs)} ms (the untimed one before it, which may compile: ${f0(first)} ms)`);
-  return { coldStartMs: cold.readyMs, npmStartMs };
+  const { ms: npmStartMs, cpu: npmStartCpu } = await npmStart(ctx, 'npm-start-2');
+  log(`npm start with DATABASE_URL to first 200 on /cas/login, build up to date: ${f0(npmStartMs)} ms, ${npmStartCpu.toFixed(2)} s of CPU ` +
+    `(the untimed one before it, which may compile: ${f0(first.ms)} ms, ${first.cpu.toFixed(2)} s of CPU)`);
+  return { coldStartMs: cold.readyMs, npmStartMs, npmStartCpu };
 }
 
 /**
  * `npm start` in the repository with DATABASE_URL and the settings of the bench's nodes
  * (nodes.ts): ms from spawn to the first 200 on /cas/login; the whole process group is stopped.
  */
-async function npmStart(ctx: BenchContext, name: string): Promise<number> {
+async function npmStart(ctx: BenchContext, name: string): Promise<{ ms: number; cpu: number }> {
   const port = await freePort();
   const logFile = join(ctx.dir, `${name}.log`);
   const out = openSync(logFile, 'a');
@@ -79,7 +82,7 @@ async function npmStart(ctx: BenchContext, name: string): Promise<number> {
       await res.arrayBuffer();
       return res.status === 200;
     }, 120_000, 10);
-    return performance.now() - t0;
+    return { ms: performance.now() - t0, cpu: groupCpuSeconds(npm.pid!) };
   } finally {
     // npm, its shells and the server: the group npm leads, until none of it is left.
     if (!exited) {
@@ -95,4 +98,23 @@ async function npmStart(ctx: BenchContext, name: string): Promise<number> {
       }
     }, 30_000);
   }
+}
+
+/**
+ * CPU seconds of a process group so far: each live member's own and its reaped children's
+ * (utime, stime, cutime, cstime of /proc/<pid>/stat), so an exited prestart counts through its parent.
+ */
+function groupCpuSeconds(pgrp: number): number {
+  let ticks = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[2]) === pgrp) ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks / CLK_TCK;
 }
