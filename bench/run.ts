@@ -19,11 +19,14 @@
  * BENCH_ONLY=scrape (seed, then Prometheus scrapes over it),
  * BENCH_ONLY=hot-paths (the validation and SSO re-entry pairs only: a change's cost on them),
  * BENCH_ONLY=admin-listing (seed, then the unfiltered listing: one user's sessions, pages, a walk along next).
+ * BENCH_ONLY=flat (validation, SSO re-entry and the admin listing at BENCH_FLAT_FROM tickets, then grown to
+ * BENCH_FLAT_TO: 100k → 10M by default, about 8 GB of disk; quick: BENCH_FLAT_TO=1000000),
+ * BENCH_ONLY=cold-start (node dist/src/main.js with its embedded Postgres, and npm start with DATABASE_URL).
  */
 import 'reflect-metadata';
 import { BenchContext, closeBench, openBench } from './context';
 import { explain, explainCleanerBatch, LISTING_PAGE_SQL } from './explain';
-import { consolePageGoalRows, Figures, GoalRow, goalRows, mfaGoalRows, scrapeGoalRows, sessionFilterGoalRows } from './goals';
+import { coldStartGoalRows, consolePageGoalRows, Figures, flatGoalRows, GoalRow, goalRows, mfaGoalRows, scrapeGoalRows, sessionFilterGoalRows } from './goals';
 import { BENCH_TABLE, load, log } from './lib';
 import { describe } from './measure';
 import { startNode } from './nodes';
@@ -37,6 +40,7 @@ import { consolePagesStep } from './steps/console-pages';
 import { directoryLoginStep } from './steps/directory-login';
 import { loginStep, PASSWORD_LOGIN_THROTTLE } from './steps/login';
 import { loginForm, parallel } from './browser';
+import { flatStep } from './steps/flat';
 import { describeLogins, mfaLoginStep } from './steps/mfa-login';
 import { preIssue } from './steps/pre-issue';
 import { addOrigins, sessionFiltersStep } from './steps/session-filters';
@@ -77,8 +81,8 @@ async function measureAll(ctx: BenchContext): Promise<Figures> {
   }
   const cleanerCeiling = await cleanerCeilingStep(ctx);
   const cleaner = await cleanerStep(ctx, g1.rps, size);
-  const coldStartMs = await coldStartStep(ctx, listing.warmBootMs, a.readyMs);
-  return { c1, g1, c2, g2, bare, g3, directory, mfa, rssAtLoadMb, size, listing, sessionFilters, consolePages, cleanerCeiling, cleaner, coldStartMs, liveTickets: settings.liveTickets };
+  const coldStart = await coldStartStep(ctx, listing.warmBootMs, a.readyMs);
+  return { c1, g1, c2, g2, bare, g3, directory, mfa, rssAtLoadMb, size, listing, sessionFilters, consolePages, cleanerCeiling, cleaner, coldStart, liveTickets: settings.liveTickets };
 }
 
 /** A node's first boot migrates the schema the seed writes into; then the seed alone. */
@@ -142,7 +146,21 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     console.log(`  ratio ${(g3.rps / bare.rps).toFixed(2)}`);
     return [];
   }
-  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths, rss, admin-listing, password-login`);
+  if (step === 'flat') {
+    const m = await flatStep(ctx);
+    console.log('\nValidation and SSO re-entry with their ceilings, small table then big:\n');
+    for (const r of [m.small.c1, m.small.g1, m.small.c2, m.small.g2, m.big.c1, m.big.g1, m.big.c2, m.big.g2]) console.log(`  ${describe(r)}`);
+    return flatGoalRows(m);
+  }
+  if (step === 'cold-start') {
+    // The first boot migrates (its time is logged), the second is the warm one with DATABASE_URL.
+    const first = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url });
+    await first.stop();
+    const warm = await startNode('A2', ctx.dir, { DATABASE_URL: ctx.url });
+    await warm.stop();
+    return coldStartGoalRows(await coldStartStep(ctx, warm.readyMs, first.readyMs), warm.readyMs);
+  }
+  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths, rss, admin-listing, password-login, flat, cold-start`);
   const m = await mfaLoginStep(ctx);
   console.log('\nMulti-factor login (CPU per login from /proc: server process vs all Postgres processes):\n');
   for (const r of [m.password, m.mfa]) console.log(`  ${describeLogins(r)}`);

@@ -80,7 +80,18 @@ export interface BulkSeed {
   live: number;
   /** Distinct principals (`user0` … `user<users - 1>`) the sessions are spread over. */
   users?: number;
+  /**
+   * Instead of `users`: consecutive sessions of a kind share a principal, this many per user of each
+   * kind (session g of a kind, from 1, is `user<(g - 1) / n>`), so a user's sessions stay as many as
+   * the table grows (BENCH_ONLY=flat); the expired and live ratios should cover the same users.
+   */
+  sessionsPerUser?: { expired: number; live: number };
+  /** Sessions of each kind earlier calls wrote: this one numbers its own after them, to grow a table. */
+  after?: { expired: number; live: number };
 }
+
+/** Sessions written per statement: the tuplestore of an INSERT … RETURNING and each commit stay bounded. */
+const SEED_CHUNK = 200_000;
 
 /**
  * Seeds `expired` and `live` tickets by set-wise SQL: sessions with a 2 h idle timeout inside an
@@ -99,33 +110,39 @@ export async function seedBulk(sql: Client, o: BulkSeed): Promise<void> {
   for (const i of indexes) await sql.query(`DROP INDEX ${i.indexname}`);
   for (const [kind, tickets] of [['x', o.expired], ['L', o.live]] as const) {
     const sessions = Math.round(tickets / 5);
+    const first = (kind === 'x' ? o.after?.expired : o.after?.live) ?? 0;
+    const perUser = kind === 'x' ? o.sessionsPerUser?.expired : o.sessionsPerUser?.live;
+    const principal = (g: string) => (perUser ? `'user' || ((${g} - 1) / ${perUser})` : `'user' || (${g} % ${users})`);
     const tgt = (g: string) => `'TGT-' || md5('${kind}' || ${g}) || substr(md5('${kind}t' || ${g}), 1, 16)`;
     // Expired: idle for 3 h (idle limit 2 h); live: used just now.
     const lastUsed = kind === 'x' ? `now() - interval '3 hours' - (g % 3600) * interval '1 second'` : `now() - (g % 600) * interval '1 second'`;
     const stExpires = kind === 'x' ? `created + interval '10 seconds'` : `now() + interval '1 hour'`;
-    await sql.query(`
-      INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at,
-                           idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler,
-                           client_ip, user_agent, device_browser, device_os, device_type)
-      SELECT ${tgt('g')}, 'TGT', ${tgt('g')}, 'user' || (g % ${users}), 'user' || (g % ${users}), lu - interval '1 hour', lu,
-             LEAST(lu - interval '1 hour' + interval '8 hours', lu + interval '2 hours'), lu - interval '1 hour' + interval '8 hours',
-             7200, 4, false, $1::jsonb, $2, ${sessionIp('g')}, ${sessionDevice('g', 3)}
-        FROM generate_series(1, ${sessions}) g, LATERAL (SELECT ${lastUsed} AS lu) t`, [ATTRS, HANDLER, ...DEVICE_PARAMS]);
-    await sql.query(`
-      WITH st AS (
-        INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
-                             created_at, last_used_at, expires_at, from_new_login, max_uses, client_ip)
-        SELECT 'ST-' || md5('${kind}s' || g || '-' || k), 'ST', ${tgt('g')}, ${tgt('g')}, 'user' || (g % ${users}), $1, 1,
-               created, created, ${stExpires}, k = 0, 1, ${sessionIp('g')}
-          FROM generate_series(1, ${sessions}) g, generate_series(0, 3) k,
-               LATERAL (SELECT ${lastUsed} - (3 - k) * interval '10 minutes' AS created) t
-        RETURNING id, session_id, created_at, client_ip
-      )
-      INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at, client_ip)
-      SELECT session_id, id, $1, 1, created_at, client_ip FROM st`, [o.service]);
-    if (kind === 'L') {
-      await sql.query(`INSERT INTO ${LIVE_IDS_TABLE} SELECT ${tgt('g')} FROM generate_series(1, ${sessions}) g`);
-      await sql.query(`INSERT INTO ${LIVE_IDS_TABLE} SELECT 'ST-' || md5('Ls' || g || '-' || k) FROM generate_series(1, ${sessions}) g, generate_series(0, 3) k`);
+    for (let from = first + 1; from <= first + sessions; from += SEED_CHUNK) {
+      const to = Math.min(first + sessions, from + SEED_CHUNK - 1);
+      await sql.query(`
+        INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at, hard_expires_at,
+                             idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler,
+                             client_ip, user_agent, device_browser, device_os, device_type)
+        SELECT ${tgt('g')}, 'TGT', ${tgt('g')}, ${principal('g')}, ${principal('g')}, lu - interval '1 hour', lu,
+               LEAST(lu - interval '1 hour' + interval '8 hours', lu + interval '2 hours'), lu - interval '1 hour' + interval '8 hours',
+               7200, 4, false, $1::jsonb, $2, ${sessionIp('g')}, ${sessionDevice('g', 3)}
+          FROM generate_series(${from}, ${to}) g, LATERAL (SELECT ${lastUsed} AS lu) t`, [ATTRS, HANDLER, ...DEVICE_PARAMS]);
+      await sql.query(`
+        WITH st AS (
+          INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
+                               created_at, last_used_at, expires_at, from_new_login, max_uses, client_ip)
+          SELECT 'ST-' || md5('${kind}s' || g || '-' || k), 'ST', ${tgt('g')}, ${tgt('g')}, ${principal('g')}, $1, 1,
+                 created, created, ${stExpires}, k = 0, 1, ${sessionIp('g')}
+            FROM generate_series(${from}, ${to}) g, generate_series(0, 3) k,
+                 LATERAL (SELECT ${lastUsed} - (3 - k) * interval '10 minutes' AS created) t
+          RETURNING id, session_id, created_at, client_ip
+        )
+        INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at, client_ip)
+        SELECT session_id, id, $1, 1, created_at, client_ip FROM st`, [o.service]);
+      if (kind === 'L') {
+        await sql.query(`INSERT INTO ${LIVE_IDS_TABLE} SELECT ${tgt('g')} FROM generate_series(${from}, ${to}) g`);
+        await sql.query(`INSERT INTO ${LIVE_IDS_TABLE} SELECT 'ST-' || md5('Ls' || g || '-' || k) FROM generate_series(${from}, ${to}) g, generate_series(0, 3) k`);
+      }
     }
   }
   for (const i of indexes) await sql.query(i.indexdef);

@@ -54,6 +54,13 @@ export const settings = {
   keep: Boolean(env.BENCH_KEEP),
   /** Sequential scrapes of GET /cas/actuator/prometheus the scrape step times (BENCH_ONLY=scrape). */
   scrapes: Number(env.BENCH_SCRAPES ?? 1000),
+  /**
+   * BENCH_ONLY=flat: the table size of the first measure and the size it grows to (tickets, 1 live
+   * : 10 expired as the default seed); quick: BENCH_FLAT_TO=1000000. 10M tickets take about 8 GB
+   * of disk with session_services and WAL.
+   */
+  flatFrom: Number(env.BENCH_FLAT_FROM ?? 100_000),
+  flatTo: Number(env.BENCH_FLAT_TO ?? 10_000_000),
   /** BENCH_ONLY=mfa-login: only that step (its own node), its goal rows printed and kept. */
   only: env.BENCH_ONLY,
   databaseUrl: env.DATABASE_URL,

@@ -22,16 +22,17 @@ export interface ListingFigures {
   cursors: string[];
 }
 
-export async function adminListingStep(ctx: BenchContext): Promise<ListingFigures> {
+/** `users`: the principals the seed spread sessions over (user0 …), each asked for in turn; `name`: the node's. */
+export async function adminListingStep(ctx: BenchContext, users = 10_000, name = 'A2'): Promise<ListingFigures> {
   log('admin listing over the seeded table (node A restarted: cold start with DATABASE_URL, schema up to date)');
-  const a2 = await startNode('A2', ctx.dir, { DATABASE_URL: ctx.url });
+  const a2 = await startNode(name, ctx.dir, { DATABASE_URL: ctx.url });
   ctx.nodes.push(a2);
   const cursors = (await ctx.sql.query(`SELECT id FROM ${LIVE_IDS_TABLE} WHERE id LIKE 'TGT-%' ORDER BY random() LIMIT 1000`)).rows.map((r) => r.id as string);
   const base = `${a2.base}/cas/actuator/ssoSessions`;
   const auth = { authorization: `Bearer ${ADMIN_SECRET}` };
   const n = settings.adminRequests;
-  await timeRequests('warm-up', 50, (i) => `${base}?username=user${i}`, auth);
-  const oneUser = await timeRequests("one user's sessions (?username=)", n, (i) => `${base}?username=user${(i * 7919) % 10000}`, auth);
+  await timeRequests('warm-up', 50, (i) => `${base}?username=user${i % users}`, auth);
+  const oneUser = await timeRequests("one user's sessions (?username=)", n, (i) => `${base}?username=user${(i * 7919) % users}`, auth);
   const page50 = await timeRequests('a page of 50 at a random keyset cursor', n, (i) => `${base}?count=50&cursor=${cursors[i % cursors.length]}`, auth);
   const first = await timeRequests('the first page (default 100)', n, () => base, auth);
   const walk: number[] = [];

@@ -150,4 +150,20 @@ describe('bench seed (bench/seed.ts)', () => {
     expect(new Set(outbox.map((o) => `${o.session_id} ${o.service}`)).size).toBe(outbox.length);
     await rx.receivedAll(outbox.map((o) => o.ticket_id));
   });
+
+  it('seedBulk grows a table (BENCH_ONLY=flat): new ids after the earlier ones, the same number of sessions per user', async () => {
+    await t.sql.query(`TRUNCATE tickets, session_services, slo_outbox, ${LIVE_IDS_TABLE}`);
+    const perUser = { expired: 4, live: 2 };
+    // 8 expired and 4 live sessions, users user0 and user1; then grown by as many again: user2 and user3.
+    await seedBulk(t.sql, { service, expired: 40, live: 20, sessionsPerUser: perUser });
+    await seedBulk(t.sql, { service, expired: 40, live: 20, sessionsPerUser: perUser, after: { expired: 8, live: 4 } });
+    const byUser = (await t.sql.query(`
+      SELECT principal, count(*) FILTER (WHERE expires_at <= now())::int AS expired, count(*) FILTER (WHERE expires_at > now())::int AS live
+        FROM tickets WHERE type = 'TGT' GROUP BY principal ORDER BY principal`)).rows;
+    expect(byUser).toEqual(['user0', 'user1', 'user2', 'user3'].map((principal) => ({ principal, expired: 4, live: 2 })));
+    expect((await t.sql.query(`SELECT count(*)::int AS n FROM tickets`)).rows[0].n).toBe(120);
+    expect((await t.sql.query(`SELECT count(*)::int AS n FROM session_services`)).rows[0].n).toBe(96);
+    expect((await t.sql.query(`SELECT count(*)::int AS n FROM ${LIVE_IDS_TABLE}`)).rows[0].n).toBe(40);
+    expect((await admin('ssoSessions?username=user3')).activeSsoSessions).toHaveLength(2);
+  });
 });
