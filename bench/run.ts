@@ -18,7 +18,7 @@
  * filtered listing and the summaries), BENCH_ONLY=console-pages (seed, then every admin console page),
  * BENCH_ONLY=scrape (seed, then Prometheus scrapes over it),
  * BENCH_ONLY=hot-paths (the validation and SSO re-entry pairs only: a change's cost on them),
- * BENCH_ONLY=admin-listing (seed, then the unfiltered listing: one user's sessions, pages, a walk along next).
+ * BENCH_ONLY=admin-listing (seed, then the unfiltered listing: one user's sessions, pages, a walk along next),
  * BENCH_ONLY=flat (validation, SSO re-entry and the admin listing at BENCH_FLAT_FROM tickets, then grown to
  * BENCH_FLAT_TO: 100k → 10M by default, about 8 GB of disk; quick: BENCH_FLAT_TO=1000000),
  * BENCH_ONLY=cold-start (node dist/src/main.js with its embedded Postgres, and npm start with DATABASE_URL).
