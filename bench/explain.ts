@@ -3,6 +3,7 @@
  * back. The only file of the bench that imports the product's SQL text.
  */
 import type { Client } from 'pg';
+import { claimDueSql } from '../src/tickets/logout/single-logout-outbox';
 import { CLAIM_EXPIRED_SESSIONS_SQL, REMOVE_SESSION_ROWS_SQL } from '../src/tickets/ticket-statements';
 
 /** The plan of `text` and where its time goes; only the plan lines matching `filter` are printed. */
@@ -47,3 +48,8 @@ export const LISTING_PAGE_SQL = `SELECT t.id, t.principal, t.created_at, t.last_
          FROM tickets t
         WHERE t.type = 'TGT' AND t.expires_at > $1 AND t.id > $2 AND ($3::text IS NULL OR t.principal_key = $3::text)
         ORDER BY t.id LIMIT $4`;
+
+/** A delivery claim of 20 logout requests (rolled back), e.g. halfway through a mass expiry's backlog. */
+export async function explainDeliveryClaim(sql: Client, label: string): Promise<void> {
+  await explain(sql, `delivery claim of 20 logout requests, ${label}`, claimDueSql(false), [new Date(), 20]);
+}
