@@ -3,6 +3,7 @@
  * back. The only file of the bench that imports the product's SQL text.
  */
 import type { Client } from 'pg';
+import { claimDueSql } from '../src/tickets/logout/single-logout-outbox';
 import { CLAIM_EXPIRED_SESSIONS_SQL, LIST_SESSIONS_SQL, REMOVE_SESSION_ROWS_SQL } from '../src/tickets/ticket-statements';
 
 /** The plan of `text` and where its time goes; only the plan lines matching `filter` are printed. */
@@ -44,3 +45,8 @@ export async function explainCleanerBatch(sql: Client, sessions: number): Promis
  * $1 now, $2 the cursor, $3 a principal key or null, $4 the page size.
  */
 export const LISTING_PAGE_SQL = LIST_SESSIONS_SQL.replace(/\$5::text/g, "'TGT'::text");
+
+/** A delivery claim of 20 logout requests (rolled back), e.g. halfway through a mass expiry's backlog. */
+export async function explainDeliveryClaim(sql: Client, label: string): Promise<void> {
+  await explain(sql, `delivery claim of 20 logout requests, ${label}`, claimDueSql(false), [new Date(), 20]);
+}

@@ -26,7 +26,7 @@
 import 'reflect-metadata';
 import { BenchContext, closeBench, openBench } from './context';
 import { explain, explainCleanerBatch, LISTING_PAGE_SQL } from './explain';
-import { coldStartGoalRows, consolePageGoalRows, Figures, flatGoalRows, GoalRow, goalRows, mfaGoalRows, scrapeGoalRows, sessionFilterGoalRows } from './goals';
+import { cleanerGoalRows, coldStartGoalRows, consolePageGoalRows, Figures, flatGoalRows, GoalRow, goalRows, mfaGoalRows, scrapeGoalRows, sessionFilterGoalRows } from './goals';
 import { BENCH_TABLE, load, log } from './lib';
 import { describe } from './measure';
 import { startNode } from './nodes';
@@ -160,7 +160,15 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     await warm.stop();
     return coldStartGoalRows(await coldStartStep(ctx, warm.readyMs, first.readyMs), warm.readyMs);
   }
-  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths, rss, admin-listing, password-login, flat, cold-start`);
+  if (step === 'cleaner') {
+    // Seed, the ceilings, then the cleaner on two nodes; the validation load is BENCH_CLEAN_LOAD ×
+    // BENCH_G1_RPS (the /p3/serviceValidate rate the full bench measures first; default 2,000/s).
+    const size = await migratedAndSeeded(ctx);
+    if (settings.explain) await explainCleanerBatch(ctx.sql, Number(settings.cleanerBatch ?? 1000));
+    const ceilings = await cleanerCeilingStep(ctx);
+    return cleanerGoalRows(await cleanerStep(ctx, Number(process.env.BENCH_G1_RPS ?? 2000), size), ceilings, settings.liveTickets);
+  }
+  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths, rss, admin-listing, password-login, flat, cold-start, cleaner`);
   const m = await mfaLoginStep(ctx);
   console.log('\nMulti-factor login (CPU per login from /proc: server process vs all Postgres processes):\n');
   for (const r of [m.password, m.mfa]) console.log(`  ${describeLogins(r)}`);

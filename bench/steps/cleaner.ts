@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
 import type { BenchContext } from '../context';
 import { hrMicros, summariseProfile } from '../cpu-profile';
+import { explainDeliveryClaim } from '../explain';
 import { cannon, Cannon, CpuMeter, CpuSplit, f0, log, pct, rssMb, sleep } from '../lib';
 import { Node, startNode } from '../nodes';
 import { LIVE_IDS_TABLE, seedServiceTickets } from '../seed';
@@ -32,7 +33,12 @@ export interface CleanerFigures {
   queuedSessions: number;
   duplicated: number;
   expiredSessions: number;
+  /** Max RSS of either node from the clean's start until its logout requests were delivered (or the timeout). */
   rssMaxMb: number;
+  /** EXPIRED logout requests queued, delivered to the sink, and when the last was (seconds after the clean began). */
+  queuedRequests: number;
+  delivered: number;
+  deliverySeconds: number;
 }
 
 const deadlockCount = async (sql: Client) =>
@@ -45,6 +51,7 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
   const cleanPool = await seedServiceTickets(sql, ctx.service, Math.ceil(Math.max(30_000, 3000 * (warmup + duration + 30))), 1000);
   await sql.query('ANALYZE tickets');
   const deadlocks0 = await deadlockCount(sql);
+  const received0 = await sinkReceived(ctx);
   const expiredBefore = size.expired;
   const startDelay = warmup + duration + 4;
   const cleanRate = cleanLoad === 'max' ? 0 : Math.max(1, Math.round((Number(cleanLoad) * validationRps) / 2));
@@ -95,10 +102,18 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
   let cleanStart = 0;
   let cleanEnd = 0;
   let rssMax = 0;
+  // Each node's RSS before the clean, at its end, and its max through the delivery (B runs under --cpu-prof with BENCH_CLEAN_PROF).
+  const rssOf: Record<string, { before: number; cleaned: number; max: number }> = { B: { before: 0, cleaned: 0, max: 0 }, C: { before: 0, cleaned: 0, max: 0 } };
   const meter = new CpuMeter([b.pid, c.pid], ctx.postmasterPid);
   const deadline = ready + cleanTimeout * 1000;
   while (performance.now() < deadline) {
     rssMax = Math.max(rssMax, rssMb(b.pid), rssMb(c.pid));
+    for (const n of [b, c]) {
+      const r = rssMb(n.pid);
+      rssOf[n.name].max = Math.max(rssOf[n.name].max, r);
+      if (!cleanStart) rssOf[n.name].before = r;
+      else rssOf[n.name].cleaned = r;
+    }
     if (!cleanStart) {
       const { rows: act } = await sql.query(
         `SELECT count(*)::int AS n FROM pg_stat_activity
@@ -143,13 +158,53 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
   if (baseline.length < 1000) log('WARNING: short baseline window (the machine is slow or the cleaner started early)');
   if (cursor.next > cleanPool.length) log(`WARNING: the ST pool (${cleanPool.length}) ran out during the clean; reused tickets count as failures`);
 
+  // Both nodes deliver what they queued: RSS is watched until the sink has every request.
+  await resetStatements();
+  const delivery = await awaitDelivery(ctx, [b, c], received0, cleanStart || deadline, deadline + cleanTimeout * 1000);
+  await topStatements('while delivering the rest of the logout requests (no load)', 6);
+  rssMax = Math.max(rssMax, delivery.rssMax);
+  for (const n of [b, c]) rssOf[n.name].max = Math.max(rssOf[n.name].max, delivery.rssOf[n.name] ?? 0);
+  log(`cleaner: ${f0(delivery.delivered)} of ${f0(delivery.queued)} logout requests delivered ${delivery.seconds.toFixed(1)} s after the clean began; RSS max ${rssMax.toFixed(0)} MB; ` +
+    Object.entries(rssOf).map(([k, v]) => `node ${k}: ${f0(v.before)} MB before the clean, ${f0(v.cleaned)} MB at its end, max ${f0(v.max)} MB`).join('; '));
   // Give the runs under way on both nodes a moment to finish, then count.
   await sleep(1500);
   const after = await afterTheClean(ctx, [b, c], deadlocks0, rssMax);
   await Promise.all(ctx.nodes.map((n) => n.stop()));
   ctx.nodes.length = 0;
   if (settings.cleanProfile && cleanStart && cleanEnd) summariseProfile(cleanProfDir, [hrMicros(cleanStart), hrMicros(cleanEnd)], 'node B while cleaning', true);
-  return { expiredBefore, cleanSeconds, rowsPerSecond, loadRate: 2 * cleanRate, baseP99, duringP99, rssMaxMb: rssMax, ...after };
+  return {
+    expiredBefore, cleanSeconds, rowsPerSecond, loadRate: 2 * cleanRate, baseP99, duringP99, rssMaxMb: rssMax, ...after,
+    queuedRequests: delivery.queued, delivered: delivery.delivered, deliverySeconds: delivery.seconds,
+  };
+}
+
+/** Samples the nodes' RSS until the sink received every EXPIRED logout request queued (or `until`). */
+const sinkReceived = async (ctx: BenchContext) => ((await (await fetch(`http://127.0.0.1:${ctx.sink.port}/stats`)).json()) as { received: number }).received;
+
+async function awaitDelivery(ctx: BenchContext, nodes: Node[], received0: number, from: number, until: number) {
+  let rssMax = 0;
+  const rssOf: Record<string, number> = {};
+  let explained = false;
+  let delivered = 0;
+  let queued = 0;
+  for (let k = 0; performance.now() < until; k++) {
+    for (const n of nodes) {
+      const r = rssMb(n.pid);
+      rssMax = Math.max(rssMax, r);
+      rssOf[n.name] = Math.max(rssOf[n.name] ?? 0, r);
+    }
+    if (k % 5 === 0) {
+      queued = Number((await ctx.sql.query(`SELECT count(*)::int AS n FROM slo_outbox WHERE reason = 'EXPIRED' AND kind = 'LOGOUT'`)).rows[0].n);
+      delivered = (await sinkReceived(ctx)) - received0;
+      if (delivered >= queued) break;
+      if (!explained && settings.explain && delivered >= queued / 2) {
+        explained = true;
+        await explainDeliveryClaim(ctx.sql, `${f0(delivered)} of ${f0(queued)} delivered`);
+      }
+    }
+    await sleep(100);
+  }
+  return { rssMax, rssOf, delivered, queued, seconds: (performance.now() - from) / 1000 };
 }
 
 const cores = (cpu: CpuSplit) =>

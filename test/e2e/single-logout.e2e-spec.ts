@@ -3,6 +3,8 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo } from 'node:net';
 import { inflateRawSync } from 'node:zlib';
+import { Sql } from '../../src/database/sql';
+import { SingleLogoutOutbox } from '../../src/tickets/logout/single-logout-outbox';
 import { SingleLogoutDelivery } from '../../src/tickets/logout/single-logout.delivery';
 import { Browser, executionOf, setCookies, ticketOf } from '../helpers/browser';
 import { selfSigned } from '../helpers/certificates';
@@ -268,6 +270,76 @@ describe('single logout survives the node that queued it', () => {
       await cap.close();
     }
   });
+});
+
+describe('single logout delivery of a backlog', () => {
+  it('a pass goes on claiming while claims come back full: a backlog goes MAX_INFLIGHT (100) at a time, not one claim (20) per pass', async () => {
+    const cap = await captureServer();
+    const services = [
+      { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'a', serviceId: `^http://127\\.0\\.0\\.1:${cap.port}/.*` },
+    ];
+    const node = await startTestApp({ services, env: { CAS_SLO_DISABLED: 'false' } });
+    try {
+      // 150 expired sessions' requests, as a cleaner batch queues them.
+      const outbox = node.app.get(SingleLogoutOutbox);
+      await node.app.get(Sql).transaction((tx) =>
+        outbox.enqueue(tx, 'EXPIRED', Array.from({ length: 150 }, (_, i) => ({
+          id: `LR-backlog${String(i).padStart(20, '0')}`, sessionId: `TGT-backlog-${i}`, ticketId: `ST-backlog-${i}`, principal: 'casuser',
+          service: `http://127.0.0.1:${cap.port}/app`, logoutUrl: `http://127.0.0.1:${cap.port}/app`, issuedAt: node.clock.now(), channel: 'BACK_CHANNEL' as const,
+        }))),
+      );
+      // One pass: it claims until it has 100 in flight (the old code claimed 20, the rest waited for the next passes, one a second).
+      await node.app.get(SingleLogoutDelivery).kick();
+      expect(cap.captured.length).toBeGreaterThanOrEqual(100);
+      // The slots its deliveries freed were filled at once: the rest go with no further pass.
+      await eventually(async () => (await node.sql.query(`SELECT count(*)::int AS n FROM slo_outbox WHERE status = 'SUCCESS'`)).rows[0].n, (n) => n === 150);
+      expect(new Set(cap.captured.map((c) => new URLSearchParams(c.body).get('logoutRequest'))).size).toBe(150);
+    } finally {
+      await node.close();
+      await cap.close();
+    }
+  });
+});
+
+describe('single logout delivery with every slot taken', () => {
+  it('a pass that finds no room (100 requests in flight to a service that does not answer) leaves the next passes free to claim', async () => {
+    const cap = await captureServer();
+    const services = [
+      { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'a', serviceId: `^http://127\\.0\\.0\\.1:${cap.port}/.*` },
+    ];
+    const node = await startTestApp({ services, env: { CAS_SLO_DISABLED: 'false' } });
+    const outbox = node.app.get(SingleLogoutOutbox);
+    const delivery = node.app.get(SingleLogoutDelivery);
+    const enqueue = (n: number, path: string) =>
+      node.app.get(Sql).transaction((tx) =>
+        outbox.enqueue(tx, 'EXPIRED', Array.from({ length: n }, (_, i) => ({
+          id: `LR-${path}${String(i).padStart(24, '0')}`, sessionId: `TGT-${path}-${i}`, ticketId: `ST-${path}-${i}`, principal: 'casuser',
+          service: `http://127.0.0.1:${cap.port}/${path}`, logoutUrl: `http://127.0.0.1:${cap.port}/${path}`, issuedAt: node.clock.now(), channel: 'BACK_CHANNEL' as const,
+        }))),
+      );
+    try {
+      // 100 requests held by a service that answers only when released: every slot is taken.
+      await enqueue(100, 'slow');
+      for (let k = 1; cap.captured.length < 100; k++) {
+        void delivery.kick();
+        await eventually(async () => cap.captured.length, (n) => n >= Math.min(100, 20 * k));
+      }
+      // A request queued now, and a pass that finds no room for it.
+      await enqueue(1, 'app');
+      void delivery.kick();
+      cap.release();
+      // The held ones answered, their slots free again: the request is delivered (the old code's
+      // pass with no room left the node believing a pass was still under way, and it sent nothing more).
+      await eventually(async () => (await node.sql.query(`SELECT count(*)::int AS n FROM slo_outbox WHERE status = 'SUCCESS'`)).rows[0].n, (n) => n === 100);
+      await eventually(async () => {
+        await delivery.kick();
+        return cap.captured.filter((c) => c.path === '/app').length;
+      }, (n) => n === 1);
+    } finally {
+      await node.close();
+      await cap.close();
+    }
+  }, 20_000);
 });
 
 describe('single logout delivery over the wire', () => {

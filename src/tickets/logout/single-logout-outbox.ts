@@ -72,6 +72,14 @@ const CLAIM_SECONDS = 30;
 /** The backlog is counted up to this: beyond it, the exact number tells an operator nothing more. */
 export const BACKLOG_CAP = 10_000;
 
+/** Claims up to $2 requests due at $1 (bench/explain.ts shows its plan while a backlog is delivered). */
+export const claimDueSql = (onlyEvents: boolean) => `UPDATE slo_outbox SET status = 'SENDING', attempts = attempts + 1, claimed_until = $1::timestamptz + make_interval(secs => ${CLAIM_SECONDS})
+        WHERE id IN (
+          SELECT id FROM slo_outbox
+           WHERE ((status = 'PENDING' AND next_attempt_at <= $1) OR (status = 'SENDING' AND claimed_until < $1))${onlyEvents ? ` AND kind = 'SET'` : ''}
+           ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+        RETURNING id, kind, logout_url, message, principal, ticket_id, created_at, attempts`;
+
 /** The `slo_outbox` table: the only SQL on it. */
 @Injectable()
 export class SingleLogoutOutbox {
@@ -153,12 +161,7 @@ export class SingleLogoutOutbox {
   async claimDue(limit: number, onlyEvents = false): Promise<ClaimedRequest[]> {
     const now = this.clock.now();
     const rows = await this.sql.rows<{ id: string; kind: OutboxKind; logout_url: string; message: string | null; principal: string; ticket_id: string; created_at: Date; attempts: number }>(
-      `UPDATE slo_outbox SET status = 'SENDING', attempts = attempts + 1, claimed_until = $1::timestamptz + make_interval(secs => ${CLAIM_SECONDS})
-        WHERE id IN (
-          SELECT id FROM slo_outbox
-           WHERE ((status = 'PENDING' AND next_attempt_at <= $1) OR (status = 'SENDING' AND claimed_until < $1))${onlyEvents ? ` AND kind = 'SET'` : ''}
-           ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-        RETURNING id, kind, logout_url, message, principal, ticket_id, created_at, attempts`,
+      claimDueSql(onlyEvents),
       [now, limit],
     );
     return rows.map((r) => ({
