@@ -2,7 +2,8 @@
  * Loaded into a node by the bench only (`node -r dist-bench/bench/memory-probe.js`, BENCH_ONLY=rss):
  * samples process.memoryUsage() and V8's new space every 100 ms and keeps the sample taken at the
  * highest RSS; on SIGUSR2 it writes that sample and the current one to MEMORY_PROBE_FILE as JSON
- * and starts over. Nothing of it is in the product: the bench reads a node's memory as /proc does,
+ * and starts over; with --expose-gc (BENCH_RSS_NODE_FLAGS) also heapUsed after a full collection, which tells
+ * live objects (a leak would stay) from garbage V8 has not collected yet. Nothing of it is in the product: the bench reads a node's memory as /proc does,
  * and this says how much of it is V8's heap, buffers, or native memory outside them.
  */
 import { writeFileSync } from 'node:fs';
@@ -22,7 +23,13 @@ if (file) {
   }, 100).unref();
   process.on('SIGUSR2', () => {
     const now = sample();
-    writeFileSync(file, JSON.stringify({ peak: peak.rss > now.rss ? peak : now, now }));
+    const gc = (globalThis as { gc?: () => void }).gc;
+    let heapUsedAfterGc: number | undefined;
+    if (gc) {
+      gc();
+      heapUsedAfterGc = process.memoryUsage().heapUsed;
+    }
+    writeFileSync(file, JSON.stringify({ peak: peak.rss > now.rss ? peak : now, now, heapUsedAfterGc }));
     peak = now;
   });
 }

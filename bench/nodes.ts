@@ -41,7 +41,15 @@ export interface Node {
 }
 
 /**
- * The real server, `node dist/src/main.js`, as a child process logging to `dir`/`name`.log, with
+ * The node flags the server ships with: package.json's start and the Dockerfile's CMD pass the same
+ * (test/scripts/start-flags.spec.ts holds the three together). A young generation of 2 × 8 MB
+ * instead of V8's 2 × 16 MB: RSS under validation 222/177 → 144/144 MB, under password login
+ * 285/234 → 180 MB, for about 5 % of validation throughput (BENCH_ONLY=rss, ABBA, docs/benchmarks.md).
+ */
+export const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=8'];
+
+/**
+ * The real server, `node dist/src/main.js` with SHIPPED_NODE_FLAGS, as a child process logging to `dir`/`name`.log, with
  * the bench's services, admin token and keys; `extra` env on top (DATABASE_URL, cleaner settings).
  * Resolves at its first 200 on /cas/login.
  */
@@ -53,7 +61,8 @@ export async function startNode(name: string, dir: string, extra: Record<string,
   const childEnv: Record<string, string | undefined> = { ...process.env };
   for (const k of Object.keys(childEnv)) if (/^(CAS_|AUTHN_|ARGON2_|TICKET_|DATABASE_URL|PORT$|LOG_LEVEL)/.test(k)) delete childEnv[k];
   const t0 = performance.now();
-  const proc = spawn(process.execPath, [...nodeFlags, join(ROOT, 'dist/src/main.js')], {
+  // `nodeFlags` after the shipped ones: a later V8 flag wins (BENCH_RSS_NODE_FLAGS compares sizes).
+  const proc = spawn(process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeFlags, join(ROOT, 'dist/src/main.js')], {
     env: {
       ...childEnv,
       PORT: String(port),

@@ -6,8 +6,8 @@
  * node's largest anonymous mappings from /proc/<pid>/smaps (V8 pages are 256 KiB pieces; glibc's
  * thread arenas are 64 MiB reservations; argon2id's 19 MiB blocks show as such when mmapped).
  *
- * BENCH_RSS_NODE_FLAGS: node flag sets to compare, separated by `|` (an empty set is the default),
- * e.g. `|--max-semi-space-size=8`: the whole sequence on a fresh node A for each, back to back.
+ * BENCH_RSS_NODE_FLAGS: node flag sets to compare, separated by `|` (an empty set is the shipped flags alone, bench/nodes.ts SHIPPED_NODE_FLAGS; `--max-semi-space-size=16` is V8's own default),
+ * e.g. `--max-semi-space-size=16|`: the whole sequence on a fresh node A for each, back to back.
  */
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,7 +59,7 @@ async function breakdown(a: Node, probeFile: string, label: string): Promise<voi
   if (existsSync(probeFile)) unlinkSync(probeFile);
   a.proc.kill('SIGUSR2');
   for (let i = 0; i < 50 && !existsSync(probeFile); i++) await sleep(20);
-  const { peak } = JSON.parse(readFileSync(probeFile, 'utf8')) as { peak: Record<string, number> & { spacesKb: Record<string, number> } };
+  const { peak, heapUsedAfterGc } = JSON.parse(readFileSync(probeFile, 'utf8')) as { peak: Record<string, number> & { spacesKb: Record<string, number> }; heapUsedAfterGc?: number };
   const status = readFileSync(`/proc/${a.pid}/status`, 'utf8');
   const field = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
   const heapOutside = peak.rss - peak.heapTotal - peak.arrayBuffers;
@@ -67,7 +67,7 @@ async function breakdown(a: Node, probeFile: string, label: string): Promise<voi
     `memory, ${label}, at the highest RSS: rss ${mb(peak.rss)} MB = V8 heap ${mb(peak.heapTotal)} MB (used ${mb(peak.heapUsed)}, new space ${(peak.spacesKb.new_space / 1024).toFixed(0)} MB, ` +
       `old ${(peak.spacesKb.old_space / 1024).toFixed(0)} MB, code ${(peak.spacesKb.code_space / 1024).toFixed(0)} MB, large objects ${(peak.spacesKb.large_object_space / 1024).toFixed(0)} MB) ` +
       `+ array buffers ${mb(peak.arrayBuffers)} MB (external ${mb(peak.external)}) + the rest (native: code, libraries, malloc) ${mb(heapOutside)} MB; ` +
-      `now: RSS ${(field('VmRSS') / 1024).toFixed(0)} MB (anonymous ${(field('RssAnon') / 1024).toFixed(0)}, files ${(field('RssFile') / 1024).toFixed(0)}), ${field('Threads')} threads`,
+      `${heapUsedAfterGc === undefined ? '' : `heap used after a full GC ${mb(heapUsedAfterGc)} MB; `}now: RSS ${(field('VmRSS') / 1024).toFixed(0)} MB (anonymous ${(field('RssAnon') / 1024).toFixed(0)}, files ${(field('RssFile') / 1024).toFixed(0)}), ${field('Threads')} threads`,
   );
   log(`  largest anonymous mappings now (size → resident, MB): ${largestMappings(a.pid).join(', ')}`);
 }
