@@ -97,7 +97,8 @@ async function loginOnce(base: string, username: string, password: string): Prom
   return { status: res.status, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
 }
 
-async function measureServer(): Promise<void> {
+/** A work directory (readable by the embedded Postgres's user) with the one registered service both modes log in to. */
+function benchDirWithApp(): string {
   const dir = mkdtempSync(join(tmpdir(), 'cas-bench-'));
   chmodSync(dir, 0o755);
   mkdirSync(join(dir, 'services'));
@@ -105,6 +106,11 @@ async function measureServer(): Promise<void> {
     join(dir, 'services', 'app.json'),
     JSON.stringify({ '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'App', serviceId: '^https://app\\.example\\.org/.*' }),
   );
+  return dir;
+}
+
+async function measureServer(): Promise<void> {
+  const dir = benchDirWithApp();
   const child = fork(__filename, ['serve'], { env: { ...process.env, BENCH_DIR: dir } });
   const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
   const base = `http://127.0.0.1:${port}`;
@@ -156,13 +162,7 @@ const DB_PASSWORD = 'Mellon-of-the-users-table';
 const LOGINS = 100;
 
 async function countStatements(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'cas-bench-'));
-  chmodSync(dir, 0o755);
-  mkdirSync(join(dir, 'services'));
-  writeFileSync(
-    join(dir, 'services', 'app.json'),
-    JSON.stringify({ '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'App', serviceId: '^https://app\\.example\\.org/.*' }),
-  );
+  const dir = benchDirWithApp();
   const db = await benchDatabase(dir, PRODUCTION_FLAGS);
   const pgss = new Client({ connectionString: db.url });
   await pgss.connect();
