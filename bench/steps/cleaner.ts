@@ -47,14 +47,16 @@ const deadlockCount = async (sql: Client) =>
 export async function cleanerStep(ctx: BenchContext, validationRps: number, size: TableSize): Promise<CleanerFigures> {
   const { sql } = ctx;
   const { warmup, duration, cleanTimeout, cleanLoad, cleanerBatch } = settings;
-  // Its STs are issued last: they live 300 s.
-  const cleanPool = await seedServiceTickets(sql, ctx.service, Math.ceil(Math.max(30_000, 3000 * (warmup + duration + 30))), 1000);
+  const startDelay = warmup + duration + 4;
+  const cleanRate = cleanLoad === 'max' ? 0 : Math.max(1, Math.round((Number(cleanLoad) * validationRps) / 2));
+  // Its STs are issued last: they live 300 s. Enough for the rate-limited load on both nodes until
+  // the timeout (the old 3,000 × 43 ran out 110 s into a clean, and the reused ones were refused).
+  const poolSize = Math.ceil(Math.max(30_000, 3000 * (warmup + duration + 30), 2 * cleanRate * (startDelay + cleanTimeout)));
+  const cleanPool = await seedServiceTickets(sql, ctx.service, poolSize, 1000);
   await sql.query('ANALYZE tickets');
   const deadlocks0 = await deadlockCount(sql);
   const received0 = await sinkReceived(ctx);
   const expiredBefore = size.expired;
-  const startDelay = warmup + duration + 4;
-  const cleanRate = cleanLoad === 'max' ? 0 : Math.max(1, Math.round((Number(cleanLoad) * validationRps) / 2));
   const loadLabel = cleanRate ? `${f0(2 * cleanRate)} validations/s (${cleanLoad} × G1)` : 'validations closed-loop at saturation';
   log(`cleaner: nodes B and C, cleaner every 1 s from ${startDelay} s after boot, batch ${cleanerBatch ?? 'default (1000)'} sessions; ${loadLabel} on both meanwhile`);
   const cleanerEnv = {
