@@ -46,7 +46,7 @@ import { preIssue } from './steps/pre-issue';
 import { addOrigins, sessionFiltersStep } from './steps/session-filters';
 import { rssStep } from './steps/rss';
 import { scrapeStep } from './steps/scrape';
-import { ssoStep } from './steps/sso';
+import { profileSso, ssoStep } from './steps/sso';
 import { seedTickets, type TableSize } from './steps/tickets';
 import { profileValidation, validationStep } from './steps/validation';
 
@@ -124,6 +124,7 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     const { c2, g2 } = await ssoStep(ctx, a, issued.tgcs);
     await a.stop();
     ctx.nodes.length = 0;
+    if (settings.cpuProfile) await profileSso(ctx, issued.tgcs);
     console.log('\nValidation and SSO re-entry, in pairs:\n');
     for (const r of [c1, g1, c2, g2]) console.log(`  ${describe(r)}`);
     return [];
