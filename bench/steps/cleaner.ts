@@ -119,7 +119,7 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
     if (!cleanStart) {
       const { rows: act } = await sql.query(
         `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> pg_backend_pid() AND (query LIKE '%WITH victims AS%' OR query LIKE '%INSERT INTO slo_outbox%')`,
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND (query LIKE '%WITH victims AS%' OR query LIKE '%INSERT INTO slo_outbox%' OR query LIKE 'SELECT id FROM tickets WHERE type = ''TGT'' AND expires_at <= $1%')`,
       );
       if (act[0].n > 0) {
         cleanStart = performance.now();
@@ -227,6 +227,9 @@ async function afterTheClean(ctx: BenchContext, nodes: Node[], deadlocks0: numbe
            (SELECT count(*)::int FROM (SELECT 1 FROM slo_outbox GROUP BY session_id, service HAVING count(*) > 1) d) AS duplicated
       FROM slo_outbox WHERE reason = 'EXPIRED'`)).rows[0];
   const expiredSessions = Math.round(settings.tickets / 5);
+  // Whether the delivery's outcome records rewrote the history rows in place (HOT) or as new versions with new index entries.
+  const hot = (await sql.query(`SELECT n_tup_upd::bigint AS upd, n_tup_hot_upd::bigint AS hot FROM pg_stat_user_tables WHERE relname = 'session_history'`)).rows[0];
+  log(`cleaner: session_history updates ${f0(Number(hot.upd))}, HOT ${f0(Number(hot.hot))} (pg_stat_user_tables, whole run)`);
   const sinkStats = (await (await fetch(`http://127.0.0.1:${ctx.sink.port}/stats`)).json()) as { received: number; distinct: number; duplicates: number };
   log(`cleaner: sessions ended per node ${perNode.map(f0).join(' + ')} = ${f0(perNode.reduce((x, y) => x + y, 0))} (expected ${f0(expiredSessions)}); ` +
     `deadlocks ${deadlocks} (pg_stat_database), ${deadlockLines} deadlock lines and ${errorLines} "stopped early" in node logs; live rows deleted ${liveDeleted}; expired rows left ${expiredLeft}; ` +
