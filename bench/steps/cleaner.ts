@@ -3,7 +3,7 @@
  * it does to the validations' p99 meanwhile, and whether it stayed correct (no deadlock, no live
  * row deleted, every expired session's logout queued once).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
@@ -69,8 +69,12 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
     ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('TICKET_REGISTRY_CLEANER_') && e[1] !== undefined)),
   };
   const cleanProfDir = join(ctx.dir, 'prof-clean');
+  const probeFile = join(ctx.dir, 'memory-probe-clean.json');
   const [b, c] = await Promise.all([
-    startNode('B', ctx.dir, cleanerEnv, settings.cleanProfile ? ['--cpu-prof', '--cpu-prof-dir', cleanProfDir] : []),
+    // B carries the memory probe (bench/memory-probe.ts): where its RSS goes at its peak, in each phase.
+    startNode('B', ctx.dir, { ...cleanerEnv, MEMORY_PROBE_FILE: probeFile }, [
+      ...(settings.cleanProfile ? ['--cpu-prof', '--cpu-prof-dir', cleanProfDir] : []), '-r', join(__dirname, '..', 'memory-probe.js'),
+    ]),
     // BENCH_CLEAN_NODES=1: C serves validations only (to tell the cleaner's effect on its own
     // node from its effect through the shared database and CPU).
     startNode('C', ctx.dir, settings.oneCleaner ? { ...cleanerEnv, CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false' } : cleanerEnv),
@@ -122,6 +126,7 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
           WHERE datname = current_database() AND pid <> pg_backend_pid() AND (query LIKE '%WITH victims AS%' OR query LIKE '%INSERT INTO slo_outbox%' OR query LIKE 'SELECT id FROM tickets WHERE type = ''TGT'' AND expires_at <= $1%')`,
       );
       if (act[0].n > 0) {
+        await memoryOf(b, probeFile, 'before the clean (validation load)');
         cleanStart = performance.now();
         meter.start();
         await resetStatements();
@@ -137,6 +142,7 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
     await sleep(cleanStart ? 100 : 50);
   }
   const cleanCpu = cleanStart ? meter.stop() : null;
+  await memoryOf(b, probeFile, 'during the clean');
   if (cleanEnd) await topStatements('while cleaning (validations on 2 nodes + both cleaners)', 8);
   await sleep(1000);
   instances.forEach((i) => i.stop());
@@ -164,6 +170,7 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
   await resetStatements();
   const delivery = await awaitDelivery(ctx, [b, c], received0, cleanStart || deadline, deadline + cleanTimeout * 1000);
   await topStatements('while delivering the rest of the logout requests (no load)', 6);
+  await memoryOf(b, probeFile, 'delivering the rest of the logout requests');
   rssMax = Math.max(rssMax, delivery.rssMax);
   for (const n of [b, c]) rssOf[n.name].max = Math.max(rssOf[n.name].max, delivery.rssOf[n.name] ?? 0);
   log(`cleaner: ${f0(delivery.delivered)} of ${f0(delivery.queued)} logout requests delivered ${delivery.seconds.toFixed(1)} s after the clean began; RSS max ${rssMax.toFixed(0)} MB; ` +
@@ -178,6 +185,19 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
     expiredBefore, cleanSeconds, rowsPerSecond, loadRate: 2 * cleanRate, baseP99, duringP99, rssMaxMb: rssMax, ...after,
     queuedRequests: delivery.queued, delivered: delivery.delivered, deliverySeconds: delivery.seconds,
   };
+}
+
+/** The probe's sample at node B's highest RSS since the last call: V8's heap (by space), buffers, the rest. */
+async function memoryOf(n: Node, probeFile: string, label: string): Promise<void> {
+  if (existsSync(probeFile)) unlinkSync(probeFile);
+  n.proc.kill('SIGUSR2');
+  for (let i = 0; i < 50 && !existsSync(probeFile); i++) await sleep(20);
+  if (!existsSync(probeFile)) return log(`memory of node B, ${label}: no probe sample`);
+  const { peak } = JSON.parse(readFileSync(probeFile, 'utf8')) as { peak: Record<string, number> & { spacesKb: Record<string, number> } };
+  const mb = (x: number) => (x / 1048576).toFixed(0);
+  const sp = (k: string) => ((peak.spacesKb[k] ?? 0) / 1024).toFixed(0);
+  log(`memory of node B, ${label}, at its highest RSS: rss ${mb(peak.rss)} MB = V8 heap ${mb(peak.heapTotal)} MB (used ${mb(peak.heapUsed)}; new ${sp('new_space')}, old ${sp('old_space')}, ` +
+    `code ${sp('code_space')}, large objects ${sp('large_object_space')}) + array buffers ${mb(peak.arrayBuffers)} MB (external ${mb(peak.external)}) + the rest (native) ${mb(peak.rss - peak.heapTotal - peak.arrayBuffers)} MB`);
 }
 
 /** Samples the nodes' RSS until the sink received every EXPIRED logout request queued (or `until`). */
