@@ -107,6 +107,8 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
   );
   let cleanStart = 0;
   let cleanEnd = 0;
+  let wal0: WalStats | null = null;
+  const validationWaits = new Map<string, number>();
   let rssMax = 0;
   // Each node's RSS before the clean, at its end, and its max through the delivery (B runs under --cpu-prof with BENCH_CLEAN_PROF).
   const rssOf: Record<string, { before: number; cleaned: number; max: number }> = { B: { before: 0, cleaned: 0, max: 0 }, C: { before: 0, cleaned: 0, max: 0 } };
@@ -128,11 +130,18 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
       if (act[0].n > 0) {
         await memoryOf(b, probeFile, 'before the clean (validation load)');
         cleanStart = performance.now();
+        wal0 = await walStats(sql);
         meter.start();
         await resetStatements();
         log('cleaner started');
       }
     } else {
+      // What the validations' backends wait for while the cleaners run (a sample every 100 ms).
+      const { rows: waits } = await sql.query(
+        `SELECT COALESCE(wait_event_type || ':' || wait_event, 'CPU') AS w, count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE 'WITH last_use AS%' GROUP BY 1`,
+      );
+      for (const w of waits) validationWaits.set(w.w, (validationWaits.get(w.w) ?? 0) + w.n);
       const { rows: left } = await sql.query(`SELECT EXISTS (SELECT 1 FROM tickets WHERE expires_at <= now()) AS e`);
       if (!left[0].e) {
         cleanEnd = performance.now();
@@ -142,6 +151,11 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
     await sleep(cleanStart ? 100 : 50);
   }
   const cleanCpu = cleanStart ? meter.stop() : null;
+  if (wal0) {
+    const w = await walStats(sql);
+    log(`cleaner: WAL while cleaning ${((w.bytes - wal0.bytes) / 1048576).toFixed(0)} MB (${f0(w.fpi - wal0.fpi)} full-page images), ${f0(w.syncs - wal0.syncs)} WAL syncs; ` +
+      `validation backends seen active (samples every 100 ms): ${[...validationWaits].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+  }
   await memoryOf(b, probeFile, 'during the clean');
   if (cleanEnd) await topStatements('while cleaning (validations on 2 nodes + both cleaners)', 8);
   await sleep(1000);
@@ -186,6 +200,16 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
     queuedRequests: delivery.queued, delivered: delivery.delivered, deliverySeconds: delivery.seconds,
   };
 }
+
+interface WalStats {
+  bytes: number;
+  fpi: number;
+  syncs: number;
+}
+const walStats = async (sql: Client): Promise<WalStats> => {
+  const r = (await sql.query(`SELECT wal_bytes::float8 AS bytes, wal_fpi::float8 AS fpi, wal_sync::float8 AS syncs FROM pg_stat_wal`)).rows[0];
+  return { bytes: Number(r.bytes), fpi: Number(r.fpi), syncs: Number(r.syncs) };
+};
 
 /** The probe's sample at node B's highest RSS since the last call: V8's heap (by space), buffers, the rest. */
 async function memoryOf(n: Node, probeFile: string, label: string): Promise<void> {
