@@ -4,7 +4,7 @@
  */
 import type { Client } from 'pg';
 import { claimDueSql } from '../src/tickets/logout/single-logout-outbox';
-import { CLAIM_EXPIRED_SESSIONS_SQL, LIST_SESSIONS_SQL, REMOVE_SESSION_ROWS_SQL } from '../src/tickets/ticket-statements';
+import { CLAIM_EXPIRED_SESSIONS_SQL, END_EXPIRED_SESSIONS_SQL, LIST_SESSIONS_SQL, STEER_CLEANER_JOINS_SQL } from '../src/tickets/ticket-statements';
 
 /** The plan of `text` and where its time goes; only the plan lines matching `filter` are printed. */
 export async function explain(sql: Client, label: string, text: string, params: unknown[], filter = /./): Promise<void> {
@@ -21,15 +21,26 @@ export async function explain(sql: Client, label: string, text: string, params: 
   }
 }
 
-/** One cleaner batch of `sessions`, statement by statement, with the planner steering the cleaner applies. */
+/**
+ * One cleaner batch of `sessions`, statement by statement, with the planner steering the cleaner
+ * applies: the claim (locks), then the one statement that writes everything, every service
+ * answered as BACK_CHANNEL to its own URL (the bench's services are).
+ */
 export async function explainCleanerBatch(sql: Client, sessions: number): Promise<void> {
   await sql.query('BEGIN');
   try {
-    await sql.query('SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off');
-    const ids = (await sql.query(`SELECT id FROM tickets WHERE type = 'TGT' AND expires_at <= now() ORDER BY expires_at LIMIT $1`, [sessions])).rows.map((r) => r.id as string);
+    await sql.query(STEER_CLEANER_JOINS_SQL);
+    const now = new Date();
+    const ids = (await sql.query(CLAIM_EXPIRED_SESSIONS_SQL, [now, sessions])).rows.map((r) => r.id as string);
+    const { rows: svc } = await sql.query(
+      `SELECT COALESCE(jsonb_object_agg('i' || id, '{"t": "BACK_CHANNEL"}'::jsonb), '{}') AS answers FROM (SELECT DISTINCT registered_service_id AS id FROM session_services WHERE session_id = ANY($1) AND registered_service_id IS NOT NULL) x`,
+      [ids],
+    );
+    await sql.query('ROLLBACK; BEGIN');
+    await sql.query(STEER_CLEANER_JOINS_SQL);
     for (const [label, text, params] of [
-      ['claim and delete the TGTs', CLAIM_EXPIRED_SESSIONS_SQL, [new Date(), sessions]],
-      ["delete the sessions' tickets and service records", REMOVE_SESSION_ROWS_SQL, [ids]],
+      ['claim (lock) the TGTs', CLAIM_EXPIRED_SESSIONS_SQL, [now, sessions]],
+      ['delete the sessions with their tickets and service records, queue their logout requests, write their history rows', END_EXPIRED_SESSIONS_SQL, [ids, now, JSON.stringify(svc[0].answers), true, false]],
     ] as const) {
       const { rows } = await sql.query(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, [...params]);
       console.log(`#   EXPLAIN ANALYZE, cleaner batch of ${sessions} sessions, ${label} (rolled back):`);

@@ -3,7 +3,7 @@
  * it does to the validations' p99 meanwhile, and whether it stayed correct (no deadlock, no live
  * row deleted, every expired session's logout queued once).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
@@ -69,8 +69,12 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
     ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('TICKET_REGISTRY_CLEANER_') && e[1] !== undefined)),
   };
   const cleanProfDir = join(ctx.dir, 'prof-clean');
+  const probeFile = join(ctx.dir, 'memory-probe-clean.json');
   const [b, c] = await Promise.all([
-    startNode('B', ctx.dir, cleanerEnv, settings.cleanProfile ? ['--cpu-prof', '--cpu-prof-dir', cleanProfDir] : []),
+    // B carries the memory probe (bench/memory-probe.ts): where its RSS goes at its peak, in each phase.
+    startNode('B', ctx.dir, { ...cleanerEnv, MEMORY_PROBE_FILE: probeFile }, [
+      ...(settings.cleanProfile ? ['--cpu-prof', '--cpu-prof-dir', cleanProfDir] : []), '-r', join(__dirname, '..', 'memory-probe.js'),
+    ]),
     // BENCH_CLEAN_NODES=1: C serves validations only (to tell the cleaner's effect on its own
     // node from its effect through the shared database and CPU).
     startNode('C', ctx.dir, settings.oneCleaner ? { ...cleanerEnv, CAS_TICKET_REGISTRY_CLEANER_SCHEDULE_ENABLED: 'false' } : cleanerEnv),
@@ -103,6 +107,8 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
   );
   let cleanStart = 0;
   let cleanEnd = 0;
+  let wal0: WalStats | null = null;
+  const validationWaits = new Map<string, number>();
   let rssMax = 0;
   // Each node's RSS before the clean, at its end, and its max through the delivery (B runs under --cpu-prof with BENCH_CLEAN_PROF).
   const rssOf: Record<string, { before: number; cleaned: number; max: number }> = { B: { before: 0, cleaned: 0, max: 0 }, C: { before: 0, cleaned: 0, max: 0 } };
@@ -119,15 +125,23 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
     if (!cleanStart) {
       const { rows: act } = await sql.query(
         `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> pg_backend_pid() AND (query LIKE '%WITH victims AS%' OR query LIKE '%INSERT INTO slo_outbox%')`,
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND (query LIKE '%WITH victims AS%' OR query LIKE '%INSERT INTO slo_outbox%' OR query LIKE 'SELECT id FROM tickets WHERE type = ''TGT'' AND expires_at <= $1%')`,
       );
       if (act[0].n > 0) {
+        await memoryOf(b, probeFile, 'before the clean (validation load)');
         cleanStart = performance.now();
+        wal0 = await walStats(sql);
         meter.start();
         await resetStatements();
         log('cleaner started');
       }
     } else {
+      // What the validations' backends wait for while the cleaners run (a sample every 100 ms).
+      const { rows: waits } = await sql.query(
+        `SELECT COALESCE(wait_event_type || ':' || wait_event, 'CPU') AS w, count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE 'WITH last_use AS%' GROUP BY 1`,
+      );
+      for (const w of waits) validationWaits.set(w.w, (validationWaits.get(w.w) ?? 0) + w.n);
       const { rows: left } = await sql.query(`SELECT EXISTS (SELECT 1 FROM tickets WHERE expires_at <= now()) AS e`);
       if (!left[0].e) {
         cleanEnd = performance.now();
@@ -137,6 +151,12 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
     await sleep(cleanStart ? 100 : 50);
   }
   const cleanCpu = cleanStart ? meter.stop() : null;
+  if (wal0) {
+    const w = await walStats(sql);
+    log(`cleaner: WAL while cleaning ${((w.bytes - wal0.bytes) / 1048576).toFixed(0)} MB (${f0(w.fpi - wal0.fpi)} full-page images), ${f0(w.syncs - wal0.syncs)} WAL syncs; ` +
+      `validation backends seen active (samples every 100 ms): ${[...validationWaits].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+  }
+  await memoryOf(b, probeFile, 'during the clean');
   if (cleanEnd) await topStatements('while cleaning (validations on 2 nodes + both cleaners)', 8);
   await sleep(1000);
   instances.forEach((i) => i.stop());
@@ -164,6 +184,7 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
   await resetStatements();
   const delivery = await awaitDelivery(ctx, [b, c], received0, cleanStart || deadline, deadline + cleanTimeout * 1000);
   await topStatements('while delivering the rest of the logout requests (no load)', 6);
+  await memoryOf(b, probeFile, 'delivering the rest of the logout requests');
   rssMax = Math.max(rssMax, delivery.rssMax);
   for (const n of [b, c]) rssOf[n.name].max = Math.max(rssOf[n.name].max, delivery.rssOf[n.name] ?? 0);
   log(`cleaner: ${f0(delivery.delivered)} of ${f0(delivery.queued)} logout requests delivered ${delivery.seconds.toFixed(1)} s after the clean began; RSS max ${rssMax.toFixed(0)} MB; ` +
@@ -178,6 +199,29 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
     expiredBefore, cleanSeconds, rowsPerSecond, loadRate: 2 * cleanRate, baseP99, duringP99, rssMaxMb: rssMax, ...after,
     queuedRequests: delivery.queued, delivered: delivery.delivered, deliverySeconds: delivery.seconds,
   };
+}
+
+interface WalStats {
+  bytes: number;
+  fpi: number;
+  syncs: number;
+}
+const walStats = async (sql: Client): Promise<WalStats> => {
+  const r = (await sql.query(`SELECT wal_bytes::float8 AS bytes, wal_fpi::float8 AS fpi, wal_sync::float8 AS syncs FROM pg_stat_wal`)).rows[0];
+  return { bytes: Number(r.bytes), fpi: Number(r.fpi), syncs: Number(r.syncs) };
+};
+
+/** The probe's sample at node B's highest RSS since the last call: V8's heap (by space), buffers, the rest. */
+async function memoryOf(n: Node, probeFile: string, label: string): Promise<void> {
+  if (existsSync(probeFile)) unlinkSync(probeFile);
+  n.proc.kill('SIGUSR2');
+  for (let i = 0; i < 50 && !existsSync(probeFile); i++) await sleep(20);
+  if (!existsSync(probeFile)) return log(`memory of node B, ${label}: no probe sample`);
+  const { peak } = JSON.parse(readFileSync(probeFile, 'utf8')) as { peak: Record<string, number> & { spacesKb: Record<string, number> } };
+  const mb = (x: number) => (x / 1048576).toFixed(0);
+  const sp = (k: string) => ((peak.spacesKb[k] ?? 0) / 1024).toFixed(0);
+  log(`memory of node B, ${label}, at its highest RSS: rss ${mb(peak.rss)} MB = V8 heap ${mb(peak.heapTotal)} MB (used ${mb(peak.heapUsed)}; new ${sp('new_space')}, old ${sp('old_space')}, ` +
+    `code ${sp('code_space')}, large objects ${sp('large_object_space')}) + array buffers ${mb(peak.arrayBuffers)} MB (external ${mb(peak.external)}) + the rest (native) ${mb(peak.rss - peak.heapTotal - peak.arrayBuffers)} MB`);
 }
 
 /** Samples the nodes' RSS until the sink received every EXPIRED logout request queued (or `until`). */
@@ -227,6 +271,9 @@ async function afterTheClean(ctx: BenchContext, nodes: Node[], deadlocks0: numbe
            (SELECT count(*)::int FROM (SELECT 1 FROM slo_outbox GROUP BY session_id, service HAVING count(*) > 1) d) AS duplicated
       FROM slo_outbox WHERE reason = 'EXPIRED'`)).rows[0];
   const expiredSessions = Math.round(settings.tickets / 5);
+  // Whether the delivery's outcome records rewrote the history rows in place (HOT) or as new versions with new index entries.
+  const hot = (await sql.query(`SELECT n_tup_upd::bigint AS upd, n_tup_hot_upd::bigint AS hot FROM pg_stat_user_tables WHERE relname = 'session_history'`)).rows[0];
+  log(`cleaner: session_history updates ${f0(Number(hot.upd))}, HOT ${f0(Number(hot.hot))} (pg_stat_user_tables, whole run)`);
   const sinkStats = (await (await fetch(`http://127.0.0.1:${ctx.sink.port}/stats`)).json()) as { received: number; distinct: number; duplicates: number };
   log(`cleaner: sessions ended per node ${perNode.map(f0).join(' + ')} = ${f0(perNode.reduce((x, y) => x + y, 0))} (expected ${f0(expiredSessions)}); ` +
     `deadlocks ${deadlocks} (pg_stat_database), ${deadlockLines} deadlock lines and ${errorLines} "stopped early" in node logs; live rows deleted ${liveDeleted}; expired rows left ${expiredLeft}; ` +

@@ -122,8 +122,9 @@ const INSERT_HISTORY_SQL = `INSERT INTO session_history (session_id, principal, 
  * Appended by SingleLogoutOutbox.record to its UPDATE (a CTE named `done` returning id,
  * session_id, status): the requests that reached SUCCESS or FAILURE set their status in their
  * session's history row, in the same statement, so the two never disagree and it costs no round
- * trip. A request of a proxied session (no history row) or of a purged row updates nothing. The
- * containment test is ix_session_history_session's predicate: it lets the index be used.
+ * trip. A request of a proxied session (no history row) or of a purged row updates nothing. Found
+ * on ix_session_history_session, which reads session_id alone: the update of `services` stays HOT
+ * (migration 1764000032000).
  */
 export const RECORD_LOGOUT_OUTCOMES_SQL = `UPDATE session_history h
           SET services = (SELECT jsonb_agg(CASE WHEN f.outcomes ? (e->>'request_id') THEN jsonb_set(e, '{status}', f.outcomes->(e->>'request_id')) ELSE e END ORDER BY i)

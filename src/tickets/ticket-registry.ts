@@ -43,9 +43,10 @@ export interface GrantServiceTicket {
   clientIp?: string | null;
 }
 
-/** A session the cleaner ended: its TGT id, with whose it was and the services it reached. */
-export interface ExpiredSession extends EndedSessionRows {
-  id: string;
+/** A service record of an ended session that the service registry's answers given did not cover. */
+export interface UnresolvedService {
+  service: string;
+  registered_service_id: number | null;
 }
 
 /**
@@ -249,23 +250,42 @@ export class TicketRegistry {
 
   /**
    * The cleaner's batch, in the caller's transaction (run it first there: it steers the planner
-   * for the rest of it): up to `limit` sessions expired at `now` are deleted with their tickets
-   * and service records, and returned with the services each reached. The sessions are claimed
-   * FOR UPDATE SKIP LOCKED, so nodes cleaning at once take disjoint batches and a session is
-   * ended (and logged out) exactly once; a session in use right now (its row locked by a grant)
-   * is skipped and, its expiry slid, is no longer expired.
+   * for the rest of it): up to `limit` sessions expired at `now` are claimed FOR UPDATE SKIP
+   * LOCKED, so nodes cleaning at once take disjoint batches and a session is ended (and logged
+   * out) exactly once; a session in use right now (its row locked by a grant) is skipped and, its
+   * expiry slid, is no longer expired. Then one statement deletes them with their tickets and
+   * service records and writes what their end leaves (END_EXPIRED_SESSIONS_SQL: the logout
+   * requests queued and the history rows, from `services`, the service registry's answers the
+   * caller gives). A service record `services` does not answer rolls that statement back to a
+   * savepoint taken after the claim (the locks stay), `resolve` is asked for the missing answers,
+   * and it runs again. Two round trips for the writes, where a batch took thirteen.
    */
-  async endExpiredSessions(tx: Tx, now: Date, limit: number): Promise<ExpiredSession[]> {
+  async endExpiredSessions(
+    tx: Tx,
+    now: Date,
+    limit: number,
+    logout: { services: Record<string, unknown>; enabled: boolean; returnEnded: boolean; resolve: (missing: UnresolvedService[]) => Record<string, unknown> },
+  ): Promise<{ ended: number; sessions: { id: string; principal: string }[] }> {
     await tx.affected(q.STEER_CLEANER_JOINS_SQL);
-    const gone = await tx.rows<{ id: string; principal: string; snapshot: string }>(q.CLAIM_EXPIRED_SESSIONS_SQL, [now, limit]);
-    if (!gone.length) return [];
-    const reachedBySession = new Map<string, ReachedRow[]>();
-    for (const r of await this.removeSessionRows(tx, gone.map((g) => g.id))) {
-      const list = reachedBySession.get(r.session_id);
-      if (list) list.push(r);
-      else reachedBySession.set(r.session_id, [r]);
+    const claimed = await tx.rows<{ id: string }>(q.CLAIM_EXPIRED_SESSIONS_SQL, [now, limit]);
+    if (!claimed.length) return { ended: 0, sessions: [] };
+    const ids = claimed.map((c) => c.id);
+    let services = logout.services;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt === 0) await tx.affected('SAVEPOINT cleaner_batch');
+      else await tx.affected('ROLLBACK TO SAVEPOINT cleaner_batch');
+      const [r] = await tx.rows<{ sessions: number; unresolved: UnresolvedService[] | null; ended: { id: string; principal: string }[] | null }>(
+        q.END_EXPIRED_SESSIONS_SQL,
+        [ids, now, JSON.stringify(services), logout.enabled, logout.returnEnded],
+      );
+      // The claim's locks hold every session: the second run meets the same records, all answered.
+      if (r.unresolved?.length) {
+        if (attempt > 0) throw new Error('the service registry left service records of expired sessions unanswered');
+        services = { ...services, ...logout.resolve(r.unresolved) };
+        continue;
+      }
+      return { ended: r.sessions, sessions: r.ended ?? [] };
     }
-    return gone.map((g) => ({ id: g.id, principal: g.principal, reached: (reachedBySession.get(g.id) ?? []).map(toReached), snapshot: g.snapshot }));
   }
 
   /**

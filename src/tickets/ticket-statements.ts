@@ -284,20 +284,88 @@ export const SESSION_TOTALS_SQL = `SELECT (SELECT count(*) FROM tickets WHERE ty
  * whole tables and picks hash joins over sequential scans of tickets and session_services, several
  * times slower per batch than the ix_tickets_session / pk_session_services lookups it takes
  * otherwise (docs/benchmarks.md). Only the cleaner transaction's statements are steered (SET
- * LOCAL); none of them gains from a hash join.
+ * LOCAL). Sequential scans are steered off rather than hash joins: END_EXPIRED_SESSIONS_SQL joins
+ * its own CTEs (a batch's thousands of service records to its sessions) and wants a hash there.
  */
-export const STEER_CLEANER_JOINS_SQL = 'SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off';
+export const STEER_CLEANER_JOINS_SQL = 'SET LOCAL enable_seqscan = off';
 
 /**
- * The cleaner batch's claim: up to $2 sessions expired at $1, locked SKIP LOCKED and deleted,
- * ordered on the sessions-only expiry index.
+ * The cleaner batch's claim: up to $2 sessions expired at $1, locked SKIP LOCKED (ids returned),
+ * on the sessions-only expiry index. Only locked: END_EXPIRED_SESSIONS_SQL, a statement whose
+ * snapshot is taken after these locks were granted, deletes them with everything they reached
+ * (a statement that claimed and deleted in one would read the service records in a snapshot
+ * older than its locks, and an ST granted in between would be left behind, owned by no session).
  */
-export const CLAIM_EXPIRED_SESSIONS_SQL = `WITH victims AS (
-           SELECT id FROM tickets WHERE type = 'TGT' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED
-         ), gone AS (
-           DELETE FROM tickets t USING victims v WHERE t.id = v.id RETURNING t.id, t.principal, ${snapshotOf('t')}
-         )
-         SELECT id, principal, snapshot FROM gone`;
+export const CLAIM_EXPIRED_SESSIONS_SQL = `SELECT id FROM tickets WHERE type = 'TGT' AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED`;
+
+/**
+ * Everything a cleaner batch writes, in one statement, for the sessions $1 claimed (locked) by
+ * CLAIM_EXPIRED_SESSIONS_SQL in this transaction: the TGT rows, every ticket and service record of
+ * them deleted; for each session, one logout request per service URL (query, path parameters and
+ * fragment ignored) for the latest ticket it received, queued in slo_outbox when BACK_CHANNEL
+ * (single-logout.ts's rules, the outbox's row as SingleLogoutOutbox.enqueue writes it); one
+ * session_history row (session-history.ts's, as SessionHistory.record writes it for EXPIRED).
+ * Thirteen statements per batch took three times the Postgres time of this one (docs/benchmarks.md).
+ *
+ * $2 now. $3 the service registry's answers as jsonb: `i<registered service id>` or `u<service
+ * URL>` → {t: BACK_CHANNEL | FRONT_CHANNEL, u: logout URL or absent} for a service logged out, or
+ * null for one that is not (unregistered, disabled, logoutType NONE). $4 whether logout requests
+ * are built at all (single logout on, on expiry). $5 whether the ended sessions' ids and
+ * principals are returned (session events). A latest service record that $3 does not answer is
+ * returned in `unresolved` (nothing else to go by): the caller rolls this statement back (a
+ * savepoint), looks those up, and runs it again.
+ */
+export const END_EXPIRED_SESSIONS_SQL = `WITH ids AS (
+         SELECT unnest($1::varchar[]) AS id
+       ), gone AS (
+         DELETE FROM tickets t USING ids WHERE t.id = ids.id AND t.type = 'TGT'
+         RETURNING t.id, t.principal, t.principal_key, t.created_at, t.last_used_at, t.expires_at, t.hard_expires_at, t.use_count, t.remember_me,
+                   t.authentication_handler, t.authentication_factors, t.client_ip, t.user_agent, t.device_browser, t.device_os, t.device_type,
+                   t.location_country, t.location_city
+       ), tickets_gone AS (
+         DELETE FROM tickets t USING ids WHERE t.session_id = ids.id AND t.id <> ids.id
+       ), reached AS (
+         DELETE FROM session_services s USING ids WHERE s.session_id = ids.id
+         RETURNING s.session_id, s.ticket_id, s.service, s.registered_service_id, s.issued_at, substring(s.service FROM '^[^?;#]*') AS service_key
+       ), latest AS (
+         SELECT DISTINCT ON (session_id, service_key) session_id, ticket_id, service, registered_service_id, issued_at,
+                count(*) OVER (PARTITION BY session_id, service_key) AS tickets,
+                CASE WHEN $3::jsonb ? ('i' || registered_service_id) THEN $3::jsonb -> ('i' || registered_service_id)
+                     ELSE $3::jsonb -> ('u' || service) END AS how,
+                COALESCE($3::jsonb ? ('i' || registered_service_id), false) OR $3::jsonb ? ('u' || service) AS known
+           FROM reached ORDER BY session_id, service_key, issued_at DESC
+       ), requests AS MATERIALIZED (
+         SELECT l.session_id, l.ticket_id, l.service, l.registered_service_id, l.issued_at, l.tickets, c.channel,
+                COALESCE(l.how ->> 'u', l.service) AS logout_url,
+                CASE WHEN c.channel IS NOT NULL THEN 'LR-' || replace(gen_random_uuid()::text, '-', '') END AS request_id
+           FROM latest l, LATERAL (SELECT CASE WHEN $4::boolean THEN l.how ->> 't' END AS channel) c
+       ), queued AS (
+         INSERT INTO slo_outbox (id, session_id, ticket_id, principal, service, logout_url, reason, next_attempt_at, created_at)
+         SELECT q.request_id, q.session_id, q.ticket_id, g.principal, q.service, q.logout_url, 'EXPIRED', $2::timestamptz, $2::timestamptz
+           FROM requests q JOIN gone g ON g.id = q.session_id
+          WHERE q.channel = 'BACK_CHANNEL'
+       ), services AS (
+         SELECT session_id,
+                jsonb_agg(jsonb_build_object('service', service, 'registered_service_id', registered_service_id, 'ticket_id', ticket_id,
+                                             'issued_at', to_char(issued_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                                             'tickets', tickets, 'logout', COALESCE(channel, 'NONE'))
+                          || CASE WHEN channel = 'BACK_CHANNEL' THEN jsonb_build_object('request_id', request_id, 'status', 'PENDING') ELSE '{}'::jsonb END
+                          ORDER BY issued_at, ticket_id) AS services
+           FROM requests GROUP BY session_id
+       ), history AS (
+         INSERT INTO session_history (session_id, principal, principal_key, created_at, last_used_at, ended_at, reason, ended_by,
+                                      uses, remember_me, authentication_handler, authentication_factors, client_ip, user_agent,
+                                      device_browser, device_os, device_type, location_country, location_city, services)
+         SELECT g.id, g.principal, COALESCE(g.principal_key, lower(g.principal)), g.created_at, g.last_used_at, LEAST(g.expires_at, $2::timestamptz),
+                CASE WHEN g.expires_at < g.hard_expires_at THEN 'EXPIRED_IDLE' ELSE 'EXPIRED_HARD' END, NULL,
+                COALESCE(g.use_count, 0), COALESCE(g.remember_me, false), g.authentication_handler, g.authentication_factors, g.client_ip,
+                g.user_agent, g.device_browser, g.device_os, g.device_type, g.location_country, g.location_city, COALESCE(s.services, '[]'::jsonb)
+           FROM gone g LEFT JOIN services s ON s.session_id = g.id
+       )
+       SELECT (SELECT count(*) FROM gone)::int AS sessions,
+              (SELECT json_agg(DISTINCT jsonb_build_object('service', service, 'registered_service_id', registered_service_id))
+                 FROM latest WHERE $4::boolean AND NOT known) AS unresolved,
+              CASE WHEN $5::boolean THEN (SELECT json_agg(json_build_object('id', id, 'principal', principal)) FROM gone) END AS ended`;
 
 export const DELETE_EXPIRED_SERVICE_TICKETS_SQL = `DELETE FROM tickets WHERE id IN (
          SELECT id FROM tickets WHERE type IN ('ST', 'PT') AND expires_at <= $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`;

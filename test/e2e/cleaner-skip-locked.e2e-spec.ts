@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { CLAIM_EXPIRED_SESSIONS_SQL } from '../../src/tickets/ticket-statements';
+import { CLAIM_EXPIRED_SESSIONS_SQL, END_EXPIRED_SESSIONS_SQL } from '../../src/tickets/ticket-statements';
 import { TicketRegistryCleaner } from '../../src/tickets/logout/ticket-registry.cleaner';
 import { Browser } from '../helpers/browser';
 import { blocksWhile } from '../helpers/pg-locks';
@@ -8,7 +8,7 @@ import { startTestApp, TestApp } from '../helpers/test-app';
 /**
  * Cleaners on several nodes claim their batches FOR UPDATE SKIP LOCKED: a batch another node holds
  * is skipped, not waited for. The other node here is a plain connection running the registry's own
- * claim statement inside a transaction it keeps open.
+ * claim and end statements inside a transaction it keeps open.
  */
 describe('cleaners on two nodes', () => {
   let t: TestApp;
@@ -37,6 +37,8 @@ describe('cleaners on two nodes', () => {
       // claim reads) and keeps its transaction open, as a node does in the middle of a batch.
       const held = (await otherNode.query(CLAIM_EXPIRED_SESSIONS_SQL, [t.clock.now(), 4])).rows.map((r) => r.id as string).sort();
       expect(held).toHaveLength(4);
+      // and ends them, as the batch's second statement does, still inside its open transaction.
+      await otherNode.query(END_EXPIRED_SESSIONS_SQL, [held, t.clock.now(), '{}', false, false]);
 
       // This node's cleaner runs its batches of 3 meanwhile. Waiting for the held rows (a claim
       // without SKIP LOCKED) shows as a backend blocked by the other node, and fails the test then.

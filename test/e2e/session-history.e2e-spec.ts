@@ -385,4 +385,27 @@ describe('session history from the cleaner, set-wise', () => {
     const outcomes = `WITH done AS (SELECT 'LR-1'::varchar AS id, 'TGT-seed-1'::varchar AS session_id, 'SUCCESS'::varchar AS status) ${RECORD_LOGOUT_OUTCOMES_SQL}`;
     expect(await plan(outcomes, [])).toContain('ix_session_history_session');
   });
+
+  it("a logout outcome rewrites the session's row in place (a HOT update: no index reads the services)", async () => {
+    const c = t.sql;
+    const session = 'TGT-hot-1';
+    const services = JSON.stringify([{ service: 'https://app.example.org/', registered_service_id: 1, ticket_id: 'ST-hot-1', issued_at: '2026-01-01T00:00:00.000Z', tickets: 1, logout: 'BACK_CHANNEL', request_id: 'LR-hot1', status: 'PENDING' }]);
+    await c.query('BEGIN');
+    try {
+      await c.query(
+        `INSERT INTO session_history (session_id, principal, principal_key, created_at, ended_at, reason, uses, remember_me, services)
+         VALUES ($1, 'hot', 'hot', now(), now(), 'LOGOUT', 0, false, $2::jsonb)`,
+        [session, services],
+      );
+      await c.query(`WITH done AS (SELECT 'LR-hot1'::varchar AS id, $1::varchar AS session_id, 'SUCCESS'::varchar AS status) ${RECORD_LOGOUT_OUTCOMES_SQL}`, [session]);
+      const { rows } = await c.query(
+        `SELECT (SELECT services->0->>'status' FROM session_history WHERE session_id = $1) AS status, n_tup_upd::int AS updated, n_tup_hot_upd::int AS hot
+           FROM pg_stat_xact_user_tables WHERE relname = 'session_history'`,
+        [session],
+      );
+      expect(rows).toEqual([{ status: 'SUCCESS', updated: 1, hot: 1 }]);
+    } finally {
+      await c.query('ROLLBACK');
+    }
+  });
 });

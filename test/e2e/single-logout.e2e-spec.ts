@@ -301,6 +301,42 @@ describe('single logout delivery of a backlog', () => {
   });
 });
 
+describe('single logout delivery while the cleaner runs', () => {
+  it('a backlog is not chased while this node cleans (one claim per pass), and is chased at once when the run ends', async () => {
+    const cap = await captureServer();
+    const services = [
+      { '@class': 'org.apereo.cas.services.CasRegisteredService', id: 1, name: 'a', serviceId: `^http://127\\.0\\.0\\.1:${cap.port}/.*` },
+    ];
+    const node = await startTestApp({ services, env: { CAS_SLO_DISABLED: 'false' } });
+    try {
+      const outbox = node.app.get(SingleLogoutOutbox);
+      const delivery = node.app.get(SingleLogoutDelivery);
+      await node.app.get(Sql).transaction((tx) =>
+        outbox.enqueue(tx, 'EXPIRED', Array.from({ length: 150 }, (_, i) => ({
+          id: `LR-held${String(i).padStart(20, '0')}`, sessionId: `TGT-held-${i}`, ticketId: `ST-held-${i}`, principal: 'casuser',
+          service: `http://127.0.0.1:${cap.port}/app`, logoutUrl: `http://127.0.0.1:${cap.port}/app`, issuedAt: node.clock.now(), channel: 'BACK_CHANNEL' as const,
+        }))),
+      );
+      const delivered = async () => (await node.sql.query(`SELECT count(*)::int AS n FROM slo_outbox WHERE status = 'SUCCESS'`)).rows[0].n as number;
+      let endRun!: () => void;
+      const run = delivery.holdBacklog(() => new Promise<void>((r) => (endRun = r)));
+      // A pass while the cleaner runs: one claim (20), its freed slots not refilled (a chased
+      // backlog goes all 150 in well under the wait; the second's poll may add one claim).
+      await delivery.kick();
+      await eventually(delivered, (n) => n >= 20);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await delivered()).toBeLessThanOrEqual(40);
+      // The run ends: the rest goes with no further pass.
+      endRun();
+      await run;
+      await eventually(delivered, (n) => n === 150);
+    } finally {
+      await node.close();
+      await cap.close();
+    }
+  });
+});
+
 describe('single logout delivery with every slot taken', () => {
   it('a pass that finds no room (100 requests in flight to a service that does not answer) leaves the next passes free to claim', async () => {
     const cap = await captureServer();

@@ -326,22 +326,27 @@ describe('TicketRegistry contract', () => {
   });
 
   describe('endExpiredSessions', () => {
-    it('case=endExpiredSessions ends up to limit expired sessions, oldest expiry first, each with the services it reached', async () => {
+    it('case=endExpiredSessions ends up to limit expired sessions, oldest expiry first, each with the services it reached in its history row', async () => {
       const first = await newSession('alice', { maxTimeToLiveSeconds: 60, timeToKillSeconds: null });
       const st = (await registry.grantServiceTicket(first, grant()))!;
       const second = await newSession('bob', { maxTimeToLiveSeconds: 70, timeToKillSeconds: null });
       const third = await newSession('carol', { maxTimeToLiveSeconds: 80, timeToKillSeconds: null });
       const live = await newSession('dave');
       t.clock.advance(90);
-      const ended = await sql.transaction((tx) => registry.endExpiredSessions(tx, t.clock.now(), 2));
-      expect(ended.map((e) => [e.id, e.principal, e.reached.map((r) => r.ticketId)])).toEqual([
-        [first, 'alice', [st]],
-        [second, 'bob', []],
-      ]);
+      const resolve = () => ({});
+      const end = () => sql.transaction((tx) => registry.endExpiredSessions(tx, t.clock.now(), 2, { services: {}, enabled: false, returnEnded: true, resolve }));
+      const ended = await end();
+      expect(ended.ended).toBe(2);
+      expect(ended.sessions.map((e) => [e.id, e.principal]).sort()).toEqual([[first, 'alice'], [second, 'bob']].sort());
       expect(await ticketIds()).toEqual([third, live].sort());
       expect(await records()).toEqual([]);
-      expect((await sql.transaction((tx) => registry.endExpiredSessions(tx, t.clock.now(), 2))).map((e) => e.id)).toEqual([third]);
-      expect(await sql.transaction((tx) => registry.endExpiredSessions(tx, t.clock.now(), 2))).toEqual([]);
+      const history = (await t.sql.query(`SELECT session_id, reason, services FROM session_history ORDER BY session_id`)).rows;
+      expect(history).toEqual([
+        { session_id: first, reason: 'EXPIRED_HARD', services: [expect.objectContaining({ ticket_id: st, service: APP, tickets: 1, logout: 'NONE' })] },
+        { session_id: second, reason: 'EXPIRED_HARD', services: [] },
+      ].sort((a, b) => (a.session_id < b.session_id ? -1 : 1)));
+      expect((await end()).sessions.map((e) => e.id)).toEqual([third]);
+      expect(await end()).toEqual({ ended: 0, sessions: [] });
       expect(await ticketIds()).toEqual([live]);
     });
   });

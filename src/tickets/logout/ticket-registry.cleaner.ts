@@ -5,6 +5,7 @@ import { CasMetrics } from '../../metrics/cas-metrics';
 import { SessionHistory } from '../session-history';
 import { TicketRegistry } from '../ticket-registry';
 import { SessionTerminator } from './session-terminator';
+import { SingleLogoutDelivery } from './single-logout.delivery';
 import { SingleLogoutOutbox } from './single-logout-outbox';
 
 /** Finished logout requests are kept this long for the admin API and DBAs, then deleted. */
@@ -46,6 +47,7 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
     private readonly clock: Clock,
     private readonly history: SessionHistory,
     private readonly metrics: CasMetrics,
+    private readonly delivery: SingleLogoutDelivery,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -73,7 +75,8 @@ export class TicketRegistryCleaner implements OnApplicationBootstrap, OnApplicat
 
   /** One run now (a run already under way on this node is joined, not doubled). */
   clean(): Promise<CleanReport> {
-    this.running ??= this.run().finally(() => (this.running = null));
+    // The logout backlog is chased again once the run ends (SingleLogoutDelivery.holdBacklog).
+    this.running ??= this.delivery.holdBacklog(() => this.run()).finally(() => (this.running = null));
     return this.running;
   }
 
