@@ -26,6 +26,7 @@ import { CreateNodeHeartbeats1764000026000 } from './1764000026000-CreateNodeHea
 import { AddConsoleListingIndexes1764000029000 } from './1764000029000-AddConsoleListingIndexes';
 import { CreateConsoleSignOuts1764000030000 } from './1764000030000-CreateConsoleSignOuts';
 import { AddLiveSessionWalkIndexes1764000031000 } from './1764000031000-AddLiveSessionWalkIndexes';
+import { CoverSessionServicesKey1764000033000 } from './1764000033000-CoverSessionServicesKey';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -57,4 +58,5 @@ export const migrations = [
   AddConsoleListingIndexes1764000029000,
   CreateConsoleSignOuts1764000030000,
   AddLiveSessionWalkIndexes1764000031000,
+  CoverSessionServicesKey1764000033000,
 ];
