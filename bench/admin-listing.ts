@@ -3,7 +3,7 @@
  *
  * Seeds 200,000 live sessions (50,000 users, 4 sessions each) with 4 STs and 4 session_services
  * rows each (seed.ts, the rows `npm run bench` seeds), then times through HTTP, in process: one
- * user's sessions, arbitrary pages (keyset cursor at random points), and the first page; p50/p99
+ * user's sessions (the user path; `?username=` is a prefix search, timed beside it), arbitrary pages (keyset cursor at random points), and the first page; p50/p99
  * over sequential requests. Also prints the table size per ticket row. BENCH_EXPLAIN=1: the plans.
  */
 import 'reflect-metadata';
@@ -61,7 +61,8 @@ async function main(): Promise<void> {
     const n = settings.adminRequests;
     try {
       console.log(`GET /cas/actuator/ssoSessions over 1M tickets, ${n} sequential requests each:`);
-      await timeRequests("one user's sessions (?username=)", n, (i) => `${base}?username=user${(i * 7919) % USERS}`);
+      await timeRequests("one user's sessions (/ssoSessions/users/{username})", n, (i) => `${base}/users/user${(i * 7919) % USERS}`);
+      await timeRequests('usernames starting with (?username=, a prefix search)', n, (i) => `${base}?username=user${(i * 7919) % USERS}`);
       await timeRequests('a page of 50 at a random cursor', n, (i) => `${base}?count=50&cursor=${ids[i % ids.length]}`);
       await timeRequests('a page of 1000 at a random cursor', n, (i) => `${base}?count=1000&cursor=${ids[i % ids.length]}`);
       await timeRequests('the first page, default size (100)', n, () => base);

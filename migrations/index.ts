@@ -27,6 +27,7 @@ import { AddConsoleListingIndexes1764000029000 } from './1764000029000-AddConsol
 import { CreateConsoleSignOuts1764000030000 } from './1764000030000-CreateConsoleSignOuts';
 import { AddLiveSessionWalkIndexes1764000031000 } from './1764000031000-AddLiveSessionWalkIndexes';
 import { SessionHistoryHotOutcomes1764000032000 } from './1764000032000-SessionHistoryHotOutcomes';
+import { CoverSessionServicesKey1764000033000 } from './1764000033000-CoverSessionServicesKey';
 
 /** Every migration, oldest first. Listed explicitly so the app, the CLI and jest load the same classes. */
 export const migrations = [
@@ -59,4 +60,5 @@ export const migrations = [
   CreateConsoleSignOuts1764000030000,
   AddLiveSessionWalkIndexes1764000031000,
   SessionHistoryHotOutcomes1764000032000,
+  CoverSessionServicesKey1764000033000,
 ];

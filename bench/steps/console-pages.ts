@@ -6,9 +6,9 @@
  */
 import type { BenchContext } from '../context';
 import { f0, log } from '../lib';
-import { timeRequests } from '../measure';
 import { startNode } from '../nodes';
 import { ADMIN_SECRET, settings } from '../settings';
+import { AdminTimer, profileFlags } from './admin-timing';
 
 export interface ConsolePageFigures {
   pages: { page: string; p50: number; p99: number }[];
@@ -39,7 +39,7 @@ export const CONSOLE_PAGES: [string, (i: number) => string][] = [
 export async function consolePagesStep(ctx: BenchContext): Promise<ConsolePageFigures> {
   const live = Number((await ctx.sql.query(`SELECT count(*) AS n FROM tickets WHERE type = 'TGT' AND expires_at > now()`)).rows[0].n);
   log(`admin console pages over ${f0(live)} live sessions (node P)`);
-  const p = await startNode('P', ctx.dir, { DATABASE_URL: ctx.url });
+  const p = await startNode('P', ctx.dir, { DATABASE_URL: ctx.url }, profileFlags(ctx, 'P'));
   ctx.nodes.push(p);
   const base = `${p.base}/cas/admin`;
   const signIn = await fetch(`${base}/login`, {
@@ -53,8 +53,10 @@ export async function consolePagesStep(ctx: BenchContext): Promise<ConsolePageFi
   const headers = { cookie };
   const n = Math.max(20, Math.round(settings.adminRequests / 5));
   const pages: ConsolePageFigures['pages'] = [];
-  for (const [page, path] of CONSOLE_PAGES) pages.push({ page, ...(await timeRequests(`console: ${page}`, n, (i) => `${base}${path(i)}`, headers)) });
+  const timer = new AdminTimer(ctx, p);
+  for (const [page, path] of CONSOLE_PAGES) pages.push({ page, ...(await timer.time(`console: ${page}`, n, (i) => `${base}${path(i)}`, headers)) });
   await p.stop();
   ctx.nodes.splice(ctx.nodes.indexOf(p), 1);
+  timer.summarise('node P during the console pages');
   return { pages, worstP99: Math.max(...pages.map((x) => x.p99)), liveSessions: live };
 }

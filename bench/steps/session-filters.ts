@@ -11,9 +11,9 @@ import type { Client } from 'pg';
 import type { BenchContext } from '../context';
 import { explain } from '../explain';
 import { f0, log } from '../lib';
-import { timeRequests } from '../measure';
 import { startNode } from '../nodes';
 import { ADMIN_SECRET, settings } from '../settings';
+import { AdminTimer, profileFlags } from './admin-timing';
 import { pageStatement, SessionFilter, summaryStatement } from '../../src/tickets/session-search';
 
 export interface SessionFilterFigures {
@@ -55,8 +55,9 @@ export async function sessionFiltersStep(ctx: BenchContext): Promise<SessionFilt
      WHERE tablename = 'tickets' AND indexname IN ('ix_tickets_tgt_principal_prefix', 'ix_tickets_tgt_client_ip', 'ix_tickets_tgt_expires')`);
   for (const r of sizes.rows) log(`${r.indexname}: ${f0(Number(r.bytes) / 1e6)} MB`);
   log(`filtered admin listing and summaries over ${f0(live)} live sessions (node F)`);
-  const f = await startNode('F', ctx.dir, { DATABASE_URL: ctx.url });
+  const f = await startNode('F', ctx.dir, { DATABASE_URL: ctx.url }, profileFlags(ctx, 'F'));
   ctx.nodes.push(f);
+  const timer = new AdminTimer(ctx, f);
   const base = `${f.base}/cas/actuator/ssoSessions`;
   const auth = { authorization: `Bearer ${ADMIN_SECRET}` };
   const n = settings.adminRequests;
@@ -72,15 +73,16 @@ export async function sessionFiltersStep(ctx: BenchContext): Promise<SessionFilt
     ['mfa=true&rememberMe=true', () => 'mfa=true&rememberMe=true'],
     ['username=user1&ip=10.0.0.0/8&mfa=mfa-gauth', () => `username=user1&ip=${enc('10.0.0.0/8')}&mfa=mfa-gauth`],
   ];
-  await timeRequests('filtered warm-up', 50, (i) => `${base}?${filters[i % filters.length][1](i)}`, auth);
+  await timer.time('filtered warm-up', 50, (i) => `${base}?${filters[i % filters.length][1](i)}`, auth);
   const pages: SessionFilterFigures['pages'] = [];
-  for (const [query, q] of filters) pages.push({ query, ...(await timeRequests(`filtered page of 100, ${query}`, n, (i) => `${base}?count=100&${q(i)}`, auth)) });
+  for (const [query, q] of filters) pages.push({ query, ...(await timer.time(`filtered page of 100, ${query}`, n, (i) => `${base}?count=100&${q(i)}`, auth)) });
   const summaries: SessionFilterFigures['summaries'] = [];
   for (const query of ['summary?groupBy=user', 'summary?groupBy=ip', 'summary?groupBy=net24', 'summary?groupBy=service', 'summary?groupBy=device', 'multipleIps']) {
-    summaries.push({ query, ...(await timeRequests(query, SUMMARY_REQUESTS, () => `${base}/${query}`, auth)) });
+    summaries.push({ query, ...(await timer.time(query, SUMMARY_REQUESTS, () => `${base}/${query}`, auth)) });
   }
   await f.stop();
   ctx.nodes.length = 0;
+  timer.summarise('node F during the filtered pages and summaries');
   if (settings.explain) await explainFilters(ctx.sql);
   return {
     pages,

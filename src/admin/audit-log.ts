@@ -30,6 +30,8 @@ export interface AuditFilter {
   requestId?: string;
 }
 
+const RECORD_SQL = `INSERT INTO admin_audit (at, actor, client_ip, action, target, status, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`;
+
 /** The `admin_audit` table: the only SQL on it. */
 @Injectable()
 export class AuditLog {
@@ -38,11 +40,12 @@ export class AuditLog {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * Every admin request writes one, before its answer leaves (audit.hook.ts): a named prepared
+   * statement, parsed and planned once per pooled connection, straight on the pool.
+   */
   async record(e: Omit<AuditEntry, 'id' | 'at'>): Promise<void> {
-    await this.sql.affected(
-      `INSERT INTO admin_audit (at, actor, client_ip, action, target, status, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [this.clock.now(), e.actor, e.clientIp, e.action, e.target.slice(0, 2048), e.status, e.requestId],
-    );
+    await this.sql.prepared('cas_record_admin_audit', RECORD_SQL, [this.clock.now(), e.actor, e.clientIp, e.action, e.target.slice(0, 2048), e.status, e.requestId]);
   }
 
   /** Newest first, keyset on id: entries older than `before`. */

@@ -1,8 +1,13 @@
 import type { LogoutRequestStatus } from '../tickets/logout/single-logout-outbox';
 import type { SessionDetail } from '../tickets/ticket-registry';
 
-/** CAS's `*_formatted` timestamps: `yyyy-MM-dd'T'HH:mm:ss'Z'`, here in true UTC. */
-const formatted = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/**
+ * CAS's `*_formatted` timestamps: `yyyy-MM-dd'T'HH:mm:ss'Z'`, here in true UTC, from an ISO
+ * string (toISOString). A page of 100 sessions formats 600 of them: cut, not a regular expression
+ * (the regex was 3.7 % of the node's CPU profile over the admin listing, BENCH_ONLY=admin-listing).
+ */
+const formattedIso = (iso: string) => (iso.length === 24 ? `${iso.slice(0, 19)}Z` : iso.replace(/\.\d{3}Z$/, 'Z'));
+const formatted = (d: Date) => formattedIso(d.toISOString());
 
 /**
  * One session as CAS 7's ssoSessions endpoint shows it (same keys, same order). `is_proxied` is
@@ -10,11 +15,13 @@ const formatted = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
  * that proxies.
  */
 export function mapSsoSession(s: SessionDetail, includeProxied: boolean): Record<string, unknown> {
+  const created = s.createdAt.toISOString();
+  const createdFormatted = formattedIso(created);
   const view: Record<string, unknown> = {
     authenticated_principal: s.principal,
-    authentication_date: s.createdAt.toISOString(),
-    authentication_date_formatted: formatted(s.createdAt),
-    creation_date_formatted: formatted(s.createdAt),
+    authentication_date: created,
+    authentication_date_formatted: createdFormatted,
+    creation_date_formatted: createdFormatted,
     last_used_date_formatted: formatted(s.lastUsedAt),
     number_of_uses: s.useCount,
     ticket_granting_ticket: s.id,

@@ -91,7 +91,8 @@ const GROUPS: Record<SessionGroupBy, string> = {
             FROM matching m WHERE m.client_ip IS NOT NULL GROUP BY 1`,
   // Each session's services read from pk_session_services (LATERAL + DISTINCT: never flattened into a
   // join), a nested loop over the matching sessions: as a join, the planner hashed all of session_services
-  // (880,000 records for 20,000 sessions: 490 ms, BENCH_ONLY=session-filters).
+  // (880,000 records for 20,000 sessions: 490 ms, BENCH_ONLY=session-filters). Index-only since migration
+  // 1764000033000: 4 buffers per session instead of 8, 150 ms of execution for 20,000 sessions (was 221-287 ms).
   service: `SELECT reached.registered_service_id::text AS key, NULL::text AS label, count(*) AS sessions
               FROM matching m CROSS JOIN LATERAL (SELECT DISTINCT s.registered_service_id FROM session_services s
                                                    WHERE s.session_id = m.id AND s.registered_service_id IS NOT NULL) reached
@@ -114,7 +115,21 @@ const GROUP_COLUMNS: Record<SessionGroupBy, string[]> = {
   device: ['device_browser', 'device_os', 'device_type'],
 };
 
-const NO_PARALLEL_WORKERS_SQL = 'SET LOCAL max_parallel_workers_per_gather = 0';
+/**
+ * `s` planned without parallel workers, in one autocommit statement. A query that names a function
+ * marked PARALLEL UNSAFE is never planned in parallel (Postgres, "When Can Parallel Query Be
+ * Used?"); set_config is one, named in a CTE the statement never reads (never run). Walking to a
+ * page of sessions that reached a service, the planner chose a Gather Merge of 2 workers: on 2
+ * vCPU shared with the server, starting them cost more than the walk (15 runs each at 1,100,000
+ * tickets: median 45-48 ms with workers, 15-20 ms without). Before, the statement ran in a
+ * transaction after `SET LOCAL max_parallel_workers_per_gather = 0`: 4 round trips (BEGIN, SET,
+ * the statement, COMMIT) for a page, each a wake-up of Postgres and then of the node.
+ */
+export function withoutParallelWorkers(s: Statement): Statement {
+  const marker = `no_parallel_workers AS (SELECT set_config('max_parallel_workers_per_gather', '0', true))`;
+  const text = s.text.startsWith('WITH ') ? `WITH ${marker},\n     ${s.text.slice('WITH '.length)}` : `WITH ${marker}\n${s.text}`;
+  return { text, values: s.values };
+}
 
 /** Collects bind parameters: each value becomes `$n`, never text in the statement. */
 class Binds {
@@ -336,23 +351,8 @@ export class SessionSearch {
   ) {}
 
   async page(filter: SessionFilter, after: string | undefined, limit: number): Promise<SessionDetail[]> {
-    const s = pageStatement(filter, this.clock.now(), after, limit);
-    // A narrow filter (address, username prefix) reads its index, never a parallel walk: no transaction for it.
-    const rows = isNarrowable(filter) ? await this.sql.rows<SessionDetailRow>(s.text, s.values) : await this.serial<SessionDetailRow>(s);
-    return rows.map(toSessionDetail);
-  }
-
-  /**
-   * A walk's statement without parallel workers (SET LOCAL, its transaction only). Walking to a
-   * page of sessions that reached a service, the planner chose a Gather Merge of 2 workers: on 2
-   * vCPU shared with the server, starting them cost more than the walk (15 runs each at 1,100,000
-   * tickets: median 45-48 ms with workers, 15-20 ms without).
-   */
-  private serial<R>(s: Statement): Promise<R[]> {
-    return this.sql.transaction(async (tx) => {
-      await tx.rows(NO_PARALLEL_WORKERS_SQL);
-      return tx.rows<R>(s.text, s.values);
-    });
+    const s = withoutParallelWorkers(pageStatement(filter, this.clock.now(), after, limit));
+    return (await this.sql.rows<SessionDetailRow>(s.text, s.values)).map(toSessionDetail);
   }
 
   /** How many live sessions match. */
@@ -387,8 +387,8 @@ export class SessionSearch {
 
   /** How many SSO sessions match, counting no further than `cap` (a confirmation's "more than …"). */
   async countUpTo(filter: SessionFilter, cap: number): Promise<number> {
-    const s = boundedCountStatement(filter, this.clock.now(), cap);
-    const rows = isNarrowable(filter) ? await this.sql.rows<{ n: string }>(s.text, s.values) : await this.serial<{ n: string }>(s);
+    const s = withoutParallelWorkers(boundedCountStatement(filter, this.clock.now(), cap));
+    const rows = await this.sql.rows<{ n: string }>(s.text, s.values);
     return Number(rows[0].n);
   }
 

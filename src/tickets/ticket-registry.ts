@@ -335,9 +335,12 @@ export class TicketRegistry {
    */
   async listSessions(p: { kind?: SessionKind; principal?: string; after?: string; limit: number }): Promise<SessionDetail[]> {
     const values = [this.clock.now(), p.after ?? '', p.principal === undefined ? null : usernameKey(p.principal), p.limit, p.kind ?? 'TGT'];
+    // Both prepared: planning the page cost 0.9 ms beside 3-5.5 ms of execution at every request
+    // (pg_stat_statements, BENCH_ONLY=admin-listing at 1,100,000 tickets); every plan is a walk of
+    // the id indexes under the page's LIMIT, so the generic plan Postgres settles on fits any cursor.
     const rows =
       p.principal === undefined
-        ? await this.sql.rows<SessionDetailRow>(q.LIST_SESSIONS_SQL, values)
+        ? await this.sql.prepared<SessionDetailRow>('cas_list_sessions', q.LIST_SESSIONS_SQL, values)
         : await this.sql.prepared<SessionDetailRow>('cas_list_user_sessions', q.LIST_USER_SESSIONS_SQL, values);
     return rows.map(toSessionDetail);
   }
