@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { performance } from 'node:perf_hooks';
 import { Clock } from '../common/clock';
 import { usernameDigest, usernameKey } from '../common/username';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
@@ -115,8 +117,9 @@ export class LoginThrottle {
 
   /**
    * Gives reserved slots back (the password was right); resolves once they are. Refunds are
-   * gathered: the first waits REFUND_GATHER_MS for others, and those arriving while a refund is
-   * being written go in the next one, so under load one statement and one commit give back the
+   * gathered: when logins succeed close together (a refund written less than REFUND_BUSY_MS ago)
+   * the first waits REFUND_GATHER_MS for others, and those arriving while a refund is being
+   * written go in the next one, so under load one statement and one commit give back the
    * slots of several logins, where each login's refund was a round trip and a commit of its own.
    * Until it is written a slot stays taken: the counters can only be higher meanwhile, never
    * lower, so no attempt gets through that would not have (a node stopping before the write
@@ -132,9 +135,13 @@ export class LoginThrottle {
 
   private readonly refunds: { r: Reservation; done: () => void; failed: (e: Error) => void }[] = [];
   private refunding: Promise<void> | null = null;
+  private lastRefundAt = -Infinity;
 
   private async writeRefunds(): Promise<void> {
-    await new Promise((r) => setTimeout(r, REFUND_GATHER_MS).unref());
+    // Logins succeeding close together: gather; a lone one (the last refund a while ago) waits for nothing but this turn of the event loop.
+    const busy = performance.now() - this.lastRefundAt < REFUND_BUSY_MS;
+    await (busy ? new Promise((r) => setTimeout(r, REFUND_GATHER_MS).unref()) : yieldToEventLoop());
+    this.lastRefundAt = performance.now();
     while (this.refunds.length) {
       const batch = this.refunds.splice(0, MAX_REFUNDS);
       const keys = batch.flatMap((b) => b.r.keys);
@@ -237,8 +244,10 @@ const RESERVE_ON_FLOW_USE_SQL = `WITH used AS (${USE_FLOW_SQL}
        )
        SELECT EXISTS (SELECT 1 FROM used) AS used, ARRAY(SELECT key FROM reserved)::text[] AS reserved`;
 
-/** How long the first refund waits for others to share its statement (a login's 302 waits as long). */
+/** How long the first refund waits for others to share its statement (a login's 302 waits as long), when logins succeed close together. */
 const REFUND_GATHER_MS = 10;
+/** Logins succeed close together when a refund was written less than this long ago. */
+const REFUND_BUSY_MS = 100;
 /** Reservations per refund statement. */
 const MAX_REFUNDS = 500;
 
