@@ -263,8 +263,17 @@ async function listStatements<F>(pgss: Client, label: string, prepare: () => Pro
   )).rows[0];
   console.log(
     `  ${LOGINS} in a row, per POST: Postgres execution ${(Number(t.exec) / LOGINS).toFixed(3)} ms + planning ${(Number(t.plan) / LOGINS).toFixed(3)} ms ` +
-      `(pg_stat_statements, top-level), WAL ${(wal / LOGINS).toFixed(0)} bytes`,
+      `(pg_stat_statements, top-level), WAL ${(wal / LOGINS).toFixed(0)} bytes; by statement (plans made: a prepared statement on its generic plan makes none):`,
   );
+  const each = await pgss.query<{ calls: string; plans: string; exec: number; plan: number; q: string }>(
+    `SELECT calls, plans, total_exec_time AS exec, total_plan_time AS plan, regexp_replace(query, '\\s+', ' ', 'g') AS q FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND toplevel AND query NOT LIKE '%pg_stat_statements%'
+        AND query NOT LIKE '%pg_current_wal_lsn%' AND total_exec_time + total_plan_time > 0
+      ORDER BY total_exec_time + total_plan_time DESC LIMIT 8`,
+  );
+  for (const r of each.rows) {
+    console.log(`    ${((r.exec + r.plan) / LOGINS).toFixed(3)} ms/POST: ${r.calls} calls, ${r.plans} plans, ${(r.exec / Number(r.calls)).toFixed(3)} + ${(r.plan / Math.max(1, Number(r.plans))).toFixed(3)} ms per plan  ${r.q.slice(0, 110)}`);
+  }
 }
 
 /** `n` users of the `users` table, each with a confirmed TOTP device (its first code used at confirmation). */
