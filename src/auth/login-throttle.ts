@@ -1,6 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { performance } from 'node:perf_hooks';
 import { Clock } from '../common/clock';
 import { usernameDigest, usernameKey } from '../common/username';
 import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
@@ -115,46 +113,15 @@ export class LoginThrottle {
     ];
   }
 
-  /**
-   * Gives reserved slots back (the password was right); resolves once they are. Refunds are
-   * gathered: when logins succeed close together (a refund written less than REFUND_BUSY_MS ago)
-   * the first waits REFUND_GATHER_MS for others, and those arriving while a refund is being
-   * written go in the next one, so under load one statement and one commit give back the
-   * slots of several logins, where each login's refund was a round trip and a commit of its own.
-   * Until it is written a slot stays taken: the counters can only be higher meanwhile, never
-   * lower, so no attempt gets through that would not have (a node stopping before the write
-   * leaves them taken, as a node stopping between a reservation and its refund always did).
-   */
-  refund(r: Reservation): Promise<void> {
-    if (!r.keys.length) return Promise.resolve();
-    return new Promise((done, failed) => {
-      this.refunds.push({ r, done, failed });
-      this.refunding ??= this.writeRefunds();
-    });
-  }
-
-  private readonly refunds: { r: Reservation; done: () => void; failed: (e: Error) => void }[] = [];
-  private refunding: Promise<void> | null = null;
-  private lastRefundAt = -Infinity;
-
-  private async writeRefunds(): Promise<void> {
-    // Logins succeeding close together: gather; a lone one (the last refund a while ago) waits for nothing but this turn of the event loop.
-    const busy = performance.now() - this.lastRefundAt < REFUND_BUSY_MS;
-    await (busy ? new Promise((r) => setTimeout(r, REFUND_GATHER_MS).unref()) : yieldToEventLoop());
-    this.lastRefundAt = performance.now();
-    while (this.refunds.length) {
-      const batch = this.refunds.splice(0, MAX_REFUNDS);
-      const keys = batch.flatMap((b) => b.r.keys);
-      const windows = batch.flatMap((b) => b.r.keys.map(() => b.r.windowStart));
-      try {
-        // Prepared: every successful login's slots go back through it.
-        await this.sql.prepared('cas_throttle_refund_batch', REFUND_SQL, [keys, windows]);
-        batch.forEach((b) => b.done());
-      } catch (e) {
-        batch.forEach((b) => b.failed(e as Error));
-      }
-    }
-    this.refunding = null;
+  /** Gives reserved slots back (the password was right). */
+  async refund(r: Reservation): Promise<void> {
+    if (!r.keys.length) return;
+    // Prepared: every successful login runs it.
+    await this.sql.prepared(
+      'cas_throttle_refund',
+      `UPDATE login_throttle SET failures = failures - 1 WHERE key = ANY($1::varchar[]) AND window_start = $2 AND failures > 0`,
+      [r.keys, r.windowStart],
+    );
   }
 
   private currentWindowStart(): Date {
@@ -243,29 +210,6 @@ const RESERVE_ON_FLOW_USE_SQL = `WITH used AS (${USE_FLOW_SQL}
          RETURNING t.key
        )
        SELECT EXISTS (SELECT 1 FROM used) AS used, ARRAY(SELECT key FROM reserved)::text[] AS reserved`;
-
-/** How long the first refund waits for others to share its statement (a login's 302 waits as long), when logins succeed close together. */
-const REFUND_GATHER_MS = 10;
-/** Logins succeed close together when a refund was written less than this long ago. */
-const REFUND_BUSY_MS = 100;
-/** Reservations per refund statement. */
-const MAX_REFUNDS = 500;
-
-/**
- * The refunds of several logins: $1 the keys, $2 each key's window (a key twice when two logins
- * shared a counter, given back twice). The counters are locked in the order every reservation
- * takes them (reserveOnUse: the address's, then the account's or the device's; here all the
- * addresses' in key order, then the rest in key order), by a FOR UPDATE above its sort, so a
- * refund and reservations waiting for each other's rows cannot deadlock; only rows it has locked
- * are updated. A counter the housekeeping deleted meanwhile (an ended window) is skipped.
- */
-const REFUND_SQL = `UPDATE login_throttle t SET failures = GREATEST(t.failures - l.n, 0)
-         FROM (SELECT c.key, c.window_start, r.n FROM login_throttle c
-                 JOIN (SELECT key, window_start, count(*)::int AS n FROM unnest($1::varchar[], $2::timestamptz[]) AS u(key, window_start)
-                        GROUP BY key, window_start) r ON r.key = c.key AND r.window_start = c.window_start
-                ORDER BY starts_with(c.key, 'ip:') DESC, c.key, c.window_start
-                  FOR UPDATE OF c) l
-        WHERE t.key = l.key AND t.window_start = l.window_start`;
 
 const accountKey = (username: string) => `account:${usernameKey(username)}`;
 /** The digest holds no `:`, so an account's device keys share a prefix no other account's do. */

@@ -1,6 +1,4 @@
 import { exportJWK, generateKeyPair } from 'jose';
-import { LoginThrottle } from '../../src/auth/login-throttle';
-import { Sql } from '../../src/database/sql';
 import { handleOf } from '../../src/tickets/session-events';
 import { Browser, executionOf, setCookies, ticketOf } from '../helpers/browser';
 import { startTestApp, TestApp } from '../helpers/test-app';
@@ -135,32 +133,6 @@ describe('password login: the session with its ticket, the token with its reserv
       expect(await counters()).toEqual({ 'account:victim': 2, 'ip:192.0.2.1': 2 });
       expect((await b.loginFrom('192.0.2.1', 'casuser', 'Mellon', APP)).statusCode).toBe(302);
       expect(await counters()).toEqual({ 'account:casuser': 0, 'account:victim': 2, 'ip:192.0.2.1': 2 });
-    });
-
-    it("the refunds of logins finishing together are given back by one statement, each counter by as many as it lent", async () => {
-      const throttle = t.app.get(LoginThrottle);
-      const sql = t.app.get(Sql);
-      const windowStart = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
-      await t.sql.query(
-        `INSERT INTO login_throttle (key, window_start, failures) VALUES ('ip:192.0.2.9', $1, 3), ('account:a', $1, 1), ('account:b', $1, 2), ('device:x:y', $1, 1)`,
-        [windowStart],
-      );
-      const prepared = jest.spyOn(sql, 'prepared');
-      try {
-        await Promise.all([
-          throttle.refund({ keys: ['ip:192.0.2.9', 'account:a'], windowStart }),
-          throttle.refund({ keys: ['ip:192.0.2.9', 'account:b'], windowStart }),
-          throttle.refund({ keys: ['ip:192.0.2.9', 'device:x:y'], windowStart }),
-          throttle.refund({ keys: ['ip:192.0.2.10', 'account:b'], windowStart }),
-        ]);
-        expect(prepared.mock.calls.filter(([name]) => name.startsWith('cas_throttle_refund'))).toHaveLength(1);
-      } finally {
-        prepared.mockRestore();
-      }
-      expect(await counters()).toEqual({ 'account:a': 0, 'account:b': 0, 'device:x:y': 0, 'ip:192.0.2.9': 0 });
-      // Never below zero: a counter given back more than it holds stops at 0.
-      await throttle.refund({ keys: ['ip:192.0.2.9'], windowStart });
-      expect((await counters())['ip:192.0.2.9']).toBe(0);
     });
 
     it('a replayed form token is refused and reserves nothing', async () => {
