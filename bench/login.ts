@@ -27,7 +27,7 @@ import { GauthCredentials } from '../src/auth/mfa/gauth/gauth-credentials';
 import { UsersService } from '../src/auth/users.service';
 import { loginForm } from './browser';
 import { benchDatabase, PRODUCTION_FLAGS } from './cluster';
-import { pct } from './lib';
+import { cpuSeconds, pct, postgresPids } from './lib';
 
 const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
@@ -165,7 +165,7 @@ async function measureServer(): Promise<void> {
  */
 const DB_PASSWORD = 'Mellon-of-the-users-table';
 /** Logins in a row whose Postgres time and WAL are added up (statements mode). */
-const LOGINS = 100;
+const LOGINS = 200;
 
 async function countStatements(): Promise<void> {
   const dir = benchDirWithApp();
@@ -204,7 +204,7 @@ async function countStatements(): Promise<void> {
         if (!(await users.list()).some((u) => u.username === 'dbuser')) await users.add('dbuser', DB_PASSWORD);
         // A first login warms the pool and the prepared statements.
         await postLogin(base, 'dbuser', DB_PASSWORD);
-        await listStatements(pgss, `POST /login (${label})`, () => loginForm(base, 'https://app.example.org/'), (f) => postLogin(base, 'dbuser', DB_PASSWORD, f));
+        await listStatements(pgss, db.postmasterPid, `POST /login (${label})`, () => loginForm(base, 'https://app.example.org/'), (f) => postLogin(base, 'dbuser', DB_PASSWORD, f));
         if (env.SESSION_EVENTS_WEBHOOKS) continue;
         // The TOTP code POST (mfa-gauth), each of its users once: a code is accepted once per step.
         const mfaUsers = await totpUsers(app, `${label.split(' ')[1]}-`, LOGINS + 2);
@@ -212,7 +212,7 @@ async function countStatements(): Promise<void> {
         const post = ({ u, form }: { u: { name: string; secret: string }; form: { cookie: string; execution: string } }) => postCode(base, u.secret, form);
         await post(await toCodePage(mfaUsers[0]));
         let next = 1;
-        await listStatements(pgss, `TOTP code POST (${label})`, () => toCodePage(mfaUsers[next++]), post);
+        await listStatements(pgss, db.postmasterPid, `TOTP code POST (${label})`, () => toCodePage(mfaUsers[next++]), post);
       } finally {
         await app.close();
       }
@@ -229,7 +229,7 @@ async function countStatements(): Promise<void> {
  * POSTs one after another: Postgres's own time per POST (execution and planning) and the WAL
  * written, figures the box's load hardly moves.
  */
-async function listStatements<F>(pgss: Client, label: string, prepare: () => Promise<F>, post: (f: F) => Promise<unknown>): Promise<void> {
+async function listStatements<F>(pgss: Client, postmasterPid: number | null, label: string, prepare: () => Promise<F>, post: (f: F) => Promise<unknown>): Promise<void> {
   const form = await prepare();
   await pgss.query('SELECT pg_stat_statements_reset()');
   await post(form);
@@ -254,8 +254,13 @@ async function listStatements<F>(pgss: Client, label: string, prepare: () => Pro
   const forms: F[] = [];
   for (let i = 0; i < LOGINS; i++) forms.push(await prepare());
   await pgss.query('SELECT pg_stat_statements_reset()');
+  const pgCpu = () => (postmasterPid ? postgresPids(postmasterPid).reduce((sum, pid) => sum + cpuSeconds(pid), 0) : NaN);
+  const cpu0 = pgCpu();
   const lsn0 = (await pgss.query<{ lsn: string }>('SELECT pg_current_wal_lsn() AS lsn')).rows[0].lsn;
   for (const f of forms) await post(f);
+  // What the POSTs left running (the outbox delivery a 302 kicked) counts too.
+  await new Promise((r) => setTimeout(r, 200));
+  const cpu = pgCpu() - cpu0;
   const wal = Number((await pgss.query<{ b: string }>('SELECT pg_current_wal_lsn() - $1::pg_lsn AS b', [lsn0])).rows[0].b);
   const t = (await pgss.query<{ exec: number; plan: number }>(
     `SELECT sum(total_exec_time) FILTER (WHERE toplevel) AS exec, sum(total_plan_time) FILTER (WHERE toplevel) AS plan FROM pg_stat_statements
@@ -263,8 +268,17 @@ async function listStatements<F>(pgss: Client, label: string, prepare: () => Pro
   )).rows[0];
   console.log(
     `  ${LOGINS} in a row, per POST: Postgres execution ${(Number(t.exec) / LOGINS).toFixed(3)} ms + planning ${(Number(t.plan) / LOGINS).toFixed(3)} ms ` +
-      `(pg_stat_statements, top-level), WAL ${(wal / LOGINS).toFixed(0)} bytes`,
+      `(pg_stat_statements, top-level), WAL ${(wal / LOGINS).toFixed(0)} bytes; Postgres CPU (every process of the cluster, /proc) ${((cpu * 1000) / LOGINS).toFixed(2)} ms; by statement (plans made: a prepared statement on its generic plan makes none):`,
   );
+  const each = await pgss.query<{ calls: string; plans: string; exec: number; plan: number; q: string }>(
+    `SELECT calls, plans, total_exec_time AS exec, total_plan_time AS plan, regexp_replace(query, '\\s+', ' ', 'g') AS q FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND toplevel AND query NOT LIKE '%pg_stat_statements%'
+        AND query NOT LIKE '%pg_current_wal_lsn%' AND total_exec_time + total_plan_time > 0
+      ORDER BY total_exec_time + total_plan_time DESC LIMIT 8`,
+  );
+  for (const r of each.rows) {
+    console.log(`    ${((r.exec + r.plan) / LOGINS).toFixed(3)} ms/POST: ${r.calls} calls, ${r.plans} plans, ${(r.exec / Number(r.calls)).toFixed(3)} + ${(r.plan / Math.max(1, Number(r.plans))).toFixed(3)} ms per plan  ${r.q.slice(0, 110)}`);
+  }
 }
 
 /** `n` users of the `users` table, each with a confirmed TOTP device (its first code used at confirmation). */

@@ -38,7 +38,7 @@ import { cleanerCeilingStep } from './steps/cleaner-ceiling';
 import { coldStartStep } from './steps/cold-start';
 import { consolePagesStep } from './steps/console-pages';
 import { directoryLoginStep } from './steps/directory-login';
-import { loginStep, PASSWORD_LOGIN_THROTTLE } from './steps/login';
+import { eventReceiver, loginStep, PASSWORD_LOGIN_THROTTLE, sessionEventsEnv } from './steps/login';
 import { loginForm, parallel } from './browser';
 import { flatStep } from './steps/flat';
 import { describeLogins, mfaLoginStep } from './steps/mfa-login';
@@ -134,9 +134,10 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     return [];
   }
   if (step === 'password-login') {
-    // The bare login route and POST /login, with throttling ON in the product (its default).
+    // The bare login route and POST /login, with throttling ON in the product (its default) and session events on.
     await ctx.sql.query(BENCH_TABLE);
-    const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url, ...PASSWORD_LOGIN_THROTTLE });
+    const receiver = await eventReceiver();
+    const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url, ...PASSWORD_LOGIN_THROTTLE, ...(await sessionEventsEnv(receiver)) });
     ctx.nodes.push(a);
     const forms = await parallel(settings.loginForms, 20, () => loginForm(a.base, ctx.service));
     const { bare, g3 } = await loginStep(ctx, a, forms, true);
@@ -144,7 +145,8 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     ctx.nodes.length = 0;
     console.log('\nPassword login, throttling ON in the product, in a pair:\n');
     for (const r of [bare, g3]) console.log(`  ${describe(r)}`);
-    console.log(`  ratio ${(g3.rps / bare.rps).toFixed(2)}`);
+    console.log(`  ratio ${(g3.rps / bare.rps).toFixed(2)}; session events received by the receiver: ${receiver.received()}`);
+    await receiver.stop();
     return [];
   }
   if (step === 'flat') {

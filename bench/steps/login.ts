@@ -1,5 +1,8 @@
 /** The bare login route, then POST /login with a password → TGT + ST + 302 (goal: a share of the bare route). */
 import type autocannon from 'autocannon';
+import { exportJWK, generateKeyPair } from 'jose';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { formPosts } from '../browser';
 import type { BenchContext } from '../context';
 import { log } from '../lib';
@@ -22,6 +25,44 @@ export const PASSWORD_LOGIN_THROTTLE = {
   TRUSTED_PROXIES: '127.0.0.1',
   CAS_AUTHN_ACCEPT_USERS: ['casuser::Mellon', ...Array.from({ length: SPREAD_USERS }, (_, i) => `bench${i}::Mellon`)].join(','),
 };
+
+/**
+ * A session-event receiver (RFC 8935 push) for BENCH_ONLY=password-login: 202 to every SET, counted.
+ * In the bench's process, beside the load generator, as the logout sink is beside the nodes.
+ */
+export interface EventReceiver {
+  url: string;
+  received(): number;
+  stop(): Promise<void>;
+}
+
+export async function eventReceiver(): Promise<EventReceiver> {
+  let received = 0;
+  const server: Server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/events`, received: () => received, stop: () => new Promise((ok) => server.close(() => ok())) };
+}
+
+/**
+ * The goal's "with history and events on": SESSION_EVENTS_WEBHOOKS to `receiver` (each login
+ * queues its session-established SET in the outbox and the node delivers it, as in production)
+ * and a fresh ES256 signing key. Session history has no switch: it is written when a session ends,
+ * and a login without a previous session ends none.
+ */
+export async function sessionEventsEnv(receiver: EventReceiver): Promise<Record<string, string>> {
+  const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  return {
+    SESSION_EVENTS_WEBHOOKS: `${receiver.url}|a-bench-receiver-secret-of-32-characters`,
+    SESSION_EVENTS_SIGNING_KEY: JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'bench' }),
+  };
+}
 
 export async function loginStep(
   ctx: BenchContext, a: Node, forms: { cookie: string; execution: string }[], spread = false,

@@ -1,5 +1,5 @@
 import { Injectable, Optional } from '@nestjs/common';
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource, QueryRunner } from 'typeorm';
 import { CasMetrics } from '../metrics/cas-metrics';
 
@@ -49,6 +49,17 @@ export class Tx extends Runner {
 
   protected run(text: string, params: Params): Promise<Result> {
     return this.runner.query(text, [...params], true) as Promise<Result>;
+  }
+
+  /**
+   * Sql.prepared inside the transaction: a named prepared statement on the transaction's own
+   * connection (parsed and planned once per pooled connection, as the autocommit ones; a name is
+   * one text on every connection, whichever of the two runs it first). TypeORM's query() only
+   * sends unnamed statements, so this goes to the pg client under the runner.
+   */
+  async prepared<R extends QueryResultRow>(name: string, text: string, values: Params): Promise<R[]> {
+    const client = (await this.runner.connect()) as PoolClient;
+    return (await client.query<R>({ name, text, values: [...values] })).rows;
   }
 }
 

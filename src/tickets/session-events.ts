@@ -95,30 +95,30 @@ export class SessionEvents {
 
   /**
    * TicketRegistry.createSessionWithTicket (a new session and its first ST in one statement), with
-   * the session's `session-established` event as createSession queues it: in the same transaction
-   * (the caller's, or one of its own, kicking the delivery once committed) when receivers are
-   * configured; without receivers, the one statement alone.
+   * the session's `session-established` event, when receivers are configured, queued by that same
+   * statement (one round trip and one commit, in the caller's transaction when given one), the
+   * delivery kicked once committed; without receivers, the session and its ticket alone.
    */
   async createSessionWithTicket(
     s: NewSession, g: Omit<GrantServiceTicket, 'credentialsProvided'>, tx?: Tx,
   ): Promise<{ session: Session; ticket: string } | null> {
     if (!this.enabled) return this.tickets.createSessionWithTicket(s, g, tx);
-    const create = async (t: Tx) => {
-      const created = await this.tickets.createSessionWithTicket(s, g, t);
-      if (created) await this.established(t, s, created.session);
-      return created;
-    };
-    if (tx) return create(tx);
-    const created = await this.sql.transaction(create);
-    if (created) void this.delivery.kick();
+    const created = await this.tickets.createSessionWithTicket(s, g, tx, (session) => this.establishedEvents(s, session));
+    // In the caller's transaction, the caller kicks the delivery once it has committed.
+    if (created && !tx) void this.delivery.kick();
     return created;
   }
 
   /** The `session-established` event of a session created in the caller's transaction `t`. */
   private async established(t: Tx, s: NewSession, session: Session): Promise<void> {
+    await this.outbox.enqueueEvents(t, this.establishedEvents(s, session), session.createdAt);
+  }
+
+  /** The `session-established` SETs of a new session, one per receiver. */
+  private establishedEvents(s: NewSession, session: Session): QueuedEvent[] {
     const event: Record<string, unknown> = { event_timestamp: seconds(session.createdAt) };
     if (s.origin?.clientIp) event.ips = [s.origin.clientIp];
-    await this.outbox.enqueueEvents(t, this.forEachReceiver(SESSION_ESTABLISHED, 'ESTABLISHED', session.principal, handleOf(session.id), event, session.createdAt), session.createdAt);
+    return this.forEachReceiver(SESSION_ESTABLISHED, 'ESTABLISHED', session.principal, handleOf(session.id), event, session.createdAt);
   }
 
   /**

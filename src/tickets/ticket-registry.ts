@@ -50,6 +50,20 @@ export interface UnresolvedService {
 }
 
 /**
+ * A Security Event Token to queue in the single-logout outbox with a new session (kind SET): the
+ * shape of logout/'s QueuedEvent, restated here since the registry imports nothing from logout/.
+ */
+export interface SessionEventRow {
+  id: string;
+  handle: string;
+  principal: string;
+  eventType: string;
+  reason: string;
+  receiverUrl: string;
+  claims: string;
+}
+
+/**
  * The one Postgres-backed ticket repository. Every read that decides validity compares with the
  * injected clock's time; single-use tickets are consumed by one atomic statement. Ending a session
  * runs in the caller's transaction and answers what the session reached: what is sent to those
@@ -88,9 +102,12 @@ export class TicketRegistry {
    * grant as its first use. Returns null, writing nothing, when the service's TGT lifetime admits
    * no session at all (`sessionMaxAgeSeconds` ≤ 0: grantServiceTicket refuses even a new one), so
    * the caller creates the session alone as it would have. No one can end the session between the
-   * two: it is visible to no other transaction before the statement commits.
+   * two: it is visible to no other transaction before the statement commits. `eventsOf`: the
+   * session's events (session-events.ts), queued in the single-logout outbox by the same statement.
    */
-  async createSessionWithTicket(s: NewSession, g: Omit<GrantServiceTicket, 'credentialsProvided'>, tx?: Tx): Promise<{ session: Session; ticket: string } | null> {
+  async createSessionWithTicket(
+    s: NewSession, g: Omit<GrantServiceTicket, 'credentialsProvided'>, tx?: Tx, eventsOf?: (session: Session) => SessionEventRow[],
+  ): Promise<{ session: Session; ticket: string } | null> {
     if (g.sessionMaxAgeSeconds !== undefined && g.sessionMaxAgeSeconds <= 0) return null;
     const now = this.clock.now();
     const id = newTicketId('TGT');
@@ -99,19 +116,29 @@ export class TicketRegistry {
     const hard = new Date(now.getTime() + maxTimeToLiveSeconds * 1000);
     const idle = timeToKillSeconds === null ? hard : new Date(now.getTime() + timeToKillSeconds * 1000);
     const expires = idle < hard ? idle : hard;
-    const params = [
+    const session: Session = {
+      id, principal: s.principal, createdAt: now, lastUsedAt: now, expiresAt: expires, useCount: 1, attributes: s.attributes, factors: s.factors ?? {},
+    };
+    const params: unknown[] = [
       id, s.principal, now, expires, hard, timeToKillSeconds, s.rememberMe, JSON.stringify(storableAttributes(s.attributes)), usernameKey(s.principal),
       s.authenticationHandler ?? null, s.factors && Object.keys(s.factors).length ? JSON.stringify(s.factors) : null, ...originParams(s.origin),
       stId, g.service, g.registeredServiceId, g.policy.timeToLiveSeconds, g.policy.numberOfUses, g.clientIp ?? null,
     ];
-    const rows = tx
-      ? await tx.rows<{ id: string }>(q.INSERT_SESSION_WITH_TICKET_SQL, params)
-      : await this.sql.prepared<{ id: string }>('cas_create_session_with_ticket', q.INSERT_SESSION_WITH_TICKET_SQL, params);
+    const events = eventsOf?.(session) ?? [];
+    let name = 'cas_create_session_with_ticket';
+    let text = q.INSERT_SESSION_WITH_TICKET_SQL;
+    if (events.length) {
+      // The session's events queued by the same statement (session-events.ts).
+      name = 'cas_create_session_with_ticket_events';
+      text = q.INSERT_SESSION_WITH_TICKET_AND_EVENTS_SQL;
+      params.push(
+        events.map((e) => e.id), events.map((e) => e.handle), events.map((e) => e.principal), events.map((e) => e.eventType),
+        events.map((e) => e.receiverUrl), events.map((e) => e.claims), events.map((e) => e.reason),
+      );
+    }
+    const rows = tx ? await tx.prepared<{ id: string }>(name, text, params) : await this.sql.prepared<{ id: string }>(name, text, params);
     this.metrics.sessionCreated();
     this.metrics.ticketGranted('ST');
-    const session: Session = {
-      id, principal: s.principal, createdAt: now, lastUsedAt: now, expiresAt: expires, useCount: 1, attributes: s.attributes, factors: s.factors ?? {},
-    };
     return { session, ticket: rows[0].id };
   }
 

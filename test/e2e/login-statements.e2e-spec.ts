@@ -74,6 +74,39 @@ describe('password login: the session with its ticket, the token with its reserv
       const { rows } = await t.sql.query(`SELECT kind, service FROM slo_outbox WHERE session_id = $1`, [handleOf(st.session_id)]);
       expect(rows).toEqual([{ kind: 'SET', service: 'https://schemas.openid.net/secevent/caep/event-type/session-established' }]);
     });
+
+    it('queues it as SingleLogoutOutbox.enqueueEvents does (a login without a service takes that path), in the one statement', async () => {
+      const withService = await new Browser(t.app).login('casuser', 'Mellon', APP);
+      const withoutService = await new Browser(t.app).login('casuser', 'Mellon');
+      expect(withoutService.statusCode).toBe(200);
+      const { rows: [st] } = await t.sql.query(`SELECT session_id, created_at FROM tickets WHERE id = $1`, [ticketOf(withService)]);
+      const row = async (handle: string) => {
+        const { rows } = await t.sql.query(
+          // What the enqueue writes (the delivery, kicked after each, may be at the rest already).
+          `SELECT id, kind, ticket_id, principal, service, logout_url, message::jsonb AS message, reason, created_at
+             FROM slo_outbox WHERE session_id = $1`,
+          [handle],
+        );
+        expect(rows).toHaveLength(1);
+        return rows[0];
+      };
+      const combined = await row(handleOf(st.session_id));
+      const { rows: handles } = await t.sql.query(`SELECT session_id FROM slo_outbox WHERE session_id <> $1 AND reason = 'ESTABLISHED' ORDER BY created_at DESC LIMIT 1`, [handleOf(st.session_id)]);
+      const separate = await row(handles[0].session_id);
+      const shape = (r: Record<string, unknown>) => {
+        const m = r.message as { jti: string; iat: number; sub_id: { session: { id: string } }; events: Record<string, { event_timestamp: number }> };
+        return {
+          ...r, id: typeof r.id, created_at: undefined, message: {
+            ...m, jti: m.jti === r.id, iat: typeof m.iat, sub_id: { ...m.sub_id, session: { ...m.sub_id.session, id: typeof m.sub_id.session.id } },
+            events: Object.fromEntries(Object.entries(m.events).map(([k, v]) => [k, { ...v, event_timestamp: typeof v.event_timestamp }])),
+          },
+        };
+      };
+      expect(shape(combined)).toEqual(shape(separate));
+      expect(combined).toMatchObject({ kind: 'SET', ticket_id: '', reason: 'ESTABLISHED' });
+      // Queued when the session was created, in its statement.
+      expect((combined.created_at as Date).getTime()).toBe((st.created_at as Date).getTime());
+    });
   });
 
   describe('throttling', () => {

@@ -48,4 +48,24 @@ describe('Sql helper', () => {
     ).rejects.toThrow('abort');
     expect((await t.sql.query(`SELECT id FROM sql_helper_test WHERE id >= 10 ORDER BY id`)).rows).toEqual([{ id: 10 }]);
   });
+
+  it("case=transaction prepared: a named statement on the transaction's connection, in it (sees its writes, rolled back with it)", async () => {
+    const insert = `INSERT INTO sql_helper_test VALUES ($1, $2) RETURNING id`;
+    const read = `SELECT v FROM sql_helper_test WHERE id = $1`;
+    await sql.transaction(async (tx) => {
+      expect(await tx.prepared('sql_helper_test_insert', insert, [20, 'tx'])).toEqual([{ id: 20 }]);
+      expect(await tx.prepared('sql_helper_test_read', read, [20])).toEqual([{ v: 'tx' }]);
+      // The same name outside the transaction: the pool's connections prepare it as well.
+      expect(await sql.prepared('sql_helper_test_read', read, [20])).toEqual([]);
+    });
+    await expect(
+      sql.transaction(async (tx) => {
+        await tx.prepared('sql_helper_test_insert', insert, [21, 'lost']);
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect((await t.sql.query(`SELECT id FROM sql_helper_test WHERE id >= 20 ORDER BY id`)).rows).toEqual([{ id: 20 }]);
+    const { rows } = await t.sql.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE state = 'idle in transaction'`);
+    expect(rows[0].n).toBe(0);
+  });
 });
