@@ -171,7 +171,16 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     const ceilings = await cleanerCeilingStep(ctx);
     return cleanerGoalRows(await cleanerStep(ctx, Number(process.env.BENCH_G1_RPS ?? 2000), size), ceilings, settings.liveTickets);
   }
-  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, session-filters, console-pages, scrape, hot-paths, rss, admin-listing, password-login, flat, cold-start, cleaner`);
+  if (step === 'directory-login') {
+    // slapd, the bare search + bind route and POST /login of a directory user, then validation with and without LDAP.
+    await ctx.sql.query(BENCH_TABLE);
+    const d = await directoryLoginStep(ctx);
+    console.log('\nDirectory login, in a pair, then validation with and without LDAP:\n');
+    for (const r of [d.bare, d.login, d.validationWithoutLdap, d.validation]) console.log(`  ${describe(r)}`);
+    console.log(`  ratio ${(d.login.rps / d.bare.rps).toFixed(2)}`);
+    return [];
+  }
+  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, directory-login, session-filters, console-pages, scrape, hot-paths, rss, admin-listing, password-login, flat, cold-start, cleaner`);
   const m = await mfaLoginStep(ctx);
   console.log('\nMulti-factor login (CPU per login from /proc: server process vs all Postgres processes):\n');
   for (const r of [m.password, m.mfa]) console.log(`  ${describeLogins(r)}`);

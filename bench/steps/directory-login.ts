@@ -15,10 +15,12 @@
 import fastify from 'fastify';
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { Client } from 'ldapts';
 import { Pool } from 'pg';
 import { newTicketId } from '../../src/tickets/ticket-ids';
 import { PEOPLE_DN, startSlapd } from '../../test/helpers/slapd';
+import { summariseProfile } from '../cpu-profile';
 import { formPosts, loginForm, parallel } from '../browser';
 import type { BenchContext } from '../context';
 import { BENCH_TABLE, cpuSeconds, f0, f1, log } from '../lib';
@@ -58,7 +60,7 @@ export async function directoryLoginStep(ctx: BenchContext): Promise<DirectoryLo
   let plain: Node | undefined;
   try {
     // The node first, with its forms and STs issued, so that the bare route and the product run back to back.
-    node = await startNode('L', ctx.dir, {
+    const ldapEnv = {
       DATABASE_URL: ctx.url,
       CAS_AUTHN_LDAP_0_TYPE: 'AUTHENTICATED',
       CAS_AUTHN_LDAP_0_LDAP_URL: slapd.url,
@@ -67,7 +69,8 @@ export async function directoryLoginStep(ctx: BenchContext): Promise<DirectoryLo
       CAS_AUTHN_LDAP_0_BIND_DN: slapd.serviceDn,
       CAS_AUTHN_LDAP_0_BIND_CREDENTIAL: slapd.servicePassword,
       CAS_AUTHN_LDAP_0_PRINCIPAL_ATTRIBUTE_LIST: ATTRIBUTES.join(','),
-    });
+    };
+    node = await startNode('L', ctx.dir, ldapEnv);
     ctx.nodes.push(node);
     // A directory login costs no hash: the product goes well past the password login's rate, and a
     // reused form counts as a failure (3,000 ran out in a trial run at ~230/s with the failures).
@@ -92,6 +95,7 @@ export async function directoryLoginStep(ctx: BenchContext): Promise<DirectoryLo
         (s, _b, h) => s === 302 && /[?&]ticket=ST-/.test(h.location ?? ''), [node!.pid], ctx.postmasterPid, node!.pid),
     );
     if (posts.used() > forms.length) log(`WARNING: the login form pool (${forms.length}) ran out; reused execution tokens count as failures`);
+    if (settings.cpuProfile) await profileLogins(ctx, ldapEnv, slapd.pid);
 
     const cursor = { next: 0 };
     const validationWithoutLdap = await measure(
@@ -117,6 +121,28 @@ export async function directoryLoginStep(ctx: BenchContext): Promise<DirectoryLo
       ctx.nodes.splice(ctx.nodes.indexOf(n), 1);
     }
     await slapd.stop();
+  }
+}
+
+/**
+ * BENCH_CPU_PROF: the directory login again on a node under --cpu-prof (not a goal figure): where
+ * its CPU goes, by place and by function, measured run only.
+ */
+async function profileLogins(ctx: BenchContext, env: Record<string, string>, slapdPid: number): Promise<void> {
+  const profDir = join(ctx.dir, 'prof-directory');
+  const lp = await startNode('L-prof', ctx.dir, env, ['--cpu-prof', '--cpu-prof-dir', profDir]);
+  try {
+    const forms = await parallel(Math.max(settings.loginForms, 10_000), 20, () => loginForm(lp.base, ctx.service));
+    const posts = formPosts(forms, loginBodies());
+    const profiled = await withSlapdCpu(slapdPid, () =>
+      measure('POST /login, directory user, under --cpu-prof (not a goal figure)', lp.base, posts.request,
+        (s, _b, h) => s === 302 && /[?&]ticket=ST-/.test(h.location ?? ''), [lp.pid], ctx.postmasterPid, lp.pid),
+    );
+    await lp.stop();
+    summariseProfile(profDir, profiled.window, 'the server during the directory login');
+    summariseProfile(profDir, profiled.window, 'the server during the directory login', true);
+  } finally {
+    await lp.stop();
   }
 }
 

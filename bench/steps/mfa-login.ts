@@ -33,12 +33,14 @@
 import { hash } from '@node-rs/argon2';
 import type autocannon from 'autocannon';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { authenticator } from 'otplib';
 import { GauthKeys } from '../../src/auth/mfa/gauth/gauth-keys';
 import { usernameKey } from '../../src/common/username';
 import type { CasConfig } from '../../src/config/cas-config';
 import { parallel } from '../browser';
+import { summariseProfile } from '../cpu-profile';
 import type { BenchContext } from '../context';
 import { cannon, CpuMeter, f1, log, pct, rssMb, sleep } from '../lib';
 import { describe, type LoadResult } from '../measure';
@@ -46,8 +48,11 @@ import { startNode } from '../nodes';
 import { ARGON2, settings, UA } from '../settings';
 import { resetStatements, topStatements } from '../statements';
 
-/** Logins taken to the code page, then their code POSTs measured alone. */
-const SPLIT_LOGINS = 400;
+/**
+ * Logins taken to the code page, then their code POSTs measured alone (BENCH_MFA_SPLIT; more for a
+ * finer figure: /proc counts CPU in 10 ms ticks, 0.025 ms per POST at 400).
+ */
+const SPLIT_LOGINS = Number(process.env.BENCH_MFA_SPLIT ?? 400);
 const PASSWORD = 'bench-mfa-password';
 const KEY_VARIABLE = 'CAS_AUTHN_MFA_GAUTH_CRYPTO_ENCRYPTION_KEY';
 /** The product's defaults (mfa-config.ts): 6 digits, 30 s steps, window-size 3. */
@@ -85,7 +90,10 @@ class UserCursor {
 
 export async function mfaLoginStep(ctx: BenchContext): Promise<MfaLoginFigures> {
   const key = randomBytes(32).toString('base64url');
-  const node = await startNode('M', ctx.dir, { DATABASE_URL: ctx.url, [KEY_VARIABLE]: key });
+  // BENCH_CPU_PROF: the node runs under --cpu-prof (sampling every 100 µs), summarised over the code POSTs alone (not goal figures then).
+  const profDir = join(ctx.dir, 'prof-mfa');
+  const profFlags = settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-interval', '100'] : [];
+  const node = await startNode('M', ctx.dir, { DATABASE_URL: ctx.url, [KEY_VARIABLE]: key }, profFlags);
   ctx.nodes.push(node);
   try {
     const t0 = Date.now();
@@ -110,7 +118,12 @@ export async function mfaLoginStep(ctx: BenchContext): Promise<MfaLoginFigures> 
         `code POST alone: Node ${split.codePost.nodeMs.toFixed(3)} ms + PG ${split.codePost.pgMs.toFixed(3)} ms CPU (password POST to the code page: Node ${split.passwordPost.nodeMs.toFixed(3)} ms + PG ${split.passwordPost.pgMs.toFixed(3)} ms); ` +
         `otplib check alone ${otplibCheckUs.toFixed(1)} µs`,
     );
-    return { password, mfa, ...split, otplibCheckUs };
+    if (settings.cpuProfile) {
+      await node.stop();
+      summariseProfile(profDir, split.window, 'the server during the code POSTs alone');
+      summariseProfile(profDir, split.window, 'the server during the code POSTs alone', true);
+    }
+    return { password, mfa, codePost: split.codePost, passwordPost: split.passwordPost, otplibCheckUs };
   } finally {
     await node.stop();
     ctx.nodes.splice(ctx.nodes.indexOf(node), 1);
@@ -361,7 +374,9 @@ function added(label: string, windows: Window[]): LoadResult {
  * SPLIT_LOGINS logins taken to the code page (GET form + POST password), then their codes POSTed,
  * 10 at a time; the server's and Postgres's CPU read over each of the two POST phases alone.
  */
-async function splitCodePost(ctx: BenchContext, base: string, pid: number, cursor: UserCursor): Promise<Pick<MfaLoginFigures, 'codePost' | 'passwordPost'>> {
+async function splitCodePost(
+  ctx: BenchContext, base: string, pid: number, cursor: UserCursor,
+): Promise<Pick<MfaLoginFigures, 'codePost' | 'passwordPost'> & { window: [number, number] }> {
   const forms = await parallel(SPLIT_LOGINS, 10, async () => {
     const user = cursor.take();
     const res = await fetch(`${base}/cas/login?service=${encodeURIComponent(ctx.service)}&authn_method=mfa-gauth`, { headers: { 'user-agent': UA } });
@@ -399,10 +414,12 @@ async function splitCodePost(ctx: BenchContext, base: string, pid: number, curso
   await resetStatements();
   const meter2 = new CpuMeter([pid], ctx.postmasterPid);
   meter2.start();
+  const w0 = Number(process.hrtime.bigint() / 1000n);
   const results = await parallel(ready.length, 10, async (i) => {
     const res = await post(ready[i], { token: codeNow(ready[i].user!.secret), _eventId: 'mfa' });
     return ticketIn(res.status, { location: res.location });
   });
+  const w1 = Number(process.hrtime.bigint() / 1000n);
   const cpu2 = meter2.stop();
   await topStatements('code POSTs alone');
   const n = ready.length;
@@ -413,7 +430,7 @@ async function splitCodePost(ctx: BenchContext, base: string, pid: number, curso
     `mfa login, code POSTs alone (${n}, 10 at a time, ${failed} failed): Node ${codePost.nodeMs.toFixed(3)} ms, PG ${codePost.pgMs.toFixed(3)} ms CPU each; ` +
       `the password POSTs before them: Node ${passwordPost.nodeMs.toFixed(3)} ms, PG ${passwordPost.pgMs.toFixed(3)} ms each; other processes ${cpu2.otherCores.toFixed(2)} cores`,
   );
-  return { codePost, passwordPost };
+  return { codePost, passwordPost, window: [w0, w1] };
 }
 
 /**

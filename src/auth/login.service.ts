@@ -443,8 +443,10 @@ export class LoginService {
     if (pending.provider === 'mfa-webauthn') return this.startWebAuthn(pending, service, authnMethod, 200);
     try {
       this.gauthKeys.assertAvailable();
-      const devices = await this.gauth.list(pending.username);
-      if (devices.some((d) => d.confirmedAt !== null)) return { outcome: { kind: 'mfa', status: 200, service, authnMethod, pending } };
+      // The confirmed devices ride in the code page's token: the code POST checks against them
+      // without reading them again (GauthCredentials.verify).
+      const devices = await this.gauth.confirmedDevices(pending.username);
+      if (devices.length) return { outcome: { kind: 'mfa', status: 200, service, authnMethod, pending: { ...pending, gauthDevices: devices } } };
       const enrolment = await this.gauth.enrol(pending.username, 'Authenticator app');
       const qrCodeSvg = await otpauthQrCodeSvg(enrolment.otpauthUri);
       return {
@@ -496,7 +498,7 @@ export class LoginService {
         ? await this.webauthn.verify(pending, s.code)
         : pending.enrolCredentialId
         ? await this.gauth.confirm(pending.enrolCredentialId, s.code)
-        : await this.gauth.verify(pending.username, s.code);
+        : await this.gauth.verify(pending.username, s.code, pending.gauthDevices);
     } catch (e) {
       if (e instanceof GauthUnavailableError) return { outcome: { kind: 'mfaUnavailable' } };
       // The pending device is gone or confirmed elsewhere meanwhile: this step cannot finish.

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { authenticator } from 'otplib';
 import { GauthCredentials, GauthError } from '../../src/auth/mfa/gauth/gauth-credentials';
 import { GauthSecretUnreadableError, GauthUnavailableError } from '../../src/auth/mfa/gauth/gauth-keys';
+import { Sql } from '../../src/database/sql';
 import { MutableClock } from '../helpers/mutable-clock';
 import { startTestApp, TestApp } from '../helpers/test-app';
 
@@ -196,5 +197,54 @@ describe('mfa-gauth credentials (TOTP)', () => {
     expect(await gauth.verify('peggy', codeAt(t.clock, e.secret))).toMatchObject({ ok: true });
     const { rows } = await t.sql.query(`SELECT time_step FROM gauth_used_codes WHERE credential_id = $1`, [e.credentialId]);
     expect(rows).toEqual([{ time_step: String(Math.floor(t.clock.now().getTime() / 30_000)) }]);
+  });
+
+  describe('with the devices the code page carried (confirmedDevices, read at the password step)', () => {
+    /** How many statements `run` sends through the app's Sql (its autocommit and prepared statements, and transactions; each counted once). */
+    async function statements(run: () => Promise<unknown>): Promise<number> {
+      const sql = t.app.get(Sql);
+      const spies = (['rows', 'one', 'affected', 'prepared', 'transaction'] as const).map((m) => jest.spyOn(sql, m));
+      try {
+        await run();
+        return spies.reduce((n, s) => n + s.mock.calls.length, 0);
+      } finally {
+        for (const s of spies) s.mockRestore();
+      }
+    }
+
+    it('accepts a right code once in one statement (no read of the devices), purging the expired used steps; a replay is refused', async () => {
+      const e = await enrolled('quentin');
+      const carried = await gauth.confirmedDevices('quentin');
+      expect(carried).toEqual([{ id: e.credentialId, secret: expect.stringMatching(/^[\w-]+\.\.[\w-]+\.[\w-]+\.[\w-]+$/) }]);
+      expect(carried[0].secret).not.toContain(e.secret);
+      t.clock.advance(120);
+      const code = codeAt(t.clock, e.secret);
+      let result: unknown;
+      expect(await statements(async () => (result = await gauth.verify('quentin', code, carried)))).toBe(1);
+      expect(result).toEqual({ ok: true, credentialId: e.credentialId, scratchCode: false });
+      // The confirming code's step (two minutes ago) was purged by the same statement.
+      const { rows } = await t.sql.query(`SELECT time_step FROM gauth_used_codes WHERE credential_id = $1`, [e.credentialId]);
+      expect(rows).toEqual([{ time_step: String(Math.floor(t.clock.now().getTime() / 30_000)) }]);
+      expect(await gauth.verify('quentin', code, carried)).toEqual({ ok: false, reason: 'replayed' });
+      expect(await gauth.verify('QUENTIN', code, carried)).toEqual({ ok: false, reason: 'replayed' });
+    });
+
+    it('a device removed since the code page is not accepted; wrong codes, scratch codes and newer devices are checked as without it', async () => {
+      const e = await enrolled('rupert');
+      const carried = await gauth.confirmedDevices('rupert');
+      // A scratch code and a wrong code: the devices as they are now decide.
+      expect(await gauth.verify('rupert', e.scratchCodes[0], carried)).toEqual({ ok: true, credentialId: e.credentialId, scratchCode: true });
+      const right = codeAt(t.clock, e.secret);
+      expect(await gauth.verify('rupert', String((Number(right) + 1) % 1_000_000).padStart(6, '0'), carried)).toEqual({ ok: false, reason: 'invalid' });
+      // Removed: its right code no longer logs in, carried or not.
+      expect(await gauth.remove('rupert')).toBe(1);
+      expect(await gauth.verify('rupert', right, carried)).toEqual({ ok: false, reason: 'no-device' });
+      // Another user's carried device does not log this one in.
+      const other = await enrolled('sybil');
+      expect(await gauth.verify('rupert', codeAt(t.clock, other.secret), await gauth.confirmedDevices('sybil'))).toEqual({ ok: false, reason: 'no-device' });
+      // A device enrolled after the code page was served: its code is still accepted.
+      const later = await enrolled('rupert');
+      expect(await gauth.verify('rupert', codeAt(t.clock, later.secret), carried)).toEqual({ ok: true, credentialId: later.credentialId, scratchCode: false });
+    });
   });
 });

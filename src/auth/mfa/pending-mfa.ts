@@ -1,6 +1,7 @@
 import type { Attributes } from '../../common/attributes';
 import { isMfaProviderId, type MfaProviderId } from '../../config/mfa-config';
 import type { PasswordWarning } from '../handlers/authentication-handler';
+import type { GauthCarriedDevice } from './gauth/gauth-credentials';
 
 /**
  * A login waiting for its second factor: what the password step established, carried inside the
@@ -29,6 +30,12 @@ export interface PendingMfa {
   /** Enrolment: the pending device that the first right code confirms. */
   enrolCredentialId?: string;
   /**
+   * mfa-gauth: the user's confirmed devices when the code page was served, each with its secret as
+   * stored (encrypted under the mfa-gauth key): the code POST checks a code against them without
+   * reading the devices first (GauthCredentials.verify).
+   */
+  gauthDevices?: GauthCarriedDevice[];
+  /**
    * mfa-webauthn: the challenge of the ceremony the page was served with, and which ceremony
    * (a user without a credential registers one). Bound to this login by the token, used once.
    */
@@ -42,7 +49,7 @@ export function parsePendingMfa(raw: Record<string, unknown> | undefined): Pendi
   const str = (v: unknown) => typeof v === 'string';
   const bool = (v: unknown) => typeof v === 'boolean';
   const { provider, username, attributes, handler, warning, rememberMe, publicWorkstation, warn, method, failures, stepUpSession, enrolCredentialId } = raw;
-  const { webauthnChallenge, webauthnCeremony } = raw;
+  const { webauthnChallenge, webauthnCeremony, gauthDevices } = raw;
   if (typeof provider !== 'string' || !isMfaProviderId(provider) || typeof username !== 'string' || !username) return null;
   if (!isAttributes(attributes) || !bool(rememberMe) || !bool(publicWorkstation) || !bool(warn)) return null;
   if (typeof failures !== 'number' || !Number.isInteger(failures) || failures < 0) return null;
@@ -52,6 +59,7 @@ export function parsePendingMfa(raw: Record<string, unknown> | undefined): Pendi
   if (webauthnChallenge !== undefined && !str(webauthnChallenge)) return null;
   if (webauthnCeremony !== undefined && webauthnCeremony !== 'registration' && webauthnCeremony !== 'authentication') return null;
   if (warning !== undefined && (typeof warning !== 'object' || warning === null)) return null;
+  if (gauthDevices !== undefined && !isCarriedDevices(gauthDevices)) return null;
   return {
     provider,
     username,
@@ -66,7 +74,12 @@ export function parsePendingMfa(raw: Record<string, unknown> | undefined): Pendi
     stepUpSession: stepUpSession as string | undefined,
     enrolCredentialId: enrolCredentialId as string | undefined,
     ...(webauthnChallenge !== undefined ? { webauthnChallenge: webauthnChallenge as string, webauthnCeremony } : {}),
+    ...(gauthDevices !== undefined ? { gauthDevices } : {}),
   };
+}
+
+function isCarriedDevices(v: unknown): v is GauthCarriedDevice[] {
+  return Array.isArray(v) && v.every((d) => typeof d === 'object' && d !== null && typeof d.id === 'string' && typeof d.secret === 'string');
 }
 
 function isAttributes(v: unknown): v is Attributes {

@@ -6,6 +6,7 @@ import { usernameKey } from '../../../common/username';
 import { CAS_CONFIG, type CasConfig } from '../../../config/cas-config';
 import { Sql, type SqlRunner } from '../../../database/sql';
 import { GauthKeys } from './gauth-keys';
+import { totpDelta } from './totp';
 
 /** What enrolment hands the user once: nothing of it but the device id can be read back later. */
 export interface GauthEnrolment {
@@ -21,6 +22,12 @@ export type GauthVerification =
   | { ok: true; credentialId: string; scratchCode: boolean }
   /** `replayed`: a right code whose time step was already accepted; `no-device`: the user has no confirmed device. */
   | { ok: false; reason: 'invalid' | 'replayed' | 'no-device' };
+
+/** A confirmed device as the code page's token carries it: its id and its secret as stored (a compact JWE under the mfa-gauth key). */
+export interface GauthCarriedDevice {
+  id: string;
+  secret: string;
+}
 
 export interface GauthDevice {
   id: string;
@@ -62,9 +69,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The `mfa-gauth` credential store and verifier (TOTP, RFC 6238): the only code that touches
- * `gauth_credentials`, `gauth_scratch_codes` and `gauth_used_codes`. Codes are computed and
- * checked by otplib; time is the injected Clock's. A code is accepted once per device and time
- * step, on every node (the used step's primary key), and a scratch code once (deleted as used).
+ * `gauth_credentials`, `gauth_scratch_codes` and `gauth_used_codes`. Secrets come from otplib,
+ * codes are checked by totp.ts (otplib's algorithm on node:crypto); time is the injected Clock's.
+ * A code is accepted once per device and time step, on every node (the used step's primary key),
+ * and a scratch code once (deleted as used).
  */
 @Injectable()
 export class GauthCredentials {
@@ -130,10 +138,58 @@ export class GauthCredentials {
     });
   }
 
-  /** Checks a code against every confirmed device of the user, then the user's scratch codes. */
-  async verify(username: string, code: string): Promise<GauthVerification> {
+  /**
+   * The user's confirmed devices with their secrets as stored (encrypted under the mfa-gauth key,
+   * bound to the device id), for the code page's token to carry to the code POST: the login
+   * flow's token is itself encrypted and authenticated with a server key, bound to the browser and
+   * single use (login-flows.ts), so the browser holds the secret under two keys and can change
+   * nothing of it.
+   */
+  async confirmedDevices(username: string): Promise<GauthCarriedDevice[]> {
+    const rows = await this.sql.rows<{ id: string; secret_encrypted: string }>(
+      `SELECT id, secret_encrypted FROM gauth_credentials WHERE username_key = $1 AND confirmed_at IS NOT NULL ORDER BY registered_at, id`,
+      [this.userKey(username)],
+    );
+    return rows.map((r) => ({ id: r.id, secret: r.secret_encrypted }));
+  }
+
+  /**
+   * Checks a code against every confirmed device of the user, then the user's scratch codes.
+   * `carried`: the devices the code page's token carries (confirmedDevices, read at the password
+   * step): a right code of one of them is recorded in one statement, which also checks that the
+   * device is still there and confirmed, with no read of the devices first. Anything else (a wrong
+   * code, a scratch code, a device removed meanwhile) goes on to the devices as they are now.
+   */
+  async verify(username: string, code: string, carried?: readonly GauthCarriedDevice[]): Promise<GauthVerification> {
     const key = this.userKey(username);
     this.keys.assertAvailable();
+    if (carried?.length) {
+      let replayed = false;
+      for (const device of carried) {
+        const match = await this.match(device.id, device.secret, code);
+        if (!match) continue;
+        // The device still confirmed, its expired used steps purged, the step recorded with the
+        // device's last use: one statement. Prepared: every right code POST runs it.
+        const [r] = await this.sql.prepared<{ present: number; used: number }>(
+          'cas_gauth_use_carried_code',
+          `WITH device AS (
+             SELECT id FROM gauth_credentials WHERE id = $1 AND username_key = $5 AND confirmed_at IS NOT NULL
+           ), purged AS (
+             DELETE FROM gauth_used_codes u USING device d WHERE u.credential_id = d.id AND u.expires_at <= $4
+           ), used AS (
+             INSERT INTO gauth_used_codes (credential_id, time_step, expires_at) SELECT id, $2, $3 FROM device
+             ON CONFLICT DO NOTHING RETURNING credential_id
+           ), touched AS (
+             UPDATE gauth_credentials c SET last_used_at = $4 FROM used WHERE c.id = used.credential_id
+           )
+           SELECT (SELECT count(*) FROM device)::int AS present, (SELECT count(*) FROM used)::int AS used`,
+          [device.id, match.step, match.expiresAt, this.clock.now(), key],
+        );
+        if (r.used) return { ok: true, credentialId: device.id, scratchCode: false };
+        if (r.present) replayed = true;
+      }
+      if (replayed) return { ok: false, reason: 'replayed' };
+    }
     // The devices, and their used codes whose steps have left the window purged, in one statement.
     // Prepared, as the step's other statement: every code POST runs them.
     const rows = await this.sql.prepared<CredentialRow>(
@@ -225,20 +281,9 @@ export class GauthCredentials {
    * step is not used yet for that device (INSERT … ON CONFLICT DO NOTHING: one winner across nodes).
    */
   private async checkTotp(runner: SqlRunner, row: CredentialRow, code: string, touch = false): Promise<GauthVerification> {
-    const token = code.replace(/\s+/g, '');
-    const { codeDigits, timeStepSize, windowSize } = this.gauth;
-    if (!new RegExp(`^\\d{${codeDigits}}$`).test(token)) return { ok: false, reason: 'invalid' };
-    const secret = await this.keys.decrypt(row.id, row.secret_encrypted);
-    // CAS's window-size counts the steps checked, the current one in the middle (3: -1, 0, +1).
-    const past = Math.floor((windowSize - 1) / 2);
-    const future = Math.floor(windowSize / 2);
-    const nowMs = this.clock.now().getTime();
-    const totp = authenticator.clone({ digits: codeDigits, step: timeStepSize, window: [past, future], epoch: nowMs });
-    const delta = totp.checkDelta(token, secret);
-    if (delta === null) return { ok: false, reason: 'invalid' };
-    const step = Math.floor(nowMs / 1000 / timeStepSize) + delta;
-    // The step stays acceptable until the current step is past it by more than the window's past part.
-    const expiresAt = new Date((step + past + 1) * timeStepSize * 1000);
+    const match = await this.match(row.id, row.secret_encrypted, code);
+    if (!match) return { ok: false, reason: 'invalid' };
+    const { step, expiresAt } = match;
     // touch (verify, autocommit): a step newly used also sets the device's last use, in the same statement.
     const inserted = touch
       ? (await this.sql.prepared(
@@ -256,6 +301,28 @@ export class GauthCredentials {
           [row.id, step, expiresAt],
         );
     return inserted ? { ok: true, credentialId: row.id, scratchCode: false } : { ok: false, reason: 'replayed' };
+  }
+
+  /**
+   * The time step whose code `code` is, within the window, for the device's secret as stored; null
+   * for a code of another form or of no step of the window. `expiresAt`: when the step leaves the
+   * window (its used row may go then).
+   */
+  private async match(credentialId: string, secretEncrypted: string, code: string): Promise<{ step: number; expiresAt: Date } | null> {
+    const token = code.replace(/\s+/g, '');
+    const { codeDigits, timeStepSize, windowSize } = this.gauth;
+    if (token.length !== codeDigits || !/^\d+$/.test(token)) return null;
+    const secret = await this.keys.decrypt(credentialId, secretEncrypted);
+    // CAS's window-size counts the steps checked, the current one in the middle (3: -1, 0, +1).
+    const past = Math.floor((windowSize - 1) / 2);
+    const future = Math.floor(windowSize / 2);
+    const nowMs = this.clock.now().getTime();
+    // otplib's checkDelta, computed directly (totp.ts).
+    const delta = totpDelta(secret, token, { nowMs, step: timeStepSize, digits: codeDigits, past, future });
+    if (delta === null) return null;
+    const step = Math.floor(nowMs / 1000 / timeStepSize) + delta;
+    // The step stays acceptable until the current step is past it by more than the window's past part.
+    return { step, expiresAt: new Date((step + past + 1) * timeStepSize * 1000) };
   }
 
   /** The otpauth URI of the QR code (Key Uri Format): label `label:username`, issuer, SHA1, digits and period. */
