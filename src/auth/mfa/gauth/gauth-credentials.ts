@@ -6,7 +6,6 @@ import { usernameKey } from '../../../common/username';
 import { CAS_CONFIG, type CasConfig } from '../../../config/cas-config';
 import { Sql, type SqlRunner } from '../../../database/sql';
 import { GauthKeys } from './gauth-keys';
-import { totpDelta } from './totp';
 
 /** What enrolment hands the user once: nothing of it but the device id can be read back later. */
 export interface GauthEnrolment {
@@ -69,10 +68,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The `mfa-gauth` credential store and verifier (TOTP, RFC 6238): the only code that touches
- * `gauth_credentials`, `gauth_scratch_codes` and `gauth_used_codes`. Secrets come from otplib,
- * codes are checked by totp.ts (otplib's algorithm on node:crypto); time is the injected Clock's.
- * A code is accepted once per device and time step, on every node (the used step's primary key),
- * and a scratch code once (deleted as used).
+ * `gauth_credentials`, `gauth_scratch_codes` and `gauth_used_codes`. Codes are computed and
+ * checked by otplib; time is the injected Clock's. A code is accepted once per device and time
+ * step, on every node (the used step's primary key), and a scratch code once (deleted as used).
  */
 @Injectable()
 export class GauthCredentials {
@@ -317,8 +315,8 @@ export class GauthCredentials {
     const past = Math.floor((windowSize - 1) / 2);
     const future = Math.floor(windowSize / 2);
     const nowMs = this.clock.now().getTime();
-    // otplib's checkDelta, computed directly (totp.ts).
-    const delta = totpDelta(secret, token, { nowMs, step: timeStepSize, digits: codeDigits, past, future });
+    const totp = authenticator.clone({ digits: codeDigits, step: timeStepSize, window: [past, future], epoch: nowMs });
+    const delta = totp.checkDelta(token, secret);
     if (delta === null) return null;
     const step = Math.floor(nowMs / 1000 / timeStepSize) + delta;
     // The step stays acceptable until the current step is past it by more than the window's past part.
