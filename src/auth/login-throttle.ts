@@ -113,15 +113,14 @@ export class LoginThrottle {
     ];
   }
 
-  /** Gives reserved slots back (the password was right). */
+  /**
+   * Gives reserved slots back (the password was right). The counters are locked in the order the
+   * reservation took them (the address's first, REFUND_SQL), as every reservation takes them.
+   */
   async refund(r: Reservation): Promise<void> {
     if (!r.keys.length) return;
     // Prepared: every successful login runs it.
-    await this.sql.prepared(
-      'cas_throttle_refund',
-      `UPDATE login_throttle SET failures = failures - 1 WHERE key = ANY($1::varchar[]) AND window_start = $2 AND failures > 0`,
-      [r.keys, r.windowStart],
-    );
+    await this.sql.prepared('cas_throttle_refund', REFUND_SQL, [r.keys, r.windowStart]);
   }
 
   private currentWindowStart(): Date {
@@ -210,6 +209,21 @@ const RESERVE_ON_FLOW_USE_SQL = `WITH used AS (${USE_FLOW_SQL}
          RETURNING t.key
        )
        SELECT EXISTS (SELECT 1 FROM used) AS used, ARRAY(SELECT key FROM reserved)::text[] AS reserved`;
+
+/**
+ * refund's statement: $1 the reservation's keys in the order it took them, $2 its window. The
+ * rows are locked by a FOR UPDATE above the sort on that order, so a refund takes the address's
+ * counter before the account's or the device's, as a reservation does: a plain
+ * `WHERE key = ANY($1)` locked them in index order ('account:…' before 'ip:…') and could deadlock
+ * with a reservation of the same user from the same address (test/e2e/throttle-lock-order).
+ */
+const REFUND_SQL = `UPDATE login_throttle t SET failures = t.failures - 1
+         FROM (SELECT c.key, c.window_start FROM login_throttle c
+                 JOIN unnest($1::varchar[]) WITH ORDINALITY AS k(key, n) ON c.key = k.key
+                WHERE c.window_start = $2
+                ORDER BY k.n
+                  FOR UPDATE OF c) l
+        WHERE t.key = l.key AND t.window_start = l.window_start AND t.failures > 0`;
 
 const accountKey = (username: string) => `account:${usernameKey(username)}`;
 /** The digest holds no `:`, so an account's device keys share a prefix no other account's do. */
