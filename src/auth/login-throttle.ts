@@ -113,10 +113,7 @@ export class LoginThrottle {
     ];
   }
 
-  /**
-   * Gives reserved slots back (the password was right). The counters are locked in the order the
-   * reservation took them (the address's first, REFUND_SQL), as every reservation takes them.
-   */
+  /** Gives reserved slots back (the password was right), the address's counter locked first (REFUND_SQL). */
   async refund(r: Reservation): Promise<void> {
     if (!r.keys.length) return;
     // Prepared: every successful login runs it.
@@ -211,18 +208,18 @@ const RESERVE_ON_FLOW_USE_SQL = `WITH used AS (${USE_FLOW_SQL}
        SELECT EXISTS (SELECT 1 FROM used) AS used, ARRAY(SELECT key FROM reserved)::text[] AS reserved`;
 
 /**
- * refund's statement: $1 the reservation's keys in the order it took them, $2 its window. The
- * rows are locked by a FOR UPDATE above the sort on that order, so a refund takes the address's
- * counter before the account's or the device's, as a reservation does: a plain
- * `WHERE key = ANY($1)` locked them in index order ('account:…' before 'ip:…') and could deadlock
- * with a reservation of the same user from the same address (test/e2e/throttle-lock-order).
+ * refund's statement: $1 the reservation's keys, $2 its window. The rows are locked by a FOR
+ * UPDATE above a sort that puts the address's counter first, as every reservation takes it
+ * (limitsFor), so a refund and a reservation sharing counters cannot each hold one the other
+ * waits for. A plain `WHERE key = ANY($1)` locked them in index order ('account:…' before
+ * 'ip:…') and deadlocked with a reservation of the same user from the same address
+ * (test/e2e/throttle-lock-order).
  */
 const REFUND_SQL = `UPDATE login_throttle t SET failures = t.failures - 1
-         FROM (SELECT c.key, c.window_start FROM login_throttle c
-                 JOIN unnest($1::varchar[]) WITH ORDINALITY AS k(key, n) ON c.key = k.key
-                WHERE c.window_start = $2
-                ORDER BY k.n
-                  FOR UPDATE OF c) l
+         FROM (SELECT key, window_start FROM login_throttle
+                WHERE key = ANY($1::varchar[]) AND window_start = $2
+                ORDER BY starts_with(key, 'ip:') DESC, key
+                  FOR UPDATE) l
         WHERE t.key = l.key AND t.window_start = l.window_start AND t.failures > 0`;
 
 const accountKey = (username: string) => `account:${usernameKey(username)}`;
