@@ -170,7 +170,10 @@ export class SingleLogoutOutbox {
    */
   async claimDue(limit: number, onlyEvents = false): Promise<ClaimedRequest[]> {
     const now = this.clock.now();
-    const rows = await this.sql.rows<{ id: string; kind: OutboxKind; logout_url: string; message: string | null; principal: string; ticket_id: string; created_at: Date; attempts: number }>(
+    // Prepared, as record is: a login with session events on runs both after its 302, and each
+    // was planned at every call (0.28 and 0.47 ms of planning against 0.17 and 0.21 of execution).
+    const rows = await this.sql.prepared<{ id: string; kind: OutboxKind; logout_url: string; message: string | null; principal: string; ticket_id: string; created_at: Date; attempts: number }>(
+      onlyEvents ? 'cas_outbox_claim_events' : 'cas_outbox_claim',
       claimDueSql(onlyEvents),
       [now, limit],
     );
@@ -196,7 +199,8 @@ export class SingleLogoutOutbox {
     if (!outcomes.length) return;
     const now = this.clock.now();
     const status = (o: AttemptOutcome): DeliveryStatus => (o.ok ? 'SUCCESS' : o.finalAttempt ? 'FAILURE' : 'PENDING');
-    await this.sql.affected(
+    await this.sql.prepared(
+      'cas_outbox_record',
       `WITH done AS (
        UPDATE slo_outbox o SET status = r.status, last_http_status = r.http_status, last_error = r.error, claimed_until = NULL,
               next_attempt_at = $1::timestamptz + make_interval(secs => r.retry_in),
