@@ -83,29 +83,17 @@ export const INSERT_SESSION_WITH_TICKET_SQL = `WITH tgt AS (
  * no ticket, due now); a test holds the two together. $25 SET ids, $26 session handles, $27
  * principals, $28 event types, $29 receiver URLs, $30 claims (JSON), $31 reasons.
  */
-export const INSERT_SESSION_WITH_TICKET_AND_EVENTS_SQL = `WITH tgt AS (
-         INSERT INTO tickets (id, type, session_id, principal, principal_key, created_at, last_used_at, expires_at,
-                              hard_expires_at, idle_timeout_seconds, use_count, remember_me, attributes, authentication_handler,
-                              authentication_factors, client_ip, user_agent, device_browser, device_os, device_type, location_country, location_city)
-         VALUES ($1, 'TGT', $1, $2, $9, $3, $3, $4, $5, $6, 1, $7, $8, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-         RETURNING id, principal
-       ), st AS (
-         INSERT INTO tickets (id, type, session_id, parent_id, principal, service, registered_service_id,
-                              created_at, last_used_at, expires_at, from_new_login, max_uses, client_ip)
-         SELECT $19, 'ST', tgt.id, tgt.id, tgt.principal, $20, $21, $3, $3, $3::timestamptz + make_interval(secs => $22), true, $23, $24::inet
-           FROM tgt
-         RETURNING id
-       ), tracked AS (
-         INSERT INTO session_services (session_id, ticket_id, service, registered_service_id, issued_at, client_ip)
-         SELECT tgt.id, $19, $20, $21, $3, $24::inet FROM tgt
-       ), events AS (
+export const INSERT_SESSION_WITH_TICKET_AND_EVENTS_SQL = INSERT_SESSION_WITH_TICKET_SQL.replace(
+  /\n\s*SELECT id FROM st$/,
+  `, events AS (
          INSERT INTO slo_outbox (id, kind, session_id, ticket_id, principal, service, logout_url, message, reason, next_attempt_at, created_at)
          SELECT r.id, 'SET', r.session_id, '', r.principal, r.service, r.logout_url, r.message, r.reason, $3, $3
            FROM unnest($25::varchar[], $26::varchar[], $27::varchar[], $28::text[], $29::text[], $30::text[], $31::varchar[])
                 AS r(id, session_id, principal, service, logout_url, message, reason)
           WHERE EXISTS (SELECT 1 FROM tgt)
        )
-       SELECT id FROM st`;
+       SELECT id FROM st`,
+);
 
 /**
  * Prepared as cas_consume_service_ticket. The last use deletes the ticket, an earlier one counts
