@@ -24,6 +24,8 @@
  * BENCH_ONLY=cold-start (node dist/src/main.js with its embedded Postgres, and npm start with DATABASE_URL).
  */
 import 'reflect-metadata';
+import { join } from 'node:path';
+import { summariseProfile } from './cpu-profile';
 import { BenchContext, closeBench, openBench } from './context';
 import { explain, explainCleanerBatch, LISTING_PAGE_SQL } from './explain';
 import { cleanerGoalRows, coldStartGoalRows, consolePageGoalRows, Figures, flatGoalRows, GoalRow, goalRows, mfaGoalRows, scrapeGoalRows, sessionFilterGoalRows } from './goals';
@@ -137,12 +139,15 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     // The bare login route and POST /login, with throttling ON in the product (its default) and session events on.
     await ctx.sql.query(BENCH_TABLE);
     const receiver = await eventReceiver();
-    const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url, ...PASSWORD_LOGIN_THROTTLE, ...(await sessionEventsEnv(receiver)) });
+    // BENCH_CPU_PROF: the node runs under --cpu-prof (its figures are then not goal figures); where its CPU went during the POSTs.
+    const profDir = join(ctx.dir, 'prof-login');
+    const a = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url, ...PASSWORD_LOGIN_THROTTLE, ...(await sessionEventsEnv(receiver)) }, settings.cpuProfile ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []);
     ctx.nodes.push(a);
     const forms = await parallel(settings.loginForms, 20, () => loginForm(a.base, ctx.service));
     const { bare, g3 } = await loginStep(ctx, a, forms, true);
     await a.stop();
     ctx.nodes.length = 0;
+    if (settings.cpuProfile) summariseProfile(profDir, g3.window, 'the server during POST /login (throttling and session events on)', true);
     console.log('\nPassword login, throttling ON in the product, in a pair:\n');
     for (const r of [bare, g3]) console.log(`  ${describe(r)}`);
     console.log(`  ratio ${(g3.rps / bare.rps).toFixed(2)}; session events received by the receiver: ${receiver.received()}`);
