@@ -40,13 +40,15 @@ export async function openBench(): Promise<BenchContext> {
   console.log(`npm run bench — ${startedAt.toISOString()}`);
   environment.forEach((l) => console.log(l));
 
-  const database = await benchDatabase(dir, PRODUCTION_FLAGS, settings.databaseUrl);
+  // BENCH_PG_SETTINGS ("name=value name=value"): settings on top of production's, to measure one (e.g. wal_compression=on).
+  const extra = settings.pgSettings.flatMap((kv) => ['-c', kv]);
+  const database = await benchDatabase(dir, [...PRODUCTION_FLAGS, ...extra], settings.databaseUrl);
   const sql = new Client({ connectionString: database.url });
   sql.on('error', (e) => log(`bench connection lost: ${e.message}`));
   await sql.connect();
   if (database.postmasterPid && settings.statements) await enableStatements(sql);
   const pg = (await sql.query(`SELECT version() v, current_setting('fsync') f, current_setting('synchronous_commit') s, current_setting('shared_buffers') b`)).rows[0];
-  environment.push(`postgres: ${String(pg.v).split(' on ')[0]}, fsync=${pg.f}, synchronous_commit=${pg.s}, shared_buffers=${pg.b}${database.postmasterPid ? ' (embedded)' : ' (DATABASE_URL: Postgres CPU not measured)'}`);
+  environment.push(`postgres: ${String(pg.v).split(' on ')[0]}, fsync=${pg.f}, synchronous_commit=${pg.s}, shared_buffers=${pg.b}${settings.pgSettings.length ? `, ${settings.pgSettings.join(', ')}` : ''}${database.postmasterPid ? ' (embedded)' : ' (DATABASE_URL: Postgres CPU not measured)'}`);
   console.log(environment[environment.length - 1]);
 
   const sink = await tinyServer('sink', '');

@@ -48,6 +48,8 @@ export const settings = {
   cleanProfile: Boolean(env.BENCH_CLEAN_PROF),
   /** BENCH_CPU_PROF=1: an extra /p3/serviceValidate run under --cpu-prof. */
   cpuProfile: Boolean(env.BENCH_CPU_PROF),
+  /** BENCH_PG_SETTINGS="wal_compression=on max_wal_size=4GB": Postgres settings on top of production's (the embedded cluster only). */
+  pgSettings: (env.BENCH_PG_SETTINGS ?? '').split(/\s+/).filter((kv) => /^[a-z_.]+=\S+$/.test(kv)),
   explain: env.BENCH_EXPLAIN !== '0',
   cleanerCeiling: env.BENCH_CEILING !== '0',
   statements: env.BENCH_PGSS !== '0',
