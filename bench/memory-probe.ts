@@ -25,11 +25,12 @@ if (file) {
     const now = sample();
     const gc = (globalThis as { gc?: () => void }).gc;
     let heapUsedAfterGc: number | undefined;
+    let rssAfterGc: number | undefined;
     if (gc) {
       gc();
-      heapUsedAfterGc = process.memoryUsage().heapUsed;
+      ({ heapUsed: heapUsedAfterGc, rss: rssAfterGc } = process.memoryUsage());
     }
-    writeFileSync(file, JSON.stringify({ peak: peak.rss > now.rss ? peak : now, now, heapUsedAfterGc }));
+    writeFileSync(file, JSON.stringify({ peak: peak.rss > now.rss ? peak : now, now, heapUsedAfterGc, rssAfterGc }));
     peak = now;
   });
 }
