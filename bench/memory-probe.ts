@@ -2,7 +2,7 @@
  * Loaded into a node by the bench only (`node -r dist-bench/bench/memory-probe.js`, BENCH_ONLY=rss):
  * samples process.memoryUsage() and V8's new space every 100 ms and keeps the sample taken at the
  * highest RSS; on SIGUSR2 it writes that sample and the current one to MEMORY_PROBE_FILE as JSON
- * and starts over; with --expose-gc (BENCH_RSS_NODE_FLAGS) also heapUsed after a full collection, which tells
+ * and starts over; with --expose-gc (BENCH_RSS_NODE_FLAGS, or BENCH_CLEAN_NODE_FLAGS for the cleaner's node B) also heapUsed and RSS after a full collection, which tells
  * live objects (a leak would stay) from garbage V8 has not collected yet. Nothing of it is in the product: the bench reads a node's memory as /proc does,
  * and this says how much of it is V8's heap, buffers, or native memory outside them.
  */
@@ -25,11 +25,12 @@ if (file) {
     const now = sample();
     const gc = (globalThis as { gc?: () => void }).gc;
     let heapUsedAfterGc: number | undefined;
+    let rssAfterGc: number | undefined;
     if (gc) {
       gc();
-      heapUsedAfterGc = process.memoryUsage().heapUsed;
+      ({ heapUsed: heapUsedAfterGc, rss: rssAfterGc } = process.memoryUsage());
     }
-    writeFileSync(file, JSON.stringify({ peak: peak.rss > now.rss ? peak : now, now, heapUsedAfterGc }));
+    writeFileSync(file, JSON.stringify({ peak: peak.rss > now.rss ? peak : now, now, heapUsedAfterGc, rssAfterGc }));
     peak = now;
   });
 }

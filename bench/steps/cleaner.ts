@@ -41,6 +41,9 @@ export interface CleanerFigures {
   deliverySeconds: number;
 }
 
+/** BENCH_CLEAN_NODE_FLAGS: extra node flags for node B, space-separated (e.g. `--expose-gc`: heap used after a full GC in its memory lines, and a probe halfway through the delivery). */
+const cleanNodeFlags = (process.env.BENCH_CLEAN_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
 const deadlockCount = async (sql: Client) =>
   Number((await sql.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`)).rows[0].deadlocks);
 
@@ -73,7 +76,7 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
   const [b, c] = await Promise.all([
     // B carries the memory probe (bench/memory-probe.ts): where its RSS goes at its peak, in each phase.
     startNode('B', ctx.dir, { ...cleanerEnv, MEMORY_PROBE_FILE: probeFile }, [
-      ...(settings.cleanProfile ? ['--cpu-prof', '--cpu-prof-dir', cleanProfDir] : []), '-r', join(__dirname, '..', 'memory-probe.js'),
+      ...(settings.cleanProfile ? ['--cpu-prof', '--cpu-prof-dir', cleanProfDir] : []), ...cleanNodeFlags, '-r', join(__dirname, '..', 'memory-probe.js'),
     ]),
     // BENCH_CLEAN_NODES=1: C serves validations only (to tell the cleaner's effect on its own
     // node from its effect through the shared database and CPU).
@@ -182,7 +185,9 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
 
   // Both nodes deliver what they queued: RSS is watched until the sink has every request.
   await resetStatements();
-  const delivery = await awaitDelivery(ctx, [b, c], received0, cleanStart || deadline, deadline + cleanTimeout * 1000);
+  // With --expose-gc (BENCH_CLEAN_NODE_FLAGS), B is also probed halfway through the delivery: heap used then, and after a full GC there.
+  const halfway = cleanNodeFlags.includes('--expose-gc') ? () => memoryOf(b, probeFile, 'halfway through delivering the logout requests') : undefined;
+  const delivery = await awaitDelivery(ctx, [b, c], received0, cleanStart || deadline, deadline + cleanTimeout * 1000, halfway);
   await topStatements('while delivering the rest of the logout requests (no load)', 6);
   await memoryOf(b, probeFile, 'delivering the rest of the logout requests');
   rssMax = Math.max(rssMax, delivery.rssMax);
@@ -217,17 +222,20 @@ async function memoryOf(n: Node, probeFile: string, label: string): Promise<void
   n.proc.kill('SIGUSR2');
   for (let i = 0; i < 50 && !existsSync(probeFile); i++) await sleep(20);
   if (!existsSync(probeFile)) return log(`memory of node B, ${label}: no probe sample`);
-  const { peak } = JSON.parse(readFileSync(probeFile, 'utf8')) as { peak: Record<string, number> & { spacesKb: Record<string, number> } };
+  type Sample = Record<string, number> & { spacesKb: Record<string, number> };
+  const { peak, now, heapUsedAfterGc, rssAfterGc } = JSON.parse(readFileSync(probeFile, 'utf8')) as { peak: Sample; now: Sample; heapUsedAfterGc?: number; rssAfterGc?: number };
   const mb = (x: number) => (x / 1048576).toFixed(0);
   const sp = (k: string) => ((peak.spacesKb[k] ?? 0) / 1024).toFixed(0);
   log(`memory of node B, ${label}, at its highest RSS: rss ${mb(peak.rss)} MB = V8 heap ${mb(peak.heapTotal)} MB (used ${mb(peak.heapUsed)}; new ${sp('new_space')}, old ${sp('old_space')}, ` +
-    `code ${sp('code_space')}, large objects ${sp('large_object_space')}) + array buffers ${mb(peak.arrayBuffers)} MB (external ${mb(peak.external)}) + the rest (native) ${mb(peak.rss - peak.heapTotal - peak.arrayBuffers)} MB`);
+    `code ${sp('code_space')}, large objects ${sp('large_object_space')}) + array buffers ${mb(peak.arrayBuffers)} MB (external ${mb(peak.external)}) + the rest (native) ${mb(peak.rss - peak.heapTotal - peak.arrayBuffers)} MB` +
+    // --expose-gc: live objects (a leak would stay) against garbage V8 had not collected yet.
+    (heapUsedAfterGc === undefined ? '' : `; at the probe: heap used ${mb(now.heapUsed)} MB (old space ${((now.spacesKb.old_space ?? 0) / 1024).toFixed(0)}), rss ${mb(now.rss)} MB → after a full GC heap used ${mb(heapUsedAfterGc)} MB, rss ${mb(rssAfterGc ?? 0)} MB`));
 }
 
 /** Samples the nodes' RSS until the sink received every EXPIRED logout request queued (or `until`). */
 const sinkReceived = async (ctx: BenchContext) => ((await (await fetch(`http://127.0.0.1:${ctx.sink.port}/stats`)).json()) as { received: number }).received;
 
-async function awaitDelivery(ctx: BenchContext, nodes: Node[], received0: number, from: number, until: number) {
+async function awaitDelivery(ctx: BenchContext, nodes: Node[], received0: number, from: number, until: number, halfway?: () => Promise<void>) {
   let rssMax = 0;
   const rssOf: Record<string, number> = {};
   let explained = false;
@@ -243,6 +251,10 @@ async function awaitDelivery(ctx: BenchContext, nodes: Node[], received0: number
       queued = Number((await ctx.sql.query(`SELECT count(*)::int AS n FROM slo_outbox WHERE reason = 'EXPIRED' AND kind = 'LOGOUT'`)).rows[0].n);
       delivered = (await sinkReceived(ctx)) - received0;
       if (delivered >= queued) break;
+      if (halfway && delivered >= queued / 2) {
+        await halfway();
+        halfway = undefined;
+      }
       if (!explained && settings.explain && delivered >= queued / 2) {
         explained = true;
         await explainDeliveryClaim(ctx.sql, `${f0(delivered)} of ${f0(queued)} delivered`);
