@@ -22,5 +22,5 @@ COPY package.json ./
 COPY services ./services
 USER node
 EXPOSE 8080
-# --max-semi-space-size=8: as npm start (docs/benchmarks.md, "Measurements behind design choices").
-CMD ["node", "--max-semi-space-size=8", "dist/src/main.js"]
+# --max-semi-space-size=8 --max-old-space-size=1024: as npm start (docs/benchmarks.md, "Measurements behind design choices").
+CMD ["node", "--max-semi-space-size=8", "--max-old-space-size=1024", "dist/src/main.js"]

@@ -45,8 +45,12 @@ export interface Node {
  * (test/scripts/start-flags.spec.ts holds the three together). A young generation of 2 × 8 MB
  * instead of V8's 2 × 16 MB: RSS under validation 222/177 → 144/144 MB, under password login
  * 285/234 → 180 MB, for about 5 % of validation throughput (BENCH_ONLY=rss, ABBA, docs/benchmarks.md).
+ * An old space of at most 1 GB instead of the 4 GB V8 picks on this box: with a limit of 2 GB or
+ * more V8 lets old space reach 4 × the live set before a full collection, and delivering a mass
+ * expiry's logout requests (42 MB live) took a node to 250-270 MB of RSS; at 1 GB the factor is
+ * about 1.6 and the node peaked at 162 MB (BENCH_ONLY=cleaner with BENCH_CLEAN_NODE_FLAGS).
  */
-export const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=8'];
+export const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=1024'];
 
 /**
  * The real server, `node dist/src/main.js` with SHIPPED_NODE_FLAGS, as a child process logging to `dir`/`name`.log, with
