@@ -272,6 +272,17 @@ describe('single logout survives the node that queued it', () => {
   });
 });
 
+/** 150 expired sessions' logout requests to the capture server, as a cleaner batch queues them. */
+async function queueBacklog(node: TestApp, port: number, prefix: string): Promise<void> {
+  const outbox = node.app.get(SingleLogoutOutbox);
+  await node.app.get(Sql).transaction((tx) =>
+    outbox.enqueue(tx, 'EXPIRED', Array.from({ length: 150 }, (_, i) => ({
+      id: `LR-${prefix}${String(i).padStart(20, '0')}`, sessionId: `TGT-${prefix}-${i}`, ticketId: `ST-${prefix}-${i}`, principal: 'casuser',
+      service: `http://127.0.0.1:${port}/app`, logoutUrl: `http://127.0.0.1:${port}/app`, issuedAt: node.clock.now(), channel: 'BACK_CHANNEL' as const,
+    }))),
+  );
+}
+
 describe('single logout delivery of a backlog', () => {
   it('a pass goes on claiming while claims come back full: a backlog goes MAX_INFLIGHT (100) at a time, not one claim (20) per pass', async () => {
     const cap = await captureServer();
@@ -280,14 +291,7 @@ describe('single logout delivery of a backlog', () => {
     ];
     const node = await startTestApp({ services, env: { CAS_SLO_DISABLED: 'false' } });
     try {
-      // 150 expired sessions' requests, as a cleaner batch queues them.
-      const outbox = node.app.get(SingleLogoutOutbox);
-      await node.app.get(Sql).transaction((tx) =>
-        outbox.enqueue(tx, 'EXPIRED', Array.from({ length: 150 }, (_, i) => ({
-          id: `LR-backlog${String(i).padStart(20, '0')}`, sessionId: `TGT-backlog-${i}`, ticketId: `ST-backlog-${i}`, principal: 'casuser',
-          service: `http://127.0.0.1:${cap.port}/app`, logoutUrl: `http://127.0.0.1:${cap.port}/app`, issuedAt: node.clock.now(), channel: 'BACK_CHANNEL' as const,
-        }))),
-      );
+      await queueBacklog(node, cap.port, 'backlog');
       // One pass: it claims until it has 100 in flight (the old code claimed 20, the rest waited for the next passes, one a second).
       await node.app.get(SingleLogoutDelivery).kick();
       expect(cap.captured.length).toBeGreaterThanOrEqual(100);
@@ -309,14 +313,8 @@ describe('single logout delivery while the cleaner runs', () => {
     ];
     const node = await startTestApp({ services, env: { CAS_SLO_DISABLED: 'false' } });
     try {
-      const outbox = node.app.get(SingleLogoutOutbox);
       const delivery = node.app.get(SingleLogoutDelivery);
-      await node.app.get(Sql).transaction((tx) =>
-        outbox.enqueue(tx, 'EXPIRED', Array.from({ length: 150 }, (_, i) => ({
-          id: `LR-held${String(i).padStart(20, '0')}`, sessionId: `TGT-held-${i}`, ticketId: `ST-held-${i}`, principal: 'casuser',
-          service: `http://127.0.0.1:${cap.port}/app`, logoutUrl: `http://127.0.0.1:${cap.port}/app`, issuedAt: node.clock.now(), channel: 'BACK_CHANNEL' as const,
-        }))),
-      );
+      await queueBacklog(node, cap.port, 'held');
       const delivered = async () => (await node.sql.query(`SELECT count(*)::int AS n FROM slo_outbox WHERE status = 'SUCCESS'`)).rows[0].n as number;
       let endRun!: () => void;
       const run = delivery.holdBacklog(() => new Promise<void>((r) => (endRun = r)));
