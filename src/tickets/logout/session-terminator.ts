@@ -9,7 +9,7 @@ import { SessionHistory } from '../session-history';
 import { parseTicketId } from '../ticket-ids';
 import { EndedSessionRows, ReachedService, TicketRegistry, UnresolvedService } from '../ticket-registry';
 import type { RegisteredService } from '../../services/registered-service';
-import { frontChannelUrl, LogoutRequestRow, logoutRequests } from './single-logout';
+import { frontChannelUrl, logoutChannelOf, LogoutRequestRow, logoutRequests } from './single-logout';
 import type { EndReason } from '../end-reason';
 import { LogoutRequestStatus, SingleLogoutOutbox } from './single-logout-outbox';
 import { SingleLogoutDelivery } from './single-logout.delivery';
@@ -218,11 +218,12 @@ export class SessionTerminator {
 
 /**
  * How the cleaner's statement logs a service out: by channel, to its logoutUrl (absent: the
- * service URL), or not at all (null), as logoutRequests() decides.
+ * service URL), or not at all (null): logoutChannelOf, as for logoutRequests().
  */
-function answerOf(registered: RegisteredService | null): { t: 'BACK_CHANNEL' | 'FRONT_CHANNEL'; u?: string } | null {
-  if (!registered || !registered.enabled || registered.logoutType === 'NONE') return null;
-  return registered.logoutUrl !== undefined ? { t: registered.logoutType, u: registered.logoutUrl } : { t: registered.logoutType };
+function answerOf(registered: RegisteredService | null): { t: LogoutRequestRow['channel']; u?: string } | null {
+  const channel = logoutChannelOf(registered);
+  if (!registered || !channel) return null;
+  return registered.logoutUrl !== undefined ? { t: channel, u: registered.logoutUrl } : { t: channel };
 }
 
 /** The requests the outbox delivers (FRONT_CHANNEL ones are made by the browser), tagged with their session. */

@@ -40,7 +40,8 @@ export function logoutRequests(
   const out: LogoutRequestRow[] = [];
   for (const r of latest.values()) {
     const registered = lookup(r);
-    if (!registered || !registered.enabled || registered.logoutType === 'NONE') continue;
+    const channel = logoutChannelOf(registered);
+    if (!registered || !channel) continue;
     out.push({
       id: `LR-${randomToken(24)}`,
       ticketId: r.ticketId,
@@ -48,10 +49,16 @@ export function logoutRequests(
       service: r.service,
       logoutUrl: registered.logoutUrl ?? r.service,
       issuedAt: now,
-      channel: registered.logoutType,
+      channel,
     });
   }
   return out;
+}
+
+/** How a service is logged out: by its logoutType, or not at all (not registered, disabled, or NONE). */
+export function logoutChannelOf(registered: RegisteredService | null): LogoutRequestRow['channel'] | null {
+  if (!registered || !registered.enabled || registered.logoutType === 'NONE') return null;
+  return registered.logoutType;
 }
 
 /** The SAML 2.0 LogoutRequest CAS sends, on one line, with a real UTC IssueInstant. */
