@@ -356,49 +356,36 @@ export class LoginService {
     };
     // A session limit (unique principal, a maximum): counted and inserted under the user's lock.
     const limit = sessionLimitFor(this.config.sessionLimits, registered, s.tgtId);
-    const publicOnly = (x: string | undefined) => (s.publicWorkstation ? undefined : x);
+    // publicWorkstation: the session serves this login only; no cookie keeps it in the browser.
+    const cookies = (sessionId: string) => s.publicWorkstation
+      ? { newSession: undefined, deviceCookie: undefined, warnCookie: undefined }
+      : { newSession: { id: sessionId, rememberMe }, deviceCookie, warnCookie: s.warn ? true : undefined };
     if (!limit && !principal.warning && !s.tgtId && service !== undefined && registered) {
       // The usual login (no limit, no session to replace, no warning first, a service): the
       // session and its ticket in one statement (and the event in its transaction).
       const created = await this.events.createSessionWithTicket(toCreate, this.grant(service, registered, true, s.origin));
-      if (created) {
-        return {
-          outcome: this.toService(service, created.ticket, method),
-          newSession: s.publicWorkstation ? undefined : { id: created.session.id, rememberMe },
-          deviceCookie: publicOnly(deviceCookie),
-          warnCookie: s.warn && !s.publicWorkstation ? true : undefined,
-        };
-      }
+      if (created) return { outcome: this.toService(service, created.ticket, method), ...cookies(created.session.id) };
     }
     const limited = limit ? await this.limiter.createSession(toCreate, limit) : null;
     if (limited?.kind === 'refused') return { outcome: { kind: 'sessionLimit', maximum: limited.maximum } };
     // Through SessionEvents: its session-established event, when receivers are configured, in the same transaction.
     const session = limited ? limited.session : await this.events.createSession(toCreate);
     if (s.tgtId && s.tgtId !== session.id) await this.replaceSession(s.tgtId, session.id, principal.username);
-    // publicWorkstation: the session serves this login only; no cookie keeps it in the browser.
-    const newSession = s.publicWorkstation ? undefined : { id: session.id, rememberMe };
-    const device = publicOnly(deviceCookie);
-    const warnCookie = s.warn && !s.publicWorkstation ? true : undefined;
+    const browserCookies = cookies(session.id);
     if (principal.warning) {
       // The session and its cookie exist now; the ticket waits for Continue, so a user who reads
       // the warning longer than a service ticket lives still gets a valid one.
       const outcome: LoginOutcome = { kind: 'passwordWarning', warning: principal.warning, session: session.id, service, method };
-      return { outcome, newSession, staleCookie: s.publicWorkstation && !!s.tgtId, deviceCookie: device, warnCookie };
+      return { outcome, staleCookie: s.publicWorkstation && !!s.tgtId, ...browserCookies };
     }
     if (service === undefined || !registered) {
-      return { outcome: { kind: 'loggedIn', principal: principal.username }, newSession, deviceCookie: device, warnCookie };
+      return { outcome: { kind: 'loggedIn', principal: principal.username }, ...browserCookies };
     }
     const st = await this.tickets.grantServiceTicket(session.id, this.grant(service, registered, true, s.origin));
     // No ticket from a session created a moment ago: it was ended meanwhile (an administrator's
     // DELETE during this login). Nothing of it may reach the browser; the user logs in again.
     if (!st) return { outcome: { kind: 'form', status: 200, service, method, error: SESSION_ENDED }, staleCookie: true };
-    return {
-      outcome: this.toService(service, st, method),
-      newSession,
-      staleCookie: s.publicWorkstation && !!s.tgtId,
-      deviceCookie: device,
-      warnCookie,
-    };
+    return { outcome: this.toService(service, st, method), staleCookie: s.publicWorkstation && !!s.tgtId, ...browserCookies };
   }
 
   /**
