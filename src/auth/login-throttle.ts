@@ -58,36 +58,13 @@ export class LoginThrottle {
     return this.config.throttle.enabled;
   }
 
-  /** Reserves one attempt for the IP and for the account (or device); null when a limit is reached. */
-  async reserve(k: AttemptKeys): Promise<Reservation | null> {
-    const windowStart = this.currentWindowStart();
-    const limits = this.limitsFor(k);
-    const taken: string[] = [];
-    for (const [key, limit] of limits) {
-      const reserved = await this.sql.one(
-        `INSERT INTO login_throttle (key, window_start, failures) VALUES ($1, $2, 1)
-         ON CONFLICT (key, window_start) DO UPDATE SET failures = login_throttle.failures + 1
-          WHERE login_throttle.failures < $3
-         RETURNING failures`,
-        [key, windowStart, limit],
-      );
-      if (!reserved) {
-        await this.refund({ keys: taken, windowStart });
-        this.metrics.throttled();
-        return null;
-      }
-      taken.push(key);
-    }
-    return { keys: taken, windowStart };
-  }
-
   /**
    * A login form's token used up (LoginFlows.USE_FLOW_SQL) and, only if that use was new, one
    * attempt reserved for the IP and for the account (or device), in one statement: one round trip
    * and one commit where the use and the two counters took three. `used` false: a replayed token,
-   * nothing reserved. `reservation` null: a limit is reached (any slot taken is given back, as
-   * reserve does). The counters are upserted in the order reserve takes them, the IP's first, so
-   * two attempts sharing a counter lock them in the same order; each row stops at its own limit.
+   * nothing reserved. `reservation` null: a limit is reached (any slot taken is given back). The
+   * counters are upserted in limitsFor's order, the IP's first, so two attempts sharing a counter
+   * lock them in the same order; each row stops at its own limit.
    */
   async reserveOnUse(k: AttemptKeys, use: FlowUse): Promise<{ used: boolean; reservation: Reservation | null }> {
     const windowStart = this.currentWindowStart();

@@ -554,19 +554,29 @@ export class LoginService {
    */
   async acceptPasskey(s: PasskeySubmission): Promise<LoginResult> {
     const method = postMethod(s.method);
-    const flow = await this.flows.consume(s.execution, s.browserKey, 'passkey');
-    const challenge = flow?.pending?.challenge;
-    if (!flow || typeof challenge !== 'string' || !this.webauthn.passkeysOffered) return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
+    const expired = { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } } as const;
+    const opened = await this.flows.unsealed(s.execution, s.browserKey, 'passkey');
+    if (!opened) return expired;
+    const { flow } = opened;
+    const challenge = flow.pending?.challenge;
     const service = flow.service ?? undefined;
     const registered = service === undefined ? null : this.authorizedService(service);
-    if (service !== undefined && !registered) return { outcome: this.denied(service) };
+    const usable = typeof challenge === 'string' && this.webauthn.passkeysOffered;
+    if (!usable || (service !== undefined && !registered)) {
+      // Used up all the same, as whatever else happens next.
+      const used = await this.flows.use(opened.use);
+      return used && usable && service !== undefined ? { outcome: this.denied(service) } : expired;
+    }
     const authnMethod = flow.authnMethod;
     const owner = await this.webauthn.passkeyOwner(s.response);
     const deviceId = owner === null ? undefined : await this.devices.deviceFor(s.deviceCookie, owner);
-    const reservation = this.throttle.enabled ? await this.throttle.reserve({ ip: s.clientIp, username: owner ?? '', deviceId }) : null;
-    if (this.throttle.enabled && !reservation) {
+    // The token's use and the attempt's reservation in one statement, as a password POST's.
+    const attempt = await this.useAndReserve(opened.use, { ip: s.clientIp, username: owner ?? '', deviceId });
+    if (attempt === 'replayed') return expired;
+    if (attempt === 'throttled') {
       return { outcome: { kind: 'throttled', service, method, retryAfterSeconds: this.throttle.retryAfterSeconds(), authnMethod } };
     }
+    const { reservation } = attempt;
     const verified = await this.webauthn.verifyPasskey(challenge, s.response);
     if (!verified.ok) return { outcome: { kind: 'form', status: 401, service, method, error: webAuthnRefusalMessage(verified.reason), authnMethod } };
     const principal = await this.webauthnPrincipals.principal(verified.username);

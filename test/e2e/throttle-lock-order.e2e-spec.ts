@@ -25,7 +25,10 @@ describe('login throttle: a refund locks the counters in the reservations order'
 
   it('waits for the address counter before it takes the account counter, so a reservation in flight finishes', async () => {
     const throttle = t.app.get(LoginThrottle);
-    const success = await throttle.reserve({ ip: '192.0.2.7', username: 'casuser' });
+    const { reservation: success } = await throttle.reserveOnUse(
+      { ip: '192.0.2.7', username: 'casuser' },
+      { id: 'lock-order-login-form', expiresAt: new Date(t.clock.now().getTime() + 600_000) },
+    );
     expect(success?.keys).toEqual(['ip:192.0.2.7', expect.stringMatching(/^account:/)]);
     const [ipKey, accountKey] = success!.keys;
 
