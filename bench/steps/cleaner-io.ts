@@ -23,6 +23,8 @@ interface IoSnapshot {
   /** Relation blocks written (and fsyncs) by backend type. */
   written: Map<string, { writes: number; fsyncs: number }>;
   wal: { bytes: number; fpi: number; writes: number; syncs: number; writeMs: number; syncMs: number };
+  /** Checkpoints started (timed + requested), and the buffers they wrote. */
+  checkpoints: number;
 }
 
 /** The whole-disk or partition line of /proc/diskstats for the data directory's device (null: not found, e.g. DATABASE_URL). */
@@ -61,7 +63,12 @@ export class IoMeter {
     const w = (await this.sql.query(
       `SELECT wal_bytes::float8 AS bytes, wal_fpi::float8 AS fpi, wal_write::float8 AS writes, wal_sync::float8 AS syncs, wal_write_time AS wt, wal_sync_time AS st FROM pg_stat_wal`,
     )).rows[0];
+    // pg_stat_checkpointer from Postgres 17, pg_stat_bgwriter before.
+    const cp = await this.sql
+      .query(`SELECT (num_timed + num_requested)::float8 AS n FROM pg_stat_checkpointer`)
+      .catch(() => this.sql.query(`SELECT (checkpoints_timed + checkpoints_req)::float8 AS n FROM pg_stat_bgwriter`));
     return {
+      checkpoints: Number(cp.rows[0].n),
       t: performance.now(),
       disk: diskOf(this.dev),
       written: new Map(rows.map((r) => [String(r.b), { writes: Number(r.w), fsyncs: Number(r.f) }])),
@@ -97,6 +104,7 @@ export class IoMeter {
       `WAL ${(wal.bytes / 1048576 / s).toFixed(1)} MB/s (${f0(wal.fpi / s)} full-page images/s), ${f0(wal.writes / s)} writes/s, ${f0(wal.syncs / s)} syncs/s` +
         (b.wal.syncMs > a.wal.syncMs ? `, ${((b.wal.syncMs - a.wal.syncMs) / Math.max(1, wal.syncs)).toFixed(2)} ms per sync` : ''),
     );
+    parts.push(`${b.checkpoints - a.checkpoints} checkpoint(s) began`);
     return `over ${s.toFixed(1)} s: ${parts.join('; ')}`;
   }
 }
