@@ -174,6 +174,11 @@ export function cleanerGoalRows(cl: CleanerFigures, ceil: CleanerCeilings, liveT
     row('validation p99 while cleaning', `${cl.duringP99} ms vs ${cl.baseP99} ms before`,
       `${(cl.duringP99 / cl.baseP99).toFixed(2)} × baseline, ${cl.loadRate ? `${f0(cl.loadRate)}/s` : 'max load'}`, `≤ ${G.p99OfBaseline} × baseline`,
       cl.duringP99 <= G.p99OfBaseline * cl.baseP99),
+    // BENCH_CLEAN_CEILING_UNDER_LOAD=1: the bound, what the same work's bare SQL at that share does to the validations.
+    ...(cl.ceilingUnderLoad ? [row(`bound: same-work SQL paced to ${cl.ceilingUnderLoad.share} × its speed, same load: validation p99`,
+      `${cl.ceilingUnderLoad.p99} ms vs ${cl.baseP99} ms before`,
+      `${(cl.ceilingUnderLoad.p99 / cl.baseP99).toFixed(2)} × baseline; it ran ${(cl.ceilingUnderLoad.ofFullSpeed).toFixed(2)} × its speed alone (${f0(cl.ceilingUnderLoad.rowsPerSecond)}/s)`,
+      `≤ ${G.p99OfBaseline} × baseline`, cl.ceilingUnderLoad.p99 <= G.p99OfBaseline * cl.baseP99)] : []),
     row('cleaner: deadlocks / live rows deleted', `${cl.deadlocks} / ${cl.liveDeleted}`, `of ${f0(liveTickets)} live`, '0 / 0',
       cl.deadlocks === 0 && cl.liveDeleted === 0),
     row('cleaner: expired left / duplicate logout msgs', `${cl.expiredLeft} / ${cl.duplicated}`, `${f0(cl.queuedSessions)} of ${f0(cl.expiredSessions)} sessions queued`,

@@ -33,6 +33,7 @@ export async function cleanerCeilingStep(ctx: BenchContext): Promise<CleanerCeil
   log(`cleaner ceiling, same work: 2 loops of one statement per ${batch} expired sessions (claim SKIP LOCKED, delete tickets and service records, queue logout requests, write history rows) on copies of the seeded tables`);
   const same = await sameWorkCeiling(ctx, batch);
   const sameWork = same.rows / same.seconds;
+  measuredCeiling.sameWork = sameWork;
   log(`cleaner ceiling, same work: ${f0(same.rows)} expired rows (${f0(same.sessions)} sessions, ${f0(same.requests)} logout requests, ${f0(same.history)} history rows) in ${same.seconds.toFixed(2)} s = ${f0(sameWork)} rows/s`);
   log('cleaner ceiling, plain DELETE: 2 loops of DELETE … LIMIT 5000 FOR UPDATE SKIP LOCKED on a copy of the seeded tickets, nothing else');
   const plain = await plainDeleteCeiling(ctx.sql, ctx.url);
@@ -131,12 +132,21 @@ async function explainSameWork(sql: Client, batch: number): Promise<void> {
 const SERVICE_TICKETS_BATCH = (batch: number) => `DELETE FROM bench_clean WHERE id IN (
   SELECT id FROM bench_clean WHERE type IN ('ST', 'PT') AND expires_at <= now() ORDER BY expires_at LIMIT ${batch} FOR UPDATE SKIP LOCKED)`;
 
-async function sameWorkCeiling(ctx: BenchContext, batch: number) {
-  const { sql } = ctx;
-  // The copies, with their indexes, and the two session-counting triggers of tickets (their
-  // counter is restored afterwards).
+/**
+ * Copies of the seeded tables the same-work statement runs on, with their indexes and the two
+ * session-counting triggers of tickets; `restoreCounts` puts back the session counter those
+ * triggers moved, `drop` removes the copies.
+ */
+export async function sameWorkCopies(sql: Client) {
   for (const [copy, table] of TABLES) await sql.query(`CREATE TABLE ${copy} (LIKE ${table} INCLUDING ALL)`);
   const counts = (await sql.query('SELECT slot, sessions FROM sso_session_counts')).rows as { slot: number; sessions: string }[];
+  const restoreCounts = async () => {
+    for (const c of counts) await sql.query('UPDATE sso_session_counts SET sessions = $2 WHERE slot = $1', [c.slot, c.sessions]);
+  };
+  const drop = async () => {
+    for (const [copy] of TABLES) await sql.query(`DROP TABLE IF EXISTS ${copy}`);
+    await restoreCounts();
+  };
   try {
     const { rows: triggers } = await sql.query(`
       SELECT pg_get_triggerdef(t.oid) AS def FROM pg_trigger t
@@ -146,25 +156,75 @@ async function sameWorkCeiling(ctx: BenchContext, batch: number) {
     await sql.query('INSERT INTO bench_clean_ss SELECT * FROM session_services');
     for (const [copy] of TABLES) await sql.query(`VACUUM ANALYZE ${copy}`);
     await sql.query('CHECKPOINT');
+  } catch (e) {
+    await drop();
+    throw e;
+  }
+  return { restoreCounts, drop };
+}
+
+export type SameWorkTotals = {
+  rows: number;
+  sessions: number;
+  requests: number;
+  history: number;
+};
+
+/**
+ * One loop of the same-work ceiling on its own connection: batches until one comes back short,
+ * then the expired STs/PTs. With `rowsPerSecond`, paced: after each batch it waits until its rows
+ * so far are due at that rate (it runs flat out while behind); `until` (performance.now()) ends it
+ * early.
+ */
+async function sameWorkLoop(c: Client, batch: number, pace?: { rowsPerSecond: number; until: number }): Promise<SameWorkTotals> {
+  const t = { rows: 0, sessions: 0, requests: 0, history: 0 };
+  const t0 = performance.now();
+  const paced = async () => {
+    if (!pace) return true;
+    const wait = t0 + (t.rows / pace.rowsPerSecond) * 1000 - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, Math.min(wait, Math.max(0, pace.until - performance.now()))));
+    return performance.now() < pace.until;
+  };
+  for (let n = batch; n === batch; ) {
+    const results = (await c.query(`BEGIN; ${SEQSCAN_OFF}; ${sameWorkBatch(batch)}; COMMIT`)) as unknown as { command: string; rows: Record<string, number>[] }[];
+    const r = results.find((x) => x.command === 'SELECT')!.rows[0];
+    n = r.sessions;
+    t.sessions += r.sessions;
+    t.rows += r.sessions + r.tickets;
+    t.requests += r.requests;
+    t.history += r.history;
+    if (!(await paced())) return t;
+  }
+  for (let n = batch; n === batch; ) {
+    n = (await c.query(SERVICE_TICKETS_BATCH(batch))).rowCount ?? 0;
+    t.rows += n;
+    if (!(await paced())) return t;
+  }
+  return t;
+}
+
+/**
+ * The same-work ceiling's two loops, paced to `rowsPerSecond` together, on copies made beforehand
+ * (sameWorkCopies): the cleaner step runs it under its validation load, to tell what doing this
+ * work at that rate costs the validations on this box, whatever the cleaner's code.
+ */
+export async function pacedSameWork(url: string, batch: number, rowsPerSecond: number, until: number): Promise<SameWorkTotals & { seconds: number }> {
+  const { totals, seconds } = await twoLoops(url, (c) => sameWorkLoop(c, batch, { rowsPerSecond: rowsPerSecond / 2, until }));
+  return { ...totals, seconds };
+}
+
+/** What the last cleanerCeilingStep measured (rows/s), for the cleaner step's paced run of the same SQL under load. */
+export const measuredCeiling = { sameWork: NaN };
+
+async function sameWorkCeiling(ctx: BenchContext, batch: number) {
+  const { sql } = ctx;
+  const copies = await sameWorkCopies(sql);
+  try {
     if (settings.explain) await explainSameWork(sql, batch);
-    const { totals, seconds } = await twoLoops(ctx.url, async (c) => {
-      const t = { sessions: 0, tickets: 0, requests: 0, history: 0 };
-      for (let n = batch; n === batch; ) {
-        const results = (await c.query(`BEGIN; ${SEQSCAN_OFF}; ${sameWorkBatch(batch)}; COMMIT`)) as unknown as { command: string; rows: Record<string, number>[] }[];
-        const r = results.find((x) => x.command === 'SELECT')!.rows[0];
-        n = r.sessions;
-        t.sessions += r.sessions;
-        t.tickets += r.sessions + r.tickets;
-        t.requests += r.requests;
-        t.history += r.history;
-      }
-      for (let n = batch; n === batch; t.tickets += n) n = (await c.query(SERVICE_TICKETS_BATCH(batch))).rowCount ?? 0;
-      return t;
-    });
-    return { rows: totals.tickets, sessions: totals.sessions, requests: totals.requests, history: totals.history, seconds };
+    const { totals, seconds } = await twoLoops(ctx.url, (c) => sameWorkLoop(c, batch));
+    return { ...totals, seconds };
   } finally {
-    for (const [copy] of TABLES) await sql.query(`DROP TABLE IF EXISTS ${copy}`);
-    for (const c of counts) await sql.query('UPDATE sso_session_counts SET sessions = $2 WHERE slot = $1', [c.slot, c.sessions]);
+    await copies.drop();
     await sql.query('CHECKPOINT');
   }
 }

@@ -17,6 +17,8 @@ import { settings, UA } from '../settings';
 import { resetStatements, topStatements } from '../statements';
 import type { TableSize } from './tickets';
 import { validated, validationRequest } from './validation';
+import { measuredCeiling, pacedSameWork, sameWorkCopies } from './cleaner-ceiling';
+import { IoMeter } from './cleaner-io';
 
 export interface CleanerFigures {
   expiredBefore: number;
@@ -39,10 +41,26 @@ export interface CleanerFigures {
   queuedRequests: number;
   delivered: number;
   deliverySeconds: number;
+  /** BENCH_CLEAN_CEILING_UNDER_LOAD=1: the same-work SQL paced to a share of its own speed under the same load, before the cleaner. */
+  ceilingUnderLoad?: { share: number; rowsPerSecond: number; ofFullSpeed: number; p99: number; requests: number };
 }
 
 /** BENCH_CLEAN_NODE_FLAGS: extra node flags for node B, space-separated (e.g. `--expose-gc`: heap used after a full GC in its memory lines, and a probe halfway through the delivery). */
 const cleanNodeFlags = (process.env.BENCH_CLEAN_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+
+/**
+ * BENCH_CLEAN_CEILING_UNDER_LOAD=1: before the cleaner starts, the same-work ceiling's SQL runs on
+ * copies of the seeded tables (made before the nodes start), its two loops paced together to
+ * BENCH_CLEAN_CEILING_SHARE (0.5) × the speed the ceiling step measured alone, under the same
+ * validation load; the validations' p99 meanwhile is the bound for any cleaner doing that work at
+ * that rate on this box. Costs the copies (about 20 s at 1M) and the run (about 2 × the ceiling's).
+ * First measured (1M expired rows, batch 1000, 1,000 validations/s, other processes 0.05 cores):
+ * the bare SQL at 0.49 × its speed alone took the validations' p99 from 5.4 to 60.3 ms (11.2 ×),
+ * every second of it at 11 to 100 ms, the validations waiting on LWLock:WALWrite and IO:WalSync.
+ * Batches of 100 (200k rows) did no better: 0.41 × its speed, 52 to 64 ms in every second.
+ */
+const ceilingUnderLoad = process.env.BENCH_CLEAN_CEILING_UNDER_LOAD === '1';
+const ceilingShare = Number(process.env.BENCH_CLEAN_CEILING_SHARE ?? 0.5);
 
 const deadlockCount = async (sql: Client) =>
   Number((await sql.query(`SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`)).rows[0].deadlocks);
@@ -50,7 +68,14 @@ const deadlockCount = async (sql: Client) =>
 export async function cleanerStep(ctx: BenchContext, validationRps: number, size: TableSize): Promise<CleanerFigures> {
   const { sql } = ctx;
   const { warmup, duration, cleanTimeout, cleanLoad, cleanerBatch } = settings;
-  const startDelay = warmup + duration + 4;
+  const io = new IoMeter(sql);
+  await io.init();
+  const fullSpeed = measuredCeiling.sameWork;
+  const copies = ceilingUnderLoad && Number.isFinite(fullSpeed) ? await sameWorkCopies(sql) : null;
+  if (ceilingUnderLoad && !copies) log('cleaner: BENCH_CLEAN_CEILING_UNDER_LOAD=1 needs the ceiling step (BENCH_CEILING unset): not run');
+  // The paced ceiling's window: its expected time at the share, with room for the load slowing it; it stops at the window's end.
+  const ceilingBudget = copies ? Math.ceil((size.expired / (ceilingShare * fullSpeed)) * 1.5) + 3 : 0;
+  const startDelay = warmup + duration + 4 + ceilingBudget;
   const cleanRate = cleanLoad === 'max' ? 0 : Math.max(1, Math.round((Number(cleanLoad) * validationRps) / 2));
   // Its STs are issued last: they live 300 s. Enough for the rate-limited load on both nodes until
   // the timeout (the old 3,000 × 43 ran out 110 s into a clean, and the reused ones were refused).
@@ -117,6 +142,31 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
   const rssOf: Record<string, { before: number; cleaned: number; max: number }> = { B: { before: 0, cleaned: 0, max: 0 }, C: { before: 0, cleaned: 0, max: 0 } };
   const meter = new CpuMeter([b.pid, c.pid], ctx.postmasterPid);
   const deadline = ready + cleanTimeout * 1000;
+  // The phases, by performance.now(): the baseline from the warm-up's end, the paced ceiling if any, the clean.
+  let ceilStart = 0;
+  let ceilEnd = 0;
+  let ceilIo = '';
+  let baseIoStarted = false;
+  let baseIo = '';
+  const ceilingWaits = new Map<string, number>();
+  const ceilMeter = new CpuMeter([b.pid, c.pid], ctx.postmasterPid);
+  let ceilCpu: CpuSplit | null = null;
+  const ceilingRun = copies
+    ? sleep((warmup + duration) * 1000 - (performance.now() - ready)).then(async () => {
+        baseIo = await io.stop();
+        ceilStart = performance.now();
+        await io.start();
+        ceilMeter.start();
+        log(`cleaner ceiling under load: same-work SQL, 2 loops paced together to ${ceilingShare} × ${f0(fullSpeed)} rows/s, at most ${ceilingBudget} s`);
+        const r = await pacedSameWork(ctx.url, Number(cleanerBatch ?? 1000), ceilingShare * fullSpeed, ceilStart + ceilingBudget * 1000);
+        ceilEnd = performance.now();
+        ceilCpu = ceilMeter.stop();
+        ceilIo = await io.stop();
+        // Dropped now: autovacuum of the copies' dead rows must not run into the cleaner's window.
+        await copies.drop();
+        return r;
+      })
+    : null;
   while (performance.now() < deadline) {
     rssMax = Math.max(rssMax, rssMb(b.pid), rssMb(c.pid));
     for (const n of [b, c]) {
@@ -125,26 +175,32 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
       if (!cleanStart) rssOf[n.name].before = r;
       else rssOf[n.name].cleaned = r;
     }
+    if (!baseIoStarted && performance.now() >= ready + warmup * 1000) {
+      baseIoStarted = true;
+      await io.start();
+    }
+    const inCeiling = ceilStart > 0 && !ceilEnd;
+    if (inCeiling) await sampleWaits(sql, ceilingWaits);
     if (!cleanStart) {
       const { rows: act } = await sql.query(
         `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> pg_backend_pid() AND (query LIKE '%WITH victims AS%' OR query LIKE '%INSERT INTO slo_outbox%' OR query LIKE 'SELECT id FROM tickets WHERE type = ''TGT'' AND expires_at <= $1%')`,
+          WHERE datname = current_database() AND pid <> pg_backend_pid() AND query NOT LIKE '%bench_clean%'
+            AND (query LIKE '%WITH victims AS%' OR query LIKE '%INSERT INTO slo_outbox%' OR query LIKE 'SELECT id FROM tickets WHERE type = ''TGT'' AND expires_at <= $1%')`,
       );
       if (act[0].n > 0) {
+        if (inCeiling) log('WARNING: the cleaner started before the paced ceiling ended');
         await memoryOf(b, probeFile, 'before the clean (validation load)');
+        if (!ceilStart) baseIo = await io.stop();
         cleanStart = performance.now();
         wal0 = await walStats(sql);
         meter.start();
+        await io.start();
         await resetStatements();
         log('cleaner started');
       }
     } else {
       // What the validations' backends wait for while the cleaners run (a sample every 100 ms).
-      const { rows: waits } = await sql.query(
-        `SELECT COALESCE(wait_event_type || ':' || wait_event, 'CPU') AS w, count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND query LIKE 'WITH last_use AS%' GROUP BY 1`,
-      );
-      for (const w of waits) validationWaits.set(w.w, (validationWaits.get(w.w) ?? 0) + w.n);
+      if (!inCeiling) await sampleWaits(sql, validationWaits);
       const { rows: left } = await sql.query(`SELECT EXISTS (SELECT 1 FROM tickets WHERE expires_at <= now()) AS e`);
       if (!left[0].e) {
         cleanEnd = performance.now();
@@ -154,11 +210,14 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
     await sleep(cleanStart ? 100 : 50);
   }
   const cleanCpu = cleanStart ? meter.stop() : null;
+  const cleanIo = cleanStart ? await io.stop() : '';
   if (wal0) {
     const w = await walStats(sql);
     log(`cleaner: WAL while cleaning ${((w.bytes - wal0.bytes) / 1048576).toFixed(0)} MB (${f0(w.fpi - wal0.fpi)} full-page images), ${f0(w.syncs - wal0.syncs)} WAL syncs; ` +
-      `validation backends seen active (samples every 100 ms): ${[...validationWaits].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+      `validation backends seen active (samples every 100 ms): ${waitList(validationWaits)}`);
   }
+  if (baseIo) log(`cleaner: I/O before the clean (validations only) ${baseIo}`);
+  if (cleanIo) log(`cleaner: I/O while cleaning ${cleanIo}`);
   await memoryOf(b, probeFile, 'during the clean');
   if (cleanEnd) await topStatements('while cleaning (validations on 2 nodes + both cleaners)', 8);
   await sleep(1000);
@@ -169,7 +228,7 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
   const rowsPerSecond = expiredBefore / cleanSeconds;
   const window = (from: number, to: number, node?: string) =>
     samples.filter((s) => s.t >= from && s.t < to && (!node || s.node === node)).map((s) => s.ms).sort((x, y) => x - y);
-  const baseline = window(ready + warmup * 1000, cleanStart || deadline);
+  const baseline = window(ready + warmup * 1000, ceilStart || cleanStart || deadline);
   const during = window(cleanStart || deadline, cleanEnd || deadline);
   const p99 = (xs: number[]) => Math.round(pct(xs, 99) * 10) / 10;
   const baseP99 = p99(baseline);
@@ -178,7 +237,28 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
     `validation p99 ${duringP99} ms during (${during.length} requests) vs ${baseP99} ms before (${baseline.length} requests, same 2 nodes, ${f0(size.n + cleanPool.length)} tickets); ` +
     `${cleanBad} failed validations of ${cleanOk + cleanBad}` + (cleanCpu ? `; while cleaning: ${cores(cleanCpu)}` : ''));
   for (const n of [b, c]) {
-    log(`  node ${n.name}${settings.oneCleaner && n === c ? ' (not cleaning)' : ''}: validation p99 ${p99(window(cleanStart || deadline, cleanEnd || deadline, n.name))} ms during vs ${p99(window(ready + warmup * 1000, cleanStart || deadline, n.name))} ms before`);
+    log(`  node ${n.name}${settings.oneCleaner && n === c ? ' (not cleaning)' : ''}: validation p99 ${p99(window(cleanStart || deadline, cleanEnd || deadline, n.name))} ms during vs ${p99(window(ready + warmup * 1000, ceilStart || cleanStart || deadline, n.name))} ms before`);
+  }
+  // Where the slow validations are: p99 of each second, from the baseline's start to 2 s after the clean.
+  if (cleanEnd) {
+    const from = ready + warmup * 1000;
+    const marks: string[] = [];
+    for (let t = from; t < cleanEnd + 2000; t += 1000) {
+      const tag = ceilStart && t >= ceilStart && t < (ceilEnd || cleanStart) ? 'S' : t >= cleanStart && t < cleanEnd ? 'C' : '';
+      marks.push(`${tag}${Math.round(pct(window(t, t + 1000), 99))}`);
+    }
+    log(`  validation p99 per second (ms; S: same-work SQL under load, C: the cleaner): ${marks.join(' ')}`);
+  }
+  let underLoad: CleanerFigures['ceilingUnderLoad'];
+  if (ceilingRun) {
+    const r = await ceilingRun;
+    const w = window(ceilStart, ceilEnd);
+    const rate = r.rows / r.seconds;
+    underLoad = { share: ceilingShare, rowsPerSecond: rate, ofFullSpeed: rate / fullSpeed, p99: p99(w), requests: w.length };
+    log(`cleaner ceiling under load: ${f0(r.rows)} rows (${f0(r.sessions)} sessions) in ${r.seconds.toFixed(2)} s = ${f0(rate)} rows/s = ${(rate / fullSpeed).toFixed(2)} × its speed alone; ` +
+      `validation p99 ${underLoad.p99} ms meanwhile (${w.length} requests) vs ${baseP99} ms before = ${(underLoad.p99 / baseP99).toFixed(2)} × baseline; ` +
+      `validation backends seen active: ${waitList(ceilingWaits)}` + (ceilCpu ? `; meanwhile: ${cores(ceilCpu)}` : ''));
+    if (ceilIo) log(`cleaner ceiling under load: I/O ${ceilIo}`);
   }
   if (baseline.length < 1000) log('WARNING: short baseline window (the machine is slow or the cleaner started early)');
   if (cursor.next > cleanPool.length) log(`WARNING: the ST pool (${cleanPool.length}) ran out during the clean; reused tickets count as failures`);
@@ -199,12 +279,25 @@ export async function cleanerStep(ctx: BenchContext, validationRps: number, size
   const after = await afterTheClean(ctx, [b, c], deadlocks0, rssMax);
   await Promise.all(ctx.nodes.map((n) => n.stop()));
   ctx.nodes.length = 0;
+  if (copies && !ceilEnd) await copies.drop();
   if (settings.cleanProfile && cleanStart && cleanEnd) summariseProfile(cleanProfDir, [hrMicros(cleanStart), hrMicros(cleanEnd)], 'node B while cleaning', true);
   return {
     expiredBefore, cleanSeconds, rowsPerSecond, loadRate: 2 * cleanRate, baseP99, duringP99, rssMaxMb: rssMax, ...after,
-    queuedRequests: delivery.queued, delivered: delivery.delivered, deliverySeconds: delivery.seconds,
+    queuedRequests: delivery.queued, delivered: delivery.delivered, deliverySeconds: delivery.seconds, ceilingUnderLoad: underLoad,
   };
 }
+
+/** One sample of what the validations' backends wait for, and whether autovacuum is working, added to `into`. */
+async function sampleWaits(sql: Client, into: Map<string, number>): Promise<void> {
+  const { rows } = await sql.query(
+    `SELECT CASE WHEN backend_type = 'autovacuum worker' THEN 'autovacuum running' ELSE COALESCE(wait_event_type || ':' || wait_event, 'CPU') END AS w, count(*)::int AS n
+       FROM pg_stat_activity
+      WHERE pid <> pg_backend_pid() AND (backend_type = 'autovacuum worker' OR (datname = current_database() AND state = 'active' AND query LIKE 'WITH last_use AS%')) GROUP BY 1`,
+  );
+  for (const w of rows) into.set(w.w, (into.get(w.w) ?? 0) + w.n);
+}
+
+const waitList = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
 
 interface WalStats {
   bytes: number;
