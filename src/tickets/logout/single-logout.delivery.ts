@@ -132,6 +132,16 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
     return this.claiming;
   }
 
+  /**
+   * Sends requests this node already holds a claim on (a login's session events, queued claimed
+   * by its statement, committed): as a claimed row, without a claim statement. Stopping, it sends
+   * nothing: the claim expires and any node's pass sends them. Resolves when they are recorded.
+   */
+  deliverClaimed(claimed: readonly ClaimedRequest[]): Promise<void> {
+    if (this.stopped || !claimed.length) return Promise.resolve();
+    return Promise.all(claimed.map((r) => this.track(this.deliver(r)))).then(() => undefined);
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     await Promise.all([this.claiming, ...this.inflight]);
