@@ -40,7 +40,7 @@ import { cleanerCeilingStep } from './steps/cleaner-ceiling';
 import { coldStartStep } from './steps/cold-start';
 import { consolePagesStep } from './steps/console-pages';
 import { directoryLoginStep } from './steps/directory-login';
-import { eventReceiver, loginStep, PASSWORD_LOGIN_THROTTLE, sessionEventsEnv } from './steps/login';
+import { eventReceiver, loginEventsStep, loginStep, PASSWORD_LOGIN_THROTTLE, sessionEventsEnv } from './steps/login';
 import { loginForm, parallel } from './browser';
 import { flatStep } from './steps/flat';
 import { describeLogins, mfaLoginStep } from './steps/mfa-login';
@@ -154,6 +154,22 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     await receiver.stop();
     return [];
   }
+  if (step === 'login-events') {
+    // POST /login with session events on and off, two nodes in turns (ABBA): what the events cost a login.
+    const receiver = await eventReceiver();
+    const on = await startNode('A', ctx.dir, { DATABASE_URL: ctx.url, ...PASSWORD_LOGIN_THROTTLE, ...(await sessionEventsEnv(receiver)) });
+    ctx.nodes.push(on);
+    const off = await startNode('B', ctx.dir, { DATABASE_URL: ctx.url, ...PASSWORD_LOGIN_THROTTLE });
+    ctx.nodes.push(off);
+    const m = await loginEventsStep(ctx, on, off, (n) => parallel(settings.loginForms, 20, () => loginForm(n.base, ctx.service)));
+    console.log('\nPOST /login, throttling on, session events on (node A) and off (node B), in turns on, off, off, on:\n');
+    for (const r of [m.on[0], m.off[0], m.off[1], m.on[1]]) console.log(`  ${describe(r)}`);
+    const per = (rs: typeof m.on, f: (r: (typeof rs)[number]) => number) => rs.reduce((x, r) => x + f(r), 0) / rs.length;
+    const ms = (rs: typeof m.on, f: (r: (typeof rs)[number]) => number) => (per(rs, (r) => (f(r) / Math.max(1, r.ok)) * 1000)).toFixed(3);
+    console.log(`  logins/s on/off ${(per(m.on, (r) => r.rps) / per(m.off, (r) => r.rps)).toFixed(2)}; per login, on vs off: Node ${ms(m.on, (r) => r.cpu.nodeCpu)} vs ${ms(m.off, (r) => r.cpu.nodeCpu)} ms, PG ${ms(m.on, (r) => r.cpu.pgCpu)} vs ${ms(m.off, (r) => r.cpu.pgCpu)} ms; session events received: ${receiver.received()}`);
+    await receiver.stop();
+    return [];
+  }
   if (step === 'flat') {
     const m = await flatStep(ctx);
     console.log('\nValidation and SSO re-entry with their ceilings, small table then big:\n');
@@ -185,7 +201,7 @@ async function measureOnly(ctx: BenchContext, step: string): Promise<GoalRow[]> 
     console.log(`  ratio ${(d.login.rps / d.bare.rps).toFixed(2)}`);
     return [];
   }
-  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, directory-login, session-filters, console-pages, scrape, hot-paths, rss, admin-listing, password-login, flat, cold-start, cleaner`);
+  if (step !== 'mfa-login') throw new Error(`BENCH_ONLY=${step}: the steps that run alone are: mfa-login, directory-login, session-filters, console-pages, scrape, hot-paths, rss, admin-listing, password-login, login-events, flat, cold-start, cleaner`);
   const m = await mfaLoginStep(ctx);
   console.log('\nMulti-factor login (CPU per login from /proc: server process vs all Postgres processes):\n');
   for (const r of [m.password, m.mfa]) console.log(`  ${describeLogins(r)}`);

@@ -57,6 +57,8 @@ export async function eventReceiver(): Promise<EventReceiver> {
  * and a login without a previous session ends none.
  */
 export async function sessionEventsEnv(receiver: EventReceiver): Promise<Record<string, string>> {
+  // BENCH_LOGIN_EVENTS=off: the same step without receivers, to split what the events cost a login.
+  if (process.env.BENCH_LOGIN_EVENTS === 'off') return {};
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   return {
     SESSION_EVENTS_WEBHOOKS: `${receiver.url}|a-bench-receiver-secret-of-32-characters`,
@@ -73,6 +75,12 @@ export async function loginStep(
   // The last ceiling: its table goes before the product's run.
   await ctx.sql.query('DROP TABLE bench_tickets');
   await ctx.sql.query('CHECKPOINT');
+  const label = spread ? 'POST /login with password (throttling on: each login its own address, 200 accounts in turn)' : 'POST /login with password';
+  return { bare, g3: await measureLogins(ctx, a, forms, spread, label) };
+}
+
+/** POST /login with the forms `forms` (fetched from `a`), as loginStep measures it. */
+async function measureLogins(ctx: BenchContext, a: Node, forms: { cookie: string; execution: string }[], spread: boolean, label: string): Promise<LoadResult> {
   let n = 0;
   const posts = formPosts(forms, () => (spread ? `username=bench${n % SPREAD_USERS}&password=Mellon` : 'username=casuser&password=Mellon'));
   const request: autocannon.Request = !spread ? posts.request : {
@@ -83,9 +91,26 @@ export async function loginStep(
       return { ...req, headers: { ...req.headers, 'x-forwarded-for': `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` } };
     },
   };
-  const label = spread ? 'POST /login with password (throttling on: each login its own address, 200 accounts in turn)' : 'POST /login with password';
-  const g3 = await measure(label, a.base, request,
+  const r = await measure(label, a.base, request,
     (s, _b, h) => s === 302 && /[?&]ticket=ST-/.test(h.location ?? ''), [a.pid], ctx.postmasterPid, a.pid);
   if (posts.used() > forms.length) log(`WARNING: the login form pool (${forms.length}) ran out; reused execution tokens count as failures`);
-  return { bare, g3 };
+  return r;
+}
+
+/**
+ * BENCH_ONLY=login-events: what session events cost a login, in one run. Two nodes on the same
+ * database, throttling on as password-login runs it, one with a receiver (`on`) and one without
+ * (`off`), measured in turns on, off, off, on (ABBA), each with its own forms, so that a
+ * neighbour's burst or the hash's CPU drifting over the run falls on both sides.
+ */
+export async function loginEventsStep(
+  ctx: BenchContext, on: Node, off: Node, formsOf: (n: Node) => Promise<{ cookie: string; execution: string }[]>,
+): Promise<{ on: LoadResult[]; off: LoadResult[] }> {
+  const out = { on: [] as LoadResult[], off: [] as LoadResult[] };
+  for (const [side, node] of [['on', on], ['off', off], ['off', off], ['on', on]] as const) {
+    const forms = await formsOf(node);
+    await ctx.sql.query('CHECKPOINT');
+    out[side].push(await measureLogins(ctx, node, forms, true, `POST /login, throttling on, session events ${side}`));
+  }
+  return out;
 }

@@ -96,16 +96,24 @@ export class SessionEvents {
   /**
    * TicketRegistry.createSessionWithTicket (a new session and its first ST in one statement), with
    * the session's `session-established` event, when receivers are configured, queued by that same
-   * statement (one round trip and one commit, in the caller's transaction when given one), the
-   * delivery kicked once committed; without receivers, the session and its ticket alone.
+   * statement already claimed by this node (INSERT_SESSION_WITH_TICKET_AND_EVENTS_SQL), and sent
+   * once it has committed: one round trip and one commit for the login, none for a claim. In the
+   * caller's transaction (which the caller commits, then kicks the delivery) the event is queued
+   * unclaimed, as createSession queues it. Without receivers, the session and its ticket alone.
    */
   async createSessionWithTicket(
     s: NewSession, g: Omit<GrantServiceTicket, 'credentialsProvided'>, tx?: Tx,
   ): Promise<{ session: Session; ticket: string } | null> {
     if (!this.enabled) return this.tickets.createSessionWithTicket(s, g, tx);
-    const created = await this.tickets.createSessionWithTicket(s, g, tx, (session) => this.establishedEvents(s, session));
-    // In the caller's transaction, the caller kicks the delivery once it has committed.
-    if (created && !tx) void this.delivery.kick();
+    if (tx) {
+      const created = await this.tickets.createSessionWithTicket(s, g, tx);
+      if (created) await this.established(tx, s, created.session);
+      return created;
+    }
+    let events: QueuedEvent[] = [];
+    const created = await this.tickets.createSessionWithTicket(s, g, undefined, (session) => (events = this.establishedEvents(s, session)));
+    // Committed: this node holds the claim (attempt 1) on each row it queued.
+    if (created) void this.delivery.deliverClaimed(events.map((e) => ({ id: e.id, kind: 'SET', logoutUrl: e.receiverUrl, message: e.claims, attempts: 1 })));
     return created;
   }
 

@@ -74,20 +74,33 @@ export const INSERT_SESSION_WITH_TICKET_SQL = `WITH tgt AS (
        SELECT id FROM st`;
 
 /**
+ * How long a node's claim on an outbox row lasts (SingleLogoutOutbox.claimDue, and the events a
+ * login's statement queues already claimed): past it, the row is due again on any node.
+ */
+export const OUTBOX_CLAIM_SECONDS = 30;
+
+/**
  * Prepared as cas_create_session_with_ticket_events: INSERT_SESSION_WITH_TICKET_SQL ($1-$24) and
  * the session's `session-established` Security Event Tokens (session-events.ts builds them, one per
  * receiver) queued in the single-logout outbox, in the same statement: one round trip and one
  * commit where a transaction took four (BEGIN, the session, SingleLogoutOutbox.enqueueEvents'
  * INSERT, COMMIT), and no planning (the transaction's two statements were planned at every login:
  * 0.9 ms of Postgres CPU per POST). The outbox rows are the ones enqueueEvents writes (kind SET,
- * no ticket, due now); a test holds the two together. $25 SET ids, $26 session handles, $27
- * principals, $28 event types, $29 receiver URLs, $30 claims (JSON), $31 reasons.
+ * no ticket), a test holds the two together, but born claimed by the node that runs the
+ * statement: SENDING, attempt 1, its claim expiring OUTBOX_CLAIM_SECONDS later, as claimDue
+ * leaves a row it claims. That node sends them once this statement has committed, without a
+ * claim statement of its own (SessionEvents.createSessionWithTicket: one round trip per login
+ * less); a node that dies first leaves them to any node's claim once the claim expires. $25 SET
+ * ids, $26 session handles, $27 principals, $28 event types, $29 receiver URLs, $30 claims
+ * (JSON), $31 reasons.
  */
 export const INSERT_SESSION_WITH_TICKET_AND_EVENTS_SQL = INSERT_SESSION_WITH_TICKET_SQL.replace(
   /\n\s*SELECT id FROM st$/,
   `, events AS (
-         INSERT INTO slo_outbox (id, kind, session_id, ticket_id, principal, service, logout_url, message, reason, next_attempt_at, created_at)
-         SELECT r.id, 'SET', r.session_id, '', r.principal, r.service, r.logout_url, r.message, r.reason, $3, $3
+         INSERT INTO slo_outbox (id, kind, session_id, ticket_id, principal, service, logout_url, message, reason,
+                                 status, attempts, claimed_until, next_attempt_at, created_at)
+         SELECT r.id, 'SET', r.session_id, '', r.principal, r.service, r.logout_url, r.message, r.reason,
+                'SENDING', 1, $3::timestamptz + make_interval(secs => ${OUTBOX_CLAIM_SECONDS}), $3::timestamptz + make_interval(secs => ${OUTBOX_CLAIM_SECONDS}), $3
            FROM unnest($25::varchar[], $26::varchar[], $27::varchar[], $28::text[], $29::text[], $30::text[], $31::varchar[])
                 AS r(id, session_id, principal, service, logout_url, message, reason)
           WHERE EXISTS (SELECT 1 FROM tgt)

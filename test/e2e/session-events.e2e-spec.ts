@@ -1,5 +1,6 @@
 import { CompactSign, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { UsersService } from '../../src/auth/users.service';
 import { SingleLogoutDelivery } from '../../src/tickets/logout/single-logout.delivery';
 import { TicketRegistryCleaner } from '../../src/tickets/logout/ticket-registry.cleaner';
@@ -8,6 +9,7 @@ import { Browser } from '../helpers/browser';
 import { eventually } from '../helpers/eventually';
 import { ReceivedSet, ReceiverTrust, setReceiver, SetReceiver } from '../helpers/set-receiver';
 import { startTestApp, TestApp } from '../helpers/test-app';
+import { APP } from '../helpers/test-services';
 
 const CAEP = 'https://schemas.openid.net/secevent/caep/event-type/';
 const ESTABLISHED = `${CAEP}session-established`;
@@ -291,5 +293,86 @@ describe('session events under a session limit (END_OLDEST)', () => {
         { reason: 'LIMIT', session_id: handleOf(oldTgt) },
       ].sort((x, y) => x.reason.localeCompare(y.reason) || (x.session_id < y.session_id ? -1 : 1)),
     );
+  });
+});
+
+describe('session events of a login for a service: queued claimed by the node, sent without a claim statement', () => {
+  it('the row is born SENDING (attempt 1, claimed 30 s); a node that stops before sending leaves it to another node once the claim expires, sent once', async () => {
+    const received: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(body);
+        res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+    const env = {
+      SESSION_EVENTS_WEBHOOKS: `${url}|${SECRET_A}`, SESSION_EVENTS_SIGNING_KEY: await signingKey('events-test-3'), AUTHN_THROTTLE_ENABLED: 'false', ...FAST_ARGON2,
+    };
+    const nodeA = await startTestApp({ env });
+    let nodeB: TestApp | undefined;
+    try {
+      // Node A delivers nothing more (as if killed right after the login's commit).
+      await nodeA.app.get(SingleLogoutDelivery).onApplicationShutdown();
+      const res = await new Browser(nodeA.app).login('casuser', 'Mellon', APP);
+      expect(res.statusCode).toBe(302);
+      const { rows: [row] } = await nodeA.sql.query(
+        `SELECT id, status, attempts, EXTRACT(EPOCH FROM claimed_until - created_at)::int AS claim, EXTRACT(EPOCH FROM next_attempt_at - created_at)::int AS due
+           FROM slo_outbox WHERE kind = 'SET' AND reason = 'ESTABLISHED'`,
+      );
+      // Claimed by its node in the login's statement, as claimDue leaves a row it claims.
+      expect(row).toMatchObject({ status: 'SENDING', attempts: 1, claim: 30, due: 30 });
+
+      nodeB = await startTestApp({ databaseUrl: nodeA.config.databaseUrl!, env });
+      // While node A's claim holds, no other node sends it.
+      await nodeB.app.get(SingleLogoutDelivery).kick();
+      expect(received).toHaveLength(0);
+      // Once it has expired, any node's pass does, once.
+      nodeB.clock.advance(31);
+      await nodeB.app.get(SingleLogoutDelivery).kick();
+      expect(received).toHaveLength(1);
+      expect((decodeJwt(received[0]) as JWTPayload).jti).toBe(row.id);
+      expect((await nodeB.sql.query(`SELECT status, attempts, last_http_status FROM slo_outbox WHERE id = $1`, [row.id])).rows[0]).toEqual({
+        status: 'SUCCESS', attempts: 2, last_http_status: 202,
+      });
+      await nodeB.app.get(SingleLogoutDelivery).kick();
+      expect(received).toHaveLength(1);
+    } finally {
+      await nodeB?.close();
+      await nodeA.close();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('a running node sends it after the commit and records it: one attempt, SUCCESS', async () => {
+    const received: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(body);
+        res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+    const t = await startTestApp({
+      env: { SESSION_EVENTS_WEBHOOKS: `${url}|${SECRET_A}`, SESSION_EVENTS_SIGNING_KEY: await signingKey('events-test-4'), AUTHN_THROTTLE_ENABLED: 'false', ...FAST_ARGON2 },
+    });
+    try {
+      expect((await new Browser(t.app).login('casuser', 'Mellon', APP)).statusCode).toBe(302);
+      const row = await eventually(
+        async () => (await t.sql.query(`SELECT id, status, attempts, last_http_status FROM slo_outbox WHERE kind = 'SET'`)).rows[0],
+        (r) => r?.status === 'SUCCESS',
+      );
+      expect(row).toMatchObject({ attempts: 1, last_http_status: 202 });
+      expect(received.map((b) => (decodeJwt(b) as JWTPayload).jti)).toEqual([row.id]);
+    } finally {
+      await t.close();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

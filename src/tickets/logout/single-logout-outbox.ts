@@ -4,6 +4,7 @@ import { Clock } from '../../common/clock';
 import { Sql, Tx } from '../../database/sql';
 import type { EndReason } from '../end-reason';
 import { RECORD_LOGOUT_OUTCOMES_SQL } from '../session-history';
+import { OUTBOX_CLAIM_SECONDS } from '../ticket-statements';
 import { logoutRequestXml, type LogoutRequestRow } from './single-logout';
 
 export type DeliveryStatus = 'PENDING' | 'SENDING' | 'SUCCESS' | 'FAILURE';
@@ -67,7 +68,7 @@ export interface AttemptOutcome {
 const ENQUEUE_CHUNK = 250;
 
 /** Claims expire so a request held by a node that died is attempted again elsewhere. */
-const CLAIM_SECONDS = 30;
+const CLAIM_SECONDS = OUTBOX_CLAIM_SECONDS;
 
 /** The backlog is counted up to this: beyond it, the exact number tells an operator nothing more. */
 export const BACKLOG_CAP = 10_000;
