@@ -38,6 +38,9 @@ export async function adminListingStep(ctx: BenchContext, users = 10_000, name =
   const n = settings.adminRequests;
   const timer = new AdminTimer(ctx, a2);
   await timer.time('warm-up', 50, (i) => (i % 2 ? `${base}/users/user${i % users}` : `${base}?username=user${i % users}`), auth);
+  // The floor of an admin GET: the same route, guard and audit row for a user without sessions (an
+  // index probe that finds nothing): what is left of a request once its page costs nothing.
+  await timer.time('the floor: a user without sessions (/ssoSessions/users/{nobody})', n, (i) => `${base}/users/nobody${i}`, auth);
   const oneUser = await timer.time("one user's sessions (/ssoSessions/users/{username})", n, (i) => `${base}/users/user${(i * 7919) % users}`, auth);
   const userPrefix = await timer.time('usernames starting with (?username=, a prefix search)', n, (i) => `${base}?username=user${(i * 7919) % users}`, auth);
   const page50 = await timer.time('a page of 50 at a random keyset cursor', n, (i) => `${base}?count=50&cursor=${cursors[i % cursors.length]}`, auth);
