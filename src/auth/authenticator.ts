@@ -10,6 +10,7 @@ import {
   type PasswordWarning,
 } from './handlers/authentication-handler';
 import { PasswordHasher } from './password-hasher';
+import type { AccountLookup } from './user-store';
 
 export interface AuthenticatedPrincipal {
   username: string;
@@ -60,10 +61,11 @@ export class Authenticator implements OnModuleInit {
     this.dummyHash = await this.hasher.hash('\u0000no-such-user\u0000');
   }
 
-  async authenticate(username: string, password: string): Promise<AuthenticationResult> {
+  /** `lookedUp`: the users-table account of `username`, read ahead with the form token's use. */
+  async authenticate(username: string, password: string, lookedUp?: AccountLookup): Promise<AuthenticationResult> {
     let unavailable = false;
     for (const handler of this.handlers) {
-      const result = await this.ask(handler, username, password);
+      const result = await this.ask(handler, username, password, lookedUp);
       switch (result.kind) {
         case 'success': {
           // The attribute repositories, once, at login: validations read the session, not them.
@@ -92,9 +94,9 @@ export class Authenticator implements OnModuleInit {
     return unavailable ? { kind: 'unavailable' } : { kind: 'failed' };
   }
 
-  private async ask(handler: AuthenticationHandler, username: string, password: string): Promise<HandlerResult> {
+  private async ask(handler: AuthenticationHandler, username: string, password: string, lookedUp?: AccountLookup): Promise<HandlerResult> {
     try {
-      return await handler.authenticate(username, password);
+      return await handler.authenticate(username, password, lookedUp);
     } catch (error) {
       return { kind: 'unavailable', error };
     }

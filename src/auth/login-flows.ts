@@ -5,6 +5,7 @@ import { Clock } from '../common/clock';
 import { Sql } from '../database/sql';
 import { randomToken } from '../tickets/ticket-ids';
 import { TgcCodec } from './tgc-codec';
+import { type AccountLookup, STORED_USER_COLUMNS, type StoredUserRow, storedUserOf } from './user-store';
 
 const FLOW_TTL_SECONDS = 15 * 60;
 /**
@@ -47,6 +48,15 @@ export interface FlowUse {
  * LoginThrottle.reserveOnUse runs it as the first step of its reservation's statement.
  */
 export const USE_FLOW_SQL = `INSERT INTO used_login_executions (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id`;
+
+/**
+ * A token's use (USE_FLOW_SQL: $1 $2) and, only when the use is new, the users-table account whose
+ * username_key is $3 (null: none looked up): one round trip where the use and the users-table
+ * handler's read took two. A replay reads nothing.
+ */
+const USE_FLOW_AND_FIND_USER_SQL = `WITH used AS (${USE_FLOW_SQL})
+  SELECT EXISTS (SELECT 1 FROM used) AS used, ${STORED_USER_COLUMNS}
+    FROM (SELECT) AS one LEFT JOIN users u ON u.username_key = $3::text AND EXISTS (SELECT 1 FROM used)`;
 
 export interface FlowExtras {
   authnMethod?: string;
@@ -151,6 +161,17 @@ export class LoginFlows {
   async use(u: FlowUse): Promise<boolean> {
     // Prepared: every login and code POST runs it (planning is part of the login's Postgres CPU).
     return (await this.sql.prepared('cas_use_login_flow', USE_FLOW_SQL, [u.id, u.expiresAt])).length > 0;
+  }
+
+  /**
+   * Records the token's use and, when it was new, reads the users-table account of `usernameKey`
+   * (its canonical name) in the same statement: `lookup` is what the users-table handler takes
+   * instead of reading it again. `used` false: a replay, nothing read.
+   */
+  async useAndFind(u: FlowUse, usernameKey: string): Promise<{ used: boolean; lookup?: AccountLookup }> {
+    // Prepared: every password POST with throttling off runs it.
+    const [row] = await this.sql.prepared<StoredUserRow & { used: boolean }>('cas_use_login_flow_find_user', USE_FLOW_AND_FIND_USER_SQL, [u.id, u.expiresAt, usernameKey]);
+    return row?.used ? { used: true, lookup: { user: storedUserOf(row) } } : { used: false };
   }
 
   /** Deletes up to `limit` rows of tokens expired (and past the clock-skew margin); returns how many. */

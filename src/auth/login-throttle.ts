@@ -5,6 +5,7 @@ import { CAS_CONFIG, type CasConfig } from '../config/cas-config';
 import { Sql } from '../database/sql';
 import { CasMetrics } from '../metrics/cas-metrics';
 import { type FlowUse, USE_FLOW_SQL } from './login-flows';
+import { type AccountLookup, STORED_USER_COLUMNS, type StoredUserRow, storedUserOf } from './user-store';
 
 export interface AttemptKeys {
   ip: string;
@@ -65,12 +66,15 @@ export class LoginThrottle {
    * nothing reserved. `reservation` null: a limit is reached (any slot taken is given back). The
    * counters are upserted in limitsFor's order, the IP's first, so two attempts sharing a counter
    * lock them in the same order; each row stops at its own limit.
+   * `findUser`: a canonical username whose users-table account the same statement reads (`lookup`,
+   * for the users-table handler, only when the use was new and nothing was refused); a read is no
+   * password check, which still comes after the reservation.
    */
-  async reserveOnUse(k: AttemptKeys, use: FlowUse): Promise<{ used: boolean; reservation: Reservation | null }> {
+  async reserveOnUse(k: AttemptKeys, use: FlowUse, findUser?: string): Promise<{ used: boolean; reservation: Reservation | null; lookup?: AccountLookup }> {
     const windowStart = this.currentWindowStart();
     const limits = this.limitsFor(k);
-    const [row] = await this.sql.prepared<{ used: boolean; reserved: string[] }>('cas_reserve_on_flow_use', RESERVE_ON_FLOW_USE_SQL, [
-      use.id, use.expiresAt, windowStart, limits.map(([key]) => key), limits.map(([, limit]) => limit),
+    const [row] = await this.sql.prepared<StoredUserRow & { used: boolean; reserved: string[] }>('cas_reserve_on_flow_use', RESERVE_ON_FLOW_USE_SQL, [
+      use.id, use.expiresAt, windowStart, limits.map(([key]) => key), limits.map(([, limit]) => limit), findUser ?? null,
     ]);
     if (!row?.used) return { used: false, reservation: null };
     if (row.reserved.length < limits.length) {
@@ -78,7 +82,8 @@ export class LoginThrottle {
       this.metrics.throttled();
       return { used: true, reservation: null };
     }
-    return { used: true, reservation: { keys: limits.map(([key]) => key), windowStart } };
+    const reservation = { keys: limits.map(([key]) => key), windowStart };
+    return findUser === undefined ? { used: true, reservation } : { used: true, reservation, lookup: { user: storedUserOf(row) } };
   }
 
   /** The counters an attempt takes, with their limits: the IP's, then the account's or the device's. */
@@ -170,7 +175,8 @@ export class LoginThrottle {
 
 /**
  * reserveOnUse's statement (prepared: every login runs it): $1 $2 the token's use, $3 the window,
- * $4 the counters' keys in the order they are taken, $5 their limits.
+ * $4 the counters' keys in the order they are taken, $5 their limits; $6 a canonical username whose
+ * users-table account is read beside it (null: none), only when the token's use was new.
  */
 const RESERVE_ON_FLOW_USE_SQL = `WITH used AS (${USE_FLOW_SQL}
        ), reserved AS (
@@ -182,7 +188,8 @@ const RESERVE_ON_FLOW_USE_SQL = `WITH used AS (${USE_FLOW_SQL}
           WHERE t.failures < ($5::int[])[array_position($4::varchar[], t.key)]
          RETURNING t.key
        )
-       SELECT EXISTS (SELECT 1 FROM used) AS used, ARRAY(SELECT key FROM reserved)::text[] AS reserved`;
+       SELECT EXISTS (SELECT 1 FROM used) AS used, ARRAY(SELECT key FROM reserved)::text[] AS reserved, ${STORED_USER_COLUMNS}
+         FROM (SELECT) AS one LEFT JOIN users u ON u.username_key = $6::text AND EXISTS (SELECT 1 FROM used)`;
 
 /**
  * refund's statement: $1 the reservation's keys, $2 its window. The rows are locked by a FOR

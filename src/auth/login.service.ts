@@ -19,6 +19,8 @@ import { DeviceCookies } from './device-cookie';
 import { type FlowUse, LoginFlows } from './login-flows';
 import { type AttemptKeys, LoginThrottle, type Reservation } from './login-throttle';
 import { sessionLimitFor } from './session-limits';
+import type { AccountLookup } from './user-store';
+import { usernameKey } from '../common/username';
 import { recordedAddress, type SessionOrigin, SessionOrigins } from './session-origin';
 import { GauthCredentials, GauthError, type GauthEnrolment, type GauthVerification } from './mfa/gauth/gauth-credentials';
 import { GauthKeys, GauthUnavailableError } from './mfa/gauth/gauth-keys';
@@ -264,13 +266,14 @@ export class LoginService {
     // Throttling happens before any hashing: a refused attempt costs one statement, the token's use
     // and the two indexed upserts (nothing is reserved for a replayed token).
     const deviceId = await this.devices.deviceFor(s.deviceCookie, s.username);
-    const attempt = await this.useAndReserve(opened.use, { ip: s.clientIp, username: s.username, deviceId });
+    // The same statement reads the users-table account of the name (the users-table handler's read).
+    const attempt = await this.useAndReserve(opened.use, { ip: s.clientIp, username: s.username, deviceId }, true);
     if (attempt === 'replayed') return { outcome: { kind: 'form', status: 403, method, error: EXPIRED_FORM } };
     if (attempt === 'throttled') {
       return { outcome: { kind: 'throttled', service, method, retryAfterSeconds: this.throttle.retryAfterSeconds(), authnMethod } };
     }
     const { reservation } = attempt;
-    const authentication = await this.authenticator.authenticate(s.username, s.password);
+    const authentication = await this.authenticator.authenticate(s.username, s.password, attempt.lookup);
     // Unavailable stays counted as a failed attempt: with a directory down, which names the
     // users table knows must not be probed faster than the throttle allows.
     if (authentication.kind === 'unavailable') return { outcome: { kind: 'unavailable', service, method, username: s.username, authnMethod } };
@@ -314,13 +317,21 @@ export class LoginService {
   /**
    * A flow token's single use and, with throttling on, the attempt's reservation in the same
    * statement (LoginThrottle.reserveOnUse): 'replayed' (nothing reserved), 'throttled' (a limit
-   * is reached), or the reservation (null with throttling off) to refund on success.
+   * is reached), or the reservation (null with throttling off) to refund on success. `findUser`:
+   * the same statement reads the users-table account of the name (`lookup`, for the Authenticator).
    */
-  private async useAndReserve(use: FlowUse, keys: AttemptKeys): Promise<'replayed' | 'throttled' | { reservation: Reservation | null }> {
-    if (!this.throttle.enabled) return (await this.flows.use(use)) ? { reservation: null } : 'replayed';
-    const r = await this.throttle.reserveOnUse(keys, use);
+  private async useAndReserve(
+    use: FlowUse, keys: AttemptKeys, findUser = false,
+  ): Promise<'replayed' | 'throttled' | { reservation: Reservation | null; lookup?: AccountLookup }> {
+    const key = findUser ? usernameKey(keys.username) : undefined;
+    if (!this.throttle.enabled) {
+      if (key === undefined) return (await this.flows.use(use)) ? { reservation: null } : 'replayed';
+      const u = await this.flows.useAndFind(use, key);
+      return u.used ? { reservation: null, lookup: u.lookup } : 'replayed';
+    }
+    const r = await this.throttle.reserveOnUse(keys, use, key);
     if (!r.used) return 'replayed';
-    return r.reservation ? { reservation: r.reservation } : 'throttled';
+    return r.reservation ? { reservation: r.reservation, lookup: r.lookup } : 'throttled';
   }
 
   /**

@@ -18,6 +18,31 @@ export interface UserSummary {
   updatedAt: Date;
 }
 
+/** A stored user's columns, read from `users u`: find(), and the form token's use that looks the account up with it. */
+export const STORED_USER_COLUMNS = `u.username, u.password_hash, u.attributes, u.disabled`;
+
+export interface StoredUserRow {
+  username: string | null;
+  password_hash: string | null;
+  attributes: Attributes | null;
+  disabled: boolean | null;
+}
+
+/** The account of a row of STORED_USER_COLUMNS, null when the row has none (a LEFT JOIN that found no account). */
+export function storedUserOf(r: StoredUserRow | undefined): StoredUser | null {
+  if (!r || r.username === null || r.password_hash === null) return null;
+  return { username: r.username, passwordHash: r.password_hash, attributes: r.attributes ?? {}, disabled: r.disabled === true };
+}
+
+/**
+ * An account looked up ahead, in the statement that used the login form's token (LoginFlows.useAndFind,
+ * LoginThrottle.reserveOnUse): `user` is the row of the name typed, or null for no such account. The
+ * users-table handler takes it instead of reading the table again.
+ */
+export interface AccountLookup {
+  user: StoredUser | null;
+}
+
 /** A page of accounts: $1 canonical prefix or null, $2 the last key of the previous page or null, $3 rows. */
 export const USER_PAGE_SQL = `SELECT username, username_key, disabled, attributes, created_at, updated_at FROM users
   WHERE ($1::text IS NULL OR (username_key COLLATE "C") ^@ $1::text)
@@ -35,13 +60,8 @@ export class UserStore {
 
   async find(username: string): Promise<StoredUser | null> {
     // Prepared: every password login of a users-table account runs it.
-    const [r] = await this.sql.prepared<{ username: string; password_hash: string; attributes: Attributes; disabled: boolean }>(
-      'cas_find_user',
-      `SELECT username, password_hash, attributes, disabled FROM users WHERE username_key = $1`,
-      [usernameKey(username)],
-    );
-    if (!r) return null;
-    return { username: r.username, passwordHash: r.password_hash, attributes: r.attributes, disabled: r.disabled };
+    const [r] = await this.sql.prepared<StoredUserRow>('cas_find_user', `SELECT ${STORED_USER_COLUMNS} FROM users u WHERE u.username_key = $1`, [usernameKey(username)]);
+    return storedUserOf(r);
   }
 
   /** The account without its password hash; null for an unknown name. */

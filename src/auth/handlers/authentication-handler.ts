@@ -1,4 +1,5 @@
 import type { Attributes } from '../../common/attributes';
+import type { AccountLookup } from '../user-store';
 
 /**
  * Why a source that knows the user refuses it, when it says so (CAS's account exceptions:
@@ -52,8 +53,10 @@ export interface AuthenticationHandler {
   /**
    * Checks the credentials. A handler finds the user by the canonical form of the name typed
    * (common/username.ts) where its source allows it. Throwing counts as `unavailable`.
+   * `lookedUp`: the users-table account of this name, read ahead with the form token's use (only
+   * the users-table handler reads it).
    */
-  authenticate(username: string, password: string): Promise<HandlerResult>;
+  authenticate(username: string, password: string, lookedUp?: AccountLookup): Promise<HandlerResult>;
 }
 
 /**
