@@ -1,4 +1,5 @@
-import { deviceOf, MAX_USER_AGENT, recordedAddress, recordedUserAgent } from './session-origin';
+import { deviceOf, MAX_USER_AGENT, recordedAddress, recordedUserAgent, SessionOrigins } from './session-origin';
+import type { CasConfig } from '../config/cas-config';
 
 describe('session origin: what is recorded of a request', () => {
   it('an address: IPv4 and IPv6 as given (IPv6 in lower case), IPv4-mapped as IPv4, no zone; anything else none', () => {
@@ -26,5 +27,19 @@ describe('session origin: what is recorded of a request', () => {
     expect(deviceOf('Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)')).toEqual({ browser: 'Googlebot 2', os: null, type: 'bot' });
     expect(deviceOf('curl/8.5.0')).toEqual({ browser: null, os: null, type: null });
     expect(deviceOf(null)).toEqual({ browser: null, os: null, type: null });
+  });
+
+  it('SessionOrigins parses a User-Agent once while it is among the last 1,000 seen, and answers as deviceOf', () => {
+    const origins = new SessionOrigins({ geoIp: {} } as unknown as CasConfig);
+    const ua = 'Mozilla/5.0 (Windows NT 6.1) Gecko/20100101 Firefox/50.0';
+    const first = origins.describe({ ip: '192.0.2.7', userAgent: ua });
+    expect(first.device).toEqual(deviceOf(ua));
+    const again = origins.describe({ ip: '192.0.2.8', userAgent: ua });
+    expect(again.device).toEqual(first.device);
+    expect(again.device).not.toBe(first.device);
+    for (let i = 0; i < 1000; i++) origins.describe({ ip: '192.0.2.9', userAgent: `curl/${i}` });
+    // Pushed out by 1,000 newer ones, then parsed again: the same answer.
+    expect(origins.describe({ ip: '192.0.2.7', userAgent: ua }).device).toEqual(deviceOf(ua));
+    expect(origins.describe({ ip: '192.0.2.7', userAgent: '' }).device).toEqual({ browser: null, os: null, type: null });
   });
 });
