@@ -95,6 +95,7 @@ export async function directoryLoginStep(ctx: BenchContext): Promise<DirectoryLo
         (s, _b, h) => s === 302 && /[?&]ticket=ST-/.test(h.location ?? ''), [node!.pid], ctx.postmasterPid, node!.pid),
     );
     if (posts.used() > forms.length) log(`WARNING: the login form pool (${forms.length}) ran out; reused execution tokens count as failures`);
+    if (FLOOR) await measureFloor(ctx, node);
     if (settings.cpuProfile) await profileLogins(ctx, ldapEnv, slapd.pid);
 
     const cursor = { next: 0 };
@@ -144,6 +145,24 @@ async function profileLogins(ctx: BenchContext, env: Record<string, string>, sla
   } finally {
     await lp.stop();
   }
+}
+
+/**
+ * BENCH_DIRECTORY_FLOOR=1 (not a goal figure): what any POST costs this server before the login's
+ * own work, on the same node right after the login run: POST /cas/sessions/logout without a TGC,
+ * answered with a redirect to the login by the account page's controller (Fastify's body and
+ * cookie parsing, the request-id, security-header and metrics hooks, Nest's router, no SQL, no
+ * crypto). Its Node CPU per request is the floor every login pays on top of the bare route's.
+ */
+const FLOOR = process.env.BENCH_DIRECTORY_FLOOR === '1';
+
+async function measureFloor(ctx: BenchContext, node: Node): Promise<void> {
+  await measure('POST /cas/sessions/logout without a session (a trivial POST through the same hooks and router: the floor)', node.base, {
+    method: 'POST',
+    path: '/cas/sessions/logout',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': UA },
+    body: 'csrf=x&session=y',
+  }, (s) => s >= 300 && s < 400, [node.pid], ctx.postmasterPid, node.pid);
 }
 
 /** Runs `run` and logs slapd's CPU per successful request over it (its warm-up included, so a slight overcount). */
