@@ -423,6 +423,7 @@ async function splitCodePost(
   const cpu2 = meter2.stop();
   await topStatements('code POSTs alone');
   const n = ready.length;
+  await trivialPostFloor(base, pid, ctx.postmasterPid, n);
   const failed = forms.length - n + results.filter((x) => !x).length;
   const codePost = { nodeMs: (cpu2.nodeCpu / n) * 1000, pgMs: (cpu2.pgCpu / n) * 1000, n, failed };
   const passwordPost = { nodeMs: (cpu1.nodeCpu / forms.length) * 1000, pgMs: (cpu1.pgCpu / forms.length) * 1000 };
@@ -431,6 +432,34 @@ async function splitCodePost(
       `the password POSTs before them: Node ${passwordPost.nodeMs.toFixed(3)} ms, PG ${passwordPost.pgMs.toFixed(3)} ms each; other processes ${cpu2.otherCores.toFixed(2)} cores`,
   );
   return { codePost, passwordPost, window: [w0, w1] };
+}
+
+/**
+ * The floor of the code POST's CPU goal: as many trivial POSTs as code POSTs, 10 at a time, from
+ * the same client, on the same node right after them (POST /cas/sessions/logout without a TGC:
+ * a redirect to the login through the same body and cookie parsing, global hooks and Nest router;
+ * no SQL, no crypto). What any POST costs this server at this concurrency, logged beside the
+ * code POST's figure (not a goal figure).
+ */
+async function trivialPostFloor(base: string, pid: number, postmasterPid: number | null, n: number): Promise<void> {
+  const meter = new CpuMeter([pid], postmasterPid);
+  meter.start();
+  const statuses = await parallel(n, 10, async () => {
+    const res = await fetch(`${base}/cas/sessions/logout`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': UA },
+      body: 'csrf=x&session=y',
+    });
+    await res.text();
+    return res.status;
+  });
+  const cpu = meter.stop();
+  const redirected = statuses.filter((st) => st >= 300 && st < 400).length;
+  log(
+    `mfa login, trivial POSTs (the floor: POST /cas/sessions/logout without a TGC, ${n}, 10 at a time, ${n - redirected} not redirected): ` +
+      `Node ${((cpu.nodeCpu / n) * 1000).toFixed(3)} ms, PG ${((cpu.pgCpu / n) * 1000).toFixed(3)} ms CPU each; other processes ${cpu.otherCores.toFixed(2)} cores`,
+  );
 }
 
 /**
