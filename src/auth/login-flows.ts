@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EncryptJWT, jwtDecrypt, errors } from 'jose';
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { Clock } from '../common/clock';
 import { Sql } from '../database/sql';
 import { randomToken } from '../tickets/ticket-ids';
@@ -201,8 +201,8 @@ export class LoginFlows {
     return null;
   }
 
-  private flowKeys(): Uint8Array[] {
-    return this.tgc.derivedKeys('cas-login-flow', 32);
+  private flowKeys(): KeyObject[] {
+    return this.tgc.derivedSecretKeys('cas-login-flow', 32);
   }
 
   private browserKeyKeys(): Uint8Array[] {
