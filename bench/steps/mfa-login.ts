@@ -436,7 +436,7 @@ async function splitCodePost(
 
 /**
  * The floor of the code POST's CPU goal: as many trivial POSTs as code POSTs, 10 at a time, from
- * the same client, on the same node right after them (POST /cas/sessions/logout without a TGC:
+ * the same client, on the same node right after them (POST /cas/account/sessions/logout without a TGC:
  * a redirect to the login through the same body and cookie parsing, global hooks and Nest router;
  * no SQL, no crypto). What any POST costs this server at this concurrency, logged beside the
  * code POST's figure (not a goal figure).
@@ -445,7 +445,7 @@ async function trivialPostFloor(base: string, pid: number, postmasterPid: number
   const meter = new CpuMeter([pid], postmasterPid);
   meter.start();
   const statuses = await parallel(n, 10, async () => {
-    const res = await fetch(`${base}/cas/sessions/logout`, {
+    const res = await fetch(`${base}/cas/account/sessions/logout`, {
       method: 'POST',
       redirect: 'manual',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': UA },
@@ -457,7 +457,7 @@ async function trivialPostFloor(base: string, pid: number, postmasterPid: number
   const cpu = meter.stop();
   const redirected = statuses.filter((st) => st >= 300 && st < 400).length;
   log(
-    `mfa login, trivial POSTs (the floor: POST /cas/sessions/logout without a TGC, ${n}, 10 at a time, ${n - redirected} not redirected): ` +
+    `mfa login, trivial POSTs (the floor: POST /cas/account/sessions/logout without a TGC, ${n}, 10 at a time, ${n - redirected} not redirected): ` +
       `Node ${((cpu.nodeCpu / n) * 1000).toFixed(3)} ms, PG ${((cpu.pgCpu / n) * 1000).toFixed(3)} ms CPU each; other processes ${cpu.otherCores.toFixed(2)} cores`,
   );
 }
