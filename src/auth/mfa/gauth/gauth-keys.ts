@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { CompactEncrypt, compactDecrypt } from 'jose';
-import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, hkdfSync, type KeyObject, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CAS_CONFIG, type CasConfig } from '../../../config/cas-config';
@@ -29,7 +29,8 @@ export class GauthSecretUnreadableError extends Error {}
 @Injectable()
 export class GauthKeys implements OnModuleInit {
   private readonly logger = new Logger('mfa-gauth');
-  private encryptionKey?: Uint8Array;
+  /** A KeyObject made once: given bytes, jose makes one at every decrypt (see TgcCodec.signingKeyObjects). */
+  private encryptionKey?: KeyObject;
   private scratchKey?: Uint8Array;
 
   constructor(@Inject(CAS_CONFIG) private readonly config: CasConfig) {}
@@ -50,7 +51,7 @@ export class GauthKeys implements OnModuleInit {
       return;
     }
     const bytes = gauthKeyBytes(key);
-    this.encryptionKey = new Uint8Array(bytes.subarray(0, 32));
+    this.encryptionKey = createSecretKey(new Uint8Array(bytes.subarray(0, 32)));
     this.scratchKey = new Uint8Array(hkdfSync('sha256', bytes, new Uint8Array(0), 'cas-gauth-scratch-codes', 32));
   }
 
@@ -88,7 +89,7 @@ export class GauthKeys implements OnModuleInit {
     return createHmac('sha256', this.scratchKey!).update(normalisedCode, 'utf8').digest();
   }
 
-  private key(): Uint8Array {
+  private key(): KeyObject {
     if (!this.encryptionKey) throw new GauthUnavailableError();
     return this.encryptionKey;
   }
