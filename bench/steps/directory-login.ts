@@ -150,7 +150,7 @@ async function profileLogins(ctx: BenchContext, env: Record<string, string>, sla
 /**
  * BENCH_DIRECTORY_FLOOR=1 (not a goal figure): what any POST costs this server before the login's
  * own work, on the same node right after the login run: POST /cas/account/sessions/logout without a TGC,
- * answered with a redirect to the login by the account page's controller (Fastify's body and
+ * answered 401 with the account page's small "log in first" page by its controller (Fastify's body and
  * cookie parsing, the request-id, security-header and metrics hooks, Nest's router, no SQL, no
  * crypto). Its Node CPU per request is the floor every login pays on top of the bare route's.
  */
@@ -162,7 +162,7 @@ async function measureFloor(ctx: BenchContext, node: Node): Promise<void> {
     path: '/cas/account/sessions/logout',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': UA },
     body: 'csrf=x&session=y',
-  }, (s) => s >= 300 && s < 400, [node.pid], ctx.postmasterPid, node.pid);
+  }, (s) => s === 401, [node.pid], ctx.postmasterPid, node.pid);
 }
 
 /** Runs `run` and logs slapd's CPU per successful request over it (its warm-up included, so a slight overcount). */
