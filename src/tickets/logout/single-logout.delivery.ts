@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as afterThisTurn } from 'node:timers/promises';
 import { Interval } from '@nestjs/schedule';
 import { Clock } from '../../common/clock';
 import { isAdminApiUrl, OUTBOUND_HEADERS } from '../../common/outbound-requests';
@@ -14,8 +14,6 @@ const TIMEOUT_MS = 5000;
 const MAX_ATTEMPTS = 5;
 const BATCH = 20;
 const MAX_INFLIGHT = 100;
-/** How long an outcome waits for others to be recorded with it, when no record is under way. */
-const RECORD_WINDOW_MS = 25;
 /** CAS counts these answers as a delivered logout request. */
 const ACCEPTED = new Set([200, 202, 204, 301, 302, 304]);
 /** RFC 8935 §2.2: a receiver acknowledges a SET with 202 (200 is taken too); 400 is a SET it will never accept. */
@@ -212,11 +210,11 @@ export class SingleLogoutDelivery implements OnApplicationShutdown {
   }
 
   private async writeOutcomes(): Promise<void> {
-    // Started from idle: the outcomes of the deliveries ending in the next few milliseconds go in
-    // the same statement. Each login with session events on ends one delivery; at tens of logins a
-    // second, one statement each was a round trip and a commit per login (BENCH_ONLY=password-login).
-    // A timer of node:timers/promises: a test faking the global setTimeout does not hold it.
-    await sleep(RECORD_WINDOW_MS);
+    // Started from idle: the outcomes of the deliveries whose answers came in the same turn of
+    // the event loop go in the same statement (and those ending while it runs, in the next one).
+    // Not a timed window: waits come from the injected clock (common/clock.ts), and a timer here
+    // would hold every frozen-clock test's delivery.
+    await afterThisTurn();
     while (this.outcomes.length) {
       const batch = this.outcomes.splice(0, MAX_INFLIGHT);
       try {
