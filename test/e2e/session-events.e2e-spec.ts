@@ -1,5 +1,5 @@
 import { CompactSign, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
-import { createServer, request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { UsersService } from '../../src/auth/users.service';
 import { SingleLogoutDelivery } from '../../src/tickets/logout/single-logout.delivery';
@@ -296,19 +296,24 @@ describe('session events under a session limit (END_OLDEST)', () => {
   });
 });
 
+/** A receiver that takes every POST (202) and keeps its body; no checks: these tests count sends. */
+async function acceptingReceiver(): Promise<{ received: string[]; server: Server; url: string }> {
+  const received: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push(body);
+      res.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { received, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/events` };
+}
+
 describe('session events of a login for a service: queued claimed by the node, sent without a claim statement', () => {
   it('the row is born SENDING (attempt 1, claimed 30 s); a node that stops before sending leaves it to another node once the claim expires, sent once', async () => {
-    const received: string[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        received.push(body);
-        res.writeHead(202).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+    const { received, server, url } = await acceptingReceiver();
     const env = {
       SESSION_EVENTS_WEBHOOKS: `${url}|${SECRET_A}`, SESSION_EVENTS_SIGNING_KEY: await signingKey('events-test-3'), AUTHN_THROTTLE_ENABLED: 'false', ...FAST_ARGON2,
     };
@@ -348,17 +353,7 @@ describe('session events of a login for a service: queued claimed by the node, s
   });
 
   it('a running node sends it after the commit and records it: one attempt, SUCCESS', async () => {
-    const received: string[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c) => (body += c));
-      req.on('end', () => {
-        received.push(body);
-        res.writeHead(202).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+    const { received, server, url } = await acceptingReceiver();
     const t = await startTestApp({
       env: { SESSION_EVENTS_WEBHOOKS: `${url}|${SECRET_A}`, SESSION_EVENTS_SIGNING_KEY: await signingKey('events-test-4'), AUTHN_THROTTLE_ENABLED: 'false', ...FAST_ARGON2 },
     });
